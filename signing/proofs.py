@@ -1,0 +1,295 @@
+"""Data Integrity proofs with the ``eddsa-jcs-2022`` cryptosuite (W3C vc-di-eddsa §3.3).
+
+A proof is created over the JCS-canonical (RFC 8785) unsecured document and the JCS-canonical
+proof configuration; the signed message is ``SHA-256(proofConfig) || SHA-256(document)``
+(§3.3.4) and the Ed25519 signature is stored as a base58btc multibase ``proofValue``.
+
+Only a single proof object is supported (no proof sets or chains). On top of the cryptosuite's own
+checks, :func:`verify_proof` binds the key to the credential: the verification method's DID must
+be the document's ``issuer`` (VC Data Model 2.0 §4.7 "Issuer"; the check can be switched off for
+non-credential documents).
+
+Every verification failure is a :class:`~signing.errors.ProofError` whose ``details["reason"]``
+is one of: ``missing_proof``, ``proof_type``, ``cryptosuite``, ``proof_purpose``, ``created``,
+``proof_value``, ``context_mismatch``, ``controller``, ``unresolvable_key``, ``signature``.
+
+Pure module: no I/O (the optional clock read for ``created`` aside).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from signing import ed25519
+from signing.did import resolve_verification_method
+from signing.errors import BpassError, ProofError
+from signing.jcs import canonicalize
+from signing.keys import SigningKey
+from signing.multikey import decode_multibase_signature, encode_multibase_signature
+
+__all__ = [
+    "CRYPTOSUITE",
+    "PROOF_TYPE",
+    "VerifiedProof",
+    "create_proof",
+    "hash_data",
+    "proof_configuration",
+    "verify_proof",
+]
+
+#: vc-di-eddsa §3.3: ``type`` of every eddsa-jcs-2022 proof.
+PROOF_TYPE = "DataIntegrityProof"
+#: vc-di-eddsa §3.3: ``cryptosuite`` identifier.
+CRYPTOSUITE = "eddsa-jcs-2022"
+
+# XML Schema 1.1 Part 2 §3.4.28 dateTimeStamp (a dateTime whose time zone is mandatory), as
+# required for ``created`` by vc-di-eddsa §3.3.5 step 3 / VC Data Integrity §2.1.
+_DATETIME_STAMP = re.compile(
+    r"-?(?:[1-9][0-9]{3,}|0[0-9]{3})-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+    r"T(?:(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?|24:00:00(?:\.0+)?)"
+    r"(?:Z|[+-](?:(?:0[0-9]|1[0-3]):[0-5][0-9]|14:00))"
+)
+
+_sha256 = hashlib.sha256
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedProof:
+    """What a successful :func:`verify_proof` established.
+
+    Attributes:
+        verification_method: the proof's ``verificationMethod`` (a DID URL).
+        controller: the DID controlling that method (the DID URL without its fragment).
+        created: the proof's ``created`` timestamp, or ``None`` when absent.
+        public_key: the 32-byte Ed25519 key the signature verified under.
+    """
+
+    verification_method: str
+    controller: str
+    created: str | None
+    public_key: bytes
+
+
+def _fail(reason: str, message: str, **details: Any) -> ProofError:
+    """Build the ProofError for ``reason`` (one of the stable strings in the module docstring)."""
+    return ProofError(message, reason=reason, **details)
+
+
+def _context_starts_with(document_context: Any, proof_context: Any) -> bool:
+    """True if ``document_context`` starts with every value of ``proof_context``, in order.
+
+    A single string or object ``@context`` counts as a one-element list (JSON-LD 1.1 §3.1).
+    """
+    if type(document_context) is not list:
+        document_context = [document_context]
+    if type(proof_context) is not list:
+        proof_context = [proof_context]
+    return bool(document_context[: len(proof_context)] == proof_context)
+
+
+def proof_configuration(
+    proof: Mapping[str, Any], document: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Return the proof configuration of ``proof`` (vc-di-eddsa §3.3.5), not yet canonicalised.
+
+    Step 1: a copy of the proof options without ``proofValue``. Step 2: ``type`` must be
+    ``DataIntegrityProof`` and ``cryptosuite`` ``eddsa-jcs-2022`` (ProofError ``proof_type`` /
+    ``cryptosuite``). Step 3: ``created``, when set, must be an XMLSCHEMA11-2 dateTimeStamp
+    (ProofError ``created``). Step 4: when ``document`` has an ``@context``, it is copied into the
+    configuration. The caller canonicalises the result with JCS (step 5).
+    """
+    # §3.3.5 step 1: proofConfig is a clone of the options (here: the proof minus proofValue).
+    config = {key: value for key, value in proof.items() if key != "proofValue"}
+    # §3.3.5 step 2.
+    if config.get("type") != PROOF_TYPE:
+        raise _fail("proof_type", f"proof type must be {PROOF_TYPE!r}", type=config.get("type"))
+    if config.get("cryptosuite") != CRYPTOSUITE:
+        raise _fail(
+            "cryptosuite",
+            f"cryptosuite must be {CRYPTOSUITE!r}",
+            cryptosuite=config.get("cryptosuite"),
+        )
+    # §3.3.5 step 3.
+    created = config.get("created")
+    if created is not None and not (
+        isinstance(created, str) and _DATETIME_STAMP.fullmatch(created)
+    ):
+        raise _fail("created", "proof 'created' is not an XMLSCHEMA11-2 dateTimeStamp")
+    # §3.3.5 step 4: proofConfig.@context = unsecuredDocument.@context.
+    if document is not None and "@context" in document:
+        config["@context"] = document["@context"]
+    return config
+
+
+def hash_data(canonical_proof_config: bytes, canonical_document: bytes) -> bytes:
+    """Return ``SHA-256(canonical proof config) || SHA-256(canonical document)`` (§3.3.4).
+
+    The 64-byte result is the message that Ed25519 signs (§3.3.6) and verifies (§3.3.7).
+    """
+    return _sha256(canonical_proof_config).digest() + _sha256(canonical_document).digest()
+
+
+def _utc_now() -> str:
+    """Current UTC time as ``YYYY-MM-DDThh:mm:ssZ``."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def create_proof(
+    document: Mapping[str, Any],
+    key: SigningKey,
+    verification_method: str,
+    *,
+    created: str | None = None,
+    proof_purpose: str = "assertionMethod",
+) -> dict[str, Any]:
+    """Sign ``document`` with eddsa-jcs-2022 (vc-di-eddsa §3.3.1); return a new secured document.
+
+    The result is a new top-level dict: the members of ``document`` plus ``proof``. ``document``
+    itself is not modified (nested values are shared, not copied). ``created`` defaults to the
+    current UTC time, to the second.
+
+    Raises:
+        ProofError: ``document`` already has a ``proof`` (proof sets are not supported; reason
+            ``proof_type``), or ``created`` is not a dateTimeStamp (reason ``created``).
+        CanonicalizationError: ``document`` is not canonicalisable JSON.
+    """
+    if "proof" in document:
+        raise _fail("proof_type", "document already has a proof (proof sets are not supported)")
+    # §3.3.1 "Create Proof": proof = clone of the options; when the unsecured document has an
+    # @context, the proof repeats it (a verifier then detects @context changes, §3.3.2).
+    proof: dict[str, Any] = {
+        "type": PROOF_TYPE,
+        "cryptosuite": CRYPTOSUITE,
+        "created": _utc_now() if created is None else created,
+        "verificationMethod": verification_method,
+        "proofPurpose": proof_purpose,
+    }
+    if "@context" in document:
+        context = document["@context"]
+        proof["@context"] = list(context) if isinstance(context, list) else context
+    # §3.3.1 -> §3.3.5 Proof Configuration, canonicalised with JCS.
+    canonical_config = canonicalize(proof_configuration(proof, document))
+    # §3.3.1 -> §3.3.3 Transformation: JCS of the unsecured document.
+    canonical_document = canonicalize(document if type(document) is dict else dict(document))
+    # §3.3.1 -> §3.3.4 Hashing, then §3.3.6 Proof Serialization (Ed25519 sign of hashData).
+    signature = key.sign(hash_data(canonical_config, canonical_document))
+    # §3.3.1: proof.proofValue = base58btc multibase of the signature bytes.
+    proof["proofValue"] = encode_multibase_signature(signature)
+    secured = dict(document)
+    secured["proof"] = proof
+    return secured
+
+
+def _issuer_id(document: Mapping[str, Any]) -> Any:
+    """The issuer's identifier: ``issuer`` itself, or its ``id`` when it is an object."""
+    issuer = document.get("issuer")
+    if type(issuer) is not str and isinstance(issuer, Mapping):
+        return issuer.get("id")
+    return issuer
+
+
+def verify_proof(
+    document: Mapping[str, Any],
+    *,
+    resolve_key: Callable[[str], bytes] | None = None,
+    expected_purpose: str = "assertionMethod",
+    check_issuer: bool = True,
+) -> VerifiedProof:
+    """Verify the single eddsa-jcs-2022 proof of a secured document (vc-di-eddsa §3.3.2).
+
+    ``resolve_key`` maps a ``verificationMethod`` to its 32-byte public key; by default only
+    did:key methods resolve (see :func:`signing.did.resolve_verification_method`, which also
+    handles did:web from pinned documents). With ``check_issuer`` (default), the method's DID
+    must equal the document's ``issuer`` (a string, or an object's ``id``).
+
+    Returns a :class:`VerifiedProof`; raises :class:`~signing.errors.ProofError` whose
+    ``details["reason"]`` says which check failed (see the module docstring). A document that
+    cannot be canonicalised raises :class:`~signing.errors.CanonicalizationError`.
+    """
+    proof = document.get("proof")
+    if proof is None:
+        raise _fail("missing_proof", "document has no proof")
+    if type(proof) is not dict and not isinstance(proof, Mapping):
+        # A list is a proof set (VC Data Integrity §2.1.2), which is not supported.
+        raise _fail("proof_type", "proof must be a single proof object (proof sets unsupported)")
+    # §3.3.3 / §3.3.5 step 2: type and cryptosuite (checked first, for a precise reason).
+    if proof.get("type") != PROOF_TYPE:
+        raise _fail("proof_type", f"proof type must be {PROOF_TYPE!r}", type=proof.get("type"))
+    if proof.get("cryptosuite") != CRYPTOSUITE:
+        raise _fail(
+            "cryptosuite",
+            f"cryptosuite must be {CRYPTOSUITE!r}",
+            cryptosuite=proof.get("cryptosuite"),
+        )
+    # VC Data Integrity §4.2 "Verify Proof" step: proofPurpose must match the expected purpose.
+    if proof.get("proofPurpose") != expected_purpose:
+        raise _fail(
+            "proof_purpose",
+            f"proofPurpose must be {expected_purpose!r}",
+            proof_purpose=proof.get("proofPurpose"),
+        )
+    # §3.3.2 step 3: proofBytes = multibase-decode(proofValue); must be 64 bytes (§3.3.7).
+    signature = decode_multibase_signature(proof.get("proofValue"))
+    vm_id = proof.get("verificationMethod")
+    if not isinstance(vm_id, str) or not vm_id:
+        raise _fail("unresolvable_key", "proof has no verificationMethod")
+    controller = vm_id.partition("#")[0]
+
+    # §3.3.2 step 1: unsecuredDocument = securedDocument without proof (shallow: no deep copy).
+    unsecured = {key: value for key, value in document.items() if key != "proof"}
+    # §3.3.2 step 4: if the proof carries an @context, the document's must start with it, in
+    # order; the document is then processed with the proof's @context.
+    if "@context" in proof:
+        proof_context = proof["@context"]
+        if "@context" not in document or not _context_starts_with(
+            document["@context"], proof_context
+        ):
+            raise _fail(
+                "context_mismatch", "document @context does not start with the proof's @context"
+            )
+        unsecured["@context"] = proof_context
+
+    # Issuer binding (VC Data Model 2.0 §4.7): the signer must be the credential's issuer.
+    if check_issuer and _issuer_id(document) != controller:
+        raise _fail(
+            "controller",
+            "verification method is not controlled by the document's issuer",
+            verification_method=vm_id,
+            issuer=_issuer_id(document),
+        )
+
+    # §3.3.7: the public key comes from the verification method.
+    try:
+        if resolve_key is None:
+            public_key = resolve_verification_method(vm_id, None, relationship=expected_purpose)
+        else:
+            public_key = resolve_key(vm_id)
+    except ProofError as exc:
+        if "reason" not in exc.details:
+            exc.details["reason"] = "unresolvable_key"
+        raise
+    except BpassError as exc:
+        raise _fail(
+            "unresolvable_key", f"cannot resolve verification method: {exc.message}"
+        ) from exc
+    if not isinstance(public_key, bytes) or len(public_key) != ed25519.PUBLIC_KEY_SIZE:
+        raise _fail("unresolvable_key", "resolved key is not a 32-byte Ed25519 public key")
+
+    # §3.3.2 steps 5-7: transformation (§3.3.3), proof configuration (§3.3.5), hashing (§3.3.4).
+    canonical_config = canonicalize(proof_configuration(proof, unsecured))
+    canonical_document = canonicalize(unsecured)
+    # §3.3.2 step 8 -> §3.3.7 Proof Verification: Ed25519 verify of hashData.
+    if not ed25519.is_valid(public_key, hash_data(canonical_config, canonical_document), signature):
+        raise _fail("signature", "signature does not verify", verification_method=vm_id)
+    created = proof.get("created")
+    return VerifiedProof(
+        verification_method=vm_id,
+        controller=controller,
+        created=created if isinstance(created, str) else None,
+        public_key=public_key,
+    )
