@@ -1,0 +1,130 @@
+"""Domain errors. All derive from :class:`signing.errors.BpassError` (one hierarchy).
+
+Each class has a stable ``code``: the API returns it in RFC 9457 problem documents and the CLI
+prints it, so renaming one is a breaking change.
+"""
+
+from __future__ import annotations
+
+from signing.errors import BpassError
+
+
+class LedgerError(BpassError):
+    """Base for errors raised by the ledger's append pipeline and queries."""
+
+    code = "ledger_error"
+
+
+class RecordTooLargeError(LedgerError):
+    """The submitted record exceeds the configured size limit (design: append step 1)."""
+
+    code = "record_too_large"
+    category = "too_large"
+
+
+class MalformedRecordError(LedgerError):
+    """The submitted bytes are not a usable JSON record (append step 1)."""
+
+    code = "record_malformed"
+
+
+class SchemaViolationError(LedgerError):
+    """The record does not validate against its kind's JSON Schema (append step 1)."""
+
+    code = "schema_invalid"
+
+
+class UnknownKindError(LedgerError):
+    """The record's type names no known record kind."""
+
+    code = "unknown_kind"
+
+
+class UnknownIssuerError(LedgerError):
+    """The issuer is not a registered actor (append step 2)."""
+
+    code = "unknown_issuer"
+    category = "forbidden"
+
+
+class KeyNotValidError(LedgerError):
+    """The signing key is not the issuer's current key: unknown, rotated or revoked (step 2)."""
+
+    code = "key_not_valid"
+    category = "forbidden"
+
+
+class KeyRevokedError(KeyNotValidError):
+    """The signing key has been revoked."""
+
+    code = "key_revoked"
+
+
+class KeyRotatedError(KeyNotValidError):
+    """The signing key was rotated away and signs nothing new."""
+
+    code = "key_rotated"
+
+
+class ChainError(LedgerError):
+    """The per-issuer hash chain does not continue correctly (append step 3)."""
+
+    code = "chain_invalid"
+    category = "conflict"
+
+
+class ForkError(ChainError):
+    """A different record already holds this issuer's sequence number."""
+
+    code = "chain_fork"
+
+
+class ChainGapError(ChainError):
+    """The sequence number skips ahead of the issuer's chain head."""
+
+    code = "chain_gap"
+
+
+class ChainPreviousMismatchError(ChainError):
+    """``chain.previous`` is not the hash of the issuer's previous record."""
+
+    code = "chain_previous_mismatch"
+
+
+class RoleNotAllowedError(LedgerError):
+    """The issuer's roles do not allow it to issue this record kind (append step 4)."""
+
+    code = "role_forbidden"
+    category = "forbidden"
+
+
+class RuleViolationError(LedgerError):
+    """A domain rule other than the above rejects the record (append step 4)."""
+
+    code = "rule_violation"
+
+
+class ActorExistsError(LedgerError):
+    """An actor with this DID is already registered."""
+
+    code = "actor_exists"
+    category = "conflict"
+
+
+class NotFoundError(LedgerError):
+    """A record, actor, lot, passport or checkpoint does not exist."""
+
+    code = "not_found"
+    category = "not_found"
+
+
+class LedgerStateError(LedgerError):
+    """The ledger is not initialised, or its metadata is inconsistent with the request."""
+
+    code = "ledger_state"
+
+
+class ConfigurationError(LedgerError):
+    """Settings, key files or the database URL are unusable."""
+
+    code = "configuration_error"

@@ -1,0 +1,91 @@
+"""Which roles may issue which record kind, and the domain rule each kind applies on append.
+
+Append pipeline step 4 (design): "the issuer's role may record this kind; referenced lots exist;
+mass balance holds". Modules that define record kinds register a :class:`KindRule` here; the ledger
+looks it up for every record inside the append transaction, so a handler sees every earlier record
+of the same batch and any failure rolls the whole transaction back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from passport.records import ParsedRecord
+from passport.store.repository import StoredActor, Tx
+
+ROLES = frozenset(
+    {
+        "operator",
+        "miner",
+        "refiner",
+        "material-maker",
+        "cell-maker",
+        "pack-maker",
+        "oem",
+        "recycler",
+        "certifier",
+        "repairer",
+        "authority",
+    }
+)
+SUPPLY_CHAIN_ROLES = frozenset(
+    {"miner", "refiner", "material-maker", "cell-maker", "pack-maker", "oem", "recycler"}
+)
+
+
+@dataclass(frozen=True)
+class AcceptContext:
+    """Facts about the record being accepted, fixed by the ledger under its append lock."""
+
+    accepted_at: str
+    leaf_index: int
+    operator_did: str
+    issuer: StoredActor
+
+
+Handler = Callable[[Tx, AcceptContext, ParsedRecord], None]
+
+
+@dataclass(frozen=True)
+class KindRule:
+    """The roles allowed to issue a kind (empty: any registered actor) and its domain rule."""
+
+    roles: frozenset[str]
+    handler: Handler | None = None
+
+
+_RULES: dict[str, KindRule] = {}
+
+
+def register(kind: str, roles: frozenset[str] | set[str], handler: Handler | None = None) -> None:
+    """Declare a record kind's permitted roles and its append-time rule."""
+    unknown = set(roles) - ROLES
+    if unknown:
+        raise ValueError(f"unknown roles {sorted(unknown)} for {kind}")
+    _RULES[kind] = KindRule(frozenset(roles), handler)
+
+
+def rule(kind: str) -> KindRule | None:
+    """The registered rule of a kind, if any."""
+    _load_kind_modules()
+    return _RULES.get(kind)
+
+
+def registered() -> dict[str, KindRule]:
+    """All registered kinds."""
+    _load_kind_modules()
+    return dict(_RULES)
+
+
+_loaded = False
+
+
+def _load_kind_modules() -> None:
+    # Kind modules register themselves on import; importing them here (lazily, to avoid import
+    # cycles) makes the registry complete whoever asks first.
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    import passport.actors  # noqa: F401

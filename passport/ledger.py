@@ -1,0 +1,511 @@
+"""The ledger: the append pipeline, in one transaction (design: "The append pipeline").
+
+1. size limit, strict parse, envelope and kind schema (outside the lock);
+2. the proof verifies under the key named by its verification method (outside the lock, so
+   verification runs in parallel across processes), and that key is the issuer's current key,
+   neither rotated away nor revoked (under the lock);
+3. the issuer's chain head: ``sequence`` follows it and ``previous`` is its hash (under the lock);
+4. domain rules: the issuer's roles allow the kind, and the kind's own rule holds;
+5. store record, log leaf and tree nodes, sign the checkpoint, commit, return receipts.
+
+Any failure raises a typed :class:`passport.errors.LedgerError` and rolls everything back.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from passport import kinds, translog
+from passport.errors import (
+    ChainGapError,
+    ChainPreviousMismatchError,
+    ConfigurationError,
+    ForkError,
+    KeyNotValidError,
+    KeyRevokedError,
+    KeyRotatedError,
+    LedgerError,
+    LedgerStateError,
+    NotFoundError,
+    RoleNotAllowedError,
+    RuleViolationError,
+    UnknownIssuerError,
+)
+from passport.records import ParsedRecord, build_record, parse_record, sign_record
+from passport.settings import Settings
+from passport.store.repository import (
+    IntegrityError,
+    Repository,
+    StoredActor,
+    StoredKey,
+    StoredRecord,
+    Tx,
+)
+from passport.timefmt import format_ts, now
+from signing.errors import BpassError, ProofError
+from signing.keys import SigningKey
+from signing.multikey import decode_multikey
+from signing.note import verifier_key
+from signing.proofs import verify_proof
+
+META_ORIGIN = "log_origin"
+META_LOG_VKEY = "log_vkey"
+META_OPERATOR = "operator_did"
+
+PARALLEL_VERIFY_MIN = 256
+"""Batches at least this large verify their proofs in a process pool across all cores."""
+
+
+def _resolve_from_fragment(vm: str) -> bytes:
+    # The verification method is ``issuer#<multikey>``: the key is in the id itself. Whether the
+    # key may sign for the issuer is the ledger's question (step 2), answered under the lock.
+    return decode_multikey(vm.rsplit("#", 1)[1])
+
+
+def verify_record_proof(record: ParsedRecord) -> None:
+    """Step 2a: the record's proof verifies under the key its verification method names."""
+    try:
+        verify_proof(record.doc, resolve_key=_resolve_from_fragment)
+    except ProofError as exc:
+        raise ProofError(
+            f"record {record.hash}: {exc.message}", reason=exc.details.get("reason", "signature")
+        ) from exc
+    except BpassError as exc:
+        raise ProofError(f"record {record.hash}: {exc.message}", reason="unresolvable_key") from exc
+
+
+def _verify_canonical(canonical: bytes) -> str | None:
+    """Process-pool worker: verify one record's proof; the error message or None."""
+    try:
+        verify_record_proof(parse_record(canonical, max_bytes=len(canonical) + 1))
+    except BpassError as exc:
+        return f"{exc.code}: {exc.message}"
+    return None
+
+
+class BatchItemError(LedgerError):
+    """Wraps the error of one record of a batch; the whole batch was rolled back."""
+
+    code = "batch_rejected"
+
+    def __init__(self, index: int, error: BpassError) -> None:
+        super().__init__(
+            f"record #{index} of the batch: {error.message}", index=index, cause=error.code
+        )
+        self.index = index
+        self.error = error
+
+
+@dataclass(frozen=True)
+class LedgerInfo:
+    """Identity of a ledger: its log origin, log verifier key and operator DID."""
+
+    origin: str
+    log_vkey: str
+    operator_did: str
+    size: int
+
+
+class Ledger:
+    """One ledger database plus the keys this node signs with (operator and log)."""
+
+    def __init__(
+        self,
+        repo: Repository,
+        *,
+        log_key: SigningKey | None = None,
+        max_record_bytes: int = 256 * 1024,
+        workers: int | None = None,
+    ) -> None:
+        self.repo = repo
+        self.log_key = log_key
+        self.max_record_bytes = max_record_bytes
+        self.workers = workers if workers is not None else (os.cpu_count() or 1)
+        self._info: LedgerInfo | None = None
+        self._pool: ProcessPoolExecutor | None = None
+
+    # -- opening ---------------------------------------------------------------------------
+    @classmethod
+    def open(cls, settings: Settings, *, need_log_key: bool = True) -> Ledger:
+        """Open an initialised ledger per ``settings`` (schema must be current)."""
+        from passport.keystore import load_key
+
+        repo = Repository(settings.resolved_database_url())
+        repo.check_schema()
+        log_key = load_key(settings.log_key_path) if need_log_key else None
+        ledger = cls(repo, log_key=log_key, max_record_bytes=settings.max_record_bytes)
+        info = ledger.info()
+        if (
+            log_key is not None
+            and verifier_key(info.origin, log_key.public_key_bytes) != info.log_vkey
+        ):
+            raise ConfigurationError(
+                f"{settings.log_key_path} is not this ledger's log key (origin {info.origin})"
+            )
+        return ledger
+
+    def close(self) -> None:
+        """Release the process pool and database connections."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+        self.repo.dispose()
+
+    def info(self) -> LedgerInfo:
+        """The ledger's identity and current size."""
+        with self.repo.read() as tx:
+            meta = tx.meta()
+            if META_ORIGIN not in meta:
+                raise LedgerStateError("the ledger is not initialised (run `bpass init`)")
+            size, _ = tx.log_size()
+        self._info = LedgerInfo(meta[META_ORIGIN], meta[META_LOG_VKEY], meta[META_OPERATOR], size)
+        return self._info
+
+    def _identity(self) -> LedgerInfo:
+        return self._info or self.info()
+
+    # -- initialisation --------------------------------------------------------------------
+    def initialise(
+        self, operator_key: SigningKey, origin: str, operator_name: str
+    ) -> tuple[LedgerInfo, bool]:
+        """Create the ledger's identity and register the operator (idempotent).
+
+        Returns (info, created).
+        """
+        if self.log_key is None:
+            raise ConfigurationError("initialising a ledger needs its log key")
+        self.repo.migrate()
+        with self.repo.write() as tx:
+            meta = tx.meta()
+            if META_ORIGIN in meta:
+                if meta[META_OPERATOR] != operator_key.did:
+                    raise ConfigurationError(
+                        "this ledger was initialised with another operator key"
+                    )
+                created = False
+            else:
+                tx.set_meta(META_ORIGIN, origin)
+                tx.set_meta(META_LOG_VKEY, verifier_key(origin, self.log_key.public_key_bytes))
+                tx.set_meta(META_OPERATOR, operator_key.did)
+                tx.init_log_state()
+                translog.make_checkpoint(tx, 0, origin, self.log_key, format_ts(now()))
+                created = True
+        if created:
+            subject = {"id": operator_key.did, "name": operator_name, "roles": ["operator"]}
+            self.append(
+                self.sign_new(operator_key, "ActorRegistration", subject, issuer=operator_key.did)
+            )
+        return self.info(), created
+
+    # -- building records ------------------------------------------------------------------
+    def issuer_for_key(self, key: SigningKey) -> str:
+        """The actor on whose behalf ``key`` signs: its registered owner, else its own did:key."""
+        with self.repo.read() as tx:
+            stored = tx.key(key.multikey)
+        return stored.actor_did if stored else key.did
+
+    def chain_head(self, issuer: str) -> tuple[int, str | None]:
+        """(sequence, hash) of the issuer's newest record; (0, None) before its first."""
+        with self.repo.read() as tx:
+            actor = tx.actor(issuer)
+        return (actor.head_sequence, actor.head_hash) if actor else (0, None)
+
+    def sign_new(
+        self,
+        key: SigningKey,
+        kind: str,
+        subject: dict[str, Any],
+        *,
+        issuer: str | None = None,
+        valid_from: str | None = None,
+    ) -> dict[str, Any]:
+        """A record of ``kind`` signed by ``key``, continuing the issuer's chain from its head."""
+        issuer = issuer or self.issuer_for_key(key)
+        sequence, previous = self.chain_head(issuer)
+        stamp = valid_from or format_ts(now(), micro=False)
+        unsigned = build_record(
+            kind,
+            issuer=issuer,
+            subject=subject,
+            sequence=sequence + 1,
+            previous=previous,
+            valid_from=stamp,
+        )
+        return sign_record(unsigned, key, created=stamp)
+
+    # -- appending -------------------------------------------------------------------------
+    def append(self, raw: bytes | str | dict[str, Any]) -> translog.Receipt:
+        """Append one record; its receipt (the existing one if it is already in the ledger)."""
+        try:
+            return self.append_batch([raw])[0]
+        except BatchItemError as exc:
+            raise exc.error from None
+
+    def parse(self, raw: bytes | str | dict[str, Any]) -> ParsedRecord:
+        """Step 1 only: size, JSON, schemas."""
+        return parse_record(raw, max_bytes=self.max_record_bytes)
+
+    def append_batch(self, raws: Sequence[bytes | str | dict[str, Any]]) -> list[translog.Receipt]:
+        """Append records atomically: all are accepted, or none and the error names the bad one."""
+        if self.log_key is None:
+            raise ConfigurationError("appending needs the ledger's log key")
+        parsed: list[ParsedRecord] = []
+        for i, raw in enumerate(raws):
+            try:
+                parsed.append(self.parse(raw))
+            except BpassError as exc:
+                raise BatchItemError(i, exc) from exc
+        self._verify_all(parsed)
+        info = self._identity()
+        try:
+            with self.repo.write() as tx:
+                return self._append_locked(tx, parsed, info)
+        except IntegrityError as exc:  # only reachable if the append lock were bypassed
+            raise ForkError(f"concurrent write conflict: {exc.orig}") from exc
+
+    def _verify_all(self, parsed: Sequence[ParsedRecord]) -> None:
+        if len(parsed) >= PARALLEL_VERIFY_MIN and self.workers > 1:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(self.workers)
+            chunk = max(1, len(parsed) // (self.workers * 4))
+            results = self._pool.map(
+                _verify_canonical, [p.canonical for p in parsed], chunksize=chunk
+            )
+            for i, problem in enumerate(results):
+                if problem is not None:
+                    raise BatchItemError(i, ProofError(problem, reason="signature"))
+            return
+        for i, record in enumerate(parsed):
+            try:
+                verify_record_proof(record)
+            except BpassError as exc:
+                raise BatchItemError(i, exc) from exc
+
+    def _append_locked(
+        self, tx: Tx, parsed: Sequence[ParsedRecord], info: LedgerInfo
+    ) -> list[translog.Receipt]:
+        size, last = tx.log_size()
+        stamp = format_ts(now())
+        accepted_at = max(stamp, last)  # leaf times never go backwards
+        existing = tx.records_by_hashes([p.hash for p in parsed])
+        seen: dict[str, int] = {}
+        new_rows: list[StoredRecord] = []
+        slots: list[tuple[str, int | None]] = []  # (hash, new leaf index or None if pre-existing)
+        for i, record in enumerate(parsed):
+            if record.hash in existing:
+                slots.append((record.hash, None))
+                continue
+            if record.hash in seen:
+                slots.append((record.hash, seen[record.hash]))
+                continue
+            leaf_index = size + len(new_rows)
+            try:
+                self._accept(tx, record, info, accepted_at, leaf_index)
+            except BpassError as exc:
+                raise BatchItemError(i, exc) from exc
+            seen[record.hash] = leaf_index
+            slots.append((record.hash, leaf_index))
+            new_rows.append(
+                StoredRecord(
+                    leaf_index=leaf_index,
+                    hash=record.hash,
+                    issuer=record.issuer,
+                    sequence=record.sequence,
+                    kind=record.kind,
+                    verification_method=record.verification_method,
+                    accepted_at=accepted_at,
+                    body=record.canonical,
+                )
+            )
+        if new_rows:
+            tx.insert_records(new_rows)
+            new_size = translog.append_leaves(
+                tx, size, [translog.leaf_hash(r.hash, r.accepted_at) for r in new_rows]
+            )
+            tx.set_log_size(new_size, accepted_at)
+            cp = translog.make_checkpoint(tx, new_size, info.origin, self._log_key(), accepted_at)
+        else:
+            latest = tx.latest_checkpoint()
+            if latest is None:
+                raise LedgerStateError("the log has no checkpoint")
+            cp = latest
+        receipts = []
+        for record_hash, leaf in slots:
+            if leaf is None:
+                row = existing[record_hash]
+                receipts.append(
+                    self._receipt(tx, row.hash, row.leaf_index, row.accepted_at, cp, True)
+                )
+            else:
+                receipts.append(self._receipt(tx, record_hash, leaf, accepted_at, cp, False))
+        return receipts
+
+    def _log_key(self) -> SigningKey:
+        if self.log_key is None:
+            raise ConfigurationError("this operation needs the ledger's log key")
+        return self.log_key
+
+    @staticmethod
+    def _receipt(
+        tx: Tx, record_hash: str, leaf: int, accepted_at: str, cp: Any, existing: bool
+    ) -> translog.Receipt:
+        proof = translog.inclusion(tx, leaf, cp.size)
+        return translog.Receipt(
+            record_hash=record_hash,
+            leaf_index=leaf,
+            accepted_at=accepted_at,
+            tree_size=cp.size,
+            checkpoint=cp.note,
+            inclusion_proof=tuple(translog.b64(p) for p in proof),
+            existing=existing,
+        )
+
+    def _accept(
+        self, tx: Tx, record: ParsedRecord, info: LedgerInfo, accepted_at: str, leaf_index: int
+    ) -> None:
+        # Step 2b: the issuer is a registered actor (or the operator registering itself).
+        actor = tx.actor(record.issuer)
+        if actor is None:
+            actor = self._bootstrap_operator(tx, record, info, accepted_at)
+        # Step 2c: the key is the issuer's, and current (not rotated away, not revoked).
+        key = tx.key(record.key_multikey)
+        _check_key(key, record)
+        # Step 3: the chain continues from the issuer's head.
+        _check_chain(tx, actor, record)
+        # Step 4: role, then the kind's own rule.
+        rule = kinds.rule(record.kind)
+        if rule is None:
+            raise RuleViolationError(f"record kind {record.kind} is not accepted by this ledger")
+        if rule.roles and not rule.roles.intersection(actor.roles):
+            raise RoleNotAllowedError(
+                f"{record.issuer} (roles: {', '.join(actor.roles)}) may not issue {record.kind}; "
+                f"allowed roles: {', '.join(sorted(rule.roles))}",
+                kind=record.kind,
+            )
+        if rule.handler is not None:
+            rule.handler(
+                tx,
+                kinds.AcceptContext(accepted_at, leaf_index, info.operator_did, actor),
+                record,
+            )
+        tx.set_actor_head(record.issuer, record.sequence, record.hash)
+
+    @staticmethod
+    def _bootstrap_operator(
+        tx: Tx, record: ParsedRecord, info: LedgerInfo, accepted_at: str
+    ) -> StoredActor:
+        if not (
+            record.kind == "ActorRegistration"
+            and record.issuer == info.operator_did
+            and record.subject.get("id") == record.issuer
+        ):
+            raise UnknownIssuerError(f"issuer {record.issuer} is not a registered actor")
+        actor = StoredActor(
+            did=record.issuer,
+            name=record.subject["name"],
+            country=record.subject.get("country"),
+            roles=tuple(record.subject["roles"]),
+            facilities=tuple(record.subject.get("facilities", [])),
+            registration=record.hash,
+            head_sequence=0,
+            head_hash=None,
+        )
+        tx.insert_actor(actor)
+        tx.insert_key(
+            StoredKey(
+                multikey=record.key_multikey,
+                actor_did=record.issuer,
+                public_key=_resolve_from_fragment(record.verification_method),
+                state="active",
+                added_at=accepted_at,
+                added_by=record.hash,
+                retired_at=None,
+                retired_by=None,
+                compromised_from=None,
+            )
+        )
+        if record.issuer != f"did:key:{record.key_multikey}":
+            raise RuleViolationError("the operator registers itself with its did:key's own key")
+        return actor
+
+    # -- queries ---------------------------------------------------------------------------
+    def record(self, record_hash: str) -> StoredRecord:
+        """A stored record by hash."""
+        with self.repo.read() as tx:
+            row = tx.record_by_hash(record_hash)
+        if row is None:
+            raise NotFoundError(f"no record {record_hash}")
+        return row
+
+    def receipt(self, record_hash: str, size: int | None = None) -> translog.Receipt:
+        """The receipt of a stored record against the latest checkpoint (or the one at ``size``)."""
+        with self.repo.read() as tx:
+            row = tx.record_by_hash(record_hash)
+            if row is None:
+                raise NotFoundError(f"no record {record_hash}")
+            cp = tx.checkpoint(size) if size is not None else tx.latest_checkpoint()
+            if cp is None or cp.size <= row.leaf_index:
+                raise NotFoundError(f"no checkpoint covering leaf {row.leaf_index} at size {size}")
+            return self._receipt(tx, row.hash, row.leaf_index, row.accepted_at, cp, True)
+
+    def checkpoint(self, size: int | None = None) -> str:
+        """The signed checkpoint note (latest, or at ``size``)."""
+        with self.repo.read() as tx:
+            cp = tx.checkpoint(size) if size is not None else tx.latest_checkpoint()
+        if cp is None:
+            raise NotFoundError(f"no checkpoint at size {size}")
+        return cp.note
+
+    def consistency(self, old_size: int, new_size: int | None = None) -> dict[str, Any]:
+        """A consistency proof between two tree sizes (new defaults to the latest)."""
+        with self.repo.read() as tx:
+            current, _ = tx.log_size()
+            new = current if new_size is None else new_size
+            if not 0 < old_size <= new <= current:
+                raise NotFoundError(
+                    f"need 0 < old ({old_size}) <= new ({new}) <= tree size ({current})"
+                )
+            proof = translog.consistency(tx, old_size, new)
+            cp = tx.checkpoint(new)
+        return {
+            "oldSize": old_size,
+            "newSize": new,
+            "proof": [translog.b64(p) for p in proof],
+            "checkpoint": cp.note if cp else None,
+        }
+
+
+def _check_key(key: StoredKey | None, record: ParsedRecord) -> None:
+    if key is None or key.actor_did != record.issuer:
+        raise KeyNotValidError(f"{record.key_multikey} is not a registered key of {record.issuer}")
+    if key.state == "revoked":
+        raise KeyRevokedError(
+            f"key {key.multikey} was revoked (compromised from {key.compromised_from})"
+        )
+    if key.state == "rotated":
+        raise KeyRotatedError(f"key {key.multikey} was rotated away at {key.retired_at}")
+
+
+def _check_chain(tx: Tx, actor: StoredActor, record: ParsedRecord) -> None:
+    expected = actor.head_sequence + 1
+    if record.sequence < expected:
+        taken = tx.record_by_issuer_sequence(record.issuer, record.sequence)
+        raise ForkError(
+            f"{record.issuer} sequence {record.sequence} is taken by "
+            f"{taken.hash if taken else 'another record'}: a fork",
+            sequence=record.sequence,
+        )
+    if record.sequence > expected:
+        raise ChainGapError(
+            f"{record.issuer} sequence {record.sequence} skips ahead; next is {expected}",
+            expected=expected,
+        )
+    if record.previous != actor.head_hash:
+        raise ChainPreviousMismatchError(
+            f"chain.previous is {record.previous}; the issuer's previous record is "
+            f"{actor.head_hash}"
+        )

@@ -1,0 +1,205 @@
+"""Ledger records: building, signing and parsing the W3C VC 2.0 envelope.
+
+A record is a Verifiable Credential with one ``eddsa-jcs-2022`` Data Integrity proof. Its hash, the
+record's id, is SHA-256 over the RFC 8785 canonical bytes of the whole signed credential
+(design: "A record"). The issuer's hash chain lives in ``chain``: ``sequence`` counts from 1 and
+``previous`` is the hash of the issuer's previous record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+import schemas
+from passport.errors import (
+    MalformedRecordError,
+    RecordTooLargeError,
+    SchemaViolationError,
+    UnknownKindError,
+)
+from passport.timefmt import parse_ts
+from signing.errors import CanonicalizationError
+from signing.jcs import canonicalize, parse_json
+from signing.keys import SigningKey
+from signing.proofs import create_proof
+
+CONTEXT = ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/battery-passport/v1"]
+HASH_PREFIX = "sha256:"
+
+
+def record_hash(canonical: bytes) -> str:
+    """``sha256:<hex>`` of a record's canonical bytes: the record's id."""
+    return HASH_PREFIX + hashlib.sha256(canonical).hexdigest()
+
+
+def leaf_data(record_hash_value: str, accepted_at: str) -> bytes:
+    """The bytes a log leaf commits to: the record hash and the time the ledger accepted it."""
+    return canonicalize({"acceptedAt": accepted_at, "record": record_hash_value})
+
+
+@dataclass(frozen=True)
+class ParsedRecord:
+    """A record that passed step 1 of the append pipeline (size, JSON, schemas)."""
+
+    doc: dict[str, Any]
+    canonical: bytes
+    hash: str
+    kind: str
+    issuer: str
+    sequence: int
+    previous: str | None
+    verification_method: str
+    subject: dict[str, Any]
+    valid_from: str
+
+    @property
+    def key_multikey(self) -> str:
+        """The multikey named by the proof's verification method fragment."""
+        return self.verification_method.rsplit("#", 1)[1]
+
+
+@cache
+def _validator(relpath: str) -> Draft202012Validator:
+    schema = schemas.load(relpath)
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def known_kinds() -> frozenset[str]:
+    """Record kinds that have a schema in ``schemas/records/``."""
+    return frozenset(
+        p.name.removesuffix(".schema.json")
+        for p in schemas.RECORDS_DIR.glob("*.schema.json")
+        if p.name != "envelope.schema.json"
+    )
+
+
+def schema_errors(relpath: str, instance: Any, prefix: str = "") -> list[dict[str, str]]:
+    """Every schema error as {pointer, message}, sorted by pointer (all at once, not the first)."""
+    out = []
+    for err in _validator(relpath).iter_errors(instance):
+        pointer = prefix + "".join(f"/{p}" for p in err.absolute_path)
+        out.append({"pointer": pointer or "/", "message": err.message})
+    return sorted(out, key=lambda e: e["pointer"])
+
+
+def parse_record(raw: bytes | str | dict[str, Any], *, max_bytes: int = 256 * 1024) -> ParsedRecord:
+    """Append step 1: size limit (before parsing), strict JSON, envelope and kind schemas."""
+    if isinstance(raw, dict):
+        doc: Any = raw
+        try:
+            canonical = canonicalize(doc)
+        except CanonicalizationError as exc:
+            raise MalformedRecordError(
+                f"record is not canonicalisable JSON: {exc.message}"
+            ) from exc
+        if len(canonical) > max_bytes:
+            raise RecordTooLargeError(f"record is {len(canonical)} bytes, limit {max_bytes}")
+    else:
+        data = raw.encode("utf-8") if isinstance(raw, str) else raw
+        if len(data) > max_bytes:
+            raise RecordTooLargeError(
+                f"record is {len(data)} bytes, limit {max_bytes}", limit=max_bytes
+            )
+        try:
+            doc = parse_json(data)
+            canonical = canonicalize(doc)
+        except CanonicalizationError as exc:
+            raise MalformedRecordError(f"record is not valid JSON: {exc.message}") from exc
+    if not isinstance(doc, dict):
+        raise MalformedRecordError("record must be a JSON object")
+    problems = schema_errors("records/envelope.schema.json", doc)
+    if problems:
+        raise SchemaViolationError(
+            f"record envelope invalid at {problems[0]['pointer']}: {problems[0]['message']}",
+            problems=problems,
+        )
+    kind = doc["type"][1]
+    if kind not in known_kinds():
+        raise UnknownKindError(f"unknown record kind {kind!r}", kind=kind)
+    problems = schema_errors(
+        f"records/{kind}.schema.json", doc["credentialSubject"], "/credentialSubject"
+    )
+    if problems:
+        raise SchemaViolationError(
+            f"{kind} invalid at {problems[0]['pointer']}: {problems[0]['message']}",
+            problems=problems,
+        )
+    chain = doc["chain"]
+    sequence = chain["sequence"]
+    previous = chain.get("previous")
+    if (sequence == 1) != (previous is None):
+        raise SchemaViolationError(
+            "chain.previous must be absent at sequence 1 and present after it",
+            problems=[{"pointer": "/chain", "message": "previous/sequence mismatch"}],
+        )
+    parse_ts(doc["validFrom"])
+    vm = doc["proof"]["verificationMethod"]
+    return ParsedRecord(
+        doc=doc,
+        canonical=canonical,
+        hash=record_hash(canonical),
+        kind=kind,
+        issuer=doc["issuer"],
+        sequence=sequence,
+        previous=previous,
+        verification_method=vm,
+        subject=doc["credentialSubject"],
+        valid_from=doc["validFrom"],
+    )
+
+
+def build_record(
+    kind: str,
+    *,
+    issuer: str,
+    subject: dict[str, Any],
+    sequence: int,
+    previous: str | None,
+    valid_from: str,
+) -> dict[str, Any]:
+    """An unsigned record envelope with its chain position filled in."""
+    chain: dict[str, Any] = {"sequence": sequence}
+    if previous is not None:
+        chain["previous"] = previous
+    return {
+        "@context": list(CONTEXT),
+        "type": ["VerifiableCredential", kind],
+        "issuer": issuer,
+        "validFrom": valid_from,
+        "chain": chain,
+        "credentialSubject": subject,
+    }
+
+
+def verification_method_for(issuer: str, key: SigningKey) -> str:
+    """The verification method id under which ``key`` signs for ``issuer``: ``issuer#multikey``.
+
+    For a did:key actor's first key this is exactly the did:key verification method; after a
+    rotation the fragment names the new key while the issuer (the actor's identity) stays.
+    """
+    return f"{issuer}#{key.multikey}"
+
+
+def sign_record(
+    unsigned: dict[str, Any], key: SigningKey, *, created: str | None = None
+) -> dict[str, Any]:
+    """Add an eddsa-jcs-2022 proof by ``key`` for the record's issuer."""
+    vm = verification_method_for(unsigned["issuer"], key)
+    return create_proof(unsigned, key, vm, created=created)
+
+
+def dumps(doc: dict[str, Any]) -> bytes:
+    """Canonical bytes of a record, as stored and served."""
+    return canonicalize(doc)
+
+
+def pretty(doc: Any) -> str:
+    """Human-readable JSON for terminals (never hashed)."""
+    return json.dumps(doc, indent=2, ensure_ascii=False)

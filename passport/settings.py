@@ -1,0 +1,41 @@
+"""Settings, from environment variables (``BPASS_*``) with sensible defaults.
+
+The embedded default is SQLite in ``$BPASS_HOME/ledger.sqlite`` (``./.bpass`` unless set);
+PostgreSQL is chosen by URL, e.g. ``BPASS_DATABASE_URL=postgresql+psycopg://127.0.0.1:5432/test``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime settings of a ledger node."""
+
+    model_config = SettingsConfigDict(env_prefix="BPASS_", extra="ignore")
+
+    home: Path = Path(".bpass")
+    database_url: str | None = None
+    max_record_bytes: int = 256 * 1024
+    log_origin: str | None = None
+    public_base_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    def resolved_database_url(self) -> str:
+        """The database URL: the configured one, else SQLite inside ``home``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'ledger.sqlite').as_posix()}"
+
+    @property
+    def operator_key_path(self) -> Path:
+        """The ledger operator's private key (signs actor registrations)."""
+        return self.home / "operator.key"
+
+    @property
+    def log_key_path(self) -> Path:
+        """The transparency log's private key (signs checkpoints)."""
+        return self.home / "log.key"

@@ -1,0 +1,460 @@
+"""The one storage interface the domain talks to.
+
+SQLite (WAL, ``BEGIN IMMEDIATE`` for writers) is the embedded default; PostgreSQL is chosen by URL.
+Writers are serialised on the log: SQLite by its write lock, PostgreSQL by
+``SELECT … FOR UPDATE`` of the single ``log_state`` row. Readers never block writers. The schema
+is created and upgraded by Alembic migrations (``passport/store/migrations``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, Table, create_engine, event, func, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import NullPool
+from sqlmodel import SQLModel
+
+from passport.errors import ConfigurationError, LedgerStateError
+from passport.store import tables as t
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def normalise_url(url: str) -> str:
+    """Map ``postgres://`` / ``postgresql://`` to the psycopg 3 driver; keep others as given."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _table(name: str) -> Table:
+    return SQLModel.metadata.tables[name]
+
+
+RECORDS = _table("records")
+ACTORS = _table("actors")
+ACTOR_KEYS = _table("actor_keys")
+TREE = _table("tree_nodes")
+CHECKPOINTS = _table("checkpoints")
+META = _table("meta")
+LOG_STATE = _table("log_state")
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    """A row of ``records``: canonical bytes plus derived index columns."""
+
+    leaf_index: int
+    hash: str
+    issuer: str
+    sequence: int
+    kind: str
+    verification_method: str
+    accepted_at: str
+    body: bytes
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    """A row of ``actor_keys``."""
+
+    multikey: str
+    actor_did: str
+    public_key: bytes
+    state: str
+    added_at: str
+    added_by: str
+    retired_at: str | None
+    retired_by: str | None
+    compromised_from: str | None
+
+
+@dataclass(frozen=True)
+class StoredActor:
+    """A row of ``actors``."""
+
+    did: str
+    name: str
+    country: str | None
+    roles: tuple[str, ...]
+    facilities: tuple[dict[str, Any], ...]
+    registration: str
+    head_sequence: int
+    head_hash: str | None
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    """A row of ``checkpoints``."""
+
+    size: int
+    root: bytes
+    note: str
+    created_at: str
+
+
+def _record(row: Any) -> StoredRecord:
+    return StoredRecord(
+        leaf_index=row.leaf_index,
+        hash=row.hash,
+        issuer=row.issuer,
+        sequence=row.sequence,
+        kind=row.kind,
+        verification_method=row.verification_method,
+        accepted_at=row.accepted_at,
+        body=bytes(row.body),
+    )
+
+
+def _actor(row: Any) -> StoredActor:
+    return StoredActor(
+        did=row.did,
+        name=row.name,
+        country=row.country,
+        roles=tuple(row.roles),
+        facilities=tuple(row.facilities),
+        registration=row.registration,
+        head_sequence=row.head_sequence,
+        head_hash=row.head_hash,
+    )
+
+
+def _key(row: Any) -> StoredKey:
+    return StoredKey(
+        multikey=row.multikey,
+        actor_did=row.actor_did,
+        public_key=bytes(row.public_key),
+        state=row.state,
+        added_at=row.added_at,
+        added_by=row.added_by,
+        retired_at=row.retired_at,
+        retired_by=row.retired_by,
+        compromised_from=row.compromised_from,
+    )
+
+
+class Tx:
+    """Queries inside one transaction. Writes are only allowed on a write transaction."""
+
+    def __init__(self, conn: Connection, *, writable: bool) -> None:
+        self.conn = conn
+        self.writable = writable
+
+    # -- metadata -------------------------------------------------------------------------
+    def meta(self) -> dict[str, str]:
+        """All metadata entries."""
+        return {r.key: r.value for r in self.conn.execute(select(META))}
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Insert one metadata entry (never overwritten: the ledger's identity is fixed)."""
+        self.conn.execute(META.insert().values(key=key, value=value))
+
+    def log_size(self) -> tuple[int, str]:
+        """Current tree size and last acceptance time."""
+        row = self.conn.execute(select(LOG_STATE.c.size, LOG_STATE.c.last_accepted_at)).first()
+        if row is None:
+            raise LedgerStateError("the ledger is not initialised (run `bpass init`)")
+        return int(row.size), str(row.last_accepted_at)
+
+    def init_log_state(self) -> None:
+        """Create the single log-state row of a new ledger (size 0)."""
+        self.conn.execute(LOG_STATE.insert().values(id=1, size=0, last_accepted_at=""))
+
+    def set_log_size(self, size: int, last_accepted_at: str) -> None:
+        """Advance the log state after an append."""
+        self.conn.execute(
+            update(LOG_STATE)
+            .where(LOG_STATE.c.id == 1)
+            .values(size=size, last_accepted_at=last_accepted_at)
+        )
+
+    # -- records --------------------------------------------------------------------------
+    def record_by_hash(self, record_hash: str) -> StoredRecord | None:
+        """The record with this hash, if stored."""
+        row = self.conn.execute(select(RECORDS).where(RECORDS.c.hash == record_hash)).first()
+        return _record(row) if row else None
+
+    def records_by_hashes(self, hashes: Sequence[str]) -> dict[str, StoredRecord]:
+        """Stored records among ``hashes``, keyed by hash."""
+        out: dict[str, StoredRecord] = {}
+        for start in range(0, len(hashes), 500):
+            chunk = list(hashes[start : start + 500])
+            for row in self.conn.execute(select(RECORDS).where(RECORDS.c.hash.in_(chunk))):
+                out[row.hash] = _record(row)
+        return out
+
+    def record_by_issuer_sequence(self, issuer: str, sequence: int) -> StoredRecord | None:
+        """The issuer's record at ``sequence``, if any."""
+        row = self.conn.execute(
+            select(RECORDS).where(RECORDS.c.issuer == issuer, RECORDS.c.sequence == sequence)
+        ).first()
+        return _record(row) if row else None
+
+    def records_range(self, start: int, stop: int) -> list[StoredRecord]:
+        """Records with ``start <= leaf_index < stop``, in leaf order."""
+        rows = self.conn.execute(
+            select(RECORDS)
+            .where(RECORDS.c.leaf_index >= start, RECORDS.c.leaf_index < stop)
+            .order_by(RECORDS.c.leaf_index)
+        )
+        return [_record(r) for r in rows]
+
+    def records_by_issuer(
+        self, issuer: str, limit: int = 100, after: int = 0
+    ) -> list[StoredRecord]:
+        """The issuer's records with sequence > ``after``, in chain order."""
+        rows = self.conn.execute(
+            select(RECORDS)
+            .where(RECORDS.c.issuer == issuer, RECORDS.c.sequence > after)
+            .order_by(RECORDS.c.sequence)
+            .limit(limit)
+        )
+        return [_record(r) for r in rows]
+
+    def records_by_kind(self, kind: str) -> list[StoredRecord]:
+        """All records of one kind, in leaf order."""
+        rows = self.conn.execute(
+            select(RECORDS).where(RECORDS.c.kind == kind).order_by(RECORDS.c.leaf_index)
+        )
+        return [_record(r) for r in rows]
+
+    def count_records(self) -> int:
+        """Number of stored record rows."""
+        return int(self.conn.execute(select(func.count()).select_from(RECORDS)).scalar_one())
+
+    def insert_records(self, rows: Sequence[StoredRecord]) -> None:
+        """Insert accepted records (write transaction)."""
+        if rows:
+            self.conn.execute(RECORDS.insert(), [r.__dict__ for r in rows])
+
+    # -- actors and keys ------------------------------------------------------------------
+    def actor(self, did: str) -> StoredActor | None:
+        """The registered actor with this DID."""
+        row = self.conn.execute(select(ACTORS).where(ACTORS.c.did == did)).first()
+        return _actor(row) if row else None
+
+    def actors(self) -> list[StoredActor]:
+        """All registered actors."""
+        return [_actor(r) for r in self.conn.execute(select(ACTORS).order_by(ACTORS.c.did))]
+
+    def insert_actor(self, actor: StoredActor) -> None:
+        """Register an actor."""
+        values = dict(actor.__dict__)
+        values["roles"] = list(actor.roles)
+        values["facilities"] = list(actor.facilities)
+        self.conn.execute(ACTORS.insert().values(**values))
+
+    def set_actor_head(self, did: str, sequence: int, record_hash: str) -> None:
+        """Advance an actor's chain head."""
+        self.conn.execute(
+            update(ACTORS)
+            .where(ACTORS.c.did == did)
+            .values(head_sequence=sequence, head_hash=record_hash)
+        )
+
+    def key(self, multikey: str) -> StoredKey | None:
+        """The key with this multikey."""
+        row = self.conn.execute(select(ACTOR_KEYS).where(ACTOR_KEYS.c.multikey == multikey)).first()
+        return _key(row) if row else None
+
+    def keys_of(self, did: str) -> list[StoredKey]:
+        """All keys an actor has had, oldest first."""
+        rows = self.conn.execute(
+            select(ACTOR_KEYS).where(ACTOR_KEYS.c.actor_did == did).order_by(ACTOR_KEYS.c.added_at)
+        )
+        return [_key(r) for r in rows]
+
+    def all_keys(self) -> list[StoredKey]:
+        """Every key of every actor."""
+        return [_key(r) for r in self.conn.execute(select(ACTOR_KEYS))]
+
+    def insert_key(self, key: StoredKey) -> None:
+        """Add a key to an actor."""
+        self.conn.execute(ACTOR_KEYS.insert().values(**key.__dict__))
+
+    def update_key(self, multikey: str, **values: Any) -> None:
+        """Change a key's state (rotation, revocation)."""
+        self.conn.execute(
+            update(ACTOR_KEYS).where(ACTOR_KEYS.c.multikey == multikey).values(**values)
+        )
+
+    # -- the log --------------------------------------------------------------------------
+    def nodes(self, coords: Sequence[tuple[int, int]]) -> list[bytes]:
+        """Hashes of perfect subtrees at (level, index), in the order asked; one query."""
+        if not coords:
+            return []
+        wanted = [t.node_pos(level, index) for level, index in coords]
+        found: dict[int, bytes] = {}
+        unique = sorted(set(wanted))
+        for start in range(0, len(unique), 900):
+            chunk = unique[start : start + 900]
+            for row in self.conn.execute(select(TREE).where(TREE.c.pos.in_(chunk))):
+                found[int(row.pos)] = bytes(row.hash)
+        missing = [c for c, p in zip(coords, wanted, strict=True) if p not in found]
+        if missing:
+            raise LedgerStateError(
+                "the log is missing tree nodes", missing=[list(m) for m in missing[:5]]
+            )
+        return [found[p] for p in wanted]
+
+    def insert_nodes(self, nodes: Sequence[tuple[int, int, bytes]]) -> None:
+        """Store new perfect-subtree hashes."""
+        if nodes:
+            self.conn.execute(
+                TREE.insert(), [{"pos": t.node_pos(lv, ix), "hash": h} for lv, ix, h in nodes]
+            )
+
+    def nodes_range(self, level: int, start: int, stop: int) -> list[tuple[int, bytes]]:
+        """Stored nodes at ``level`` with ``start <= index < stop`` (for the audit)."""
+        lo, hi = t.node_pos(level, start), t.node_pos(level, stop)
+        rows = self.conn.execute(
+            select(TREE).where(TREE.c.pos >= lo, TREE.c.pos < hi).order_by(TREE.c.pos)
+        )
+        return [(int(r.pos) - t.node_pos(level, 0), bytes(r.hash)) for r in rows]
+
+    def count_nodes(self) -> int:
+        """Number of stored tree nodes."""
+        return int(self.conn.execute(select(func.count()).select_from(TREE)).scalar_one())
+
+    def insert_checkpoint(self, cp: StoredCheckpoint) -> None:
+        """Store a signed checkpoint."""
+        self.conn.execute(CHECKPOINTS.insert().values(**cp.__dict__))
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        """The checkpoint of the largest tree size."""
+        row = self.conn.execute(
+            select(CHECKPOINTS).order_by(CHECKPOINTS.c.size.desc()).limit(1)
+        ).first()
+        return (
+            StoredCheckpoint(row.size, bytes(row.root), row.note, row.created_at) if row else None
+        )
+
+    def checkpoint(self, size: int) -> StoredCheckpoint | None:
+        """The stored checkpoint at exactly ``size``."""
+        row = self.conn.execute(select(CHECKPOINTS).where(CHECKPOINTS.c.size == size)).first()
+        return (
+            StoredCheckpoint(row.size, bytes(row.root), row.note, row.created_at) if row else None
+        )
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        """All stored checkpoints, smallest first."""
+        rows = self.conn.execute(select(CHECKPOINTS).order_by(CHECKPOINTS.c.size))
+        return [StoredCheckpoint(r.size, bytes(r.root), r.note, r.created_at) for r in rows]
+
+
+class Repository:
+    """Engine, migrations and transactions for one ledger database."""
+
+    def __init__(self, url: str) -> None:
+        self.url = normalise_url(url)
+        try:
+            parsed = make_url(self.url)
+        except Exception as exc:  # sqlalchemy raises ArgumentError with a terse message
+            raise ConfigurationError(f"unusable database URL {url!r}: {exc}") from exc
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        if self.is_sqlite:
+            db = parsed.database
+            if db and db != ":memory:":
+                Path(db).parent.mkdir(parents=True, exist_ok=True)
+            # One engine for writers (BEGIN IMMEDIATE takes the write lock up front, so two
+            # appenders never both read the same chain head), one for readers (deferred).
+            self.engine = self._sqlite_engine(immediate=True)
+            self.read_engine = self._sqlite_engine(immediate=False)
+        else:
+            self.engine = create_engine(self.url, pool_pre_ping=True)
+            self.read_engine = self.engine
+
+    def _sqlite_engine(self, *, immediate: bool) -> Engine:
+        engine = create_engine(
+            self.url, connect_args={"timeout": 120, "check_same_thread": False}, poolclass=NullPool
+        )
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # let us issue BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")  # a committed append survives power loss
+            cur.execute("PRAGMA busy_timeout=120000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Connection) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+
+    # -- schema ---------------------------------------------------------------------------
+    def _alembic(self, conn: Connection) -> Config:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        cfg.attributes["connection"] = conn
+        return cfg
+
+    def migrate(self) -> None:
+        """Create or upgrade the schema to the newest migration."""
+        with self.engine.begin() as conn:
+            command.upgrade(self._alembic(conn), "head")
+
+    def schema_revision(self) -> tuple[str | None, str | None]:
+        """(current revision of the database, newest revision known to this code)."""
+        with self.read_engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+        head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+        return current, head
+
+    def check_schema(self) -> None:
+        """Raise unless the database is initialised and at the newest migration."""
+        current, head = self.schema_revision()
+        if current is None:
+            raise LedgerStateError("the ledger is not initialised (run `bpass init`)")
+        if current != head:
+            raise LedgerStateError(
+                f"the ledger's schema is at revision {current}, this code needs {head}: "
+                "run `bpass init` (it upgrades in place)"
+            )
+
+    # -- transactions ---------------------------------------------------------------------
+    @contextmanager
+    def read(self) -> Iterator[Tx]:
+        """A read-only transaction."""
+        with self.read_engine.connect() as conn, conn.begin():
+            yield Tx(conn, writable=False)
+
+    @contextmanager
+    def write(self) -> Iterator[Tx]:
+        """A write transaction holding the log's append lock until commit or rollback."""
+        with self.engine.connect() as conn, conn.begin():
+            if not self.is_sqlite:
+                conn.execute(select(LOG_STATE.c.size).where(LOG_STATE.c.id == 1).with_for_update())
+            yield Tx(conn, writable=True)
+
+    def dispose(self) -> None:
+        """Close pooled connections."""
+        self.engine.dispose()
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose()
+
+
+__all__ = [
+    "IntegrityError",
+    "Repository",
+    "StoredActor",
+    "StoredCheckpoint",
+    "StoredKey",
+    "StoredRecord",
+    "Tx",
+    "normalise_url",
+]

@@ -1,0 +1,97 @@
+"""The transparency log over the ledger's storage: one RFC 9162 Merkle tree of all accepted records.
+
+Only perfect-subtree hashes are stored (``tree_nodes``), so every proof reads O(log n) nodes in one
+query. Checkpoints are C2SP tlog-checkpoint signed notes by the log key.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from passport.records import leaf_data
+from passport.store.repository import StoredCheckpoint, Tx
+from signing import merkle
+from signing.errors import MerkleProofError
+from signing.keys import SigningKey
+from signing.note import Checkpoint, open_checkpoint, sign_checkpoint
+
+
+def b64(data: bytes) -> str:
+    """Standard base64, as checkpoints and proofs are written."""
+    return base64.b64encode(data).decode("ascii")
+
+
+def leaf_hash(record_hash: str, accepted_at: str) -> bytes:
+    """RFC 9162 leaf hash of a record's log entry."""
+    return merkle.hash_leaf(leaf_data(record_hash, accepted_at))
+
+
+def append_leaves(tx: Tx, size: int, leaf_hashes: Sequence[bytes]) -> int:
+    """Store the perfect subtrees completed by appending ``leaf_hashes``; return the new size."""
+    tx.insert_nodes(merkle.nodes_for_append_batch(size, leaf_hashes, tx.nodes))
+    return size + len(leaf_hashes)
+
+
+def make_checkpoint(
+    tx: Tx, size: int, origin: str, key: SigningKey, created_at: str
+) -> StoredCheckpoint:
+    """Sign and store the checkpoint of the tree at ``size``."""
+    root = merkle.root(size, tx.nodes)
+    note = sign_checkpoint(Checkpoint(origin=origin, size=size, root_hash=root), origin, key)
+    cp = StoredCheckpoint(size=size, root=root, note=note, created_at=created_at)
+    tx.insert_checkpoint(cp)
+    return cp
+
+
+def inclusion(tx: Tx, index: int, size: int) -> list[bytes]:
+    """Inclusion proof of leaf ``index`` in the tree of ``size`` leaves."""
+    return merkle.inclusion_proof(index, size, tx.nodes)
+
+
+def consistency(tx: Tx, old_size: int, new_size: int) -> list[bytes]:
+    """Consistency proof between two tree sizes."""
+    return merkle.consistency_proof(old_size, new_size, tx.nodes)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What an append returns: where the record is and the proof that the log holds it."""
+
+    record_hash: str
+    leaf_index: int
+    accepted_at: str
+    tree_size: int
+    checkpoint: str
+    inclusion_proof: tuple[str, ...]
+    existing: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (base64 proof hashes, the checkpoint as its signed-note text)."""
+        return {
+            "recordHash": self.record_hash,
+            "leafIndex": self.leaf_index,
+            "acceptedAt": self.accepted_at,
+            "treeSize": self.tree_size,
+            "checkpoint": self.checkpoint,
+            "inclusionProof": list(self.inclusion_proof),
+            "existing": self.existing,
+        }
+
+
+def verify_receipt(receipt: dict[str, Any], log_vkey: str) -> Checkpoint:
+    """Check a receipt offline: the checkpoint's signature and the record's inclusion under it."""
+    cp = open_checkpoint(receipt["checkpoint"], [log_vkey])
+    if cp.size != receipt["treeSize"]:
+        raise MerkleProofError("receipt tree size differs from its checkpoint")
+    proof = [base64.b64decode(p) for p in receipt["inclusionProof"]]
+    merkle.verify_inclusion(
+        leaf_hash(receipt["recordHash"], receipt["acceptedAt"]),
+        receipt["leafIndex"],
+        cp.size,
+        proof,
+        cp.root_hash,
+    )
+    return cp
