@@ -128,3 +128,10 @@ class ConfigurationError(LedgerError):
     """Settings, key files or the database URL are unusable."""
 
     code = "configuration_error"
+
+
+class StorageUnavailableError(LedgerError):
+    """The database cannot be reached or refused the connection."""
+
+    code = "storage_unavailable"
+    category = "unavailable"

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-Category = Literal["invalid", "unverified", "forbidden", "not_found", "conflict", "too_large"]
+Category = Literal[
+    "invalid", "unverified", "forbidden", "not_found", "conflict", "too_large", "unavailable"
+]
 
 
 class BpassError(Exception):
@@ -27,7 +29,12 @@ class BpassError(Exception):
 
     def to_dict(self) -> dict[str, Any]:
         """Machine-readable form: stable code, category, message and details."""
-        return {"code": self.code, "category": self.category, "message": self.message, **self.details}
+        return {
+            "code": self.code,
+            "category": self.category,
+            "message": self.message,
+            **self.details,
+        }
 
 
 class SigningError(BpassError):

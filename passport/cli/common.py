@@ -11,7 +11,7 @@ from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 
-from passport.errors import ConfigurationError, LedgerStateError
+from passport.errors import ConfigurationError, LedgerStateError, StorageUnavailableError
 from passport.settings import Settings
 from signing.errors import BpassError
 
@@ -56,7 +56,9 @@ def fail(message: str, code: int = EXIT_REJECTED) -> NoReturn:
 def exit_code_for(exc: BpassError) -> int:
     """Unusable set-up or input exits 2; a rejection by a rule exits 1."""
     return (
-        EXIT_UNUSABLE if isinstance(exc, ConfigurationError | LedgerStateError) else EXIT_REJECTED
+        EXIT_UNUSABLE
+        if isinstance(exc, ConfigurationError | LedgerStateError | StorageUnavailableError)
+        else EXIT_REJECTED
     )
 
 

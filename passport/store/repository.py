@@ -21,11 +21,11 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, Table, create_engine, event, func, select, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, NoSuchModuleError, OperationalError
 from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
-from passport.errors import ConfigurationError, LedgerStateError
+from passport.errors import ConfigurationError, LedgerStateError, StorageUnavailableError
 from passport.store import tables as t
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -364,8 +364,13 @@ class Repository:
         except Exception as exc:  # sqlalchemy raises ArgumentError with a terse message
             raise ConfigurationError(f"unusable database URL {url!r}: {exc}") from exc
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        try:
+            self._make_engines(parsed.database)
+        except NoSuchModuleError as exc:
+            raise ConfigurationError(f"unsupported database URL {url!r}: {exc}") from exc
+
+    def _make_engines(self, db: str | None) -> None:
         if self.is_sqlite:
-            db = parsed.database
             if db and db != ":memory:":
                 Path(db).parent.mkdir(parents=True, exist_ok=True)
             # One engine for writers (BEGIN IMMEDIATE takes the write lock up front, so two
@@ -405,12 +410,12 @@ class Repository:
 
     def migrate(self) -> None:
         """Create or upgrade the schema to the newest migration."""
-        with self.engine.begin() as conn:
+        with self._connect(self.engine) as conn, conn.begin():
             command.upgrade(self._alembic(conn), "head")
 
     def schema_revision(self) -> tuple[str | None, str | None]:
         """(current revision of the database, newest revision known to this code)."""
-        with self.read_engine.connect() as conn:
+        with self._connect(self.read_engine) as conn:
             current = MigrationContext.configure(conn).get_current_revision()
         head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
         return current, head
@@ -427,16 +432,25 @@ class Repository:
             )
 
     # -- transactions ---------------------------------------------------------------------
+    def _connect(self, engine: Engine) -> Connection:
+        try:
+            return engine.connect()
+        except OperationalError as exc:
+            raise StorageUnavailableError(
+                f"cannot reach the database {engine.url.render_as_string(hide_password=True)}: "
+                f"{str(exc.orig).strip().splitlines()[0] if exc.orig else exc}"
+            ) from exc
+
     @contextmanager
     def read(self) -> Iterator[Tx]:
         """A read-only transaction."""
-        with self.read_engine.connect() as conn, conn.begin():
+        with self._connect(self.read_engine) as conn, conn.begin():
             yield Tx(conn, writable=False)
 
     @contextmanager
     def write(self) -> Iterator[Tx]:
         """A write transaction holding the log's append lock until commit or rollback."""
-        with self.engine.connect() as conn, conn.begin():
+        with self._connect(self.engine) as conn, conn.begin():
             if not self.is_sqlite:
                 conn.execute(select(LOG_STATE.c.size).where(LOG_STATE.c.id == 1).with_for_update())
             yield Tx(conn, writable=True)

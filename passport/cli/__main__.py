@@ -1,0 +1,5 @@
+"""`python -m passport.cli`: the same as the `bpass` console script."""
+
+from passport.cli import app
+
+app(prog_name="bpass")
