@@ -22,9 +22,11 @@ demo: $(STAMP)
 test: test-sqlite test-postgresql
 
 test-sqlite: $(STAMP)
+	./scripts/ensure-chromium
 	BPASS_TEST_DATABASE=sqlite $(BIN)/pytest -n auto $(PYTEST_ARGS)
 
 test-postgresql: $(STAMP)
+	./scripts/ensure-chromium
 	./scripts/pg-up
 	BPASS_TEST_DATABASE=postgresql $(BIN)/pytest -n auto $(PYTEST_ARGS)
 
