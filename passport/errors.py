@@ -135,3 +135,84 @@ class StorageUnavailableError(LedgerError):
 
     code = "storage_unavailable"
     category = "unavailable"
+
+
+# -- material traceability (passport/lots.py, passport/attestations.py) ------------------------
+# Append pipeline step 4 (design): "referenced lots exist; mass balance holds". Each rule has its
+# own stable code so that API clients and the sample generator can tell rejections apart.
+
+
+class UnknownLotError(RuleViolationError):
+    """A record names a lot that no accepted Extraction or Transformation created."""
+
+    code = "unknown_lot"
+
+
+class LotRecordMismatchError(RuleViolationError):
+    """A lot reference names the wrong creating record hash (design: Merkle DAG cross-links)."""
+
+    code = "lot_record_mismatch"
+
+
+class LotExistsError(RuleViolationError):
+    """An output lot id is already taken: lot ids are unique ledger-wide."""
+
+    code = "lot_exists"
+    category = "conflict"
+
+
+class UnknownFacilityError(RuleViolationError):
+    """The facility is not one of the actor's registered facilities, or its country differs."""
+
+    code = "unknown_facility"
+
+
+class MassBalanceError(RuleViolationError):
+    """Consumption plus outgoing transfers would exceed the grams the custodian holds of a lot."""
+
+    code = "mass_balance"
+    category = "conflict"
+
+
+class ElementBalanceError(MassBalanceError):
+    """For some element, the mass leaving a transformation would exceed the mass entering it."""
+
+    code = "element_balance"
+
+
+class CustodyError(RuleViolationError):
+    """The issuer is not the custodian (or the transfer's buyer) this action needs."""
+
+    code = "custody"
+    category = "forbidden"
+
+
+class DoubleClaimError(RuleViolationError):
+    """Mass-balance credit claims on outputs exceed the credits that entered the transformation."""
+
+    code = "double_claim"
+    category = "conflict"
+
+
+class ChainOfCustodyError(RuleViolationError):
+    """The step breaks its declared ISO 22095 chain-of-custody model."""
+
+    code = "chain_of_custody"
+
+
+class UnknownTransferError(RuleViolationError):
+    """A TransferAcceptance names no Transfer record."""
+
+    code = "unknown_transfer"
+
+
+class UnknownSubjectError(RuleViolationError):
+    """An attestation's subject (lot, facility or actor) or retracted record does not exist."""
+
+    code = "unknown_subject"
+
+
+class AttestationError(RuleViolationError):
+    """An attestation or retraction breaks a rule: wrong issuer, verifier, period or figures."""
+
+    code = "attestation_invalid"

@@ -89,3 +89,8 @@ def _load_kind_modules() -> None:
         return
     _loaded = True
     import passport.actors  # noqa: F401
+    from passport import (  # noqa: F401
+        attestations,
+        lots,
+        passport_kinds,
+    )

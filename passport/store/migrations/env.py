@@ -6,7 +6,9 @@ from alembic import context
 from sqlalchemy import Connection, create_engine
 from sqlmodel import SQLModel
 
+import passport.store.passport_tables  # passport tables, migration 0003
 import passport.store.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+import passport.store.trace_tables  # noqa: F401  (traceability tables, migration 0002)
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -1,0 +1,521 @@
+"""Queries and inserts for material traceability, on a :class:`passport.store.repository.Tx`.
+
+Kept apart from ``repository.py`` so that the lot and attestation index can grow without touching
+the ledger core. Every query is keyed (primary key or an index, see ``trace_tables.py``); batched
+queries take at most :data:`CHUNK` keys per ``IN`` list, so a roll-up issues a few queries per BFS
+level of a lot's provenance and never scans a table.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import JSON, Table, select, update
+from sqlmodel import SQLModel
+
+from passport.store import trace_tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from passport.store.repository import Tx
+
+CHUNK = 500
+
+# Row types are plain slotted dataclasses, not frozen ones: a roll-up builds tens of thousands of
+# them and frozen dataclasses cost seven times as much to construct. Treat them as read-only.
+
+
+def _table(name: str) -> Table:
+    return SQLModel.metadata.tables[name]
+
+
+LOTS = _table("trace_lots")
+HOLDINGS = _table("trace_holdings")
+STEPS = _table("trace_steps")
+INPUTS = _table("trace_inputs")
+TRANSFERS = _table("trace_transfers")
+ATTESTATIONS = _table("trace_attestations")
+
+
+@dataclass(slots=True)
+class LotRow:
+    """A row of ``trace_lots``."""
+
+    lot_id: str
+    record_hash: str
+    issuer: str
+    facility_id: str
+    mass_grams: int
+    elements: dict[str, int]
+    custody: str
+    origin_key: str | None
+    claims: dict[str, Any] | None
+    credits: dict[str, Any]
+    consumed_grams: int
+    created_at: str
+
+
+@dataclass(slots=True)
+class StepRow:
+    """A row of ``trace_steps``: one Extraction or Transformation record."""
+
+    record_hash: str
+    kind: str
+    issuer: str
+    facility_id: str
+    country: str
+    process_step: str
+    custody: str
+    material: str | None
+    deposit_type: str | None
+    mining_method: str | None
+    event_time: str
+    accepted_at: str
+    emissions: dict[str, str] | None
+    externals: list[dict[str, Any]] | None
+    claims: dict[str, int] | None
+    output_mass_grams: int
+
+
+@dataclass(slots=True)
+class InputRow:
+    """A row of ``trace_inputs``: ``grams`` of ``lot_id`` consumed by the step ``step_hash``.
+
+    ``ppm`` repeats the consumed lot's element contents; ``elements`` is the consumed element mass
+    in micrograms (``grams × ppm``), derived, not stored."""
+
+    step_hash: str
+    lot_id: str
+    lot_record: str
+    grams: int
+    recycled: str | None
+    ppm: dict[str, int]
+    elements: dict[str, int]
+
+    @classmethod
+    def make(
+        cls,
+        step_hash: str,
+        lot_id: str,
+        lot_record: str,
+        grams: int,
+        recycled: str | None,
+        ppm: dict[str, int],
+    ) -> InputRow:
+        """An edge with its element masses computed from ``grams`` and ``ppm``."""
+        return cls(
+            step_hash,
+            lot_id,
+            lot_record,
+            grams,
+            recycled,
+            ppm,
+            {e: grams * v for e, v in ppm.items()},
+        )
+
+
+@dataclass(slots=True)
+class TransferRow:
+    """A row of ``trace_transfers``."""
+
+    record_hash: str
+    lot_id: str
+    seller: str
+    buyer: str
+    grams: int
+    status: str
+    settled_by: str | None
+    created_at: str
+
+
+@dataclass(slots=True)
+class AttestationRow:
+    """A row of ``trace_attestations``."""
+
+    record_hash: str
+    kind: str
+    issuer: str
+    verifier: str | None
+    subject_type: str
+    subject_lot: str | None
+    subject_actor: str | None
+    subject_facility: str | None
+    scheme: str | None
+    valid_from: str | None
+    valid_until: str | None
+    accepted_at: str
+    leaf_index: int
+    data: dict[str, Any]
+    retracted_by: str | None
+    retracted_at: str | None
+    retraction_effect: str | None
+    retraction_reason: str | None
+
+
+ELEMENT_ORDER = ("Li", "Ni", "Co", "Mn", "C")
+"""Element symbols in the order of the ``ppm_*`` columns."""
+
+
+def _ppm_columns(table: Table) -> list[Any]:
+    return [table.c.ppm_li, table.c.ppm_ni, table.c.ppm_co, table.c.ppm_mn, table.c.ppm_c]
+
+
+def ppm_values(elements: dict[str, int]) -> dict[str, int]:
+    """``ppm_*`` column values for an element-content dict."""
+    return {f"ppm_{e.lower()}": int(elements.get(e, 0)) for e in ELEMENT_ORDER}
+
+
+def _contents(values: Sequence[int]) -> dict[str, int]:
+    return {e: int(v) for e, v in zip(ELEMENT_ORDER, values, strict=True) if v}
+
+
+# Rows are built positionally from explicit column lists: a roll-up reads thousands of them.
+_LOT_HEAD = [
+    LOTS.c.lot_id,
+    LOTS.c.record_hash,
+    LOTS.c.issuer,
+    LOTS.c.facility_id,
+    LOTS.c.mass_grams,
+]
+_LOT_TAIL = [LOTS.c.custody, LOTS.c.origin_key, LOTS.c.claims]
+_LOT_END = [LOTS.c.consumed_grams, LOTS.c.created_at]
+_STEP_COLUMNS = [STEPS.c[f] for f in StepRow.__dataclass_fields__]
+_INPUT_COLUMNS = [
+    INPUTS.c.step_hash,
+    INPUTS.c.lot_id,
+    INPUTS.c.lot_record,
+    INPUTS.c.grams,
+    INPUTS.c.recycled,
+    *_ppm_columns(INPUTS),
+]
+_TRANSFER_COLUMNS = [TRANSFERS.c[f] for f in TransferRow.__dataclass_fields__]
+_ATTESTATION_COLUMNS = [ATTESTATIONS.c[f] for f in AttestationRow.__dataclass_fields__]
+
+
+def _lot_columns(with_credits: bool) -> list[Any]:
+    credits = [LOTS.c.credits] if with_credits else []
+    return [*_LOT_HEAD, *_ppm_columns(LOTS), *_LOT_TAIL, *credits, *_LOT_END]
+
+
+def _lot(row: Sequence[Any], with_credits: bool) -> LotRow:
+    credits = row[13] if with_credits else {}
+    end = row[-2:]
+    return LotRow(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        int(row[4]),
+        _contents(row[5:10]),
+        row[10],
+        row[11],
+        row[12],
+        credits,
+        int(end[0]),
+        end[1],
+    )
+
+
+def _input(row: Sequence[Any]) -> InputRow:
+    return InputRow.make(row[0], row[1], row[2], int(row[3]), row[4], _contents(row[5:10]))
+
+
+def _json_positions(columns: Sequence[Any]) -> list[int]:
+    return [i for i, c in enumerate(columns) if isinstance(c.type, JSON)]
+
+
+def _chunks(keys: Iterable[str]) -> Iterable[list[str]]:
+    items = sorted(set(keys))
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+class TraceTx:
+    """Traceability queries inside one transaction (writes only on a write transaction)."""
+
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+        self.conn = tx.conn
+
+    def _select_in(
+        self,
+        columns: Sequence[Any],
+        key: Any,
+        keys: Iterable[str],
+        order_by: Sequence[Any] = (),
+        extra: str = "",
+        source: str | None = None,
+    ) -> list[tuple[Any, ...]]:
+        """``SELECT columns FROM source WHERE key IN keys`` as plain tuples, JSON decoded.
+
+        Roll-ups read thousands of rows per BFS level: this runs the statement on the transaction's
+        own DBAPI connection (same transaction and snapshot) with one bound array on PostgreSQL
+        (``= ANY``) or chunked ``IN`` lists on SQLite, skipping SQLAlchemy's per-value literal
+        coercion and ``Row`` objects, which otherwise cost more than the query. Only this module's
+        own table and column names are interpolated; keys are always bound parameters."""
+        wanted = sorted(set(keys))
+        if not wanted:
+            return []
+        names = ", ".join(f"{c.table.name}.{c.name}" for c in columns)
+        where = f"{key.table.name}.{key.name}"
+        source = source or key.table.name
+        order = f" ORDER BY {', '.join(f'{c.table.name}.{c.name}' for c in order_by)}"
+        order = order if order_by else ""
+        cursor = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        rows: list[tuple[Any, ...]] = []
+        try:
+            if self.conn.dialect.name == "postgresql":
+                sql = f"SELECT {names} FROM {source} WHERE {where} = ANY(%s){extra}{order}"  # noqa: S608
+                cursor.execute(sql, (wanted,))
+                rows.extend(cursor.fetchall())
+            else:
+                for start in range(0, len(wanted), CHUNK):
+                    chunk = wanted[start : start + CHUNK]
+                    marks = ", ".join("?" * len(chunk))
+                    sql = f"SELECT {names} FROM {source} WHERE {where} IN ({marks}){extra}{order}"  # noqa: S608
+                    cursor.execute(sql, chunk)
+                    rows.extend(cursor.fetchall())
+        finally:
+            cursor.close()
+        positions = _json_positions(columns)
+        if positions and self.conn.dialect.name != "postgresql":
+            for n, row in enumerate(rows):
+                if any(isinstance(row[i], str) for i in positions):
+                    items = list(row)
+                    for i in positions:
+                        if isinstance(items[i], str):
+                            items[i] = json.loads(items[i])
+                    rows[n] = tuple(items)
+        return rows
+
+    def lots_with_steps(self, lot_ids: Iterable[str]) -> dict[str, tuple[LotRow, StepRow]]:
+        """Lots (without credits) together with the steps that created them, in one query. The
+        lot's issuer, facility and custody are its step's (equal by construction), read once."""
+        lot_columns = [
+            LOTS.c.lot_id,
+            LOTS.c.mass_grams,
+            *_ppm_columns(LOTS),
+            LOTS.c.origin_key,
+            LOTS.c.claims,
+            LOTS.c.consumed_grams,
+            LOTS.c.created_at,
+        ]
+        n = len(lot_columns)
+        source = (
+            f"{LOTS.name} JOIN {STEPS.name} ON {STEPS.name}.record_hash = {LOTS.name}.record_hash"
+        )
+        rows = self._select_in(
+            [*lot_columns, *_STEP_COLUMNS], LOTS.c.lot_id, lot_ids, source=source
+        )
+        out: dict[str, tuple[LotRow, StepRow]] = {}
+        for row in rows:
+            step = StepRow(*row[n:])
+            lot = LotRow(
+                row[0],
+                step.record_hash,
+                step.issuer,
+                step.facility_id,
+                int(row[1]),
+                _contents(row[2:7]),
+                step.custody,
+                row[7],
+                row[8],
+                {},
+                int(row[9]),
+                row[10],
+            )
+            out[row[0]] = (lot, step)
+        return out
+
+    # -- lots and holdings ------------------------------------------------------------------
+    def lots(self, lot_ids: Iterable[str], *, with_credits: bool = True) -> dict[str, LotRow]:
+        """Lots among ``lot_ids``, keyed by id (batched by primary key). Without credits (only the
+        append-time mass-balance rules need them) the rows are cheaper to read."""
+        columns = _lot_columns(with_credits)
+        rows = self._select_in(columns, LOTS.c.lot_id, lot_ids)
+        return {row[0]: _lot(row, with_credits) for row in rows}
+
+    def lot(self, lot_id: str) -> LotRow | None:
+        """One lot by id."""
+        return self.lots([lot_id]).get(lot_id)
+
+    def lots_created_by(self, record_hash: str) -> list[LotRow]:
+        """The lots a step created, in id order."""
+        rows = self._select_in(_lot_columns(True), LOTS.c.record_hash, [record_hash])
+        return sorted((_lot(r, True) for r in rows), key=lambda lot: lot.lot_id)
+
+    def insert_lots(self, rows: Sequence[LotRow]) -> None:
+        """Create lots."""
+        if rows:
+            values = []
+            for r in rows:
+                row = {k: v for k, v in asdict(r).items() if k != "elements"}
+                row.update(ppm_values(r.elements))
+                values.append(row)
+            self.conn.execute(LOTS.insert(), values)
+
+    def add_consumed(self, lot_id: str, grams: int) -> None:
+        """Add to a lot's running consumption total."""
+        self.conn.execute(
+            update(LOTS)
+            .where(LOTS.c.lot_id == lot_id)
+            .values(consumed_grams=LOTS.c.consumed_grams + grams)
+        )
+
+    def holdings(self, lot_ids: Iterable[str], holder: str) -> dict[str, int]:
+        """Grams of each lot held by ``holder``; lots it never held are absent."""
+        out: dict[str, int] = {}
+        for chunk in _chunks(lot_ids):
+            rows = self.conn.execute(
+                select(HOLDINGS.c.lot_id, HOLDINGS.c.grams).where(
+                    HOLDINGS.c.holder == holder, HOLDINGS.c.lot_id.in_(chunk)
+                )
+            )
+            out.update({r.lot_id: int(r.grams) for r in rows})
+        return out
+
+    def holders(self, lot_id: str) -> dict[str, int]:
+        """Every holder of a lot and its grams (zero for former holders)."""
+        rows = self.conn.execute(
+            select(HOLDINGS.c.holder, HOLDINGS.c.grams).where(HOLDINGS.c.lot_id == lot_id)
+        )
+        return {r.holder: int(r.grams) for r in rows}
+
+    def change_holding(self, lot_id: str, holder: str, delta: int) -> None:
+        """Add ``delta`` grams to a holding, creating it if needed (callers check the balance)."""
+        res = self.conn.execute(
+            update(HOLDINGS)
+            .where(HOLDINGS.c.lot_id == lot_id, HOLDINGS.c.holder == holder)
+            .values(grams=HOLDINGS.c.grams + delta)
+        )
+        if res.rowcount == 0:
+            self.conn.execute(HOLDINGS.insert().values(lot_id=lot_id, holder=holder, grams=delta))
+
+    # -- steps and edges --------------------------------------------------------------------
+    def steps(self, hashes: Iterable[str]) -> dict[str, StepRow]:
+        """Extraction/Transformation steps among ``hashes``, keyed by record hash."""
+        rows = self._select_in(_STEP_COLUMNS, STEPS.c.record_hash, hashes)
+        return {row[0]: StepRow(*row) for row in rows}
+
+    def step(self, record_hash: str) -> StepRow | None:
+        """One step by record hash."""
+        return self.steps([record_hash]).get(record_hash)
+
+    def insert_step(self, row: StepRow) -> None:
+        """Record a step."""
+        self.conn.execute(STEPS.insert().values(**asdict(row)))
+
+    def inputs_of(self, step_hashes: Iterable[str]) -> dict[str, list[InputRow]]:
+        """Input edges of the given steps, keyed by step hash, each list in lot-id order."""
+        out: dict[str, list[InputRow]] = defaultdict(list)
+        order = [INPUTS.c.step_hash, INPUTS.c.lot_id]
+        for row in self._select_in(_INPUT_COLUMNS, INPUTS.c.step_hash, step_hashes, order):
+            out[row[0]].append(_input(row))
+        return dict(out)
+
+    def consumers_of(self, lot_id: str) -> list[InputRow]:
+        """Edges that consumed a lot (downstream view, for APIs; roll-ups never need it)."""
+        rows = self.conn.execute(
+            select(*_INPUT_COLUMNS).where(INPUTS.c.lot_id == lot_id).order_by(INPUTS.c.step_hash)
+        )
+        return [_input(r) for r in rows]
+
+    def insert_inputs(self, rows: Sequence[InputRow]) -> None:
+        """Record input edges."""
+        if rows:
+            values = [
+                {
+                    "step_hash": r.step_hash,
+                    "lot_id": r.lot_id,
+                    "lot_record": r.lot_record,
+                    "grams": r.grams,
+                    "recycled": r.recycled,
+                    **ppm_values(r.ppm),
+                }
+                for r in rows
+            ]
+            self.conn.execute(INPUTS.insert(), values)
+
+    # -- transfers --------------------------------------------------------------------------
+    def transfer(self, record_hash: str) -> TransferRow | None:
+        """A Transfer by its record hash."""
+        row = self.conn.execute(
+            select(*_TRANSFER_COLUMNS).where(TRANSFERS.c.record_hash == record_hash)
+        ).first()
+        return TransferRow(*row) if row else None
+
+    def transfers_of_lot(self, lot_id: str) -> list[TransferRow]:
+        """Every transfer of a lot, oldest first."""
+        rows = self.conn.execute(
+            select(*_TRANSFER_COLUMNS)
+            .where(TRANSFERS.c.lot_id == lot_id)
+            .order_by(TRANSFERS.c.created_at, TRANSFERS.c.record_hash)
+        )
+        return [TransferRow(*r) for r in rows]
+
+    def insert_transfer(self, row: TransferRow) -> None:
+        """Record a pending transfer."""
+        self.conn.execute(TRANSFERS.insert().values(**asdict(row)))
+
+    def settle_transfer(self, record_hash: str, status: str, settled_by: str) -> None:
+        """Mark a transfer accepted or rejected."""
+        self.conn.execute(
+            update(TRANSFERS)
+            .where(TRANSFERS.c.record_hash == record_hash)
+            .values(status=status, settled_by=settled_by)
+        )
+
+    # -- attestations -----------------------------------------------------------------------
+    def attestation(self, record_hash: str) -> AttestationRow | None:
+        """An attestation by record hash."""
+        row = self.conn.execute(
+            select(*_ATTESTATION_COLUMNS).where(ATTESTATIONS.c.record_hash == record_hash)
+        ).first()
+        return AttestationRow(*row) if row else None
+
+    def insert_attestation(self, row: AttestationRow) -> None:
+        """Record an attestation."""
+        self.conn.execute(ATTESTATIONS.insert().values(**asdict(row)))
+
+    def retract(self, record_hash: str, by: str, at: str, effect: str, reason: str) -> None:
+        """Mark an attestation retracted (the attestation's own record is never changed)."""
+        self.conn.execute(
+            update(ATTESTATIONS)
+            .where(ATTESTATIONS.c.record_hash == record_hash)
+            .values(
+                retracted_by=by, retracted_at=at, retraction_effect=effect, retraction_reason=reason
+            )
+        )
+
+    def attestations_about(
+        self,
+        *,
+        lots: Iterable[str] = (),
+        actors: Iterable[str] = (),
+        kinds: Sequence[str] | None = None,
+    ) -> list[AttestationRow]:
+        """Attestations whose subject is one of ``lots`` or names one of ``actors`` (facility or
+        actor subjects), optionally of some kinds; in acceptance order."""
+        found: dict[str, AttestationRow] = {}
+        extra = ""
+        if kinds is not None:
+            # kinds are this module's own constants, never user input
+            extra = " AND kind IN (" + ", ".join(f"'{k}'" for k in kinds if k.isalpha()) + ")"
+        for column, keys in (
+            (ATTESTATIONS.c.subject_lot, lots),
+            (ATTESTATIONS.c.subject_actor, actors),
+        ):
+            for row in self._select_in(_ATTESTATION_COLUMNS, column, keys, extra=extra):
+                found[row[0]] = AttestationRow(*row)
+        return sorted(found.values(), key=lambda a: a.leaf_index)
+
+
+__all__ = [
+    "AttestationRow",
+    "InputRow",
+    "LotRow",
+    "StepRow",
+    "TraceTx",
+    "TransferRow",
+]
