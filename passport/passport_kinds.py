@@ -1,0 +1,385 @@
+"""The passport's record kinds and the rules the ledger applies when it accepts them (append
+pipeline step 4, inside the append transaction: a violation writes nothing).
+
+- ``BatteryPassport`` (an ``oem`` issues an original passport; an ``oem`` or ``repairer`` issues
+  the successor passport of a repurposed, re-used or remanufactured battery): the record commits to
+  the four signed partitions (which must come with it, see :func:`passport_partition.staged`) and
+  to a checkpoint of this log; the reassembled passport must validate.
+- ``PassportStatusChange``: the status machine :data:`TRANSITIONS`, who may set which status
+  (:data:`TARGET_ROLES`), successor links, cessation after recycling.
+- ``PassportUpdate``: a new point-4 partition, replacing the current one.
+
+An ``oem`` acts only on passports it issued; repairers and recyclers act on any passport (they are
+the ones handling the battery). Authorities only read.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from typing import Any
+
+from passport import passport_store as store
+from passport.errors import RoleNotAllowedError, RuleViolationError
+from passport.kinds import AcceptContext, register
+from passport.partitions import PARTITIONS
+from passport.passport_document import document_from
+from passport.passport_errors import (
+    IllegalTransitionError,
+    PartitionMissingError,
+    PassportCeasedError,
+    PassportInvalidError,
+    PassportNotFoundError,
+    PassportStaleError,
+)
+from passport.passport_partition import (
+    commitments,
+    parse_partition,
+    partition_data,
+    partition_number,
+    staged_body,
+    verify_partition,
+)
+from passport.passport_validation import validate
+from passport.records import ParsedRecord
+from passport.store.repository import Tx
+from passport.store.trace_repo import TraceTx
+from passport.timefmt import normalise_ts
+from signing.jcs import parse_json
+
+SECOND_LIFE = ("repurposed", "re-used", "remanufactured")
+
+TRANSITIONS: Mapping[str, frozenset[str]] = {
+    "original": frozenset({*SECOND_LIFE, "waste"}),
+    "repurposed": frozenset({*SECOND_LIFE, "waste"}),
+    "re-used": frozenset({*SECOND_LIFE, "waste"}),
+    "remanufactured": frozenset({*SECOND_LIFE, "waste"}),
+    "waste": frozenset({"recycled"}),
+    "recycled": frozenset(),
+}
+"""Allowed status changes. After ``recycled`` the passport has ceased (Art. 77(8))."""
+
+TARGET_ROLES: Mapping[str, frozenset[str]] = {
+    "repurposed": frozenset({"oem", "repairer"}),
+    "re-used": frozenset({"oem", "repairer"}),
+    "remanufactured": frozenset({"oem", "repairer"}),
+    "waste": frozenset({"oem", "repairer", "recycler"}),
+    "recycled": frozenset({"recycler"}),
+}
+"""Who may set each status."""
+
+SUCCESSOR_REQUIRED = frozenset({"repurposed", "remanufactured"})
+"""Statuses that always come with a new passport linked to the original (Art. 77(7))."""
+SUCCESSOR_ALLOWED = frozenset(SECOND_LIFE)
+"""Statuses that may come with one (a battery prepared for re-use by another operator)."""
+
+UPDATE_ROLES = frozenset({"oem", "repairer"})
+"""Who may update point 4."""
+
+
+def may_act(
+    actor_did: str,
+    actor_roles: tuple[str, ...],
+    allowed: frozenset[str],
+    passport: store.PassportState,
+) -> bool:
+    """Whether an actor may act on a passport: one of its roles is allowed, and if its only
+    allowed role is ``oem`` it is the passport's own economic operator."""
+    held = allowed.intersection(actor_roles)
+    if not held:
+        return False
+    return held != {"oem"} or actor_did == passport.issuer
+
+
+def _require_actor(
+    ctx: AcceptContext, allowed: frozenset[str], passport: store.PassportState, what: str
+) -> None:
+    if not may_act(ctx.issuer.did, ctx.issuer.roles, allowed, passport):
+        raise RoleNotAllowedError(
+            f"{ctx.issuer.did} (roles: {', '.join(ctx.issuer.roles)}) may not {what} of passport "
+            f"{passport.passport_id}; allowed: {', '.join(sorted(allowed))} "
+            "(an oem only for passports it issued)",
+            passport=passport.passport_id,
+        )
+
+
+def _take_partition(
+    tx: Tx, record: ParsedRecord, number: int, partition_hash_value: str
+) -> tuple[dict[str, Any], bytes]:
+    """The staged partition a record commits to, verified against it."""
+    body = staged_body(partition_hash_value)
+    if body is None:
+        stored = store.partition(tx, partition_hash_value)
+        if stored is not None:
+            raise RuleViolationError(
+                f"partition {partition_hash_value} is already committed by record "
+                f"{stored.record_hash}"
+            )
+        raise PartitionMissingError(
+            f"record commits to partition {number} ({partition_hash_value}) but its signed body "
+            "was not supplied; submit partitions with their record (passport.passport_issue, "
+            "passport.passport_lifecycle)",
+            partition=number,
+        )
+    obj = parse_partition(body)
+    verify_partition(record, obj)
+    if partition_number(obj) != number:
+        raise RuleViolationError(
+            f"the partition committed as {number} holds partition {partition_number(obj)}"
+        )
+    return obj, body
+
+
+def _current_parts(tx: Tx, passport: store.PassportState) -> dict[int, dict[str, Any]]:
+    parts: dict[int, dict[str, Any]] = {}
+    for row in store.partitions_of(tx, passport.passport_id):
+        if row.partition in (1, 2, 3) or row.hash == passport.point4_hash:
+            parts[row.partition] = partition_data(parse_partition(row.body))
+    return parts
+
+
+def _check_document(
+    tx: Tx,
+    passport: store.PassportState,
+    parts: Mapping[int, Mapping[str, Any]],
+    subject: Mapping[str, Any] | None = None,
+) -> None:
+    if subject is None:
+        stored = tx.record_by_hash(passport.record_hash)
+        if stored is None:  # pragma: no cover - the passports row is derived from that record
+            raise PassportNotFoundError(f"passport record {passport.record_hash} is missing")
+        subject = parse_json(stored.body)["credentialSubject"]
+    doc = document_from(
+        subject,
+        passport.issued_at,
+        parts,
+        status=passport.status,
+        last_updated=passport.last_updated,
+        successor=passport.successor,
+        ceased_at=passport.ceased_at,
+    )
+    problems = validate(doc)
+    if problems:
+        raise PassportInvalidError([p.to_dict() for p in problems])
+
+
+def _store_partitions(
+    tx: Tx,
+    passport_id: str,
+    record: ParsedRecord,
+    taken: Mapping[int, tuple[dict[str, Any], bytes]],
+) -> None:
+    rows = [
+        store.StoredPartition(
+            hash=commitments(record)[number],
+            passport_id=passport_id,
+            partition=number,
+            record_hash=record.hash,
+            body=body,
+        )
+        for number, (_obj, body) in sorted(taken.items())
+    ]
+    store.insert_partitions(tx, rows)
+
+
+def _event(tx: Tx, ctx: AcceptContext, passport_id: str, record: ParsedRecord, status: str) -> None:
+    store.add_event(
+        tx,
+        store.PassportEventRow(
+            passport_id=passport_id,
+            leaf_index=ctx.leaf_index,
+            record_hash=record.hash,
+            kind=record.kind,
+            status=status,
+            accepted_at=ctx.accepted_at,
+        ),
+    )
+
+
+def _on_passport(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
+    s = record.subject
+    passport_id = s["passportId"]
+    if store.get(tx, passport_id) is not None:
+        raise RuleViolationError(f"passport {passport_id} already exists")
+    if s["economicOperator"]["id"] != record.issuer:
+        raise RuleViolationError("the economic operator named in a passport is its issuer")
+    predecessor = s.get("predecessor")
+    if predecessor is None and "oem" not in ctx.issuer.roles:
+        raise RoleNotAllowedError(
+            f"{record.issuer} is no oem: an original passport is issued by the OEM",
+            kind=record.kind,
+        )
+    # The checkpoint the figures were computed at is one this log signed.
+    cp = tx.checkpoint(s["checkpoint"]["size"])
+    if cp is None or base64.b64encode(cp.root).decode("ascii") != s["checkpoint"]["rootHash"]:
+        raise RuleViolationError(
+            f"the passport names a checkpoint (size {s['checkpoint']['size']}) "
+            "this log did not sign"
+        )
+    lot = TraceTx(tx).lot(s["pack"]["lot"])
+    if lot is None or lot.record_hash != s["pack"]["record"]:
+        raise RuleViolationError(
+            f"pack lot {s['pack']['lot']} does not exist or was not created by record "
+            f"{s['pack']['record']}"
+        )
+    predecessor_state: store.PassportState | None = None
+    if predecessor is not None:
+        predecessor_state = store.get(tx, predecessor["passportId"])
+        if predecessor_state is None or predecessor_state.record_hash != predecessor["record"]:
+            raise PassportNotFoundError(
+                f"no predecessor passport {predecessor['passportId']} with that record"
+            )
+        if predecessor_state.closed:
+            raise PassportCeasedError(
+                f"predecessor passport {predecessor_state.passport_id} takes no successor"
+            )
+        others = store.successors_of(tx, predecessor_state.passport_id)
+        if others:
+            raise RuleViolationError(
+                f"passport {predecessor_state.passport_id} already has a successor "
+                f"({others[0].passport_id})"
+            )
+        if s["status"] not in TRANSITIONS[predecessor_state.status]:
+            raise IllegalTransitionError(
+                f"a battery whose status is {predecessor_state.status} cannot become {s['status']}"
+            )
+        _require_actor(
+            ctx, TARGET_ROLES[s["status"]], predecessor_state, f"issue a {s['status']} successor"
+        )
+    for other in store.by_battery(tx, s["batteryId"]):
+        if not other.closed and (
+            predecessor_state is None or other.passport_id != predecessor_state.passport_id
+        ):
+            raise RuleViolationError(
+                f"battery {s['batteryId']} already has a live passport ({other.passport_id})"
+            )
+    taken = {n: _take_partition(tx, record, n, h) for n, h in sorted(commitments(record).items())}
+    if sorted(taken) != list(PARTITIONS):
+        raise RuleViolationError("a passport commits to all four partitions")
+    state = store.PassportState(
+        passport_id=passport_id,
+        battery_id=s["batteryId"],
+        record_hash=record.hash,
+        issuer=record.issuer,
+        category=s["category"],
+        status=s["status"],
+        pack_lot=s["pack"]["lot"],
+        predecessor=predecessor["passportId"] if predecessor else None,
+        successor=None,
+        issued_at=record.valid_from,
+        last_updated=record.valid_from,
+        ceased_at=None,
+        checkpoint_size=s["checkpoint"]["size"],
+        point4_hash=commitments(record)[4],
+    )
+    parts = {n: partition_data(obj) for n, (obj, _body) in taken.items()}
+    if parts[1].get("category") != s["category"]:
+        raise RuleViolationError("the record's category differs from partition 1's")
+    _check_document(tx, state, parts, s)
+    store.insert(tx, state)
+    _store_partitions(tx, passport_id, record, taken)
+    _event(tx, ctx, passport_id, record, state.status)
+
+
+def _live(tx: Tx, record: ParsedRecord) -> store.PassportState:
+    s = record.subject
+    state = store.get(tx, s["passportId"])
+    if state is None or state.record_hash != s["passport"]:
+        raise PassportNotFoundError(
+            f"no passport {s['passportId']} issued by record {s['passport']}"
+        )
+    if state.ceased:
+        raise PassportCeasedError(
+            f"passport {state.passport_id} has ceased: the battery was recycled"
+        )
+    if state.successor is not None:
+        raise PassportCeasedError(
+            f"passport {state.passport_id} was superseded by {state.successor}; "
+            "act on that passport"
+        )
+    if normalise_ts(record.valid_from) < normalise_ts(state.last_updated):
+        raise RuleViolationError("a lifecycle record cannot predate the passport's last update")
+    return state
+
+
+def _new_point4(
+    tx: Tx, record: ParsedRecord, state: store.PassportState
+) -> tuple[dict[str, Any], bytes] | None:
+    committed = commitments(record)
+    if 4 not in committed:
+        return None
+    if record.subject.get("supersedes") != state.point4_hash:
+        raise PassportStaleError(
+            f"the update replaces point-4 partition {record.subject.get('supersedes')}, "
+            "but the current one is "
+            f"{state.point4_hash}; re-read the passport and update again",
+            current=state.point4_hash,
+        )
+    return _take_partition(tx, record, 4, committed[4])
+
+
+def _on_status_change(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
+    s = record.subject
+    state = _live(tx, record)
+    source, target = s["from"], s["to"]
+    if source != state.status:
+        raise PassportStaleError(f"passport {state.passport_id} is {state.status}, not {source}")
+    if target not in TRANSITIONS[source]:
+        allowed = ", ".join(sorted(TRANSITIONS[source])) or "none (the passport has ceased)"
+        raise IllegalTransitionError(
+            f"a battery that is {source} cannot become {target}; allowed: {allowed}"
+        )
+    _require_actor(ctx, TARGET_ROLES[target], state, f"set the status {target}")
+    successor = s.get("successor")
+    if target in SUCCESSOR_REQUIRED and successor is None:
+        raise IllegalTransitionError(
+            f"a {target} battery gets a new passport: name the successor (Art. 77(7))"
+        )
+    if successor is not None:
+        if target not in SUCCESSOR_ALLOWED:
+            raise IllegalTransitionError(f"a {target} battery gets no successor passport")
+        succ = store.get(tx, successor["passportId"])
+        if succ is None or succ.record_hash != successor["record"]:
+            raise PassportNotFoundError(
+                f"no successor passport {successor['passportId']} with that record"
+            )
+        if succ.predecessor != state.passport_id or succ.status != target:
+            raise RuleViolationError(
+                f"passport {succ.passport_id} is not a {target} successor of {state.passport_id}"
+            )
+    point4 = _new_point4(tx, record, state)
+    new_state = state.with_changes(
+        status=target,
+        last_updated=record.valid_from,
+        successor=successor["passportId"] if successor else None,
+        ceased_at=record.valid_from if target == "recycled" else None,
+        point4_hash=commitments(record).get(4, state.point4_hash),
+    )
+    if point4 is not None:
+        parts = _current_parts(tx, state)
+        parts[4] = partition_data(point4[0])
+        _check_document(tx, new_state, parts)
+        _store_partitions(tx, state.passport_id, record, {4: point4})
+    store.save(tx, new_state)
+    _event(tx, ctx, state.passport_id, record, target)
+
+
+def _on_update(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
+    state = _live(tx, record)
+    _require_actor(ctx, UPDATE_ROLES, state, "update point 4")
+    point4 = _new_point4(tx, record, state)
+    assert point4 is not None  # the schema requires partitions.4
+    new_state = state.with_changes(
+        last_updated=record.valid_from, point4_hash=commitments(record)[4]
+    )
+    parts = _current_parts(tx, state)
+    parts[4] = partition_data(point4[0])
+    _check_document(tx, new_state, parts)
+    _store_partitions(tx, state.passport_id, record, {4: point4})
+    store.save(tx, new_state)
+    _event(tx, ctx, state.passport_id, record, state.status)
+
+
+register("BatteryPassport", {"oem", "repairer"}, _on_passport)
+register("PassportStatusChange", set(TARGET_ROLES["waste"]), _on_status_change)
+register("PassportUpdate", set(UPDATE_ROLES), _on_update)
