@@ -258,3 +258,227 @@ export async function verifyRecordWithReceipt(record, receipt, logVerifierKey, e
   });
   return results;
 }
+
+// -- A passport's offline verification bundle ----------------------------------------------------
+// Bundle (version 1): {type: "BatteryPassportBundle", version: 1, log: {origin, verifierKey},
+// checkpoint, passport: {id, record}, records: [{record, leafIndex, acceptedAt, inclusionProof}],
+// partitions: {"1": signed partition, ...}}. Every record's inclusion proof is against the
+// bundle's one checkpoint.
+
+// The signed partitions a bundle serves: top-level, or inside the served view's evidence.
+export const partitionsOf = (bundle) => bundle?.partitions ?? bundle?.view?.evidence?.partitions ?? {};
+const kindOf = (record) => (Array.isArray(record?.type) ? record.type[1] : undefined);
+const subjectOf = (record) => record?.credentialSubject ?? {};
+const signerOf = (record) => {
+  const vm = record?.proof?.verificationMethod;
+  return typeof vm === "string" ? vm.split("#")[1] : undefined;
+};
+
+// The first key an ActorRegistration gives its actor: a did:key's own key, else the one it names.
+export function initialKey(subject) {
+  const did = String(subject?.id ?? "");
+  return did.startsWith("did:key:") ? did.slice("did:key:".length) : subject?.publicKeyMultibase;
+}
+
+// Replay registrations, rotations and revocations in log order. Returns the actors and, for each
+// record by a known actor, whether its signing key was that actor's current key at its leaf and
+// not marked compromised at its acceptance time.
+export function replayKeys(entries, operatorDid) {
+  const actors = new Map();
+  const keyOk = new Map();
+  const problems = [];
+  for (const e of entries) {
+    const r = e.record;
+    const kind = kindOf(r);
+    const s = subjectOf(r);
+    const signer = signerOf(r);
+    const issuer = actors.get(r.issuer);
+    const signedByCurrent = issuer !== undefined && issuer.current === signer;
+    const compromised = issuer?.compromised.get(signer);
+    const ok = signedByCurrent && !(compromised !== undefined && e.acceptedAt >= compromised);
+    if (kind === "ActorRegistration" && r.issuer === s.id && s.id === operatorDid) {
+      actors.set(s.id, { did: s.id, name: s.name, roles: s.roles ?? [], current: initialKey(s), registeredAt: e.leafIndex, compromised: new Map() });
+      keyOk.set(e.leafIndex, signer === initialKey(s));
+      continue;
+    }
+    keyOk.set(e.leafIndex, ok);
+    if (!ok) {
+      if (kind === "ActorRegistration" || kind === "KeyRotation" || kind === "KeyRevocation") {
+        problems.push(`${kind} at leaf ${e.leafIndex} is not signed by its issuer's current key`);
+      }
+      continue;
+    }
+    if (kind === "ActorRegistration" && r.issuer === operatorDid) {
+      actors.set(s.id, { did: s.id, name: s.name, roles: s.roles ?? [], current: initialKey(s), registeredAt: e.leafIndex, compromised: new Map() });
+    } else if (kind === "KeyRotation") {
+      issuer.current = s.nextKey;
+    } else if (kind === "KeyRevocation") {
+      const target = actors.get(s.actor);
+      if (target === undefined || (r.issuer !== operatorDid && r.issuer !== s.actor)) {
+        problems.push(`KeyRevocation at leaf ${e.leafIndex} is not by the operator or the key's actor`);
+        continue;
+      }
+      target.compromised.set(s.key, s.compromisedFrom);
+      if (target.current === s.key) target.current = s.nextKey;
+    }
+  }
+  return { actors, keyOk, problems };
+}
+
+// Verify a bundle. `options.passportId`: the passport the reader asked for; `options.pinnedLogKey`:
+// a log verifier key the reader trusts (else the bundle's own, reported as such). Returns
+// {ok, checks: [{check, ok, detail}], firstFailure, passport} where `passport` holds what was
+// verified: the record, its issuer, the status and the partitions' data.
+export async function verifyBundle(bundle, options = {}) {
+  const checks = [];
+  const step = async (check, fn) => {
+    try {
+      const detail = await fn();
+      checks.push({ check, ok: true, detail: detail ?? "" });
+      return true;
+    } catch (e) {
+      checks.push({ check, ok: false, detail: e instanceof VerifyError || e instanceof Error ? e.message : String(e) });
+      return false;
+    }
+  };
+  const out = { record: null, issuer: null, status: null, partitions: {}, operator: null };
+  const entries = Array.isArray(bundle?.records) ? [...bundle.records].sort((a, b) => a.leafIndex - b.leafIndex) : [];
+
+  await step("bundle", async () => {
+    if (bundle?.type !== "BatteryPassportBundle" || bundle.version !== 1) throw new VerifyError("bundle", "not a version 1 BatteryPassportBundle");
+    if (typeof bundle.checkpoint !== "string" || typeof bundle.log?.verifierKey !== "string") throw new VerifyError("bundle", "no checkpoint or log key");
+    if (!entries.length || !entries.every((e) => e && typeof e.record === "object" && Number.isSafeInteger(e.leafIndex) && Array.isArray(e.inclusionProof))) {
+      throw new VerifyError("bundle", "records are missing or malformed");
+    }
+    if (options.passportId !== undefined && bundle.passport?.id !== options.passportId) {
+      throw new VerifyError("bundle", `the bundle is for ${bundle.passport?.id}, not ${options.passportId}`);
+    }
+    return `${entries.length} records, partitions ${Object.keys(partitionsOf(bundle)).join(", ") || "none"}`;
+  });
+
+  let checkpoint = null;
+  await step("checkpoint", async () => {
+    const vkey = options.pinnedLogKey ?? bundle.log?.verifierKey;
+    if (options.pinnedLogKey !== undefined && bundle.log?.verifierKey !== options.pinnedLogKey) {
+      throw new VerifyError("checkpoint", "the bundle names another log key than the one trusted");
+    }
+    checkpoint = await openCheckpoint(bundle.checkpoint, vkey);
+    if (bundle.log?.origin !== undefined && checkpoint.origin !== bundle.log.origin) throw new VerifyError("checkpoint", "the checkpoint is from another log");
+    return `signed by ${checkpoint.origin} at ${checkpoint.size} records`;
+  });
+
+  const hashes = new Map();
+  await step("inclusion", async () => {
+    if (!checkpoint) throw new VerifyError("inclusion", "no verified checkpoint to check against");
+    for (const e of entries) {
+      const h = await recordHash(e.record);
+      hashes.set(e.leafIndex, h);
+      const leaf = await ledgerLeafHash(h, e.acceptedAt);
+      try {
+        await verifyInclusion(leaf, e.leafIndex, checkpoint.size, e.inclusionProof.map(fromBase64), checkpoint.rootHash);
+      } catch (err) {
+        throw new VerifyError("inclusion", `record at leaf ${e.leafIndex} is not in the log: ${err.message}`);
+      }
+    }
+    return `${entries.length} records are in the log at ${checkpoint.size}`;
+  });
+
+  await step("signatures", async () => {
+    for (const e of entries) {
+      const r = e.record;
+      const vm = String(r?.proof?.verificationMethod ?? "");
+      if (vm.split("#")[0] !== r?.issuer) throw new VerifyError("signature", `record at leaf ${e.leafIndex}: the key is not named under its issuer`);
+      try {
+        await verifyDataIntegrity(r, decodeMultikey(vm.split("#")[1]));
+      } catch (err) {
+        throw new VerifyError("signature", `record at leaf ${e.leafIndex} (${kindOf(r)}): ${err.message}`);
+      }
+    }
+    return `${entries.length} eddsa-jcs-2022 proofs verify`;
+  });
+
+  const opEntry = entries.find((e) => kindOf(e.record) === "ActorRegistration" && e.record.issuer === subjectOf(e.record).id);
+  const operatorDid = opEntry?.record.issuer;
+  const keys = replayKeys(entries, operatorDid);
+  await step("operator", async () => {
+    if (!opEntry) throw new VerifyError("operator", "the operator's self-registration is missing");
+    if (opEntry.leafIndex !== 0) throw new VerifyError("operator", "the operator's registration is not the log's first record");
+    if (!(subjectOf(opEntry.record).roles ?? []).includes("operator")) throw new VerifyError("operator", "the first record does not register an operator");
+    if (!keys.keyOk.get(0)) throw new VerifyError("operator", "the operator's registration is not signed with its own key");
+    out.operator = { did: operatorDid, name: subjectOf(opEntry.record).name };
+    return `${subjectOf(opEntry.record).name} (${operatorDid}), leaf 0`;
+  });
+
+  const pEntry = entries.find((e) => hashes.get(e.leafIndex) === bundle.passport?.record)
+    ?? entries.find((e) => kindOf(e.record) === "BatteryPassport" && subjectOf(e.record).passportId === bundle.passport?.id);
+  await step("passport record", async () => {
+    if (!pEntry) throw new VerifyError("passport", "the passport's record is not in the bundle");
+    const r = pEntry.record;
+    if (kindOf(r) !== "BatteryPassport") throw new VerifyError("passport", "the named record is not a BatteryPassport");
+    if (subjectOf(r).passportId !== bundle.passport.id) throw new VerifyError("passport", "the record is for another passport");
+    if (hashes.size && hashes.get(pEntry.leafIndex) !== bundle.passport.record) throw new VerifyError("passport", "the record's hash differs from the one the bundle names");
+    out.record = r;
+    return `${subjectOf(r).passportId}, leaf ${pEntry.leafIndex}`;
+  });
+
+  await step("OEM key", async () => {
+    if (!pEntry) throw new VerifyError("key", "no passport record");
+    const r = pEntry.record;
+    if (keys.problems.length) throw new VerifyError("key", keys.problems[0]);
+    const oem = keys.actors.get(r.issuer);
+    if (!oem) throw new VerifyError("key", `the issuer ${r.issuer} has no registration by the operator in the bundle`);
+    const allowed = subjectOf(r).predecessor ? ["oem", "repairer"] : ["oem"];
+    if (!oem.roles.some((role) => allowed.includes(role))) throw new VerifyError("key", `${oem.name} is not registered as ${allowed.join(" or ")}`);
+    if (subjectOf(r).economicOperator?.id !== r.issuer) throw new VerifyError("key", "the economic operator named is not the record's issuer");
+    if (!keys.keyOk.get(pEntry.leafIndex)) throw new VerifyError("key", `signed with ${signerOf(r)}, not ${oem.name}'s registered key at that time`);
+    out.issuer = { did: oem.did, name: oem.name, roles: oem.roles, key: signerOf(r) };
+    return `${oem.name}: key ${signerOf(r)} registered at leaf ${oem.registeredAt}`;
+  });
+
+  // Lifecycle: status changes and updates of this passport, by registered keys, in log order.
+  const lifecycle = entries.filter((e) => ["PassportStatusChange", "PassportUpdate"].includes(kindOf(e.record)) && subjectOf(e.record).passportId === bundle.passport?.id);
+  await step("status", async () => {
+    if (!pEntry) throw new VerifyError("status", "no passport record");
+    let status = subjectOf(pEntry.record).status;
+    for (const e of lifecycle) {
+      if (subjectOf(e.record).passport !== bundle.passport.record) throw new VerifyError("status", `record at leaf ${e.leafIndex} refers to another passport record`);
+      if (keys.actors.has(e.record.issuer) && !keys.keyOk.get(e.leafIndex)) throw new VerifyError("status", `record at leaf ${e.leafIndex} is not signed with its issuer's registered key`);
+      if (kindOf(e.record) === "PassportStatusChange") {
+        if (subjectOf(e.record).from !== status) throw new VerifyError("status", `${subjectOf(e.record).from} → ${subjectOf(e.record).to} does not follow ${status}`);
+        status = subjectOf(e.record).to;
+      }
+    }
+    out.status = status;
+    return `${status}${lifecycle.length ? ` after ${lifecycle.length} lifecycle records` : ""}`;
+  });
+
+  await step("partitions", async () => {
+    if (!pEntry) throw new VerifyError("partition", "no passport record");
+    const parts = partitionsOf(bundle);
+    const numbers = Object.keys(parts);
+    if (!numbers.length) throw new VerifyError("partition", "the bundle holds no partition");
+    // Who commits to each partition now: the passport record, then later point-4 commitments.
+    const committing = new Map();
+    for (const e of [pEntry, ...lifecycle]) {
+      for (const [n, h] of Object.entries(subjectOf(e.record).partitions ?? {})) committing.set(n, { hash: h, record: e.record });
+    }
+    for (const n of numbers) {
+      const p = parts[n];
+      const c = committing.get(n);
+      if (!c) throw new VerifyError("partition", `no signed record commits to partition ${n}`);
+      if (subjectOf(p).partition !== Number(n) || subjectOf(p).passportId !== bundle.passport.id) throw new VerifyError("partition", `partition ${n} is labelled for another place`);
+      if ((await recordHash(p)) !== c.hash) throw new VerifyError("partition", `partition ${n} differs from the one the signed record commits to`);
+      if (p.issuer !== c.record.issuer || p?.proof?.verificationMethod !== c.record.proof.verificationMethod) throw new VerifyError("partition", `partition ${n} is not signed by its record's key`);
+      try {
+        await verifyDataIntegrity(p, decodeMultikey(signerOf(p)));
+      } catch (err) {
+        throw new VerifyError("partition", `partition ${n}: ${err.message}`);
+      }
+      out.partitions[n] = subjectOf(p).data;
+    }
+    return `partition${numbers.length > 1 ? "s" : ""} ${numbers.join(", ")} match the signed commitments`;
+  });
+
+  const failed = checks.filter((c) => !c.ok);
+  return { ok: failed.length === 0, checks, firstFailure: failed[0] ?? null, passport: out };
+}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -22,12 +22,16 @@ from passport.cli.common import (
     settings,
     write_output,
 )
+from passport.cli.serve import ServerOption
 from passport.errors import ConfigurationError
 from passport.keystore import load_key, load_or_create
 from passport.ledger import BatchItemError, Ledger
 from passport.records import pretty
 from passport.store.repository import Repository
 from signing.errors import BpassError
+
+if TYPE_CHECKING:
+    from api.client import RemoteLedger
 
 actor_app = typer.Typer(help="Registered actors, their roles and keys.", no_args_is_help=True)
 record_app = typer.Typer(help="Build and sign ledger records.", no_args_is_help=True)
@@ -37,6 +41,17 @@ log_app = typer.Typer(help="The transparency log: checkpoints and proofs.", no_a
 def open_ledger(db: str | None, home: Path | None, *, need_log_key: bool = True) -> Ledger:
     """Open the ledger chosen by the options and environment."""
     return Ledger.open(settings(db, home), need_log_key=need_log_key)
+
+
+def open_ledger_or_remote(
+    db: str | None, home: Path | None, server: str | None, *, need_log_key: bool = True
+) -> Ledger | RemoteLedger:
+    """The ledger chosen by the options, or the node at ``--server`` through its HTTP API."""
+    if server:
+        from api.client import RemoteLedger
+
+        return RemoteLedger(server)
+    return open_ledger(db, home, need_log_key=need_log_key)
 
 
 def init_command(
@@ -141,9 +156,10 @@ def record_new(
     out: Annotated[Path | None, typer.Option("--out", help="Write the signed record here.")] = None,
     db: DbOption = None,
     home: HomeOption = None,
+    server: ServerOption = None,
 ) -> None:
     """Sign a new record of KIND, continuing the issuer's chain from the ledger's head."""
-    ledger = open_ledger(db, home, need_log_key=append)
+    ledger = open_ledger_or_remote(db, home, server, need_log_key=append)
     subject = read_json_file(data)
     if not isinstance(subject, dict):
         raise ConfigurationError(f"{data} must hold a JSON object (the credentialSubject)")
@@ -161,12 +177,13 @@ def append_command(
     db: DbOption = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
+    server: ServerOption = None,
 ) -> None:
     """Append signed records, each on its own; print receipts, exit 1 naming every rejected file."""
 
     @handle_errors
     def run() -> None:
-        ledger = open_ledger(db, home)
+        ledger = open_ledger_or_remote(db, home, server)
         rejected = 0
         receipts = []
         for path in files:
@@ -235,9 +252,11 @@ def log_checkpoint(
     size: Annotated[int | None, typer.Option(help="Tree size (default latest).")] = None,
     db: DbOption = None,
     home: HomeOption = None,
+    server: ServerOption = None,
 ) -> None:
     """Print the signed checkpoint (C2SP tlog-checkpoint signed note)."""
-    typer.echo(open_ledger(db, home, need_log_key=False).checkpoint(size), nl=False)
+    ledger = open_ledger_or_remote(db, home, server, need_log_key=False)
+    typer.echo(ledger.checkpoint(size), nl=False)
 
 
 @log_app.command("inclusion")
@@ -247,9 +266,11 @@ def log_inclusion(
     size: Annotated[int | None, typer.Option(help="Tree size (default latest).")] = None,
     db: DbOption = None,
     home: HomeOption = None,
+    server: ServerOption = None,
 ) -> None:
     """Print a record's receipt: leaf, acceptance time, checkpoint and inclusion proof."""
-    print_json(open_ledger(db, home, need_log_key=False).receipt(record_hash, size).to_dict())
+    ledger = open_ledger_or_remote(db, home, server, need_log_key=False)
+    print_json(ledger.receipt(record_hash, size).to_dict())
 
 
 @log_app.command("consistency")
@@ -259,6 +280,8 @@ def log_consistency(
     new_size: Annotated[int | None, typer.Argument()] = None,
     db: DbOption = None,
     home: HomeOption = None,
+    server: ServerOption = None,
 ) -> None:
     """Print a consistency proof from OLD_SIZE to NEW_SIZE (default: the latest size)."""
-    print_json(open_ledger(db, home, need_log_key=False).consistency(old_size, new_size))
+    ledger = open_ledger_or_remote(db, home, server, need_log_key=False)
+    print_json(ledger.consistency(old_size, new_size))

@@ -1,0 +1,265 @@
+"""Bearer tokens for restricted reads, earned by signing a server challenge with an actor's key.
+
+No password exists anywhere: an actor proves control of its current ledger key.
+
+1. ``POST /auth/challenge {did}``: the server returns a random, single-use challenge that expires
+   after a short time (kept in memory; one server process).
+2. ``POST /auth/token {did, challenge, signature}``: ``signature`` is Ed25519 over the exact UTF-8
+   bytes of the challenge, by one of the actor's active keys, as base58btc multibase (``z…``) or
+   base64url. The challenge is consumed whatever the outcome.
+3. The server answers with a compact JWS (EdDSA) whose claims name the actor (``sub``), its ledger
+   roles, its access role (:func:`passport.access.role_for_actor`), the key that answered (``key``),
+   the audience (the node's public base URL) and an expiry at most 15 minutes ahead.
+
+The token key is derived from the log key (the SHA-256 of a fixed, domain-separated message signed
+by it: Ed25519 signatures are deterministic), so it is stable across restarts, known only to the
+holder of the log key, and distinct from it. A token is refused once its key has been revoked.
+Tokens, signatures and challenges are never logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from api import reads
+from api.errors import ChallengeInvalidError, TokenInvalidError
+from passport.access import AccessRole, role_for_actor
+from passport.errors import UnknownIssuerError
+from passport.ledger import Ledger
+from passport.store.repository import StoredActor
+from passport.timefmt import format_ts
+from signing import ed25519
+from signing.errors import BpassError, SignatureError
+from signing.jws import JwsError, b64url_decode, decode_jwt, encode_jwt
+from signing.keys import SigningKey
+from signing.multikey import decode_multibase_signature, public_key_to_jwk
+
+TOKEN_KEY_LABEL = b"battery-passport/api/token-key/v1"
+CHALLENGE_PREFIX = "battery-passport auth challenge v1"
+
+Clock = Callable[[], float]
+
+
+def derive_token_key(log_key: SigningKey | None) -> SigningKey:
+    """The node's token-signing key: derived from the log key, or random when there is none."""
+    if log_key is None:
+        return SigningKey.generate()
+    return SigningKey.from_seed(hashlib.sha256(log_key.sign(TOKEN_KEY_LABEL)).digest())
+
+
+def decode_signature(text: str) -> bytes:
+    """A 64-byte Ed25519 signature from base58btc multibase (``z…``) or base64url text."""
+    if not isinstance(text, str) or len(text) > 200:
+        raise SignatureError("the signature is neither multibase nor base64url")
+    candidates: list[Callable[[str], bytes]] = [b64url_decode]
+    if text.startswith("z"):
+        candidates.insert(0, decode_multibase_signature)
+    for decode in candidates:
+        try:
+            raw = decode(text)
+        except BpassError:
+            continue
+        if len(raw) == ed25519.SIGNATURE_SIZE:
+            return raw
+    raise SignatureError("the signature is neither multibase nor base64url of 64 bytes")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated reader behind a valid bearer token."""
+
+    did: str
+    roles: tuple[str, ...]
+    access: AccessRole
+    key: str
+    expires_at: int
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A freshly issued bearer token."""
+
+    token: str
+    expires_in: int
+    principal: Principal
+
+
+class ChallengeStore:
+    """Pending single-use challenges, bounded in number; thread-safe."""
+
+    def __init__(self, ttl: int, capacity: int, clock: Clock) -> None:
+        self.ttl = ttl
+        self.capacity = capacity
+        self.clock = clock
+        self._pending: OrderedDict[str, tuple[str, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def issue(self, did: str, audience: str) -> tuple[str, float]:
+        """A new challenge for ``did`` and the time it expires (seconds since the epoch)."""
+        now = self.clock()
+        expires = now + self.ttl
+        nonce = secrets.token_urlsafe(32)
+        challenge = f"{CHALLENGE_PREFIX};aud={audience};did={did};nonce={nonce}"
+        with self._lock:
+            while self._pending:  # expired ones first, then the oldest if still full
+                oldest, (_, oldest_expiry) = next(iter(self._pending.items()))
+                if oldest_expiry > now and len(self._pending) < self.capacity:
+                    break
+                del self._pending[oldest]
+            self._pending[challenge] = (did, expires)
+        return challenge, expires
+
+    def take(self, challenge: str, did: str) -> None:
+        """Consume ``challenge``; ChallengeInvalidError unless pending, fresh and for ``did``."""
+        with self._lock:
+            entry = self._pending.pop(challenge, None)
+        if entry is None:
+            raise ChallengeInvalidError("unknown or already used challenge; request a new one")
+        owner, expires = entry
+        if owner != did:
+            raise ChallengeInvalidError("the challenge was issued to another DID")
+        if self.clock() >= expires:
+            raise ChallengeInvalidError("the challenge has expired; request a new one")
+
+
+class Authenticator:
+    """Challenges, token issuance and token verification for one ledger node."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        *,
+        token_key: SigningKey,
+        issuer: str,
+        audience: str,
+        token_ttl: int,
+        challenge_ttl: int,
+        max_challenges: int,
+        clock: Clock = time.time,
+    ) -> None:
+        self.ledger = ledger
+        self.token_key = token_key
+        self.issuer = issuer
+        self.audience = audience
+        self.token_ttl = token_ttl
+        self._clock = clock
+        self.challenges = ChallengeStore(challenge_ttl, max_challenges, self.now)
+
+    def now(self) -> float:
+        """The current time (seconds since the epoch); replaceable in tests via ``_clock``."""
+        return self._clock()
+
+    @property
+    def kid(self) -> str:
+        """Key id of the token key: its multikey."""
+        return self.token_key.multikey
+
+    def jwks(self) -> dict[str, Any]:
+        """The token verification key as a JWK Set (RFC 7517 §5)."""
+        jwk = public_key_to_jwk(self.token_key.public_key_bytes)
+        return {"keys": [{**jwk, "kid": self.kid, "alg": "EdDSA", "use": "sig"}]}
+
+    def challenge(self, did: str) -> tuple[str, str]:
+        """A challenge for a registered actor and its expiry as an RFC 3339 timestamp."""
+        self._registered(did)
+        challenge, expires = self.challenges.issue(did, self.audience)
+        return challenge, format_ts(datetime.fromtimestamp(expires, UTC), micro=False)
+
+    def _registered(self, did: str) -> StoredActor:
+        try:
+            return reads.actor(self.ledger, did)
+        except BpassError:
+            raise UnknownIssuerError(f"{did} is not a registered actor") from None
+
+    def token(self, did: str, challenge: str, signature: str) -> IssuedToken:
+        """Check the signed challenge and issue a bearer token for ``did``."""
+        self.challenges.take(challenge, did)
+        signature_bytes = decode_signature(signature)
+        actor, keys = reads.actor_with_keys(self.ledger, did)
+        message = challenge.encode("utf-8")
+        for key in keys:
+            if key.state == "active" and ed25519.is_valid(key.public_key, message, signature_bytes):
+                return self._issue(actor, key.multikey)
+        raise SignatureError("the signature is not by an active key of this actor")
+
+    def _issue(self, actor: StoredActor, key_multikey: str) -> IssuedToken:
+        now = int(self.now())
+        exp = now + self.token_ttl
+        access = role_for_actor(actor.roles)
+        claims = {
+            "iss": self.issuer,
+            "sub": actor.did,
+            "aud": self.audience,
+            "iat": now,
+            "exp": exp,
+            "jti": secrets.token_urlsafe(16),
+            "roles": list(actor.roles),
+            "access": access.value,
+            "key": key_multikey,
+        }
+        token = encode_jwt(claims, self.token_key, kid=self.kid)
+        return IssuedToken(
+            token, self.token_ttl, Principal(actor.did, actor.roles, access, key_multikey, exp)
+        )
+
+    def verify(self, token: str) -> Principal:
+        """The principal of a valid token; TokenInvalidError otherwise (never echoing the token)."""
+        try:
+            claims = decode_jwt(token, self._key_for)
+        except JwsError as exc:
+            raise TokenInvalidError(f"bearer token rejected: {exc.message}") from None
+        principal = self._check_claims(claims)
+        try:
+            key = reads.key(self.ledger, principal.key)
+        except BpassError:
+            raise TokenInvalidError("bearer token names an unknown key") from None
+        if key.state == "revoked" or key.actor_did != principal.did:
+            raise TokenInvalidError("the key that earned this token has been revoked")
+        return principal
+
+    def _key_for(self, header: Mapping[str, Any]) -> bytes:
+        if header.get("kid") != self.kid:
+            raise JwsError("bearer token was not issued by this node")
+        return self.token_key.public_key_bytes
+
+    def _check_claims(self, claims: dict[str, Any]) -> Principal:
+        now = self.now()
+        exp, iat = claims.get("exp"), claims.get("iat")
+        sub, roles, key = claims.get("sub"), claims.get("roles"), claims.get("key")
+        if claims.get("iss") != self.issuer or claims.get("aud") != self.audience:
+            raise TokenInvalidError("bearer token is for another issuer or audience")
+        if not isinstance(exp, int) or not isinstance(iat, int) or exp - iat > self.token_ttl:
+            raise TokenInvalidError("bearer token has an unusable lifetime")
+        if now >= exp:
+            raise TokenInvalidError("bearer token has expired")
+        if not isinstance(sub, str) or not isinstance(key, str) or not isinstance(roles, list):
+            raise TokenInvalidError("bearer token lacks its subject, key or roles")
+        held = tuple(str(r) for r in roles)
+        return Principal(sub, held, role_for_actor(held), key, exp)
+
+    def principal(self, authorization: str | None) -> Principal | None:
+        """The principal of an ``Authorization`` header; None without one."""
+        if authorization is None:
+            return None
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise TokenInvalidError("Authorization must be 'Bearer <token>'")
+        return self.verify(token.strip())
+
+
+__all__ = [
+    "Authenticator",
+    "ChallengeStore",
+    "IssuedToken",
+    "Principal",
+    "decode_signature",
+    "derive_token_key",
+]

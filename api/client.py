@@ -1,0 +1,310 @@
+"""A client of the HTTP API, and :class:`RemoteLedger`: the ledger's operations over HTTP.
+
+``RemoteLedger`` has the method names and return types of :class:`passport.ledger.Ledger` that the
+CLI uses (``sign_new``, ``parse``, ``append``, ``append_batch``, ``receipt``, ``checkpoint``,
+``consistency``, ``chain_head``, ``issuer_for_key``, ``info``, ``close``), so a command given
+``--server URL`` acts through a remote node exactly as it would on a local database: a supplier on
+another machine signs locally (its key never leaves it) and appends remotely.
+
+Problem documents come back as the domain's own typed errors (same class and ``code``), so the
+CLI's error handling and exit codes do not change. When the log's verifier key is pinned
+(``log_vkey``), every receipt and checkpoint is verified before it is returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+import api.errors
+import passport.errors
+from api.auth import CHALLENGE_PREFIX
+from passport import translog
+from passport.errors import ConfigurationError, LedgerStateError, NotFoundError
+from passport.ledger import BatchItemError, LedgerInfo
+from passport.records import ParsedRecord, build_record, parse_record, sign_record
+from passport.timefmt import format_ts, now
+from signing.errors import BpassError, SignatureError
+from signing.jcs import canonicalize
+from signing.jws import JwsError, b64url_encode
+from signing.keys import SigningKey
+from signing.note import open_checkpoint
+
+_REGISTERED = (api.errors.ApiError, passport.errors.LedgerError, JwsError)
+"""Modules whose error classes the problem-to-error registry must see."""
+
+PROBLEM_JSON = "application/problem+json"
+USER_AGENT = "bpass-remote/0.1"
+_STANDARD_MEMBERS = frozenset({"type", "title", "status", "detail", "instance", "code", "index"})
+
+
+class RemoteError(BpassError):
+    """The server answered with an error this client does not know by its code."""
+
+    code = "remote_error"
+
+
+def _subclasses(base: type[BpassError]) -> Iterator[type[BpassError]]:
+    for sub in base.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+def _registry() -> dict[str, type[BpassError]]:
+    # Importing the modules above registers their classes (``api.errors``, ``passport.errors``,
+    # ``JwsError``). A class with its own constructor (BatchItemError) is rebuilt separately.
+    out: dict[str, type[BpassError]] = {}
+    for cls in _subclasses(BpassError):
+        if cls is not BatchItemError and "__init__" not in cls.__dict__:
+            out.setdefault(cls.code, cls)
+    return out
+
+
+def error_from_problem(status: int, problem: dict[str, Any]) -> BpassError:
+    """The typed error a problem document stands for (a batch item's error re-wrapped)."""
+    code = str(problem.get("code", ""))
+    message = str(problem.get("detail") or problem.get("title") or f"HTTP {status}")
+    details = {k: v for k, v in problem.items() if k not in _STANDARD_MEMBERS}
+    cls = _registry().get(code)
+    error: BpassError
+    if cls is None:
+        error = RemoteError(message, status=status, remote_code=code, **details)
+    else:
+        try:
+            error = cls(message, **details)
+        except TypeError:
+            error = RemoteError(message, status=status, remote_code=code)
+    index = problem.get("index")
+    if isinstance(index, int):
+        return BatchItemError(index, error)
+    return error
+
+
+def _record_bytes(raw: bytes | str | dict[str, Any]) -> bytes:
+    if isinstance(raw, dict):
+        return canonicalize(raw)
+    return raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
+
+
+class ApiClient:
+    """Thin HTTP calls to one node; errors raised as the domain's typed errors."""
+
+    def __init__(
+        self, base_url: str, *, client: httpx.Client | None = None, timeout: float = 30.0
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._owns = client is None
+        self.http = client or httpx.Client(
+            base_url=self.base_url, timeout=timeout, headers={"User-Agent": USER_AGENT}
+        )
+        self.token: str | None = None
+
+    def close(self) -> None:
+        """Close the connection pool (when this client created it)."""
+        if self._owns:
+            self.http.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        content: bytes | None = None,
+        json_body: Any = None,
+        params: dict[str, Any] | None = None,
+    ) -> httpx.Response:
+        """Send one request; raise the typed error of a problem response."""
+        headers = {"Accept": "application/json, text/plain, application/problem+json"}
+        if content is not None:
+            headers["Content-Type"] = "application/json"
+        if self.token is not None:
+            headers["Authorization"] = f"Bearer {self.token}"
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        try:
+            response = self.http.request(
+                method, path, content=content, json=json_body, params=query, headers=headers
+            )
+        except httpx.HTTPError as exc:
+            raise ConfigurationError(
+                f"cannot reach {self.base_url}: {type(exc).__name__}: {exc}"
+            ) from None
+        if response.status_code >= 400:
+            raise self._error(response)
+        return response
+
+    @staticmethod
+    def _error(response: httpx.Response) -> BpassError:
+        if response.headers.get("content-type", "").startswith(PROBLEM_JSON):
+            try:
+                problem = response.json()
+            except ValueError:
+                problem = None
+            if isinstance(problem, dict):
+                return error_from_problem(response.status_code, problem)
+        return RemoteError(
+            f"the server answered HTTP {response.status_code}", status=response.status_code
+        )
+
+    def json(self, method: str, path: str, **kwargs: Any) -> Any:
+        """A request whose answer is JSON."""
+        return self.request(method, path, **kwargs).json()
+
+    def login(self, did: str, key: SigningKey) -> str:
+        """Earn a bearer token for ``did`` by signing a challenge with ``key``; use it hereafter."""
+        challenge = self.json("POST", "/auth/challenge", json_body={"did": did})["challenge"]
+        # Sign only what is unmistakably a login challenge for this DID: a malicious server must
+        # not obtain the actor's signature over anything else (a signed note, say).
+        expected = f"{CHALLENGE_PREFIX};aud="
+        if (
+            not isinstance(challenge, str)
+            or not challenge.startswith(expected)
+            or f";did={did};nonce=" not in challenge
+            or not challenge.isprintable()
+        ):
+            raise SignatureError("the server's challenge is not a login challenge; not signing it")
+        signature = b64url_encode(key.sign(challenge.encode("utf-8")))
+        answer = self.json(
+            "POST",
+            "/auth/token",
+            json_body={"did": did, "challenge": challenge, "signature": signature},
+        )
+        self.token = str(answer["access_token"])
+        return self.token
+
+
+def _receipt(data: dict[str, Any]) -> translog.Receipt:
+    return translog.Receipt(
+        record_hash=data["recordHash"],
+        leaf_index=data["leafIndex"],
+        accepted_at=data["acceptedAt"],
+        tree_size=data["treeSize"],
+        checkpoint=data["checkpoint"],
+        inclusion_proof=tuple(data["inclusionProof"]),
+        existing=bool(data["existing"]),
+    )
+
+
+class RemoteLedger:
+    """The ledger operations the CLI uses, performed through a node's HTTP API."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        client: httpx.Client | None = None,
+        log_vkey: str | None = None,
+        max_record_bytes: int = 256 * 1024,
+        timeout: float = 30.0,
+    ) -> None:
+        self.api = ApiClient(base_url, client=client, timeout=timeout)
+        self.log_vkey = log_vkey
+        self.max_record_bytes = max_record_bytes
+
+    def close(self) -> None:
+        """Release the HTTP connections."""
+        self.api.close()
+
+    # -- identity and heads -----------------------------------------------------------------
+    def info(self) -> LedgerInfo:
+        """The remote log's origin, verifier key, operator and size."""
+        data = self.api.json("GET", "/log")
+        if self.log_vkey is not None and data["logVkey"] != self.log_vkey:
+            raise LedgerStateError("the server's log key differs from the pinned one")
+        return LedgerInfo(data["origin"], data["logVkey"], data["operatorDid"], data["size"])
+
+    def issuer_for_key(self, key: SigningKey) -> str:
+        """The actor ``key`` signs for: its registered owner, else its own did:key."""
+        try:
+            data = self.api.json("GET", f"/keys/{key.multikey}")
+        except NotFoundError:
+            return key.did
+        return str(data["actorDid"])
+
+    def chain_head(self, issuer: str) -> tuple[int, str | None]:
+        """(sequence, hash) of the issuer's newest record; (0, None) before its first."""
+        try:
+            data = self.api.json("GET", f"/actors/{quote(issuer, safe=':')}")
+        except NotFoundError:
+            return 0, None
+        head = data["chainHead"]
+        return int(head["sequence"]), head["hash"]
+
+    # -- building records -------------------------------------------------------------------
+    def sign_new(
+        self,
+        key: SigningKey,
+        kind: str,
+        subject: dict[str, Any],
+        *,
+        issuer: str | None = None,
+        valid_from: str | None = None,
+    ) -> dict[str, Any]:
+        """A record signed locally by ``key``, continuing the issuer's chain from the server."""
+        issuer = issuer or self.issuer_for_key(key)
+        sequence, previous = self.chain_head(issuer)
+        stamp = valid_from or format_ts(now(), micro=False)
+        unsigned = build_record(
+            kind,
+            issuer=issuer,
+            subject=subject,
+            sequence=sequence + 1,
+            previous=previous,
+            valid_from=stamp,
+        )
+        return sign_record(unsigned, key, created=stamp)
+
+    def parse(self, raw: bytes | str | dict[str, Any]) -> ParsedRecord:
+        """Append step 1 locally (size, strict JSON, schemas), before anything is sent."""
+        return parse_record(raw, max_bytes=self.max_record_bytes)
+
+    # -- appending --------------------------------------------------------------------------
+    def append(self, raw: bytes | str | dict[str, Any]) -> translog.Receipt:
+        """Append one record (its exact bytes); its receipt, verified if a log key is pinned."""
+        data = self.api.json("POST", "/records", content=_record_bytes(raw))
+        return self._checked(_receipt(data))
+
+    def append_batch(self, raws: Sequence[bytes | str | dict[str, Any]]) -> list[translog.Receipt]:
+        """Append records atomically; a local or remote rejection names the item by index."""
+        parts = []
+        for index, raw in enumerate(raws):
+            try:
+                parts.append(self.parse(raw).canonical)
+            except BpassError as exc:
+                raise BatchItemError(index, exc) from exc
+        body = b"[" + b",".join(parts) + b"]"
+        return [
+            self._checked(_receipt(d))
+            for d in self.api.json("POST", "/records/batch", content=body)
+        ]
+
+    # -- queries ----------------------------------------------------------------------------
+    def record(self, record_hash: str) -> bytes:
+        """A stored record's canonical bytes, exactly as the server holds them."""
+        return self.api.request("GET", f"/records/{record_hash}").content
+
+    def receipt(self, record_hash: str, size: int | None = None) -> translog.Receipt:
+        """The receipt of a stored record against the latest checkpoint (or the one at ``size``)."""
+        data = self.api.json("GET", f"/log/inclusion/{record_hash}", params={"size": size})
+        return self._checked(_receipt(data))
+
+    def checkpoint(self, size: int | None = None) -> str:
+        """The signed checkpoint note (latest, or at ``size``)."""
+        note = self.api.request("GET", "/log/checkpoint", params={"size": size}).text
+        if self.log_vkey is not None:
+            open_checkpoint(note, [self.log_vkey])
+        return note
+
+    def consistency(self, old_size: int, new_size: int | None = None) -> dict[str, Any]:
+        """A consistency proof between two tree sizes (new defaults to the latest)."""
+        data: dict[str, Any] = self.api.json(
+            "GET", "/log/consistency", params={"old": old_size, "new": new_size}
+        )
+        return data
+
+    def _checked(self, receipt: translog.Receipt) -> translog.Receipt:
+        if self.log_vkey is not None:
+            translog.verify_receipt(receipt.to_dict(), self.log_vkey)
+        return receipt

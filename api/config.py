@@ -1,0 +1,37 @@
+"""Limits and lifetimes of the HTTP layer (``BPASS_API_*`` environment variables)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ApiConfig(BaseSettings):
+    """Settings of the HTTP API beyond the node's :class:`passport.settings.Settings`."""
+
+    model_config = SettingsConfigDict(env_prefix="BPASS_API_", extra="ignore")
+
+    max_batch_records: int = Field(default=1000, ge=1)
+    """Most records one ``POST /records/batch`` may carry."""
+    max_batch_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    """Largest ``POST /records/batch`` body, in bytes."""
+    max_passport_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    """Largest passport submission (a signed record with its signed partitions), in bytes."""
+    max_other_bytes: int = Field(default=64 * 1024, ge=1024)
+    """Largest body of every other endpoint (authentication requests), in bytes."""
+    token_ttl_seconds: int = Field(default=900, gt=0, le=900)
+    """Lifetime of a bearer token; at most 15 minutes."""
+    challenge_ttl_seconds: int = Field(default=120, gt=0, le=600)
+    """Lifetime of an authentication challenge."""
+    max_pending_challenges: int = Field(default=10_000, ge=1)
+    """Challenges kept at once; the oldest are dropped beyond this."""
+    record_cache_bytes: int = Field(default=32 * 1024 * 1024, ge=0)
+    """Bytes of immutable record bodies kept in memory for ``GET /records/{hash}``."""
+    view_cache_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
+    """Bytes of rendered passport views and bundles kept in memory (keyed by the log size)."""
+    checkpoint_cache_seconds: float = Field(default=1.0, ge=0, le=60)
+    """How long the latest checkpoint is served from memory (appends via this node: at once)."""
+    max_group_records: int = Field(default=256, ge=1, le=1000)
+    """Most concurrent single appends committed in one transaction (group commit)."""
+    max_pending_appends: int = Field(default=10_000, ge=1)
+    """Single appends allowed to wait for the writer; beyond this the server answers 503."""

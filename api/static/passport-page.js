@@ -1,0 +1,134 @@
+// The passport page: fetch the public verification bundle, verify it on this device
+// (bpass-verify.js, WebCrypto), check that every value the page shows is the signed value, and
+// say so in an aria-live verdict naming each check.
+import { verifyBundle } from "./bpass-verify.js";
+
+const LABELS = {
+  bundle: "Evidence bundle",
+  checkpoint: "Log checkpoint signature",
+  inclusion: "Records in the public log",
+  signatures: "Record signatures",
+  operator: "Ledger operator",
+  "passport record": "Passport record",
+  "OEM key": "Manufacturer's registered key",
+  status: "Status history",
+  partitions: "Signed passport data",
+  "shown data": "Data shown on this page",
+};
+
+function pointerGet(root, pointer) {
+  let node = root;
+  for (const raw of pointer.split("/").slice(1)) {
+    const key = raw.replaceAll("~1", "/").replaceAll("~0", "~");
+    if (node === null || typeof node !== "object" || !(key in node)) return undefined;
+    node = node[key];
+  }
+  return node;
+}
+
+// What the page may show, from verified material only.
+function verifiedDocument(passport) {
+  const s = passport.record?.credentialSubject ?? {};
+  return {
+    passportId: s.passportId,
+    batteryId: s.batteryId,
+    status: passport.status,
+    economicOperator: s.economicOperator,
+    issuedAt: passport.record?.validFrom,
+    point1: passport.partitions?.["1"],
+  };
+}
+
+function shownData(report) {
+  const check = { check: "shown data", ok: false, detail: "" };
+  if (!report.passport?.partitions?.["1"] || !report.passport.record) {
+    check.detail = "nothing verified to compare the page with";
+    return check;
+  }
+  const doc = verifiedDocument(report.passport);
+  const shown = document.querySelectorAll("[data-ptr]");
+  let compared = 0;
+  for (const el of shown) {
+    const pointer = el.dataset.ptr;
+    if (pointer === "/lastUpdated") continue; // the time of the latest record, shown as given
+    const value = pointerGet(doc, pointer);
+    if (value === undefined) continue;
+    if (el.textContent.trim() !== String(value)) {
+      check.detail = `the page shows “${el.textContent.trim()}” for ${pointer}, the signed passport says “${value}”`;
+      return check;
+    }
+    compared++;
+  }
+  check.ok = compared > 0;
+  check.detail = check.ok ? `${compared} values on this page equal the signed passport` : "no value to compare";
+  return check;
+}
+
+function pinnedKey() {
+  try { return localStorage.getItem(`bpass.logKey:${location.origin}`) ?? undefined; } catch { return undefined; }
+}
+
+function pin(key) {
+  try { localStorage.setItem(`bpass.logKey:${location.origin}`, key); } catch { /* private mode */ }
+}
+
+function render(report) {
+  const verdict = document.getElementById("verdict");
+  const list = document.getElementById("checks");
+  const failed = report.checks.filter((c) => !c.ok);
+  list.replaceChildren(...report.checks.map((c) => {
+    const li = document.createElement("li");
+    li.className = c.ok ? "ok" : "failed";
+    li.dataset.check = c.check;
+    const mark = document.createElement("span");
+    mark.className = "mark";
+    mark.setAttribute("aria-hidden", "true");
+    mark.textContent = c.ok ? "✓" : "✗";
+    const name = document.createElement("strong");
+    name.textContent = `${LABELS[c.check] ?? c.check}: ${c.ok ? "passed" : "FAILED"}`;
+    const detail = document.createElement("span");
+    detail.className = "detail";
+    detail.textContent = c.detail;
+    li.append(mark, name, detail);
+    return li;
+  }));
+  const why = document.createElement("span");
+  why.className = "why";
+  if (failed.length === 0) {
+    verdict.className = "verdict ok";
+    verdict.textContent = "✓ Verified";
+    why.textContent = `All ${report.checks.length} checks passed: signed by ${report.passport.issuer?.name ?? "the manufacturer"} with its registered key, and held by the public log.`;
+  } else {
+    verdict.className = "verdict failed";
+    verdict.textContent = "✗ Verification failed";
+    why.textContent = `Failed: ${failed.map((c) => `${LABELS[c.check] ?? c.check} (${c.check})`).join(", ")}. Do not rely on this page.`;
+    document.getElementById("checks-box").open = true;
+  }
+  verdict.dataset.result = failed.length === 0 ? "verified" : "failed";
+  verdict.dataset.failed = failed.map((c) => c.check).join(",");
+  verdict.append(why);
+}
+
+async function run() {
+  const main = document.querySelector("main");
+  let report;
+  try {
+    const response = await fetch(main.dataset.bundle, { headers: { Accept: "application/json" }, cache: "no-store" });
+    if (!response.ok) throw new Error(`the server answered ${response.status}`);
+    let bundle;
+    try {
+      bundle = JSON.parse(await response.text());
+    } catch {
+      throw new Error("the bundle is not valid JSON");
+    }
+    const pinned = pinnedKey();
+    report = await verifyBundle(bundle, { passportId: main.dataset.passportId, pinnedLogKey: pinned });
+    report.checks.push(shownData(report));
+    if (report.checks.every((c) => c.ok) && pinned === undefined) pin(bundle.log.verifierKey);
+  } catch (e) {
+    report = { checks: [{ check: "bundle", ok: false, detail: e.message }], passport: {} };
+  }
+  render(report);
+}
+
+run();

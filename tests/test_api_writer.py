@@ -1,0 +1,175 @@
+"""Group commit of single appends (api.writer) and the latest-checkpoint cache: concurrent
+appends share transactions yet each gets exactly the outcome of appending one by one."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from conftest import Actors
+from fastapi.testclient import TestClient
+from test_api_support import assert_problem, client, make_client, post_record
+
+from api.cache import LogHead
+from api.writer import AppendCoalescer, _Pending
+from passport.audit import audit
+from passport.errors import ForkError, KeyNotValidError, UnknownIssuerError
+from passport.ledger import Ledger
+from passport.records import build_record, sign_record
+from passport.translog import Receipt
+from signing.errors import ProofError
+from signing.jcs import canonicalize
+from signing.keys import SigningKey
+
+__all__ = ["client"]
+
+
+def chain(did: str, key: SigningKey, n: int) -> list[bytes]:
+    """``n`` KeyRotation records continuing ``did``'s chain from sequence 1."""
+    out, previous = [], None
+    for seq in range(1, n + 1):
+        nxt = SigningKey.generate()
+        unsigned = build_record(
+            "KeyRotation",
+            issuer=did,
+            subject={"nextKey": nxt.multikey},
+            sequence=seq,
+            previous=previous,
+            valid_from="2026-01-01T00:00:00Z",
+        )
+        body = canonicalize(sign_record(unsigned, key))
+        previous = "sha256:" + hashlib.sha256(body).hexdigest()
+        out.append(body)
+        key = nxt
+    return out
+
+
+def run_group(ledger: Ledger, bodies: list[bytes]) -> list[Receipt | BaseException]:
+    """Commit ``bodies`` as one group, as the writer thread would; each item's outcome."""
+    group = [_Pending(b) for b in bodies]
+    AppendCoalescer(ledger)._commit(group)
+    return [p.future.exception() or p.future.result() for p in group]
+
+
+def test_concurrent_single_appends_all_land_and_audit_clean(ledger: Ledger, actors: Actors) -> None:
+    issuers = [actors.add("miner") for _ in range(6)]
+    chains = [chain(k.did, k, 8) for k in issuers]
+    with make_client(ledger) as client:
+
+        def post_chain(bodies: list[bytes]) -> list[int]:
+            return [client.post("/records", content=b).status_code for b in bodies]
+
+        with ThreadPoolExecutor(6) as pool:
+            statuses = list(pool.map(post_chain, chains))
+    assert statuses == [[201] * 8] * 6
+    info = ledger.info()
+    assert info.size == 1 + 6 + 48
+    assert audit(ledger.repo, info.origin, info.log_vkey, workers=1).ok
+
+
+def test_a_rejected_item_does_not_sink_its_group(ledger: Ledger, actors: Actors) -> None:
+    a, b = actors.add("miner"), actors.add("miner")
+    a_chain, b_chain = chain(a.did, a, 3), chain(b.did, b, 2)
+    forged = bytearray(a_chain[1])
+    forged[forged.index(b"2026-01-01")] = ord("1")  # validFrom changed after signing
+    stranger = SigningKey.generate()
+    orphan = chain(stranger.did, stranger, 1)[0]
+    outcomes = run_group(
+        ledger, [a_chain[0], bytes(forged), b_chain[0], a_chain[2], orphan, b_chain[1], a_chain[0]]
+    )
+    assert isinstance(outcomes[0], Receipt) and not outcomes[0].existing
+    assert isinstance(outcomes[1], ProofError)
+    assert isinstance(outcomes[2], Receipt)
+    # signed by the key the rejected record would have introduced: refused, as sequentially
+    assert isinstance(outcomes[3], KeyNotValidError)
+    assert isinstance(outcomes[4], UnknownIssuerError)
+    assert isinstance(outcomes[5], Receipt)
+    assert isinstance(outcomes[6], Receipt) and outcomes[6].existing  # a duplicate: existing
+    assert outcomes[6].leaf_index == outcomes[0].leaf_index
+    assert ledger.info().size == 1 + 2 + 3
+
+
+class _ConflictingLedger:
+    """A ledger whose group transaction always conflicts (as with another process)."""
+
+    def __init__(self, real: Ledger) -> None:
+        self.real = real
+        self.single = 0
+
+    def append_batch(self, raws: list[Any]) -> list[Receipt]:
+        raise ForkError("concurrent write conflict")
+
+    def append(self, raw: Any) -> Receipt:
+        self.single += 1
+        return self.real.append(raw)
+
+
+def test_a_group_conflict_falls_back_to_one_by_one(ledger: Ledger, actors: Actors) -> None:
+    a = actors.add("miner")
+    bodies = chain(a.did, a, 3)
+    fake = _ConflictingLedger(ledger)
+    group = [_Pending(b) for b in bodies]
+    AppendCoalescer(fake)._commit(group)  # type: ignore[arg-type]
+    assert fake.single == 3
+    assert [p.future.result().existing for p in group] == [False] * 3
+
+
+def test_a_full_queue_is_503(ledger: Ledger, operator_key: SigningKey) -> None:
+    with make_client(ledger, max_pending_appends=1) as client:
+        state = client.app.state.bpass  # type: ignore[attr-defined]
+        state.writer.max_pending = 0
+        record = ledger.sign_new(
+            operator_key,
+            "ActorRegistration",
+            {"id": SigningKey.generate().did, "name": "B", "roles": ["miner"]},
+        )
+        response = post_record(client, record)
+    assert_problem(response, 503, "server_busy")
+    assert response.headers["retry-after"] == "1"
+
+
+def test_the_writer_finishes_its_queue_on_close(ledger: Ledger, actors: Actors) -> None:
+    a = actors.add("miner")
+    writer = AppendCoalescer(ledger)
+    futures = [writer.submit(b) for b in chain(a.did, a, 5)]
+    writer.close()
+    assert all(f.done() and not f.exception() for f in futures)
+    with pytest.raises(Exception, match="shutting down"):
+        writer.submit(b"{}")
+
+
+# -- the latest-checkpoint cache ----------------------------------------------------------------
+def test_checkpoint_cache_reads_own_writes_and_expires(
+    ledger: Ledger, actors: Actors, operator_key: SigningKey
+) -> None:
+    with make_client(ledger, checkpoint_cache_seconds=30) as client:
+        head: LogHead = client.app.state.bpass.log_head  # type: ignore[attr-defined]
+        now = [0.0]
+        head.clock = lambda: now[0]
+        assert client.get("/log").json()["size"] == 1
+        actors.add("miner")  # appended behind the API's back (as by another process)
+        assert client.get("/log/checkpoint").text.split("\n")[1] == "1"  # still cached
+        record = ledger.sign_new(
+            operator_key,
+            "ActorRegistration",
+            {"id": SigningKey.generate().did, "name": "C", "roles": ["oem"]},
+        )
+        receipt = post_record(client, record).json()
+        assert receipt["treeSize"] == 3
+        assert client.get("/log/checkpoint").text == receipt["checkpoint"]  # own write, at once
+        actors.add("miner")
+        assert client.get("/log").json()["size"] == 3
+        now[0] += 31
+        assert client.get("/log").json()["size"] == 4  # expired: read again
+        assert client.get("/log/checkpoint").text.split("\n")[1] == "4"
+
+
+def test_batch_appends_update_the_cache(client: TestClient, ledger: Ledger, actors: Actors) -> None:
+    a = actors.add("miner")
+    body = b"[" + b",".join(chain(a.did, a, 2)) + b"]"
+    receipts = client.post("/records/batch", content=body).json()
+    assert client.get("/log/checkpoint").text == receipts[-1]["checkpoint"]
+    assert copy.deepcopy(receipts[0])["treeSize"] == 4
