@@ -1,0 +1,1 @@
+"""OEM model data files (``bpass passport issue --model``) of the sample packs."""

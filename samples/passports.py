@@ -1,0 +1,49 @@
+"""Issuing the sample packs' passports: the OEM issues one per pack from its model data file,
+through the passport engineer's domain function (:func:`passport.passport_issue.issue_passport`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from passport.ledger import Ledger
+from samples.designs import DESIGNS
+
+if TYPE_CHECKING:
+    from samples.generate import SampleSummary
+
+OEM = "elbe"
+"""The sample's OEM, economic operator of every passport."""
+
+
+def issue_sample_passports(
+    ledger: Ledger,
+    summary: SampleSummary,
+    *,
+    base_url: str,
+    on_issued: Callable[[], None] | None = None,
+) -> None:
+    """Issue the passport of every sample pack that has none yet; fills in the pack's
+    ``passport_id`` and ``passport_record``."""
+    from passport.passport_issue import issue_passport
+    from samples.generate import model_for
+
+    design = DESIGNS[summary.chemistry]
+    key = summary.actor(OEM).key
+    for pack in summary.packs:
+        if pack.passport_id is None:
+            issued = issue_passport(
+                ledger,
+                key,
+                pack_lot=pack.lot,
+                model=model_for(design, pack),
+                base_url=base_url,
+                serial=pack.serial,
+            )
+            pack.passport_id = issued.passport_id
+            pack.passport_record = issued.record_hash
+            summary.record_counts["BatteryPassport"] = (
+                summary.record_counts.get("BatteryPassport", 0) + 1
+            )
+        if on_issued is not None:
+            on_issued()

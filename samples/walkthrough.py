@@ -1,0 +1,393 @@
+# ruff: noqa: E501  (the shell commands are shown verbatim in the walkthrough; wrapping them would change it)
+"""Regenerate ``docs/walkthrough.md`` by running its commands: ``python -m samples.walkthrough``.
+
+Every command of the walkthrough runs, in order, in one bash session in a scratch folder (with
+``samples/`` linked in, as in the repository root), and its real output is pasted under it, so
+the document never shows output that the code does not print. Long outputs are cut (marked).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MARK = "@@walkthrough-step@@"
+
+Step = tuple[str, str | None, int]
+"""(markdown before the command, the command block or None, most output lines shown)."""
+
+B1 = "http://127.0.0.1:8000/01/04260998750011/21/E75N-42-00001"
+B2 = "http://127.0.0.1:8000/01/04260998750011/21/E75N-42-00002"
+
+STEPS: list[Step] = [
+    (
+        """# Walkthrough: every user, real commands, real output
+
+This follows each user of the ledger through the sample supply chain that `bpass demo` loads
+(see [`samples/`](../samples) and `docs/records.md`): a supplier, a certifier, the OEM, a
+consumer, a repairer, a regulator and a recycler, and then what people see when someone tampers
+or over-claims. Every command below was run in this order, and the output under it is what it
+printed (long outputs are cut where marked; hashes, passport ids and times differ on each run).
+Regenerate this file with `python -m samples.walkthrough`.
+
+All commands run from the repository root with the virtual environment active
+(`. .venv/bin/activate`). `BPASS_HOME=demo` makes every `bpass` command use the demo ledger.
+
+## 0. The sample chain
+
+Three 75 kWh NMC811 packs from the sample chain: cobalt from the DR Congo (industrial and
+artisanal), nickel from Indonesian laterite and a Canadian sulfide mine, lithium from Australian
+spodumene and Chilean brine, manganese from South Africa, natural graphite from Mozambique and
+synthetic graphite from China, a recycler in Germany. `--no-passports` leaves the passports to
+the OEM (step 3); plain `bpass demo` issues them, serves the API and prints the URLs.""",
+        "export BPASS_HOME=demo\nbpass demo --packs 3 --no-serve --no-passports",
+        14,
+    ),
+    (
+        "Who is on the ledger (the operator registered every actor with its roles and sites):",
+        "bpass actor list",
+        30,
+    ),
+    (
+        """## 1. A supplier appends an attestation
+
+The lithium converter publishes the verified cradle-to-gate carbon footprint of its lithium
+hydroxide lot. A record names a lot by its id **and** by the hash of the record that created it;
+`bpass trace --json` gives that hash. The converter signs with its own key; the ledger checks
+the role (it created the lot), the schema and the signature, and returns a receipt with an
+inclusion proof in the transparency log.""",
+        """LOT=urn:lot:s42:minjiang:lioh:0001
+LOT_RECORD=$(bpass trace $LOT --json | jq -r .record)
+cat > footprint.json <<EOF
+{"subject": {"type": "lot", "lot": "$LOT", "record": "$LOT_RECORD"},
+ "boundary": "cradle-to-gate",
+ "perKg": {"raw-material-acquisition": "11.900"},
+ "method": "ISO 14067:2018, Battery Pass carbon footprint rules",
+ "study": "Minjiang LiOH PCF 2026-Q3, reviewed by Terra Assurance"}
+EOF
+bpass record new CarbonFootprint --key demo/keys/minjiang.key --data footprint.json --append \\
+  2> receipt.json
+jq '{recordHash, leafIndex, acceptedAt, treeSize}' receipt.json""",
+        12,
+    ),
+    (
+        """## 2. A certifier issues, and later retracts, a certificate
+
+Terra Assurance certifies the Mozambican graphite mine under IRMA. The subject is a facility of
+the mine's registered actor.""",
+        """cat > irma.json <<EOF
+{"subject": {"type": "facility", "actor": "$(bpass keys did demo/keys/cabo.key)",
+             "facility": "cabo-mine"},
+ "scheme": "IRMA", "certificateId": "IRMA-MZ-2026-003", "level": "IRMA 50",
+ "scope": "IRMA Standard for Responsible Mining v1.0: open pit and flotation plant",
+ "validFrom": "2026-01-01T00:00:00Z", "validUntil": "2028-12-31T23:59:59Z"}
+EOF
+bpass record new Certification --key demo/keys/terra.key --data irma.json --append 2> cert.json
+CERT=$(jq -r .recordHash cert.json); echo "certificate record: $CERT"
+bpass trace urn:lot:s42:ebs:pack:0002 | grep -A7 '^C:'""",
+        12,
+    ),
+    (
+        """Graphite carbon from that mine now counts as IRMA-certified (the mine's extraction lies
+within the certificate's validity). Months later the audit finds problems and the certifier
+withdraws the certificate. Only the certifier (or the attestation's issuer) may: the mine itself
+is refused.""",
+        """echo "{\\"record\\": \\"$CERT\\", \\"reason\\": \\"surveillance audit: tailings dam findings not remediated\\"}" > retract.json
+bpass record new Retraction --key demo/keys/cabo.key --data retract.json --append""",
+        6,
+    ),
+    (
+        "The certifier's retraction is accepted; roll-ups from now on count the certificate as revoked:",
+        """bpass record new Retraction --key demo/keys/terra.key --data retract.json --append \\
+  2> retraction.json && jq '{recordHash, leafIndex}' retraction.json
+bpass trace urn:lot:s42:ebs:pack:0002 | grep -A7 '^C:' | grep certified
+bpass trace urn:lot:s42:ebs:pack:0002 --json | jq -r '.flags[] | select(.code=="revoked-certificate") | .message'""",
+        12,
+    ),
+    (
+        """## 3. The OEM issues a passport
+
+Elbe Motors issues each pack's passport from its model data file (`samples/models/`) and the
+ledger's roll-ups of the pack's provenance: carbon footprint per kWh and class, recycled content,
+origins, certification and due-diligence coverage. The issue is refused if anything is invalid.
+Pack 2 has the recycled-grade cathode, pack 1 the standard grade.""",
+        """bpass passport issue --pack urn:lot:s42:ebs:pack:0002 --serial E75N-42-00002 \\
+  --model samples/models/nmc811-75kwh.json --key demo/keys/elbe.key
+bpass passport issue --pack urn:lot:s42:ebs:pack:0001 --serial E75N-42-00001 \\
+  --model samples/models/nmc811-75kwh.json --key demo/keys/elbe.key > /dev/null
+bpass passport check """
+        + B2,
+        40,
+    ),
+    (
+        "The standard-grade pack misses the Art. 8 recycled-content minimums of 2031, by design:",
+        "bpass passport check " + B1 + " | sed -n '1,12p'",
+        14,
+    ),
+    (
+        """## 4. A consumer scans the QR code
+
+The QR code on the battery holds its GS1 Digital Link URI (the demo writes the images to
+`demo/qr/`). Opening it shows the public part of the passport (Annex XIII point 1) and whether it
+verifies. From a terminal, the same URI works as the passport's identifier:
+
+> **TODO** (not yet served): the API does not serve passports at their Digital Link path yet
+> (`GET /01/{gtin}/21/{serial}` with the public view and a QR image route); until it does, the
+> URL printed by `bpass demo` answers 404 and the terminal command below is the way to look.""",
+        "bpass passport show " + B2 + " --role public | sed -n '1,25p'",
+        27,
+    ),
+    (
+        "Verification re-checks signatures, log inclusion, partitions and the roll-ups:",
+        "bpass passport verify " + B2,
+        14,
+    ),
+    (
+        """## 5. A repairer updates the state of health
+
+Saale EV Service, a person with a legitimate interest, records an inspection: state of health and
+a negative event. The new point-4 data is a signed partition committed by a public
+`PassportUpdate` record. A cell maker has no business here and is refused.""",
+        """cat > soh.json <<'EOF'
+{"stateOfHealth": {"measuredAt": "2026-11-20T10:00:00Z", "stateOfCertifiedEnergyPercent": "96.5",
+                   "capacityFadePercent": "3.5", "remainingCapacityAh": "206.5",
+                   "remainingEnergyKWh": "72.4"},
+ "usage": {"recordedAt": "2026-11-20T10:00:00Z", "fullCycles": 212,
+           "energyThroughputKWh": "15400", "capacityThroughputAh": "44000"}}
+EOF
+bpass passport update """
+        + B2
+        + """ --key demo/keys/tisza.key --data soh.json
+bpass passport update """
+        + B2
+        + """ --key demo/keys/saale.key --data soh.json \\
+  --event "accident@2026-10-02T08:00:00Z:rear-end collision, pack inspected, no damage" \\
+  --reason "annual inspection"
+bpass passport show """
+        + B2
+        + """ --role legitimate-interest | grep -A12 'point 4'""",
+        30,
+    ),
+    (
+        """## 6. A regulator audits the ledger and verifies a bundle offline
+
+The market-surveillance authority re-verifies everything: every record's signature and hash
+chain, every key's validity, every tree node and signed checkpoint.""",
+        "bpass audit",
+        4,
+    ),
+    (
+        """It takes the passport as an authority sees it (points 1 to 3) with the signed evidence, and
+checks it offline, away from the ledger: each signed partition and the passport record are
+Verifiable Credentials (`eddsa-jcs-2022`); the record commits to each partition's hash.""",
+        """bpass passport show """
+        + B2
+        + """ --role authority --json > bundle.json
+jq '.evidence.passportRecord' bundle.json > passport-record.json
+jq '.evidence.partitions["3"]' bundle.json > partition-3.json
+bpass credential verify passport-record.json
+bpass credential verify partition-3.json
+jq -r '.evidence.passportRecord.credentialSubject.partitions["3"]' bundle.json
+python -c "import json,hashlib; from signing.jcs import canonicalize; \\
+print('sha256:' + hashlib.sha256(canonicalize(json.load(open('partition-3.json')))).hexdigest())\"""",
+        10,
+    ),
+    (
+        """> **TODO** (not yet a command): one command that verifies a whole bundle offline
+> (signatures, partition commitments, inclusion proofs against a pinned log key). The domain
+> function exists (`passport.passport_view.verify_view`); the CLI does not expose it yet.
+
+The regulator also asks how a figure arose: every figure has a trail of the records behind it.""",
+        "bpass trace urn:lot:s42:ebs:pack:0002 --explain Co.recycled.post-consumer",
+        16,
+    ),
+    (
+        """## 7. A recycler closes the loop
+
+The vehicle with pack 1 reaches its end of life. Elbe Motors transfers the vehicle lot to the
+recycler, which accepts it, marks the battery as waste, shreds the pack to black mass (recycled
+intake, post-consumer) and declares the battery recycled: the passport ceases (Art. 77(8)); its
+history stays verifiable.""",
+        """VEH=urn:lot:s42:elbe:vehicle:0001
+VEH_RECORD=$(bpass trace $VEH --json | jq -r .record)
+VEH_GRAMS=$(bpass trace $VEH --json | jq -r .massGrams)
+RBR=$(bpass keys did demo/keys/rbr.key)
+echo "{\\"lot\\": \\"$VEH\\", \\"record\\": \\"$VEH_RECORD\\", \\"massGrams\\": $VEH_GRAMS, \\"buyer\\": \\"$RBR\\"}" > transfer.json
+bpass record new Transfer --key demo/keys/elbe.key --data transfer.json --append 2> transfer-receipt.json
+echo "{\\"transfer\\": \\"$(jq -r .recordHash transfer-receipt.json)\\", \\"decision\\": \\"accepted\\"}" > accept.json
+bpass record new TransferAcceptance --key demo/keys/rbr.key --data accept.json --append 2> /dev/null
+bpass passport status """
+        + B1
+        + """ --to waste --key demo/keys/rbr.key --reason "end-of-life vehicle taken back"
+cat > shred.json <<EOF
+{"processStep": "recycling", "custody": "controlled-blending", "facility": "rbr-dormagen",
+ "inputs": [{"lot": "$VEH", "record": "$VEH_RECORD", "massGrams": $VEH_GRAMS,
+             "recycled": "post-consumer"}],
+ "outputs": [{"lot": "urn:lot:rbr:bm:eol-0001", "product": "black mass", "massGrams": 180000,
+              "elements": {"Ni": 250000, "Co": 31000, "Mn": 29000, "Li": 37000, "C": 300000}},
+             {"lot": "urn:lot:rbr:scrap:eol-0001", "product": "steel and aluminium scrap",
+              "massGrams": 1800000, "elements": {}}]}
+EOF
+bpass record new Transformation --key demo/keys/rbr.key --data shred.json --append 2> shred-receipt.json
+jq '{recordHash, leafIndex}' shred-receipt.json
+bpass passport status """
+        + B1
+        + """ --to recycled --key demo/keys/rbr.key --reason "shredded to black mass"
+bpass passport show """
+        + B1
+        + """ --role public | sed -n '1,8p'""",
+        30,
+    ),
+    (
+        """## 8. When someone tampers or over-claims
+
+**Creating element mass from nothing.** A recovery step that puts out more cobalt than the black
+mass holds is rejected, and nothing is written:""",
+        """BM_RECORD=$(jq -r .recordHash shred-receipt.json)
+cat > recover.json <<EOF
+{"processStep": "material-recovery", "custody": "mass-balance", "facility": "rbr-dormagen",
+ "inputs": [{"lot": "urn:lot:rbr:bm:eol-0001", "record": "$BM_RECORD", "massGrams": 180000}],
+ "outputs": [{"lot": "urn:lot:rbr:coso4:eol-0001", "product": "recovered cobalt sulfate",
+              "massGrams": 30000, "elements": {"Co": 209656}}]}
+EOF
+bpass record new Transformation --key demo/keys/rbr.key --data recover.json --append""",
+        4,
+    ),
+    (
+        """**Claiming the same recycled kilogram twice, or claiming what never came in.** Under mass
+balance, outputs may claim recycled content only up to the credits that entered the step. This
+black mass is post-consumer; claiming pre-consumer cobalt is an over-claim:""",
+        """cat > recover.json <<EOF
+{"processStep": "material-recovery", "custody": "mass-balance", "facility": "rbr-dormagen",
+ "inputs": [{"lot": "urn:lot:rbr:bm:eol-0001", "record": "$BM_RECORD", "massGrams": 180000}],
+ "outputs": [{"lot": "urn:lot:rbr:coso4:eol-0001", "product": "recovered cobalt sulfate",
+              "massGrams": 25000, "elements": {"Co": 209656},
+              "claims": [{"type": "recycled-pre-consumer", "element": "Co", "grams": 5000}]}]}
+EOF
+bpass record new Transformation --key demo/keys/rbr.key --data recover.json --append""",
+        4,
+    ),
+    (
+        "**Consuming more than one holds** is a mass-balance error:",
+        """sed -i 's/"massGrams": 180000/"massGrams": 250000/' recover.json
+bpass record new Transformation --key demo/keys/rbr.key --data recover.json --append""",
+        4,
+    ),
+    (
+        """**Over-claiming in a passport.** An OEM whose model data declares a better carbon class
+than the ledger's roll-up supports cannot issue the passport; every difference is listed:""",
+        """jq '.point1.carbonFootprint.performanceClass = "A"' samples/models/nmc811-75kwh.json \\
+  > optimistic-model.json
+bpass passport issue --pack urn:lot:s42:ebs:pack:0003 --serial E75N-42-00003 \\
+  --model optimistic-model.json --key demo/keys/elbe.key""",
+        12,
+    ),
+    (
+        """**Tampering with a signed record.** Someone edits a signed record's figure before
+appending it: the proof no longer verifies.""",
+        """bpass record new CarbonFootprint --key demo/keys/minjiang.key --data footprint.json \\
+  --out signed.json
+sed -i 's/"11.900"/"1.190"/' signed.json
+bpass append signed.json""",
+        4,
+    ),
+    (
+        """**Rewriting history in the database.** Even the ledger's operator cannot: if anyone edits a
+stored record (here the first certificate, upgraded from IRMA 50 to IRMA 75 directly in
+SQLite), the audit names it.""",
+        """python - <<'EOF'
+import sqlite3
+db = sqlite3.connect("demo/ledger.sqlite")
+leaf, body = db.execute(
+    "SELECT leaf_index, body FROM records WHERE kind = 'Certification' ORDER BY leaf_index"
+).fetchone()
+db.execute("UPDATE records SET body = ? WHERE leaf_index = ?",
+           (bytes(body).replace(b'"IRMA 50"', b'"IRMA 75"'), leaf))
+db.commit()
+EOF
+bpass audit""",
+        6,
+    ),
+    (
+        """The demo ledger is now damaged on purpose; `bpass demo --reset` builds a fresh one.""",
+        None,
+        0,
+    ),
+]
+
+
+def _script(steps: list[Step]) -> str:
+    lines = ["set -u", "export PATH=" + str(Path(sys.executable).parent) + ":$PATH"]
+    for _, command, _ in steps:
+        if command is None:
+            continue
+        lines.append(command)
+        lines.append(f'echo "{MARK} $?"')
+    return "\n".join(lines) + "\n"
+
+
+def run(workdir: Path, steps: list[Step] = STEPS) -> list[tuple[str, int]]:
+    """Run every command block in one bash session in ``workdir``; (output, exit status) each."""
+    (workdir / "samples").symlink_to(ROOT / "samples")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BPASS_")}
+    env["COLUMNS"] = "100"
+    done = subprocess.run(  # noqa: S603 - our own script
+        ["bash", "-c", _script(steps)],  # noqa: S607
+        cwd=workdir,
+        env=env,
+        capture_output=False,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+    )
+    out: list[tuple[str, int]] = []
+    chunk: list[str] = []
+    for line in done.stdout.splitlines():
+        if line.startswith(MARK):
+            out.append(("\n".join(chunk), int(line.split()[-1])))
+            chunk = []
+        else:
+            chunk.append(line.rstrip())
+    return out
+
+
+def render(steps: list[Step], outputs: list[tuple[str, int]]) -> str:
+    """The markdown: prose, each command, its (cut) output and a non-zero exit status."""
+    parts: list[str] = []
+    results = iter(outputs)
+    for prose, command, limit in steps:
+        parts.append(prose.strip() + "\n")
+        if command is None:
+            continue
+        text, status = next(results)
+        lines = text.splitlines()
+        if len(lines) > limit:
+            lines = [*lines[:limit], f"… ({len(lines) - limit} more lines)"]
+        body = "\n".join(lines)
+        parts.append(f"```sh\n{command}\n```\n")
+        if body.strip():
+            parts.append(f"```text\n{body}\n```\n")
+        if status:
+            parts.append(f"Exit status {status}.\n")
+    return "\n".join(parts)
+
+
+def main() -> None:
+    """Run the walkthrough and write the markdown."""
+    parser = argparse.ArgumentParser(prog="python -m samples.walkthrough", description=__doc__)
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "walkthrough.md")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        outputs = run(Path(tmp))
+    args.out.write_text(render(STEPS, outputs), encoding="utf-8")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

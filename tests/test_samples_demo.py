@@ -1,0 +1,103 @@
+"""`bpass demo --no-serve --json`: builds the sample ledger and its passports, writes the QR
+images, prints the summary; a second run reuses the ledger, ``--reset`` rebuilds it, and a
+database the demo did not build is refused. On both backends (``--db``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from typer.testing import CliRunner
+
+from passport.cli import app
+from passport.ledger import Ledger
+from passport.settings import Settings
+
+runner = CliRunner()
+
+
+def _demo(home: Path, db_url: str, *extra: str) -> tuple[int, dict[str, Any] | None, str]:
+    result = runner.invoke(
+        app,
+        ["demo", "--home", str(home), "--db", db_url, "--no-serve", "--json", *extra],
+    )
+    data = json.loads(result.stdout) if result.exit_code == 0 else None
+    return result.exit_code, data, result.stderr
+
+
+def test_demo_builds_then_reuses(tmp_path: Path, db_url: str) -> None:
+    home = tmp_path / "demo"
+    code, data, err = _demo(home, db_url, "--packs", "2")
+    assert code == 0, err
+    assert data is not None and data["reused"] is False
+    assert "building the demo ledger" in err
+    passports = data["passports"]
+    assert [p["expectedArt8_2031"] for p in passports] == ["fail", "pass"]
+    for p in passports:
+        assert p["passportId"].startswith("urn:bpass:")
+        assert p["packLot"].startswith("urn:lot:")
+        assert p["url"].startswith(data["baseUrl"] + "/01/")
+        assert Path(p["qr"]).read_bytes().startswith(b"\x89PNG")
+    restricted = {r["accessRole"]: r for r in data["restricted"]}
+    assert set(restricted) == {"legitimate-interest", "authority"}
+    for r in restricted.values():
+        assert Path(r["keyFile"]).exists() and "samples.token" in r["token"]
+    assert any(c.startswith("bpass trace ") for c in data["commands"])
+    assert any(c.startswith("bpass passport verify ") for c in data["commands"])
+
+    ledger = Ledger.open(Settings(home=home, database_url=db_url))
+    size = ledger.info().size
+    ledger.close()
+    assert size == data["records"]
+
+    code, again, err = _demo(home, db_url, "--packs", "2")
+    assert code == 0, err
+    assert again is not None and again["reused"] is True
+    assert "reusing the demo ledger" in err
+    assert [p["passportId"] for p in again["passports"]] == [p["passportId"] for p in passports]
+
+    code, _, err = _demo(home, db_url, "--packs", "3")
+    if db_url.startswith("sqlite"):
+        assert code == 0, err
+        assert "resetting it" in err
+    else:
+        assert code == 2
+        assert "built with other options" in err
+
+
+def test_demo_resets_its_own_sqlite_ledger(tmp_path: Path) -> None:
+    home = tmp_path / "demo"
+    result = runner.invoke(
+        app, ["demo", "--home", str(home), "--packs", "1", "--no-serve", "--json"]
+    )
+    assert result.exit_code == 0, result.stderr
+    first = json.loads(result.stdout)
+    assert first["database"] == f"sqlite:///{home / 'ledger.sqlite'}"
+    result = runner.invoke(
+        app, ["demo", "--home", str(home), "--packs", "1", "--no-serve", "--json", "--reset"]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "resetting the demo ledger" in result.stderr
+    second = json.loads(result.stdout)
+    assert second["reused"] is False
+    assert second["passports"][0]["passportId"] != first["passports"][0]["passportId"]
+    assert second["passports"][0]["packLot"] == first["passports"][0]["packLot"]
+
+
+def test_demo_refuses_a_foreign_ledger(tmp_path: Path, ledger: Ledger) -> None:
+    url = ledger.repo.url
+    result = runner.invoke(app, ["demo", "--home", str(tmp_path), "--db", url, "--no-serve"])
+    assert result.exit_code == 2
+    assert "did not build" in result.stderr
+
+
+def test_walkthrough_runner_pastes_real_output(tmp_path: Path) -> None:
+    from samples.walkthrough import render, run
+
+    steps = [("Intro.", "echo hello", 5), ("Failing:", "false", 5), ("Prose only.", None, 0)]
+    outputs = run(tmp_path, steps)
+    assert outputs == [("hello", 0), ("", 1)]
+    text = render(steps, outputs)
+    assert "```sh\necho hello\n```" in text and "```text\nhello\n```" in text
+    assert "Exit status 1." in text and text.rstrip().endswith("Prose only.")
