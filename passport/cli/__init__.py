@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from passport.cli.demo import demo_command
 from passport.cli.keys import credential_app, keys_app
 from passport.cli.ledger import (
     actor_app,
@@ -13,6 +14,11 @@ from passport.cli.ledger import (
     log_app,
     record_app,
 )
+from passport.cli.passport_cmds import passport_app
+from passport.cli.qr import qr_command
+from passport.cli.serve import serve_command
+from passport.cli.trace import trace_command
+from passport.cli.verify import bundle_command, verify_command
 
 app = typer.Typer(
     help="Battery passport and material traceability ledger.",
@@ -28,3 +34,10 @@ app.add_typer(record_app, name="record")
 app.command("append")(append_command)
 app.command("audit")(audit_command)
 app.add_typer(log_app, name="log")
+app.command("serve")(serve_command)
+app.command("trace")(trace_command)
+passport_app.command("bundle")(bundle_command)
+app.add_typer(passport_app, name="passport")
+app.command("verify")(verify_command)
+app.command("demo")(demo_command)
+app.command("qr")(qr_command)
