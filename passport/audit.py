@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from passport.actors import initial_key
@@ -103,6 +105,15 @@ class _Checked:
 _KEY_KINDS = frozenset({"ActorRegistration", "KeyRotation", "KeyRevocation"})
 
 
+@lru_cache(maxsize=4096)
+def _key_of_multikey(multikey: str) -> bytes:
+    return decode_multikey(multikey)
+
+
+def _key_of_method(vm: str) -> bytes:
+    return _key_of_multikey(vm.rsplit("#", 1)[1])
+
+
 def _check_body(body: bytes) -> _Checked:
     digest = record_hash(body)
     try:
@@ -110,7 +121,8 @@ def _check_body(body: bytes) -> _Checked:
         if canonicalize(doc) != body:
             return _Checked("stored bytes are not canonical JSON", digest)
         vm = doc["proof"]["verificationMethod"]
-        verify_proof(doc, resolve_key=lambda v: decode_multikey(v.rsplit("#", 1)[1]))
+        # body == canonicalize(doc) (checked above): the proof check reuses the stored bytes.
+        verify_proof(doc, resolve_key=_key_of_method, canonical=body)
         kind = doc["type"][1]
         return _Checked(
             None,
@@ -167,6 +179,38 @@ class _Auditor:
             with self.repo.read() as tx:
                 yield tx.records_range(start, min(size, start + CHUNK))
 
+    def _checked_chunks(
+        self, size: int, pool: ProcessPoolExecutor | None
+    ) -> Iterator[tuple[list[StoredRecord], list[_Checked]]]:
+        """Each chunk's rows with the workers' checks of their bytes, in leaf order.
+
+        With a pool, the next chunks are read and checked while the caller replays the current
+        one (chains, keys, tree), so the workers are not idle during that replay.
+        """
+        if pool is None:
+            for rows in self._chunks(size):
+                yield rows, _check_bodies([r.body for r in rows])
+            return
+        workers = self.workers
+        ahead: deque[tuple[list[StoredRecord], list[Future[list[_Checked]]]]] = deque()
+
+        def collect() -> tuple[list[StoredRecord], list[_Checked]]:
+            rows, parts = ahead.popleft()
+            checked: list[_Checked] = [None] * len(rows)  # type: ignore[list-item]
+            for w, part in enumerate(parts):
+                checked[w::workers] = part.result()
+            return rows, checked
+
+        for rows in self._chunks(size):
+            bodies = [r.body for r in rows]
+            ahead.append(
+                (rows, [pool.submit(_check_bodies, bodies[w::workers]) for w in range(workers)])
+            )
+            if len(ahead) > 2:
+                yield collect()
+        while ahead:
+            yield collect()
+
     def run(self) -> AuditReport:
         started = time.perf_counter()
         with self.repo.read() as tx:
@@ -182,16 +226,7 @@ class _Auditor:
         pool = ProcessPoolExecutor(self.workers) if self.workers > 1 else None
         try:
             expected = 0
-            for rows in self._chunks(size):
-                bodies = [r.body for r in rows]
-                if pool is not None:
-                    parts = [bodies[i :: self.workers] for i in range(self.workers)]
-                    results_parts = list(pool.map(_check_bodies, parts))
-                    checked: list[_Checked] = [None] * len(bodies)  # type: ignore[list-item]
-                    for w, part in enumerate(results_parts):
-                        checked[w :: self.workers] = part
-                else:
-                    checked = _check_bodies(bodies)
+            for rows, checked in self._checked_chunks(size, pool):
                 for row, result in zip(rows, checked, strict=True):
                     if row.leaf_index != expected:
                         self.fail(
@@ -212,7 +247,7 @@ class _Auditor:
                 return self._finish(started)
         finally:
             if pool is not None:
-                pool.shutdown()
+                pool.shutdown(cancel_futures=True)
         self.report.records = expected
         self._check_extra_nodes(size)
         self._check_checkpoints(checkpoints, size)

@@ -17,6 +17,7 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache, partial
 from typing import Any
 
 from passport import kinds, translog
@@ -57,19 +58,25 @@ META_LOG_VKEY = "log_vkey"
 META_OPERATOR = "operator_did"
 
 PARALLEL_VERIFY_MIN = 256
-"""Batches at least this large verify their proofs in a process pool across all cores."""
+"""Batches at least this large are parsed and verified (steps 1, 2a) in a process pool."""
+
+
+@lru_cache(maxsize=4096)
+def _key_from_multikey(multikey: str) -> bytes:
+    return decode_multikey(multikey)
 
 
 def _resolve_from_fragment(vm: str) -> bytes:
     # The verification method is ``issuer#<multikey>``: the key is in the id itself. Whether the
     # key may sign for the issuer is the ledger's question (step 2), answered under the lock.
-    return decode_multikey(vm.rsplit("#", 1)[1])
+    return _key_from_multikey(vm.rsplit("#", 1)[1])
 
 
 def verify_record_proof(record: ParsedRecord) -> None:
     """Step 2a: the record's proof verifies under the key its verification method names."""
     try:
-        verify_proof(record.doc, resolve_key=_resolve_from_fragment)
+        # record.canonical is canonicalize(record.doc): the proof check reuses those bytes.
+        verify_proof(record.doc, resolve_key=_resolve_from_fragment, canonical=record.canonical)
     except ProofError as exc:
         raise ProofError(
             f"record {record.hash}: {exc.message}", reason=exc.details.get("reason", "signature")
@@ -78,13 +85,23 @@ def verify_record_proof(record: ParsedRecord) -> None:
         raise ProofError(f"record {record.hash}: {exc.message}", reason="unresolvable_key") from exc
 
 
-def _verify_canonical(canonical: bytes) -> str | None:
-    """Process-pool worker: verify one record's proof; the error message or None."""
+def _parse_and_verify(
+    max_bytes: int, raw: bytes | str | dict[str, Any]
+) -> tuple[ParsedRecord | None, str | None]:
+    """Process-pool worker: steps 1 and 2a for one record.
+
+    ``(None, None)`` when step 1 fails (the caller parses again to raise that exact error),
+    else the parsed record and the proof error message or None.
+    """
     try:
-        verify_record_proof(parse_record(canonical, max_bytes=len(canonical) + 1))
+        record = parse_record(raw, max_bytes=max_bytes)
+    except BpassError:
+        return None, None
+    try:
+        verify_record_proof(record)
     except BpassError as exc:
-        return f"{exc.code}: {exc.message}"
-    return None
+        return record, f"{exc.code}: {exc.message}"
+    return record, None
 
 
 class BatchItemError(LedgerError):
@@ -253,13 +270,16 @@ class Ledger:
         """Append records atomically: all are accepted, or none and the error names the bad one."""
         if self.log_key is None:
             raise ConfigurationError("appending needs the ledger's log key")
-        parsed: list[ParsedRecord] = []
-        for i, raw in enumerate(raws):
-            try:
-                parsed.append(self.parse(raw))
-            except BpassError as exc:
-                raise BatchItemError(i, exc) from exc
-        self._verify_all(parsed)
+        if len(raws) >= PARALLEL_VERIFY_MIN and self.workers > 1:
+            parsed = self._parse_and_verify_all(raws)
+        else:
+            parsed = []
+            for i, raw in enumerate(raws):
+                try:
+                    parsed.append(self.parse(raw))
+                except BpassError as exc:
+                    raise BatchItemError(i, exc) from exc
+            self._verify_all(parsed)
         info = self._identity()
         try:
             with self.repo.write() as tx:
@@ -267,18 +287,39 @@ class Ledger:
         except IntegrityError as exc:  # only reachable if the append lock were bypassed
             raise ForkError(f"concurrent write conflict: {exc.orig}") from exc
 
+    def _parse_and_verify_all(
+        self, raws: Sequence[bytes | str | dict[str, Any]]
+    ) -> list[ParsedRecord]:
+        """Steps 1 and 2a of a large batch in the process pool, on all cores.
+
+        Step 1 (schemas above all) costs several times the signature check, so both run in the
+        workers. Errors keep their precedence: the first record failing step 1, else the first
+        failing step 2a.
+        """
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self.workers)
+        chunk = max(1, len(raws) // (self.workers * 4))
+        work = partial(_parse_and_verify, self.max_record_bytes)
+        parsed: list[ParsedRecord] = []
+        problems: list[str | None] = []
+        for i, (record, problem) in enumerate(self._pool.map(work, raws, chunksize=chunk)):
+            if record is None:
+                try:
+                    record = self.parse(raws[i])  # raises the error the worker met
+                except BpassError as exc:
+                    raise BatchItemError(i, exc) from exc
+                try:
+                    verify_record_proof(record)
+                except BpassError as exc:
+                    problem = f"{exc.code}: {exc.message}"
+            parsed.append(record)
+            problems.append(problem)
+        for i, problem in enumerate(problems):
+            if problem is not None:
+                raise BatchItemError(i, ProofError(problem, reason="signature"))
+        return parsed
+
     def _verify_all(self, parsed: Sequence[ParsedRecord]) -> None:
-        if len(parsed) >= PARALLEL_VERIFY_MIN and self.workers > 1:
-            if self._pool is None:
-                self._pool = ProcessPoolExecutor(self.workers)
-            chunk = max(1, len(parsed) // (self.workers * 4))
-            results = self._pool.map(
-                _verify_canonical, [p.canonical for p in parsed], chunksize=chunk
-            )
-            for i, problem in enumerate(results):
-                if problem is not None:
-                    raise BatchItemError(i, ProofError(problem, reason="signature"))
-            return
         for i, record in enumerate(parsed):
             try:
                 verify_record_proof(record)
@@ -321,13 +362,16 @@ class Ledger:
                     body=record.canonical,
                 )
             )
+        nodes = translog.NodeCache(tx)  # one reader for the new nodes, the root and the proofs
         if new_rows:
             tx.insert_records(new_rows)
             new_size = translog.append_leaves(
-                tx, size, [translog.leaf_hash(r.hash, r.accepted_at) for r in new_rows]
+                tx, size, [translog.leaf_hash(r.hash, r.accepted_at) for r in new_rows], nodes
             )
             tx.set_log_size(new_size, accepted_at)
-            cp = translog.make_checkpoint(tx, new_size, info.origin, self._log_key(), accepted_at)
+            cp = translog.make_checkpoint(
+                tx, new_size, info.origin, self._log_key(), accepted_at, nodes
+            )
         else:
             latest = tx.latest_checkpoint()
             if latest is None:
@@ -338,10 +382,10 @@ class Ledger:
             if leaf is None:
                 row = existing[record_hash]
                 receipts.append(
-                    self._receipt(tx, row.hash, row.leaf_index, row.accepted_at, cp, True)
+                    self._receipt(tx, row.hash, row.leaf_index, row.accepted_at, cp, True, nodes)
                 )
             else:
-                receipts.append(self._receipt(tx, record_hash, leaf, accepted_at, cp, False))
+                receipts.append(self._receipt(tx, record_hash, leaf, accepted_at, cp, False, nodes))
         return receipts
 
     def _log_key(self) -> SigningKey:
@@ -351,9 +395,15 @@ class Ledger:
 
     @staticmethod
     def _receipt(
-        tx: Tx, record_hash: str, leaf: int, accepted_at: str, cp: Any, existing: bool
+        tx: Tx,
+        record_hash: str,
+        leaf: int,
+        accepted_at: str,
+        cp: Any,
+        existing: bool,
+        reader: translog.NodeCache | None = None,
     ) -> translog.Receipt:
-        proof = translog.inclusion(tx, leaf, cp.size)
+        proof = translog.inclusion(tx, leaf, cp.size, reader)
         return translog.Receipt(
             record_hash=record_hash,
             leaf_index=leaf,
@@ -365,7 +415,14 @@ class Ledger:
         )
 
     def _accept(
-        self, tx: Tx, record: ParsedRecord, info: LedgerInfo, accepted_at: str, leaf_index: int
+        self,
+        tx: Tx,
+        record: ParsedRecord,
+        info: LedgerInfo,
+        accepted_at: str,
+        leaf_index: int,
+        *,
+        check_chain: bool = True,
     ) -> None:
         # Step 2b: the issuer is a registered actor (or the operator registering itself).
         actor = tx.actor(record.issuer)
@@ -374,8 +431,10 @@ class Ledger:
         # Step 2c: the key is the issuer's, and current (not rotated away, not revoked).
         key = tx.key(record.key_multikey)
         _check_key(key, record)
-        # Step 3: the chain continues from the issuer's head.
-        _check_chain(tx, actor, record)
+        # Step 3: the chain continues from the issuer's head. (A replay of a bundle's subset of
+        # records skips it: chains there are checked on the records present, see passport.bundle.)
+        if check_chain:
+            _check_chain(tx, actor, record)
         # Step 4: role, then the kind's own rule.
         rule = kinds.rule(record.kind)
         if rule is None:

@@ -19,6 +19,7 @@ import base64
 import binascii
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 
 import base58
 
@@ -44,7 +45,7 @@ __all__ = [
 MULTIBASE_BASE58BTC = "z"
 
 # The Bitcoin base58 alphabet (no 0, O, I, l). Multibase's base58btc uses exactly this alphabet.
-_BASE58_RE = re.compile(r"[1-9A-HJ-NP-Za-km-z]*")
+_BASE58_ALPHABET = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _BASE64URL_RE = re.compile(r"[A-Za-z0-9_-]*")
 
 _KEY_SIZE = 32
@@ -77,20 +78,66 @@ def encode_multibase(data: bytes) -> str:
     return MULTIBASE_BASE58BTC + base58.b58encode(bytes(data)).decode("ascii")
 
 
+# base58btc decoding without a per-character Python loop. ``_B58_DIGITS`` maps each alphabet
+# byte to its digit value and every other byte to 0xFF. ``int.from_bytes`` of the digit bytes
+# packs digit i into bits [8i, 8i + 8); each level of ``_b58_levels`` then merges neighbouring
+# fields of w bits (each holding the value of 2**k base-58 digits, below 58**(2**k) < 2**(w * 0.74))
+# into one field of 2w bits: high * 58**(2**k) + low, all fields at once with big-integer
+# shifts, masks, one multiplication and one addition. A field never overflows because 58 < 2**8.
+_B58_DIGITS = bytes(
+    _BASE58_ALPHABET.index(byte) if byte in _BASE58_ALPHABET else 0xFF for byte in range(256)
+)
+_B58_MAX_LEVELS = 10  # up to 1024 digits per pass; longer text is folded by the same method
+
+
+@lru_cache(maxsize=_B58_MAX_LEVELS + 1)
+def _b58_levels(count: int) -> tuple[tuple[int, int, int], ...]:
+    """(field width w, mask of the low w bits of every 2w-bit field, 58**(w / 8)) per level."""
+    total_bits = 8 << count
+    levels = []
+    for level in range(count):
+        width = 8 << level
+        field = (1 << width) - 1
+        mask = 0
+        for shift in range(0, total_bits, 2 * width):
+            mask |= field << shift
+        levels.append((width, mask, 58 ** (1 << level)))
+    return tuple(levels)
+
+
+def _b58_digits_value(digits: bytes) -> int:
+    """The integer whose base-58 digits (values 0..57, most significant first) are ``digits``."""
+    chunk = 1 << _B58_MAX_LEVELS
+    if len(digits) > chunk:  # beyond the precomputed masks: combine 1024-digit blocks
+        head = len(digits) % chunk or chunk
+        value = _b58_digits_value(digits[:head])
+        scale = 58**chunk
+        for start in range(head, len(digits), chunk):
+            value = value * scale + _b58_digits_value(digits[start : start + chunk])
+        return value
+    value = int.from_bytes(digits, "big")
+    for width, mask, factor in _b58_levels((len(digits) - 1).bit_length() if digits else 0):
+        value = ((value >> width) & mask) * factor + (value & mask)
+    return value
+
+
 def _b58decode_strict(text: str) -> bytes | None:
     """Decode base58btc text, or ``None`` if it holds a character outside the alphabet.
 
-    ``base58.b58decode`` strips whitespace and converts the integer byte by byte; here the
-    alphabet is checked first (no whitespace, no look-alikes), the integer is decoded by the
-    ``base58`` package, and each leading ``1`` becomes one leading zero byte (base58 convention).
+    Unlike ``base58.b58decode`` nothing is stripped: whitespace and look-alikes are rejected.
+    Each leading ``1`` becomes one leading zero byte (base58 convention), and the rest is the
+    big-endian integer without leading zero bytes, so decoding inverts ``base58.b58encode``
+    exactly (checked against the ``base58`` package in tests/test_base58.py).
     """
-    if not _BASE58_RE.fullmatch(text):
+    try:
+        raw = text.encode("ascii")
+    except UnicodeEncodeError:
         return None
-    stripped = text.lstrip("1")
-    zeros = len(text) - len(stripped)
-    if not stripped:
-        return b"\x00" * zeros
-    number: int = base58.b58decode_int(stripped)
+    digits = raw.translate(_B58_DIGITS)
+    if b"\xff" in digits:
+        return None
+    zeros = len(raw) - len(raw.lstrip(b"1"))
+    number = _b58_digits_value(digits)
     return b"\x00" * zeros + number.to_bytes((number.bit_length() + 7) // 8, "big")
 
 

@@ -23,6 +23,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from json.encoder import encode_basestring as _encode_string
 from typing import Any
 
 from signing import ed25519
@@ -56,6 +57,7 @@ _DATETIME_STAMP = re.compile(
 )
 
 _sha256 = hashlib.sha256
+_ONLY_STR = frozenset({str})
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,17 +105,25 @@ def proof_configuration(
     (ProofError ``created``). Step 4: when ``document`` has an ``@context``, it is copied into the
     configuration. The caller canonicalises the result with JCS (step 5).
     """
-    # §3.3.5 step 1: proofConfig is a clone of the options (here: the proof minus proofValue).
-    config = {key: value for key, value in proof.items() if key != "proofValue"}
     # §3.3.5 step 2.
-    if config.get("type") != PROOF_TYPE:
-        raise _fail("proof_type", f"proof type must be {PROOF_TYPE!r}", type=config.get("type"))
-    if config.get("cryptosuite") != CRYPTOSUITE:
+    if proof.get("type") != PROOF_TYPE:
+        raise _fail("proof_type", f"proof type must be {PROOF_TYPE!r}", type=proof.get("type"))
+    if proof.get("cryptosuite") != CRYPTOSUITE:
         raise _fail(
             "cryptosuite",
             f"cryptosuite must be {CRYPTOSUITE!r}",
-            cryptosuite=config.get("cryptosuite"),
+            cryptosuite=proof.get("cryptosuite"),
         )
+    return _checked_configuration(proof, document)
+
+
+def _checked_configuration(
+    proof: Mapping[str, Any], document: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """:func:`proof_configuration` after its step 2, which the caller has already checked."""
+    # §3.3.5 step 1: proofConfig is a clone of the options (here: the proof minus proofValue).
+    config = dict(proof)
+    config.pop("proofValue", None)
     # §3.3.5 step 3.
     created = config.get("created")
     if created is not None and not (
@@ -124,6 +134,124 @@ def proof_configuration(
     if document is not None and "@context" in document:
         config["@context"] = document["@context"]
     return config
+
+
+# The members of the usual proof configuration, in JCS order (RFC 8785 §3.2.3: "@context" <
+# "created" < "cryptosuite" < "proofPurpose" < "type" < "verificationMethod").
+_USUAL_CONFIG_KEYS = frozenset(
+    {"@context", "created", "cryptosuite", "proofPurpose", "type", "verificationMethod"}
+)
+
+
+def _canonical_configuration(config: dict[str, Any]) -> bytes:
+    """``canonicalize(config)``, written directly for the usual shape of a proof configuration.
+
+    The usual configuration is the six members of :data:`_USUAL_CONFIG_KEYS`, every value an
+    exact ASCII ``str`` and ``@context`` a list of them. ASCII text holds no lone surrogate and no
+    non-BMP character, and ``encode_basestring`` escapes exactly as RFC 8785 §3.2.2.2 requires,
+    so the bytes are those :func:`canonicalize` produces (the tests compare the two); any other
+    configuration goes through :func:`canonicalize`.
+    """
+    if config.keys() == _USUAL_CONFIG_KEYS:
+        context = config["@context"]
+        created = config["created"]
+        purpose = config["proofPurpose"]
+        method = config["verificationMethod"]
+        if (
+            type(context) is list
+            and _ONLY_STR.issuperset(map(type, context))
+            and type(created) is str
+            and type(purpose) is str
+            and type(method) is str
+            and type(config["type"]) is str
+            and type(config["cryptosuite"]) is str
+            and config["type"] == PROOF_TYPE
+            and config["cryptosuite"] == CRYPTOSUITE
+        ):
+            text = (
+                '{"@context":['
+                + ",".join(map(_encode_string, context))
+                + '],"created":'
+                + _encode_string(created)
+                + ',"cryptosuite":"eddsa-jcs-2022","proofPurpose":'
+                + _encode_string(purpose)
+                + ',"type":"DataIntegrityProof","verificationMethod":'
+                + _encode_string(method)
+                + "}"
+            )
+            if text.isascii():
+                return text.encode("ascii")
+    return canonicalize(config)
+
+
+_USUAL_PROOF_KEYS = _USUAL_CONFIG_KEYS | {"proofValue"}
+# In the canonical usual configuration, the members after "proofValue" would be these two.
+_AFTER_PROOF_VALUE = b',"type":"DataIntegrityProof","verificationMethod":'
+
+
+def _canonical_proof(proof: Mapping[str, Any], canonical_config: bytes | None) -> bytes:
+    """``canonicalize(proof)``; from ``canonical_config`` when that is the proof's own.
+
+    With exactly the usual members and its own ``@context``, the proof configuration is the
+    proof without ``proofValue`` (§3.3.5 steps 1 and 4), so the proof's canonical form is the
+    configuration's with ``"proofValue"`` inserted before ``"type"``, its last string-valued
+    members. ``proofValue`` decoded as base58btc already, so it is ASCII needing no escape.
+    """
+    value = proof.get("proofValue")
+    if (
+        canonical_config is not None
+        and type(value) is str
+        and value.isascii()
+        and proof.keys() == _USUAL_PROOF_KEYS
+    ):
+        at = canonical_config.rfind(_AFTER_PROOF_VALUE)
+        if at > 0:
+            pv = b',"proofValue":"' + value.encode("ascii") + b'"'
+            return canonical_config[:at] + pv + canonical_config[at:]
+    return canonicalize(proof)
+
+
+def _cut_unsecured(
+    canonical: bytes,
+    document: Mapping[str, Any],
+    unsecured: dict[str, Any],
+    proof: Mapping[str, Any],
+    canonical_config: bytes | None = None,
+) -> bytes | None:
+    """``canonicalize(unsecured)`` cut out of ``canonical`` = ``canonicalize(document)``.
+
+    RFC 8785 serializes an object as its members in sorted order, each one independently, so
+    the secured form is the unsecured one with ``"proof":<canonical proof>`` inserted before
+    the members whose names sort after ``proof``. Those members and the proof are serialized
+    here (they are small) and must end ``canonical`` exactly. ``None`` (serialize as usual)
+    when they do not, or when the proof's ``@context`` replaced the document's (§3.3.2 step 4)
+    with a value that is not the same list of strings. Names are compared with ``"proof"`` in
+    code point order, which against an ASCII name equals the UTF-16 order of RFC 8785 §3.2.3.
+    """
+    if type(canonical) is not bytes:
+        return None
+    if "@context" in proof:
+        ours, theirs = unsecured["@context"], document["@context"]
+        if not (
+            type(ours) is list
+            and type(theirs) is list
+            and _ONLY_STR.issuperset(map(type, ours))
+            and _ONLY_STR.issuperset(map(type, theirs))
+            and ours == theirs
+        ):
+            return None
+    tail = canonicalize({name: value for name, value in unsecured.items() if name > "proof"})
+    after = b"}" if tail == b"{}" else b"," + tail[1:]
+    own_config = canonical_config if "@context" in proof else None
+    suffix = b'"proof":' + _canonical_proof(proof, own_config) + after
+    if not canonical.endswith(suffix):
+        return None
+    head = canonical[: len(canonical) - len(suffix)]
+    if head == b"{":
+        return tail
+    if not (head.startswith(b"{") and head.endswith(b",")):
+        return None
+    return head[:-1] + after
 
 
 def hash_data(canonical_proof_config: bytes, canonical_document: bytes) -> bytes:
@@ -199,6 +327,7 @@ def verify_proof(
     resolve_key: Callable[[str], bytes] | None = None,
     expected_purpose: str = "assertionMethod",
     check_issuer: bool = True,
+    canonical: bytes | None = None,
 ) -> VerifiedProof:
     """Verify the single eddsa-jcs-2022 proof of a secured document (vc-di-eddsa §3.3.2).
 
@@ -206,6 +335,13 @@ def verify_proof(
     did:key methods resolve (see :func:`signing.did.resolve_verification_method`, which also
     handles did:web from pinned documents). With ``check_issuer`` (default), the method's DID
     must equal the document's ``issuer`` (a string, or an object's ``id``).
+
+    ``canonical``, optional, must be ``canonicalize(document)`` when given (a ledger has these
+    bytes already: they are what it stores). The canonical form of the unsecured document is
+    then cut out of them instead of being serialized again; the part after the proof member is
+    checked against the document, and when it does not match the document is serialized as
+    usual. Passing bytes of another document is a misuse: the signature is then checked over
+    those bytes.
 
     Returns a :class:`VerifiedProof`; raises :class:`~signing.errors.ProofError` whose
     ``details["reason"]`` says which check failed (see the module docstring). A document that
@@ -241,7 +377,8 @@ def verify_proof(
     controller = vm_id.partition("#")[0]
 
     # §3.3.2 step 1: unsecuredDocument = securedDocument without proof (shallow: no deep copy).
-    unsecured = {key: value for key, value in document.items() if key != "proof"}
+    unsecured = dict(document)
+    unsecured.pop("proof", None)
     # §3.3.2 step 4: if the proof carries an @context, the document's must start with it, in
     # order; the document is then processed with the proof's @context.
     if "@context" in proof:
@@ -280,11 +417,17 @@ def verify_proof(
     if not isinstance(public_key, bytes) or len(public_key) != ed25519.PUBLIC_KEY_SIZE:
         raise _fail("unresolvable_key", "resolved key is not a 32-byte Ed25519 public key")
 
-    # §3.3.2 steps 5-7: transformation (§3.3.3), proof configuration (§3.3.5), hashing (§3.3.4).
-    canonical_config = canonicalize(proof_configuration(proof, unsecured))
-    canonical_document = canonicalize(unsecured)
+    # §3.3.2 steps 5-7: transformation (§3.3.3), proof configuration (§3.3.5; its step 2 was
+    # checked above), hashing (§3.3.4).
+    canonical_config = _canonical_configuration(_checked_configuration(proof, unsecured))
+    canonical_document = None
+    if canonical is not None:
+        canonical_document = _cut_unsecured(canonical, document, unsecured, proof, canonical_config)
+    if canonical_document is None:
+        canonical_document = canonicalize(unsecured)
     # §3.3.2 step 8 -> §3.3.7 Proof Verification: Ed25519 verify of hashData.
-    if not ed25519.is_valid(public_key, hash_data(canonical_config, canonical_document), signature):
+    message = _sha256(canonical_config).digest() + _sha256(canonical_document).digest()
+    if not ed25519.is_valid(public_key, message, signature):
         raise _fail("signature", "signature does not verify", verification_method=vm_id)
     created = proof.get("created")
     return VerifiedProof(

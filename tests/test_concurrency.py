@@ -20,6 +20,11 @@ LOG_SEED = b"\x02" * 32
 OPERATOR_SEED = b"\x01" * 32
 
 
+def _size(ledger: Ledger) -> int:
+    with ledger.repo.read() as tx:
+        return tx.log_size()[0]
+
+
 def _check_consistent(ledger: Ledger, expected_records: int | None = None) -> int:
     with ledger.repo.read() as tx:
         size, _ = tx.log_size()
@@ -76,7 +81,15 @@ def test_sigkill_mid_batch_leaves_the_ledger_consistent(ledger: Ledger, db_url: 
             target=__import__("workers").batches_forever, args=(db_url, LOG_SEED, OPERATOR_SEED, 40)
         )
         proc.start()
-        time.sleep(rng.uniform(1.5, 3.0))
+        # Kill only once the writer is demonstrably committing (spawning is slow on a loaded
+        # machine), then at a random moment, most likely inside a batch's transaction.
+        before = sizes[-1] if sizes else 1
+        for _ in range(1200):
+            if _size(ledger) > before or not proc.is_alive():
+                break
+            time.sleep(0.1)
+        assert proc.is_alive(), "the writer died by itself"
+        time.sleep(rng.uniform(0.0, 0.6))
         proc.kill()  # SIGKILL: no cleanup, no rollback handler, mid-transaction or not
         proc.join()
         sizes.append(_check_consistent(ledger))

@@ -11,7 +11,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,17 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, Table, create_engine, event, func, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, NoSuchModuleError, OperationalError
 from sqlalchemy.pool import NullPool
@@ -50,6 +61,31 @@ TREE = _table("tree_nodes")
 CHECKPOINTS = _table("checkpoints")
 META = _table("meta")
 LOG_STATE = _table("log_state")
+
+# Statements of the append path, built once: SQLAlchemy then reuses their cache keys and compiled
+# forms, which costs about a third of building a new statement for every call.
+_SELECT_LOG_SIZE = select(LOG_STATE.c.size, LOG_STATE.c.last_accepted_at)
+_UPDATE_LOG_SIZE = (
+    update(LOG_STATE)
+    .where(LOG_STATE.c.id == 1)
+    .values(size=bindparam("size"), last_accepted_at=bindparam("last_accepted_at"))
+)
+_RECORD_BY_HASH = select(RECORDS).where(RECORDS.c.hash == bindparam("hash"))
+_RECORDS_BY_HASHES = select(RECORDS).where(RECORDS.c.hash.in_(bindparam("hashes", expanding=True)))
+_ACTOR_BY_DID = select(ACTORS).where(ACTORS.c.did == bindparam("did"))
+_SET_ACTOR_HEAD = (
+    update(ACTORS)
+    .where(ACTORS.c.did == bindparam("b_did"))
+    .values(head_sequence=bindparam("head_sequence"), head_hash=bindparam("head_hash"))
+)
+_KEY_BY_MULTIKEY = select(ACTOR_KEYS).where(ACTOR_KEYS.c.multikey == bindparam("multikey"))
+_NODES_AT = select(TREE).where(TREE.c.pos.in_(bindparam("pos", expanding=True)))
+_LATEST_CHECKPOINT = select(CHECKPOINTS).order_by(CHECKPOINTS.c.size.desc()).limit(1)
+_INSERT_RECORDS = RECORDS.insert()
+_INSERT_ACTOR = ACTORS.insert()
+_INSERT_KEY = ACTOR_KEYS.insert()
+_INSERT_NODES = TREE.insert()
+_INSERT_CHECKPOINT = CHECKPOINTS.insert()
 
 
 @dataclass(frozen=True)
@@ -105,6 +141,19 @@ class StoredCheckpoint:
     created_at: str
 
 
+_KEY_FIELDS = frozenset(StoredKey.__dataclass_fields__)
+
+
+@lru_cache(maxsize=64)
+def _update_key_statement(columns: frozenset[str]) -> Any:
+    """``UPDATE actor_keys SET <columns> WHERE multikey = :b_mk``, built once per column set."""
+    return (
+        update(ACTOR_KEYS)
+        .where(ACTOR_KEYS.c.multikey == bindparam("b_mk"))
+        .values({name: bindparam(name) for name in sorted(columns)})
+    )
+
+
 def _record(row: Any) -> StoredRecord:
     return StoredRecord(
         leaf_index=row.leaf_index,
@@ -146,11 +195,19 @@ def _key(row: Any) -> StoredKey:
 
 
 class Tx:
-    """Queries inside one transaction. Writes are only allowed on a write transaction."""
+    """Queries inside one transaction. Writes are only allowed on a write transaction.
+
+    Actors and keys read or written through this object are remembered for the rest of the
+    transaction (the append pipeline asks for the same issuer and key record after record).
+    The cache is write-through: every write still executes at once, so the database and the
+    cache agree as long as ``actors`` and ``actor_keys`` are written only through these methods.
+    """
 
     def __init__(self, conn: Connection, *, writable: bool) -> None:
         self.conn = conn
         self.writable = writable
+        self._actors: dict[str, StoredActor | None] = {}
+        self._keys: dict[str, StoredKey | None] = {}
 
     # -- metadata -------------------------------------------------------------------------
     def meta(self) -> dict[str, str]:
@@ -163,7 +220,7 @@ class Tx:
 
     def log_size(self) -> tuple[int, str]:
         """Current tree size and last acceptance time."""
-        row = self.conn.execute(select(LOG_STATE.c.size, LOG_STATE.c.last_accepted_at)).first()
+        row = self.conn.execute(_SELECT_LOG_SIZE).first()
         if row is None:
             raise LedgerStateError("the ledger is not initialised (run `bpass init`)")
         return int(row.size), str(row.last_accepted_at)
@@ -174,16 +231,12 @@ class Tx:
 
     def set_log_size(self, size: int, last_accepted_at: str) -> None:
         """Advance the log state after an append."""
-        self.conn.execute(
-            update(LOG_STATE)
-            .where(LOG_STATE.c.id == 1)
-            .values(size=size, last_accepted_at=last_accepted_at)
-        )
+        self.conn.execute(_UPDATE_LOG_SIZE, {"size": size, "last_accepted_at": last_accepted_at})
 
     # -- records --------------------------------------------------------------------------
     def record_by_hash(self, record_hash: str) -> StoredRecord | None:
         """The record with this hash, if stored."""
-        row = self.conn.execute(select(RECORDS).where(RECORDS.c.hash == record_hash)).first()
+        row = self.conn.execute(_RECORD_BY_HASH, {"hash": record_hash}).first()
         return _record(row) if row else None
 
     def records_by_hashes(self, hashes: Sequence[str]) -> dict[str, StoredRecord]:
@@ -191,7 +244,7 @@ class Tx:
         out: dict[str, StoredRecord] = {}
         for start in range(0, len(hashes), 500):
             chunk = list(hashes[start : start + 500])
-            for row in self.conn.execute(select(RECORDS).where(RECORDS.c.hash.in_(chunk))):
+            for row in self.conn.execute(_RECORDS_BY_HASHES, {"hashes": chunk}):
                 out[row.hash] = _record(row)
         return out
 
@@ -237,13 +290,16 @@ class Tx:
     def insert_records(self, rows: Sequence[StoredRecord]) -> None:
         """Insert accepted records (write transaction)."""
         if rows:
-            self.conn.execute(RECORDS.insert(), [r.__dict__ for r in rows])
+            self.conn.execute(_INSERT_RECORDS, [r.__dict__ for r in rows])
 
     # -- actors and keys ------------------------------------------------------------------
     def actor(self, did: str) -> StoredActor | None:
         """The registered actor with this DID."""
-        row = self.conn.execute(select(ACTORS).where(ACTORS.c.did == did)).first()
-        return _actor(row) if row else None
+        if did in self._actors:
+            return self._actors[did]
+        row = self.conn.execute(_ACTOR_BY_DID, {"did": did}).first()
+        actor = self._actors[did] = _actor(row) if row else None
+        return actor
 
     def actors(self) -> list[StoredActor]:
         """All registered actors."""
@@ -254,20 +310,27 @@ class Tx:
         values = dict(actor.__dict__)
         values["roles"] = list(actor.roles)
         values["facilities"] = list(actor.facilities)
-        self.conn.execute(ACTORS.insert().values(**values))
+        self.conn.execute(_INSERT_ACTOR, values)
+        self._actors[actor.did] = actor
 
     def set_actor_head(self, did: str, sequence: int, record_hash: str) -> None:
         """Advance an actor's chain head."""
         self.conn.execute(
-            update(ACTORS)
-            .where(ACTORS.c.did == did)
-            .values(head_sequence=sequence, head_hash=record_hash)
+            _SET_ACTOR_HEAD, {"b_did": did, "head_sequence": sequence, "head_hash": record_hash}
         )
+        cached = self._actors.get(did)
+        if cached is not None:
+            self._actors[did] = replace(cached, head_sequence=sequence, head_hash=record_hash)
+        else:
+            self._actors.pop(did, None)
 
     def key(self, multikey: str) -> StoredKey | None:
         """The key with this multikey."""
-        row = self.conn.execute(select(ACTOR_KEYS).where(ACTOR_KEYS.c.multikey == multikey)).first()
-        return _key(row) if row else None
+        if multikey in self._keys:
+            return self._keys[multikey]
+        row = self.conn.execute(_KEY_BY_MULTIKEY, {"multikey": multikey}).first()
+        key = self._keys[multikey] = _key(row) if row else None
+        return key
 
     def keys_of(self, did: str) -> list[StoredKey]:
         """All keys an actor has had, oldest first."""
@@ -282,13 +345,17 @@ class Tx:
 
     def insert_key(self, key: StoredKey) -> None:
         """Add a key to an actor."""
-        self.conn.execute(ACTOR_KEYS.insert().values(**key.__dict__))
+        self.conn.execute(_INSERT_KEY, key.__dict__)
+        self._keys[key.multikey] = key
 
     def update_key(self, multikey: str, **values: Any) -> None:
         """Change a key's state (rotation, revocation)."""
-        self.conn.execute(
-            update(ACTOR_KEYS).where(ACTOR_KEYS.c.multikey == multikey).values(**values)
-        )
+        self.conn.execute(_update_key_statement(frozenset(values)), {"b_mk": multikey, **values})
+        cached = self._keys.get(multikey)
+        if cached is not None and values.keys() <= _KEY_FIELDS:
+            self._keys[multikey] = replace(cached, **values)
+        else:
+            self._keys.pop(multikey, None)
 
     # -- the log --------------------------------------------------------------------------
     def nodes(self, coords: Sequence[tuple[int, int]]) -> list[bytes]:
@@ -300,7 +367,7 @@ class Tx:
         unique = sorted(set(wanted))
         for start in range(0, len(unique), 900):
             chunk = unique[start : start + 900]
-            for row in self.conn.execute(select(TREE).where(TREE.c.pos.in_(chunk))):
+            for row in self.conn.execute(_NODES_AT, {"pos": chunk}):
                 found[int(row.pos)] = bytes(row.hash)
         missing = [c for c, p in zip(coords, wanted, strict=True) if p not in found]
         if missing:
@@ -313,7 +380,7 @@ class Tx:
         """Store new perfect-subtree hashes."""
         if nodes:
             self.conn.execute(
-                TREE.insert(), [{"pos": t.node_pos(lv, ix), "hash": h} for lv, ix, h in nodes]
+                _INSERT_NODES, [{"pos": t.node_pos(lv, ix), "hash": h} for lv, ix, h in nodes]
             )
 
     def nodes_range(self, level: int, start: int, stop: int) -> list[tuple[int, bytes]]:
@@ -330,13 +397,11 @@ class Tx:
 
     def insert_checkpoint(self, cp: StoredCheckpoint) -> None:
         """Store a signed checkpoint."""
-        self.conn.execute(CHECKPOINTS.insert().values(**cp.__dict__))
+        self.conn.execute(_INSERT_CHECKPOINT, cp.__dict__)
 
     def latest_checkpoint(self) -> StoredCheckpoint | None:
         """The checkpoint of the largest tree size."""
-        row = self.conn.execute(
-            select(CHECKPOINTS).order_by(CHECKPOINTS.c.size.desc()).limit(1)
-        ).first()
+        row = self.conn.execute(_LATEST_CHECKPOINT).first()
         return (
             StoredCheckpoint(row.size, bytes(row.root), row.note, row.created_at) if row else None
         )
@@ -364,6 +429,8 @@ class Repository:
         except Exception as exc:  # sqlalchemy raises ArgumentError with a terse message
             raise ConfigurationError(f"unusable database URL {url!r}: {exc}") from exc
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        self._wal_keeper: Any = None
+        self._keep_wal = self.is_sqlite and parsed.database not in (None, "", ":memory:")
         try:
             self._make_engines(parsed.database)
         except NoSuchModuleError as exc:
@@ -432,8 +499,29 @@ class Repository:
             )
 
     # -- transactions ---------------------------------------------------------------------
+    def _hold_wal_open(self) -> None:
+        """Keep one idle SQLite connection open while this repository is in use.
+
+        Transactions use a fresh connection each (NullPool). When the last connection to a WAL
+        database closes, SQLite checkpoints the whole WAL into the database file and deletes
+        it, with fsyncs: every append paid for a full checkpoint (2-6 ms here). An idle
+        connection holds no lock, so writers, readers and the automatic checkpoints (every
+        1000 WAL pages) proceed as before; :meth:`dispose` closes it.
+        """
+        if self._wal_keeper is None:
+            keeper = self.read_engine.raw_connection()
+            # SQLite attaches a connection to the WAL on its first read; the statement runs in
+            # autocommit mode, so no read transaction stays open.
+            cursor = keeper.cursor()
+            cursor.execute("SELECT count(*) FROM sqlite_master")
+            cursor.fetchall()
+            cursor.close()
+            self._wal_keeper = keeper
+
     def _connect(self, engine: Engine) -> Connection:
         try:
+            if self._keep_wal:
+                self._hold_wal_open()
             return engine.connect()
         except OperationalError as exc:
             raise StorageUnavailableError(
@@ -457,6 +545,9 @@ class Repository:
 
     def dispose(self) -> None:
         """Close pooled connections."""
+        keeper, self._wal_keeper = self._wal_keeper, None
+        if keeper is not None:
+            keeper.close()
         self.engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()

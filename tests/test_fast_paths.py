@@ -1,0 +1,309 @@
+"""The performance shortcuts in signing/ agree exactly with the straightforward code they replace.
+
+- multikey's base58btc decoder (no per-character loop) against the ``base58`` package;
+- jcs's reused C encoder against the public ``json.JSONEncoder``;
+- proofs' direct serialization of the usual proof configuration against :func:`canonicalize`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import base58
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from signing import jcs
+from signing.errors import CanonicalizationError, KeyFormatError, ProofError
+from signing.jcs import canonicalize
+from signing.keys import SigningKey
+from signing.multikey import (
+    _b58decode_strict,
+    decode_multibase,
+    decode_multibase_signature,
+    encode_multibase,
+)
+from signing.proofs import (
+    _canonical_configuration,
+    _canonical_proof,
+    _checked_configuration,
+    _cut_unsecured,
+    create_proof,
+    verify_proof,
+)
+
+ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_ALPHABET_RE = re.compile(r"[1-9A-HJ-NP-Za-km-z]*")
+
+
+def reference_decode(text: str) -> bytes | None:
+    """The decoder as it was: alphabet regex, then base58.b58decode_int, '1' -> zero byte."""
+    if not _ALPHABET_RE.fullmatch(text):
+        return None
+    stripped = text.lstrip("1")
+    zeros = len(text) - len(stripped)
+    if not stripped:
+        return b"\x00" * zeros
+    number = base58.b58decode_int(stripped)
+    return b"\x00" * zeros + number.to_bytes((number.bit_length() + 7) // 8, "big")
+
+
+# --------------------------------------------------------------------------------------------
+# base58btc
+# --------------------------------------------------------------------------------------------
+
+
+@given(st.binary(max_size=300))
+@settings(max_examples=400)
+def test_base58_round_trip_against_package(data: bytes) -> None:
+    encoded = base58.b58encode(data).decode("ascii")
+    assert _b58decode_strict(encoded) == data
+    assert decode_multibase("z" + encoded) == data
+    assert encode_multibase(data) == "z" + encoded
+
+
+@given(st.text(alphabet=ALPHABET, max_size=200))
+@settings(max_examples=400)
+def test_base58_decode_any_alphabet_text_like_reference(text: str) -> None:
+    decoded = _b58decode_strict(text)
+    assert decoded == reference_decode(text)
+    # Decoding is the exact inverse of the package's encoder: no second spelling exists.
+    assert decoded is not None
+    assert base58.b58encode(decoded).decode("ascii") == text
+
+
+@given(st.text(max_size=60))
+@settings(max_examples=400)
+def test_base58_decode_arbitrary_text_like_reference(text: str) -> None:
+    assert _b58decode_strict(text) == reference_decode(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["0", "O", "I", "l", " 2", "2 ", "2\n", "é", "+", "\x00", "2\udc80", "２"]
+)
+def test_base58_rejects_characters_outside_the_alphabet(text: str) -> None:
+    assert reference_decode(text) is None
+    assert _b58decode_strict(text) is None
+
+
+@pytest.mark.parametrize("zeros", [0, 1, 2, 5])
+@pytest.mark.parametrize("length", [0, 1, 2, 3, 64, 127, 128, 129, 1023, 1024, 1025, 3000])
+def test_base58_lengths_and_leading_zeros(zeros: int, length: int) -> None:
+    data = b"\x00" * zeros + bytes((i * 37 + 11) % 256 or 1 for i in range(length))
+    encoded = base58.b58encode(data).decode("ascii")
+    assert _b58decode_strict(encoded) == data == reference_decode(encoded)
+
+
+def test_base58_long_text_of_digit_extremes() -> None:
+    for text in ("z" * 2500, "2" + "1" * 2100, "1" * 1500 + "z" * 1500):
+        assert _b58decode_strict(text) == reference_decode(text)
+
+
+def test_signature_decoding_still_strict() -> None:
+    good = encode_multibase(bytes(range(64)))
+    assert decode_multibase_signature(good) == bytes(range(64))
+    for bad in (good[:-1] + "0", good + " ", "z" + "1" * 86, good[:-1]):
+        with pytest.raises(ProofError):
+            decode_multibase_signature(bad)
+    with pytest.raises(KeyFormatError):
+        decode_multibase("z2l")
+
+
+# --------------------------------------------------------------------------------------------
+# JCS: the C encoder built once
+# --------------------------------------------------------------------------------------------
+
+PLAIN = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1)
+    | st.text(alphabet=st.characters(max_codepoint=0xFFFF, exclude_categories=("Cs",))),
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=8), children, max_size=5)
+    ),
+    max_leaves=30,
+)
+
+
+@given(PLAIN)
+@settings(max_examples=300)
+def test_reused_c_encoder_matches_public_encoder(value: Any) -> None:
+    assert "".join(jcs._iterencode(value, 0)) == jcs._encode_plain(value)
+    assert canonicalize(value) == jcs._canonicalize_slow(value)
+
+
+# --------------------------------------------------------------------------------------------
+# proofs: the usual proof configuration serialized directly
+# --------------------------------------------------------------------------------------------
+
+_SHORT_TEXT = st.text(max_size=12)
+
+
+def _config(**changes: Any) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "@context": ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/battery/v1"],
+        "created": "2025-03-14T09:27:00Z",
+        "cryptosuite": "eddsa-jcs-2022",
+        "proofPurpose": "assertionMethod",
+        "type": "DataIntegrityProof",
+        "verificationMethod": "did:key:z6Mk#z6Mk",
+    }
+    config.update(changes)
+    return config
+
+
+@given(
+    context=st.lists(_SHORT_TEXT, max_size=3) | _SHORT_TEXT | st.none(),
+    created=_SHORT_TEXT,
+    purpose=_SHORT_TEXT,
+    method=_SHORT_TEXT,
+    suite=st.sampled_from(["eddsa-jcs-2022", "eddsa-rdfc-2022", "é"]),
+    kind=st.sampled_from(["DataIntegrityProof", "Ed25519Signature2020"]),
+    extra=st.dictionaries(st.sampled_from(["id", "nonce", "domain"]), _SHORT_TEXT, max_size=1),
+)
+@settings(max_examples=400)
+def test_direct_configuration_matches_canonicalize(
+    context: Any,
+    created: str,
+    purpose: str,
+    method: str,
+    suite: str,
+    kind: str,
+    extra: dict[str, str],
+) -> None:
+    config = _config(
+        **{"@context": context},
+        created=created,
+        proofPurpose=purpose,
+        verificationMethod=method,
+        cryptosuite=suite,
+        type=kind,
+        **extra,
+    )
+    assert _canonical_configuration(config) == canonicalize(config)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        _config(),
+        _config(verificationMethod='did:web:x#"\\\n'),
+        _config(verificationMethod="did:web:é#k"),
+        _config(**{"@context": ["a", 1]}),
+        _config(**{"@context": ("a", "b")}),
+        {k: v for k, v in _config().items() if k != "created"},
+        {k: v for k, v in _config().items() if k != "@context"},
+    ],
+)
+def test_direct_configuration_edge_cases(config: dict[str, Any]) -> None:
+    assert _canonical_configuration(config) == canonicalize(config)
+
+
+def test_direct_configuration_rejects_what_canonicalize_rejects() -> None:
+    with pytest.raises(Exception, match="surrogate"):
+        canonicalize(_config(verificationMethod="\ud800"))
+    with pytest.raises(Exception, match="surrogate"):
+        _canonical_configuration(_config(verificationMethod="\ud800"))
+
+
+# --------------------------------------------------------------------------------------------
+# proofs: verify_proof(..., canonical=...) cuts the unsecured form out of the stored bytes
+# --------------------------------------------------------------------------------------------
+
+_KEY = SigningKey.from_seed(bytes(range(32)))
+
+_MEMBER_NAMES = st.sampled_from(
+    ["@context", "a", "issuer", "pro", "proof0", "proofs", "prooe", "type", "z", "é", "😂", "~"]
+)
+
+
+@given(
+    members=st.dictionaries(_MEMBER_NAMES, PLAIN, max_size=6),
+    context=st.none() | st.lists(st.text(max_size=5), max_size=3),
+)
+@settings(max_examples=300, deadline=None)
+def test_cut_unsecured_equals_canonicalize(members: dict[str, Any], context: Any) -> None:
+    document = {k: v for k, v in members.items() if k != "@context"}
+    if context is not None:
+        document["@context"] = context
+    document["issuer"] = _KEY.did
+    secured = create_proof(document, _KEY, _KEY.verification_method, created="2025-01-01T00:00:00Z")
+    canonical = canonicalize(secured)
+    unsecured = dict(secured)
+    del unsecured["proof"]
+    if "@context" in secured["proof"]:
+        unsecured["@context"] = secured["proof"]["@context"]
+    assert _cut_unsecured(canonical, secured, unsecured, secured["proof"]) == canonicalize(
+        unsecured
+    )
+    assert verify_proof(secured, canonical=canonical) == verify_proof(secured)
+
+
+def test_canonical_bytes_of_another_document_are_not_cut() -> None:
+    document = {"@context": ["https://www.w3.org/ns/credentials/v2"], "issuer": _KEY.did, "a": 1}
+    secured = create_proof(document, _KEY, _KEY.verification_method)
+    unsecured = {k: v for k, v in secured.items() if k != "proof"}
+    other = dict(secured, a=2)  # a member before "proof": only the signature can tell
+    assert _cut_unsecured(canonicalize(other), secured, unsecured, secured["proof"]) is not None
+    changed_proof = dict(secured, proof=dict(secured["proof"], created="2025-01-01T00:00:01Z"))
+    assert _cut_unsecured(canonicalize(changed_proof), secured, unsecured, secured["proof"]) is None
+    # Bytes of a tampered document give the signature over those bytes: it fails.
+    with pytest.raises(ProofError, match="signature"):
+        verify_proof(secured, canonical=canonicalize(other))
+    assert verify_proof(secured, canonical=b"not canonical") == verify_proof(secured)
+
+
+def test_proof_context_shorter_than_document_context_is_serialized_as_usual() -> None:
+    document = {"@context": ["https://www.w3.org/ns/credentials/v2"], "issuer": _KEY.did}
+    secured = create_proof(document, _KEY, _KEY.verification_method)
+    secured["@context"] = [*secured["@context"], "https://example.org/extra"]
+    unsecured = {k: v for k, v in secured.items() if k != "proof"}
+    unsecured["@context"] = secured["proof"]["@context"]
+    assert _cut_unsecured(canonicalize(secured), secured, unsecured, secured["proof"]) is None
+    assert verify_proof(secured, canonical=canonicalize(secured)) == verify_proof(secured)
+
+
+@given(
+    context=st.lists(
+        st.text(max_size=6)
+        | st.fixed_dictionaries(
+            {"a": st.text(max_size=3), "type": st.just("DataIntegrityProof")},
+            optional={"verificationMethod": st.text(max_size=3)},
+        ),
+        max_size=3,
+    ),
+    method=st.text(max_size=12),
+    extra=st.dictionaries(st.sampled_from(["id", "zz"]), st.text(max_size=3), max_size=1),
+)
+@settings(max_examples=300, deadline=None)
+def test_canonical_proof_from_configuration(
+    context: list[Any], method: str, extra: dict[str, str]
+) -> None:
+    proof = {
+        "@context": context,
+        "created": "2025-01-01T00:00:00Z",
+        "cryptosuite": "eddsa-jcs-2022",
+        "proofPurpose": "assertionMethod",
+        "proofValue": encode_multibase(bytes(range(64))),
+        "type": "DataIntegrityProof",
+        "verificationMethod": method,
+        **extra,
+    }
+    config = _checked_configuration(proof, {"@context": context})
+    try:
+        canonical_config = _canonical_configuration(config)
+    except CanonicalizationError:
+        return
+    assert _canonical_proof(proof, canonical_config) == canonicalize(proof)
+
+
+def test_cut_with_configuration_in_verify_path() -> None:
+    document = {"@context": ["https://www.w3.org/ns/credentials/v2"], "issuer": _KEY.did, "z": [1]}
+    secured = create_proof(document, _KEY, _KEY.verification_method)
+    canonical = canonicalize(secured)
+    unsecured = {k: v for k, v in secured.items() if k != "proof"}
+    config = _canonical_configuration(_checked_configuration(secured["proof"], unsecured))
+    cut = _cut_unsecured(canonical, secured, unsecured, secured["proof"], config)
+    assert cut == canonicalize(unsecured)
