@@ -1,0 +1,116 @@
+"""Large batches: steps 1 and 2a in the process pool, the per-transaction actor/key cache, and
+the receipts computed from one node cache behave exactly like the serial path."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pytest
+
+from passport.audit import audit
+from passport.errors import SchemaViolationError
+from passport.ledger import PARALLEL_VERIFY_MIN, BatchItemError, Ledger
+from passport.records import build_record, record_hash, sign_record
+from passport.translog import verify_receipt
+from signing.errors import ProofError
+from signing.jcs import canonicalize
+from signing.keys import SigningKey
+
+STAMP = "2026-11-22T10:00:00Z"
+COUNT = PARALLEL_VERIFY_MIN + 44
+
+
+def _seed(i: int) -> bytes:
+    return hashlib.sha256(b"test-ledger-batches" + i.to_bytes(4, "big")).digest()
+
+
+def rotations(ledger: Ledger, operator: SigningKey, count: int) -> list[dict[str, Any]]:
+    """Register one actor, then ``count`` KeyRotation records of its chain (not appended)."""
+    key = SigningKey.from_seed(_seed(0))
+    did = key.did
+    ledger.append(
+        ledger.sign_new(
+            operator, "ActorRegistration", {"id": key.did, "name": "R", "roles": ["miner"]}
+        )
+    )
+    out = []
+    previous = None
+    for i in range(count):
+        nxt = SigningKey.from_seed(_seed(i + 1))
+        unsigned = build_record(
+            "KeyRotation",
+            issuer=did,
+            subject={"nextKey": nxt.multikey},
+            sequence=i + 1,
+            previous=previous,
+            valid_from=STAMP,
+        )
+        signed = sign_record(unsigned, key, created=STAMP)
+        previous = record_hash(canonicalize(signed))
+        out.append(signed)
+        key = nxt
+    return out
+
+
+@pytest.fixture
+def parallel(ledger: Ledger) -> Any:
+    led = Ledger(ledger.repo, log_key=ledger.log_key, workers=2)
+    yield led
+    if led._pool is not None:
+        led._pool.shutdown()
+
+
+def test_parallel_batch_matches_serial_and_audits(
+    ledger: Ledger, parallel: Ledger, operator_key: SigningKey
+) -> None:
+    records = rotations(ledger, operator_key, COUNT)
+    half = 20
+    serial = ledger.append_batch(records[:half])  # below the pool threshold: serial
+    assert len(records[half:]) >= PARALLEL_VERIFY_MIN
+    pooled = parallel.append_batch([canonicalize(r) for r in records[half:]])
+    vkey = ledger.info().log_vkey
+    receipts = serial + pooled
+    assert [r.leaf_index for r in receipts] == list(range(2, 2 + COUNT))
+    for receipt in receipts:
+        verify_receipt(receipt.to_dict(), vkey)
+    # The same records again: existing receipts, against the latest checkpoint.
+    again = parallel.append_batch(records[half:])
+    assert all(r.existing for r in again)
+    assert [r.leaf_index for r in again] == [r.leaf_index for r in pooled]
+    for receipt in again:
+        verify_receipt(receipt.to_dict(), vkey)
+    info = ledger.info()
+    report = audit(ledger.repo, info.origin, info.log_vkey, workers=2)
+    assert report.ok, report.findings
+    assert report.records == 2 + COUNT
+
+
+def test_parallel_batch_reports_step1_before_step2(
+    ledger: Ledger, parallel: Ledger, operator_key: SigningKey
+) -> None:
+    records = rotations(ledger, operator_key, COUNT)
+    forged = dict(records[3])
+    forged["proof"] = dict(forged["proof"], proofValue=records[4]["proof"]["proofValue"])
+    bad_schema = dict(records[200], credentialSubject={"nextKey": 5})
+    batch: list[Any] = list(records)
+    batch[3] = forged
+    batch[200] = bad_schema
+    with pytest.raises(BatchItemError) as err:
+        parallel.append_batch(batch)
+    assert err.value.index == 200
+    assert isinstance(err.value.error, SchemaViolationError)
+    with pytest.raises(BatchItemError) as serial_err:
+        ledger.append_batch(batch)
+    assert (serial_err.value.index, serial_err.value.error.message) == (
+        err.value.index,
+        err.value.error.message,
+    )
+    batch[200] = records[200]
+    with pytest.raises(BatchItemError) as err:
+        parallel.append_batch(batch)
+    assert err.value.index == 3
+    assert isinstance(err.value.error, ProofError)
+    assert err.value.error.details["reason"] == "signature"
+    assert "signature does not verify" in err.value.error.message
+    assert ledger.info().size == 2
