@@ -447,8 +447,12 @@ def passport_page(document: Mapping[str, Any], links: Sequence[Mapping[str, str]
 """
 
 
-def not_found_page(detail: str) -> HTMLResponse:
+def not_found_page(gtin: str, serial: str) -> HTMLResponse:
     """The resolver's 404 page for a browser."""
+    detail = (
+        f'No battery passport is registered for GTIN <span class="mono">{_e(gtin)}</span>, '
+        f'serial number <span class="mono">{_e(serial)}</span>'
+    )
     body = f"""<!doctype html>
 <html lang="en">
 <head>
@@ -462,7 +466,7 @@ def not_found_page(detail: str) -> HTMLResponse:
 <main id="content">
 <header class="top"><p class="eyebrow">EU battery passport</p>
 <h1>No battery passport at this link</h1></header>
-<section class="card"><p>{_e(detail)}.</p>
+<section class="card"><p>{detail}.</p>
 <p>Check the code on the battery's label and scan it again. If the label is damaged, the
   manufacturer can tell you the battery's passport link from its serial number.</p></section>
 </main>

@@ -304,11 +304,15 @@ class _Trails:
         if found is None:
             return None
         description, unit, parts = found
+        # Built from this module's own integers and strings: no validation needed (and a pack's
+        # trails hold tens of thousands of entries).
         entries = [
-            TrailEntry(record=p.record, kind=p.kind, lot=p.lot, amount=p.amount, note=_note(p))
+            TrailEntry.model_construct(
+                record=p.record, kind=p.kind, lot=p.lot, amount=p.amount, note=_note(p)
+            )
             for p in parts
         ]
-        return Trail(
+        return Trail.model_construct(
             figure=figure,
             description=description,
             unit=unit,

@@ -1,6 +1,7 @@
 """The project's single error hierarchy.
 
-Every error raised on purpose by ``signing``, ``passport`` or ``api`` derives from :class:`BpassError`.
+Every error raised on purpose by ``signing``, ``passport`` or ``api`` derives from
+:class:`BpassError`.
 Each class carries a stable machine-readable ``code`` (used as the RFC 9457 problem ``code`` by the
 API and printed by the CLI) and a ``category`` that the outer layers map to an HTTP status or exit
 code. The base lives in ``signing`` because it is the lowest layer: the domain may import it, while
@@ -44,7 +45,7 @@ class SigningError(BpassError):
 
 
 class CanonicalizationError(SigningError):
-    """Input cannot be canonicalised under RFC 8785 (NaN, lone surrogate, duplicate key, bad type)."""
+    """Input cannot be canonicalised per RFC 8785 (NaN, lone surrogate, duplicate key, bad type)."""
 
     code = "canonicalization_error"
 
@@ -63,7 +64,7 @@ class SignatureError(SigningError):
 
 
 class ProofError(SigningError):
-    """A Data Integrity proof is malformed or does not verify; ``reason`` says which check failed."""
+    """A Data Integrity proof is malformed or does not verify; ``reason`` says which check."""
 
     code = "proof_invalid"
     category = "unverified"

@@ -57,9 +57,7 @@ def test_passport_operations_never_fail_with_5xx(sample: Sample, mode: Generatio
         @given(case=operation.as_strategy(generation_mode=mode), use_real=st.booleans())
         def run(case: Any, use_real: bool) -> None:
             if use_real and case.path_parameters:
-                case.path_parameters = {
-                    k: real.get(k, v) for k, v in case.path_parameters.items()
-                }
+                case.path_parameters = {k: real.get(k, v) for k, v in case.path_parameters.items()}
             case.call_and_validate(excluded_checks=[positive_data_acceptance])
 
         try:

@@ -79,7 +79,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     ledger = Ledger(Repository(url), log_key=LOG, workers=1)
     ledger.initialise(OPERATOR, "page.test/log", "Page test operator")
     summary = build_sample_ledger(ledger, packs=1, operator_key=OPERATOR, base_url=base)
-    app = create_app(Settings(public_base_url=base), ledger, config=ApiConfig())
+    app = create_app(
+        Settings(public_base_url=base), ledger, config=ApiConfig(checkpoint_cache_seconds=0)
+    )
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -359,3 +361,40 @@ def test_an_unknown_link_gets_an_html_404(page: Any, site: Site) -> None:
     assert response.status == 404
     assert page.inner_text("h1") == "No battery passport at this link"
     page.screenshot(path=str(SHOTS / "passport-not-found-mobile.png"))
+
+
+def test_a_bundle_without_the_oems_registration_fails_the_key_check(page: Any, site: Site) -> None:
+    oem = site.summary.actor("elbe").did
+
+    def tamper(text: str) -> str:
+        bundle = json.loads(text)
+        bundle["records"] = [
+            r
+            for r in bundle["records"]
+            if not (
+                r["record"]["type"][1] == "ActorRegistration"
+                and r["record"]["credentialSubject"]["id"] == oem
+            )
+        ]
+        return json.dumps(bundle)
+
+    _serve_tampered(page, site, tamper)
+    page.goto(site.url)
+    verdict = _verdict(page)
+    assert verdict["failed"] == ["OEM key"], verdict
+
+
+def test_the_oems_key_history_is_replayed(page: Any, site: Site) -> None:
+    """After the OEM rotates its key, the passport signed with the old one still verifies: that
+    key was the OEM's registered key when the log accepted the passport."""
+    old = site.summary.actor("elbe").key
+    new = SigningKey.generate()
+    site.ledger.append(site.ledger.sign_new(old, "KeyRotation", {"nextKey": new.multikey}))
+    bundle = site.ledger.info().size
+    page.goto(site.url)
+    verdict = _verdict(page)
+    assert verdict["result"] == "verified", verdict
+    records = next(c for c in verdict["checks"] if c["check"] == "inclusion")["text"]
+    assert f"in the log at {bundle}" in records  # the bundle holds the rotation
+    oem_check = next(c for c in verdict["checks"] if c["check"] == "OEM key")
+    assert old.multikey in oem_check["text"]

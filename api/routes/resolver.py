@@ -83,9 +83,9 @@ async def resolve_battery(
             lambda: resolve(ledger, battery_id).encode("ascii"),
         )
         passport_id = found.decode("ascii")
-    except PassportNotFoundError as exc:
+    except PassportNotFoundError:
         if wants == HTML:
-            return pages.not_found_page(exc.message)
+            return pages.not_found_page(gtin, serial)
         raise
     links = passport_links(passport_id, path)
     headers = {"Link": link_header(links, f"{path}?linkType=all")}

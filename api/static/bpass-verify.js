@@ -295,7 +295,7 @@ export function replayKeys(entries, operatorDid) {
     const issuer = actors.get(r.issuer);
     const signedByCurrent = issuer !== undefined && issuer.current === signer;
     const compromised = issuer?.compromised.get(signer);
-    const ok = signedByCurrent && !(compromised !== undefined && e.acceptedAt >= compromised);
+    const ok = signedByCurrent && !(compromised !== undefined && Date.parse(e.acceptedAt) >= Date.parse(compromised));
     if (kind === "ActorRegistration" && r.issuer === s.id && s.id === operatorDid) {
       actors.set(s.id, { did: s.id, name: s.name, roles: s.roles ?? [], current: initialKey(s), registeredAt: e.leafIndex, compromised: new Map() });
       keyOk.set(e.leafIndex, signer === initialKey(s));

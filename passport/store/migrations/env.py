@@ -6,8 +6,9 @@ from alembic import context
 from sqlalchemy import Connection, create_engine
 from sqlmodel import SQLModel
 
+# Importing the table modules registers their tables on SQLModel.metadata.
 import passport.store.passport_tables  # passport tables, migration 0003
-import passport.store.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+import passport.store.tables  # ledger tables, migration 0001
 import passport.store.trace_tables  # noqa: F401  (traceability tables, migration 0002)
 
 config = context.config
