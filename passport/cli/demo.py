@@ -250,6 +250,8 @@ def _report(
     commands = [
         f"bpass passport show {passing['passportId']} --role public {flags}",
         f"bpass passport verify {passing['passportId']} {flags}",
+        f"bpass passport bundle {passing['passportId']} --out bundle.json {flags}",
+        "bpass verify bundle.json   # offline: no server, no database",
         f"bpass passport check {passing['passportId']} {flags}",
         f"bpass passport check {failing['passportId']} {flags}",
         f"bpass trace {passing['packLot']} {flags}",
