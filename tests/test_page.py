@@ -6,7 +6,9 @@ Screenshots (mobile 390×844 and desktop) go to docs/screenshots/ as documentati
 from __future__ import annotations
 
 import json
+import os
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -27,7 +29,9 @@ from passport.store.repository import Repository
 from samples.generate import SampleSummary, build_sample_ledger
 from signing.keys import SigningKey
 
-SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+# Screenshots are documentation: `BPASS_SCREENSHOTS=docs/screenshots make test-sqlite` refreshes
+# the committed ones; by default they go to a temporary folder so a test run leaves the tree clean.
+SHOTS = Path(os.environ.get("BPASS_SCREENSHOTS") or tempfile.mkdtemp(prefix="bpass-shots-"))
 MOBILE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 OPERATOR = SigningKey.from_seed(b"\x01" * 32)

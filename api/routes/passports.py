@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -256,7 +257,7 @@ def json_response(body: bytes, role: AccessRole, headers: dict[str, str] | None 
     "/{passport_id}",
     summary="A passport as the caller's access role may see it",
     response_model=PassportViewModel,
-    response_class=Response,
+    response_class=JSONResponse,
     responses=problems(401, 404, 422),
 )
 async def read(passport_id: PassportId, state: State, role: RoleDep) -> Response:
@@ -347,7 +348,7 @@ _BUNDLE_SCHEMA: dict[str, Any] = {
 @router.get(
     "/{passport_id}/bundle",
     summary="Offline verification bundle (the caller's partitions)",
-    response_class=Response,
+    response_class=JSONResponse,
     responses={
         200: {
             "description": "Everything needed to verify the passport offline: the role's "

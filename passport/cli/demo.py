@@ -97,10 +97,10 @@ def _ledger_exists(url: str) -> bool:
 
 
 def _write_qr(url: str, path: Path) -> None:
-    import qrcode
+    from api.qr import qr_png  # the same generator as the API's (error correction Q)
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    qrcode.make(url, border=2).save(str(path))
+    path.write_bytes(qr_png(url))
 
 
 def _build(
