@@ -134,11 +134,10 @@ bpass passport check """
 
 The QR code on the battery holds its GS1 Digital Link URI (the demo writes the images to
 `demo/qr/`). Opening it shows the public part of the passport (Annex XIII point 1) and whether it
-verifies. From a terminal, the same URI works as the passport's identifier:
-
-> **TODO** (not yet served): the API does not serve passports at their Digital Link path yet
-> (`GET /01/{gtin}/21/{serial}` with the public view and a QR image route); until it does, the
-> URL printed by `bpass demo` answers 404 and the terminal command below is the way to look.""",
+verifies. With `bpass serve` (or `make demo`) running, the URI answers a browser with a page that
+verifies the passport itself, in the browser, with WebCrypto (see `docs/screenshots/`), and a JSON
+client with the public partition; `GET /passports/{id}/qr.png` serves the QR image and `bpass qr`
+writes it. From a terminal, the same URI works as the passport's identifier:""",
         "bpass passport show " + B2 + " --role public | sed -n '1,25p'",
         27,
     ),
@@ -182,27 +181,19 @@ chain, every key's validity, every tree node and signed checkpoint.""",
         4,
     ),
     (
-        """It takes the passport as an authority sees it (points 1 to 3) with the signed evidence, and
-checks it offline, away from the ledger: each signed partition and the passport record are
-Verifiable Credentials (`eddsa-jcs-2022`); the record commits to each partition's hash.""",
-        """bpass passport show """
+        """It takes the passport's offline bundle as an authority sees it (points 1 to 3): the signed
+partitions, the pack's whole provenance, every issuer's key history, one signed checkpoint and
+each record's inclusion proof. `bpass verify` checks it with no server and no database (an
+authority pins the log key it trusts with `--log-key`), and replays the provenance to recompute
+the figures.""",
+        """bpass passport bundle """
         + B2
-        + """ --role authority --json > bundle.json
-jq '.evidence.passportRecord' bundle.json > passport-record.json
-jq '.evidence.partitions["3"]' bundle.json > partition-3.json
-bpass credential verify passport-record.json
-bpass credential verify partition-3.json
-jq -r '.evidence.passportRecord.credentialSubject.partitions["3"]' bundle.json
-python -c "import json,hashlib; from signing.jcs import canonicalize; \\
-print('sha256:' + hashlib.sha256(canonicalize(json.load(open('partition-3.json')))).hexdigest())\"""",
-        10,
+        + """ --role authority --out bundle.json | tail -n 1
+bpass verify bundle.json""",
+        14,
     ),
     (
-        """> **TODO** (not yet a command): one command that verifies a whole bundle offline
-> (signatures, partition commitments, inclusion proofs against a pinned log key). The domain
-> function exists (`passport.passport_view.verify_view`); the CLI does not expose it yet.
-
-The regulator also asks how a figure arose: every figure has a trail of the records behind it.""",
+        """The regulator also asks how a figure arose: every figure has a trail of the records behind it.""",
         "bpass trace urn:lot:s42:ebs:pack:0002 --explain Co.recycled.post-consumer",
         16,
     ),
