@@ -71,8 +71,9 @@ def _validator(relpath: str) -> Draft202012Validator:
     return Draft202012Validator(schema)
 
 
+@cache
 def known_kinds() -> frozenset[str]:
-    """Record kinds that have a schema in ``schemas/records/``."""
+    """Record kinds that have a schema in ``schemas/records/`` (read once: shipped files)."""
     return frozenset(
         p.name.removesuffix(".schema.json")
         for p in schemas.RECORDS_DIR.glob("*.schema.json")
