@@ -25,8 +25,7 @@ from api.auth import CHALLENGE_PREFIX
 from passport import translog
 from passport.errors import ConfigurationError, LedgerStateError, NotFoundError
 from passport.ledger import BatchItemError, LedgerInfo
-from passport.records import ParsedRecord, build_record, parse_record, sign_record
-from passport.timefmt import format_ts, now
+from passport.records import ParsedRecord, parse_record, sign_next
 from signing.errors import BpassError, SignatureError
 from signing.jcs import canonicalize
 from signing.jws import JwsError, b64url_encode
@@ -244,17 +243,9 @@ class RemoteLedger:
     ) -> dict[str, Any]:
         """A record signed locally by ``key``, continuing the issuer's chain from the server."""
         issuer = issuer or self.issuer_for_key(key)
-        sequence, previous = self.chain_head(issuer)
-        stamp = valid_from or format_ts(now(), micro=False)
-        unsigned = build_record(
-            kind,
-            issuer=issuer,
-            subject=subject,
-            sequence=sequence + 1,
-            previous=previous,
-            valid_from=stamp,
+        return sign_next(
+            key, kind, subject, issuer=issuer, head=self.chain_head(issuer), valid_from=valid_from
         )
-        return sign_record(unsigned, key, created=stamp)
 
     def parse(self, raw: bytes | str | dict[str, Any]) -> ParsedRecord:
         """Append step 1 locally (size, strict JSON, schemas), before anything is sent."""

@@ -36,7 +36,7 @@ from passport.errors import (
     RuleViolationError,
     UnknownIssuerError,
 )
-from passport.records import ParsedRecord, build_record, parse_record, sign_record
+from passport.records import ParsedRecord, parse_record, sign_next
 from passport.settings import Settings
 from passport.store.repository import (
     IntegrityError,
@@ -242,17 +242,9 @@ class Ledger:
     ) -> dict[str, Any]:
         """A record of ``kind`` signed by ``key``, continuing the issuer's chain from its head."""
         issuer = issuer or self.issuer_for_key(key)
-        sequence, previous = self.chain_head(issuer)
-        stamp = valid_from or format_ts(now(), micro=False)
-        unsigned = build_record(
-            kind,
-            issuer=issuer,
-            subject=subject,
-            sequence=sequence + 1,
-            previous=previous,
-            valid_from=stamp,
+        return sign_next(
+            key, kind, subject, issuer=issuer, head=self.chain_head(issuer), valid_from=valid_from
         )
-        return sign_record(unsigned, key, created=stamp)
 
     # -- appending -------------------------------------------------------------------------
     def append(self, raw: bytes | str | dict[str, Any]) -> translog.Receipt:

@@ -23,7 +23,7 @@ from passport.errors import (
     SchemaViolationError,
     UnknownKindError,
 )
-from passport.timefmt import parse_ts
+from passport.timefmt import format_ts, now, parse_ts
 from signing.errors import CanonicalizationError
 from signing.jcs import canonicalize, parse_json
 from signing.keys import SigningKey
@@ -194,6 +194,30 @@ def sign_record(
     """Add an eddsa-jcs-2022 proof by ``key`` for the record's issuer."""
     vm = verification_method_for(unsigned["issuer"], key)
     return create_proof(unsigned, key, vm, created=created)
+
+
+def sign_next(
+    key: SigningKey,
+    kind: str,
+    subject: dict[str, Any],
+    *,
+    issuer: str,
+    head: tuple[int, str | None],
+    valid_from: str | None = None,
+) -> dict[str, Any]:
+    """A record of ``kind`` signed by ``key``, continuing the issuer's chain from ``head``
+    ((sequence, hash) of its newest record; (0, None) before its first)."""
+    sequence, previous = head
+    stamp = valid_from or format_ts(now(), micro=False)
+    unsigned = build_record(
+        kind,
+        issuer=issuer,
+        subject=subject,
+        sequence=sequence + 1,
+        previous=previous,
+        valid_from=stamp,
+    )
+    return sign_record(unsigned, key, created=stamp)
 
 
 def dumps(doc: dict[str, Any]) -> bytes:
