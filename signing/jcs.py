@@ -128,6 +128,8 @@ def _is_plain(value: Any) -> bool:
     ordered by how often each type occurs in a record (strings, then dicts and lists).
     """
     t = type(value)
+    # The dict and list loops below repeat the same per-item test on purpose: inlined, it runs on
+    # every record's verification path and is measurably faster than a shared helper call.
     if t is dict:
         for key, item in value.items():
             if type(key) is not str:

@@ -44,10 +44,9 @@ def test_processes_racing_on_one_chain(ledger: Ledger, db_url: str) -> None:
     ctx = mp.get_context("spawn")
     with ctx.Pool(PROCESSES) as pool:
         args = [(db_url, LOG_SEED, OPERATOR_SEED, APPENDS, f"p{i}") for i in range(PROCESSES)]
-        retries = pool.starmap(__import__("workers").register_many, args)
+        pool.starmap(__import__("workers").register_many, args)
     size = _check_consistent(ledger, 1 + PROCESSES * APPENDS)
     assert ledger.chain_head(ledger.info().operator_did)[0] == size  # one unbroken chain
-    assert sum(retries) >= 0
 
 
 def test_processes_on_their_own_chains(ledger: Ledger, actors: Actors, db_url: str) -> None:
