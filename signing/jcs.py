@@ -6,9 +6,10 @@ I-JSON (RFC 7493) forbids, so that what was parsed can be canonicalized faithful
 
 Two serializers produce identical bytes:
 
-* a fast path that hands the value to the C-accelerated stdlib encoder when one cheap traversal
-  proves its output equals JCS (exact ``dict``/``list``/``tuple``/``str``/``bool``/``None``/safe
-  ``int`` only, ``str`` keys, no floats, no non-BMP characters, no lone surrogates);
+* a fast path that hands the value to orjson when one cheap traversal proves its output equals
+  JCS (exact ``dict``/``list``/``tuple``/``str``/``bool``/``None``/``int`` only; orjson itself
+  refuses non-``str`` keys, unsafe integers and lone surrogates, and non-BMP keys are detected
+  on its output);
 * a general recursive serializer (:func:`_canonicalize_slow`) for everything else, which also
   produces the precise error messages.
 
@@ -20,9 +21,10 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Sequence
 from json.encoder import encode_basestring
 from typing import Any, TypeAlias
+
+import orjson
 
 from signing.errors import CanonicalizationError
 
@@ -35,58 +37,20 @@ JSONValue: TypeAlias = bool | int | float | str | list["JSONValue"] | dict[str, 
 # IEEE-754 double that RFC 8785 §3.2.2.3 serializes, so they are rejected rather than rounded.
 _MAX_SAFE_INT = 2**53 - 1
 
-# The stdlib encoder configured as close to JCS as it gets: no whitespace (RFC 8785 §3.2.1),
-# UTF-8 rather than \u escapes (§3.2.2.2), keys sorted by code point (equal to the UTF-16 order
-# of §3.2.3 when every key is in the BMP). check_circular is off because the fast-path traversal
-# has already visited every node (a cycle makes it hit the recursion limit first).
-_encode_plain = json.JSONEncoder(
-    ensure_ascii=False,
-    sort_keys=True,
-    separators=(",", ":"),
-    allow_nan=False,
-    check_circular=False,
-).encode
+# The fast path's encoder: orjson (a maintained C/Rust JSON library; measured 1.0 µs against 9.1 µs
+# for the stdlib C encoder with sort_keys on a 1 KB record). With these options its output is JCS
+# for every value the fast path admits: no whitespace (RFC 8785 §3.2.1), UTF-8 rather than \u
+# escapes and exactly the escapes of §3.2.2.2 (the tests compare it with the general serializer),
+# keys sorted by UTF-8 bytes, which is code point order and equal to the UTF-16 order of §3.2.3
+# when every key is in the BMP. OPT_STRICT_INTEGER makes it refuse integers outside ±(2**53 - 1);
+# it also refuses non-str keys, lone surrogates and nesting beyond 254 levels. Every refusal sends
+# the value to the general serializer, which reports the precise error.
+_ORJSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
+_orjson_dumps = orjson.dumps
+_OrjsonError = orjson.JSONEncodeError
 
-
-def _plain_chunks(value: Any, _level: int) -> Sequence[str]:
-    """Fallback for :data:`_iterencode`: the public encoder's output as one chunk."""
-    return (_encode_plain(value),)
-
-
-def _build_c_encoder() -> Callable[[Any, int], Sequence[str]]:
-    """The C encoder behind ``_encode_plain``, built once instead of on every call.
-
-    ``JSONEncoder.encode`` constructs ``json.encoder.c_make_encoder`` anew on each call (about
-    1 µs, a measurable share of canonicalizing a small object). ``c_make_encoder`` is a CPython
-    implementation detail, so it is used only when present and when it reproduces
-    ``_encode_plain`` on a probe value; otherwise :func:`_plain_chunks` (the public encoder).
-    """
-    try:
-        from json.encoder import (  # type: ignore[attr-defined]
-            c_encode_basestring,
-            c_make_encoder,
-        )
-    except ImportError:  # pragma: no cover - not CPython
-        return _plain_chunks
-    if c_make_encoder is None or c_encode_basestring is None:
-        return _plain_chunks  # pragma: no cover - json without its C accelerator
-    try:
-        # The arguments JSONEncoder.iterencode passes for _encode_plain's settings: markers (None:
-        # no cycle check), default, string encoder, indent, key separator, item separator,
-        # sort_keys, skipkeys, allow_nan.
-        iterencode = c_make_encoder(
-            None, None, c_encode_basestring, None, ":", ",", True, False, False
-        )
-        probe = {"b": [1, -7, 'x\u00e9\n"', None, True, False, ()], "a": {"\u00e9": {}, "Z": []}}
-        if "".join(iterencode(probe, 0)) != _encode_plain(probe):
-            return _plain_chunks  # pragma: no cover - an incompatible interpreter
-    except Exception:  # pragma: no cover - another c_make_encoder signature
-        return _plain_chunks
-    return iterencode  # type: ignore[no-any-return]
-
-
-# iterencode(value, 0) -> chunks whose concatenation is _encode_plain(value).
-_iterencode = _build_c_encoder()
+# A UTF-8 lead byte of a code point above U+FFFF (RFC 3629 §4: F0..F4).
+_NON_BMP_LEAD = re.compile(b"[\xf0-\xf4]")
 
 _DEPTH_MESSAGE = "value is nested too deeply or contains a reference cycle"
 
@@ -119,67 +83,34 @@ def _to_error(exc: _Reject) -> CanonicalizationError:
 # ---------------------------------------------------------------------------------------------
 
 
-def _is_plain(value: Any) -> bool:
-    """True if ``value`` holds only exact dict (str keys), list, tuple, str, bool, None, safe int.
+_LEAF_TYPES = frozenset({str, int, bool, type(None)})
 
-    For such values the stdlib encoder's output differs from JCS only through non-BMP keys and
-    lone surrogates, which :func:`canonicalize` detects on the encoded output. Scalars are
-    checked inline in the loops because a call per leaf would double the cost; the tests are
-    ordered by how often each type occurs in a record (strings, then dicts and lists).
+
+def _is_plain(value: Any) -> bool:
+    """True if ``value`` holds only exact dict, list, tuple, str, int, bool and None.
+
+    For such values orjson's output is JCS except for what it refuses (non-str keys, unsafe
+    integers, lone surrogates, deep nesting) and for non-BMP keys, which :func:`canonicalize`
+    detects on the output. What is left to exclude here is what orjson would serialize in a
+    non-JCS way: floats (ECMAScript number formatting, RFC 8785 §3.2.2.3), subclasses, enums,
+    and the other types it knows (UUID, datetime, dataclasses, numpy).
     """
     t = type(value)
-    # The dict and list loops below repeat the same per-item test on purpose: inlined, it runs on
-    # every record's verification path and is measurably faster than a shared helper call.
     if t is dict:
-        for key, item in value.items():
-            if type(key) is not str:
-                return False
-            ti = type(item)
-            if ti is str:
-                continue
-            if ti is dict or ti is list:
-                if _is_plain(item):
-                    continue
-                return False
-            if ti is int:
-                if -_MAX_SAFE_INT <= item <= _MAX_SAFE_INT:
-                    continue
-                return False
-            if item is None or ti is bool or (ti is tuple and _is_plain(item)):
-                continue
-            return False
-        return True
-    if t is list or t is tuple:
-        for item in value:
-            ti = type(item)
-            if ti is str:
-                continue
-            if ti is dict or ti is list:
-                if _is_plain(item):
-                    continue
-                return False
-            if ti is int:
-                if -_MAX_SAFE_INT <= item <= _MAX_SAFE_INT:
-                    continue
-                return False
-            if item is None or ti is bool or (ti is tuple and _is_plain(item)):
-                continue
-            return False
-        return True
-    if t is str or value is None or t is bool:
-        return True
-    if t is int:
-        return bool(-_MAX_SAFE_INT <= value <= _MAX_SAFE_INT)
-    return False
-
-
-def _has_non_bmp(text: str) -> bool:
-    """True if ``text`` (free of lone surrogates) has a code point above U+FFFF.
-
-    Exactly those take two UTF-16 code units (RFC 2781 §2.1). One C-level encode is cheaper
-    than ``max(text)``, a regular expression, or scanning UTF-8 for lead bytes F0..F4.
-    """
-    return len(text.encode("utf-16-le")) != 2 * len(text)
+        items: Any = value.values()
+    elif t is list or t is tuple:
+        items = value
+    else:
+        return t in _LEAF_TYPES
+    leaf_types = _LEAF_TYPES
+    for item in items:
+        ti = type(item)
+        if ti in leaf_types:
+            continue
+        if (ti is dict or ti is list or ti is tuple) and _is_plain(item):
+            continue
+        return False
+    return True
 
 
 def canonicalize(value: object) -> bytes:
@@ -196,21 +127,19 @@ def canonicalize(value: object) -> bytes:
             message names the offending location as a JSON Pointer.
     """
     try:
-        text = "".join(_iterencode(value, 0)) if _is_plain(value) else None
+        plain = _is_plain(value)
     except RecursionError:
-        # Too deep (or cyclic) for the traversal or the C encoder; the slow path reports it.
-        text = None
-    if text is not None:
+        # Too deep (or cyclic) for the traversal; the slow path reports it.
+        plain = False
+    if plain:
         try:
-            # RFC 8785 §3.2.4: the result is UTF-8. A lone surrogate cannot be encoded; the slow
-            # path reports where it is.
-            data = text.encode("utf-8")
-        except UnicodeEncodeError:
+            data = _orjson_dumps(value, option=_ORJSON_OPTIONS)
+        except _OrjsonError:
             pass
         else:
-            # isascii() is O(1) in CPython; only non-ASCII output needs the non-BMP scan. With a
-            # non-BMP character present, code point order may differ from UTF-16 order (§3.2.3).
-            if text.isascii() or not _has_non_bmp(text):
+            # RFC 8785 §3.2.3 sorts by UTF-16 code units; orjson sorted by code point, which
+            # agrees unless a key holds a non-BMP character. Only then is the order redone.
+            if data.isascii() or _NON_BMP_LEAD.search(data) is None:
                 return data
     return _canonicalize_slow(value)
 

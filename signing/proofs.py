@@ -23,7 +23,6 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from json.encoder import encode_basestring as _encode_string
 from typing import Any
 
 from signing import ed25519
@@ -136,87 +135,11 @@ def _checked_configuration(
     return config
 
 
-# The members of the usual proof configuration, in JCS order (RFC 8785 §3.2.3: "@context" <
-# "created" < "cryptosuite" < "proofPurpose" < "type" < "verificationMethod").
-_USUAL_CONFIG_KEYS = frozenset(
-    {"@context", "created", "cryptosuite", "proofPurpose", "type", "verificationMethod"}
-)
-
-
-def _canonical_configuration(config: dict[str, Any]) -> bytes:
-    """``canonicalize(config)``, written directly for the usual shape of a proof configuration.
-
-    The usual configuration is the six members of :data:`_USUAL_CONFIG_KEYS`, every value an
-    exact ASCII ``str`` and ``@context`` a list of them. ASCII text holds no lone surrogate and no
-    non-BMP character, and ``encode_basestring`` escapes exactly as RFC 8785 §3.2.2.2 requires,
-    so the bytes are those :func:`canonicalize` produces (the tests compare the two); any other
-    configuration goes through :func:`canonicalize`.
-    """
-    if config.keys() == _USUAL_CONFIG_KEYS:
-        context = config["@context"]
-        created = config["created"]
-        purpose = config["proofPurpose"]
-        method = config["verificationMethod"]
-        if (
-            type(context) is list
-            and _ONLY_STR.issuperset(map(type, context))
-            and type(created) is str
-            and type(purpose) is str
-            and type(method) is str
-            and type(config["type"]) is str
-            and type(config["cryptosuite"]) is str
-            and config["type"] == PROOF_TYPE
-            and config["cryptosuite"] == CRYPTOSUITE
-        ):
-            text = (
-                '{"@context":['
-                + ",".join(map(_encode_string, context))
-                + '],"created":'
-                + _encode_string(created)
-                + ',"cryptosuite":"eddsa-jcs-2022","proofPurpose":'
-                + _encode_string(purpose)
-                + ',"type":"DataIntegrityProof","verificationMethod":'
-                + _encode_string(method)
-                + "}"
-            )
-            if text.isascii():
-                return text.encode("ascii")
-    return canonicalize(config)
-
-
-_USUAL_PROOF_KEYS = _USUAL_CONFIG_KEYS | {"proofValue"}
-# In the canonical usual configuration, the members after "proofValue" would be these two.
-_AFTER_PROOF_VALUE = b',"type":"DataIntegrityProof","verificationMethod":'
-
-
-def _canonical_proof(proof: Mapping[str, Any], canonical_config: bytes | None) -> bytes:
-    """``canonicalize(proof)``; from ``canonical_config`` when that is the proof's own.
-
-    With exactly the usual members and its own ``@context``, the proof configuration is the
-    proof without ``proofValue`` (§3.3.5 steps 1 and 4), so the proof's canonical form is the
-    configuration's with ``"proofValue"`` inserted before ``"type"``, its last string-valued
-    members. ``proofValue`` decoded as base58btc already, so it is ASCII needing no escape.
-    """
-    value = proof.get("proofValue")
-    if (
-        canonical_config is not None
-        and type(value) is str
-        and value.isascii()
-        and proof.keys() == _USUAL_PROOF_KEYS
-    ):
-        at = canonical_config.rfind(_AFTER_PROOF_VALUE)
-        if at > 0:
-            pv = b',"proofValue":"' + value.encode("ascii") + b'"'
-            return canonical_config[:at] + pv + canonical_config[at:]
-    return canonicalize(proof)
-
-
 def _cut_unsecured(
     canonical: bytes,
     document: Mapping[str, Any],
     unsecured: dict[str, Any],
     proof: Mapping[str, Any],
-    canonical_config: bytes | None = None,
 ) -> bytes | None:
     """``canonicalize(unsecured)`` cut out of ``canonical`` = ``canonicalize(document)``.
 
@@ -242,8 +165,7 @@ def _cut_unsecured(
             return None
     tail = canonicalize({name: value for name, value in unsecured.items() if name > "proof"})
     after = b"}" if tail == b"{}" else b"," + tail[1:]
-    own_config = canonical_config if "@context" in proof else None
-    suffix = b'"proof":' + _canonical_proof(proof, own_config) + after
+    suffix = b'"proof":' + canonicalize(proof) + after
     if not canonical.endswith(suffix):
         return None
     head = canonical[: len(canonical) - len(suffix)]
@@ -419,10 +341,10 @@ def verify_proof(
 
     # §3.3.2 steps 5-7: transformation (§3.3.3), proof configuration (§3.3.5; its step 2 was
     # checked above), hashing (§3.3.4).
-    canonical_config = _canonical_configuration(_checked_configuration(proof, unsecured))
+    canonical_config = canonicalize(_checked_configuration(proof, unsecured))
     canonical_document = None
     if canonical is not None:
-        canonical_document = _cut_unsecured(canonical, document, unsecured, proof, canonical_config)
+        canonical_document = _cut_unsecured(canonical, document, unsecured, proof)
     if canonical_document is None:
         canonical_document = canonicalize(unsecured)
     # §3.3.2 step 8 -> §3.3.7 Proof Verification: Ed25519 verify of hashData.
