@@ -325,6 +325,7 @@ class Ledger:
         stamp = format_ts(now())
         accepted_at = max(stamp, last)  # leaf times never go backwards
         existing = tx.records_by_hashes([p.hash for p in parsed])
+        tx.prefetch(*_mentioned(parsed))
         seen: dict[str, int] = {}
         new_rows: list[StoredRecord] = []
         slots: list[tuple[str, int | None]] = []  # (hash, new leaf index or None if pre-existing)
@@ -369,16 +370,31 @@ class Ledger:
             if latest is None:
                 raise LedgerStateError("the log has no checkpoint")
             cp = latest
-        receipts = []
-        for record_hash, leaf in slots:
-            if leaf is None:
-                row = existing[record_hash]
-                receipts.append(
-                    self._receipt(tx, row.hash, row.leaf_index, row.accepted_at, cp, True, nodes)
-                )
-            else:
-                receipts.append(self._receipt(tx, record_hash, leaf, accepted_at, cp, False, nodes))
-        return receipts
+        # One receipt per submitted record, in order; a resubmitted record gets its stored one.
+        rows = [
+            (record_hash, leaf, accepted_at, False)
+            if leaf is not None
+            else (
+                record_hash,
+                existing[record_hash].leaf_index,
+                existing[record_hash].accepted_at,
+                True,
+            )
+            for record_hash, leaf in slots
+        ]
+        proofs = translog.inclusions(tx, [leaf for _, leaf, _, _ in rows], cp.size, nodes)
+        return [
+            translog.Receipt(
+                record_hash=record_hash,
+                leaf_index=leaf,
+                accepted_at=at,
+                tree_size=cp.size,
+                checkpoint=cp.note,
+                inclusion_proof=proof,
+                existing=was_there,
+            )
+            for (record_hash, leaf, at, was_there), proof in zip(rows, proofs, strict=True)
+        ]
 
     def _log_key(self) -> SigningKey:
         if self.log_key is None:
@@ -528,6 +544,29 @@ class Ledger:
             "proof": [translog.b64(p) for p in proof],
             "checkpoint": cp.note if cp else None,
         }
+
+
+def _mentioned(parsed: Sequence[ParsedRecord]) -> tuple[set[str], set[str]]:
+    """The actors and keys a batch will look up: issuers and signing keys, and those named by
+    actor and key records. Loading them in one query each only warms the transaction's cache;
+    a lookup missed here is answered by its own query."""
+    dids: set[str] = set()
+    multikeys: set[str] = set()
+    for record in parsed:
+        dids.add(record.issuer)
+        multikeys.add(record.key_multikey)
+        subject = record.subject
+        for name in ("id", "actor"):
+            value = subject.get(name)
+            if type(value) is str:
+                dids.add(value)
+                if value.startswith("did:key:"):
+                    multikeys.add(value.removeprefix("did:key:"))
+        for name in ("nextKey", "key", "publicKeyMultibase"):
+            value = subject.get(name)
+            if type(value) is str:
+                multikeys.add(value)
+    return dids, multikeys
 
 
 def _check_key(key: StoredKey | None, record: ParsedRecord) -> None:

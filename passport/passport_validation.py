@@ -35,10 +35,12 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 import schemas
+from passport import schema_gate
 from passport.passport_config import INDUSTRIAL_MIN_KWH, PER_KWH_QUANTUM
 from passport.passport_errors import PassportInvalidError
 from passport.passport_ids import parse_digital_link, valid_cas, valid_gtin14
@@ -153,12 +155,26 @@ def _explain(err: ValidationError) -> Iterator[Problem]:
         yield Problem(where, err.message)
 
 
+@cache
+def _compiled() -> jsonschema_rs.Draft202012Validator:
+    return schema_gate.compile_schema(schema())
+
+
 def schema_problems(document: Any) -> list[Problem]:
-    """Every schema error of ``document``, in plain words."""
-    out: list[Problem] = []
-    for err in _validator().iter_errors(document):
-        out.extend(_explain(err))
-    return out
+    """Every schema error of ``document``, in plain words.
+
+    The compiled check decides a valid passport alone; an invalid one is explained by the
+    reference validator (see :mod:`passport.schema_gate`).
+    """
+
+    def reference() -> list[dict[str, str]]:
+        out: list[Problem] = []
+        for err in _validator().iter_errors(document):
+            out.extend(_explain(err))
+        return [p.to_dict() for p in out]
+
+    found = schema_gate.errors_or_none(_compiled(), document, reference)
+    return [Problem(p["pointer"], p["message"]) for p in found]
 
 
 # -- semantic rules -----------------------------------------------------------------------------

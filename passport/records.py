@@ -17,6 +17,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 import schemas
+from passport import schema_gate
 from passport.errors import (
     MalformedRecordError,
     RecordTooLargeError,
@@ -25,7 +26,7 @@ from passport.errors import (
 )
 from passport.timefmt import format_ts, now, parse_ts
 from signing.errors import CanonicalizationError
-from signing.jcs import canonicalize, parse_json
+from signing.jcs import canonicalize, parse_canonical
 from signing.keys import SigningKey
 from signing.proofs import create_proof
 
@@ -82,12 +83,23 @@ def known_kinds() -> frozenset[str]:
 
 
 def schema_errors(relpath: str, instance: Any, prefix: str = "") -> list[dict[str, str]]:
-    """Every schema error as {pointer, message}, sorted by pointer (all at once, not the first)."""
-    out = []
-    for err in _validator(relpath).iter_errors(instance):
-        pointer = prefix + "".join(f"/{p}" for p in err.absolute_path)
-        out.append({"pointer": pointer or "/", "message": err.message})
-    return sorted(out, key=lambda e: e["pointer"])
+    """Every schema error as {pointer, message}, sorted by pointer (all at once, not the first).
+
+    The compiled check decides valid input alone; the reference validator lists the errors of
+    invalid input (see :mod:`passport.schema_gate`).
+    """
+
+    def reference() -> list[dict[str, str]]:
+        out = []
+        for err in _validator(relpath).iter_errors(instance):
+            pointer = prefix + "".join(f"/{p}" for p in err.absolute_path)
+            out.append({"pointer": pointer or "/", "message": err.message})
+        return out
+
+    problems = schema_gate.errors_or_none(
+        schema_gate.compiled(relpath), instance, reference, prefix
+    )
+    return sorted(problems, key=lambda e: e["pointer"])
 
 
 def parse_record(raw: bytes | str | dict[str, Any], *, max_bytes: int = 256 * 1024) -> ParsedRecord:
@@ -109,8 +121,7 @@ def parse_record(raw: bytes | str | dict[str, Any], *, max_bytes: int = 256 * 10
                 f"record is {len(data)} bytes, limit {max_bytes}", limit=max_bytes
             )
         try:
-            doc = parse_json(data)
-            canonical = canonicalize(doc)
+            doc, canonical = parse_canonical(bytes(data))
         except CanonicalizationError as exc:
             raise MalformedRecordError(f"record is not valid JSON: {exc.message}") from exc
     if not isinstance(doc, dict):

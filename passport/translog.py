@@ -87,6 +87,17 @@ def inclusion(
     return merkle.inclusion_proof(index, size, reader or tx.nodes)
 
 
+def inclusions(
+    tx: Tx, indices: Sequence[int], size: int, reader: merkle.NodeReader | None = None
+) -> list[tuple[str, ...]]:
+    """Inclusion proofs of several leaves in the tree of ``size`` leaves, base64-encoded."""
+    encoded: dict[bytes, str] = {}
+    out = []
+    for proof in merkle.inclusion_proofs(indices, size, reader or tx.nodes):
+        out.append(tuple(encoded.get(h) or encoded.setdefault(h, b64(h)) for h in proof))
+    return out
+
+
 def consistency(tx: Tx, old_size: int, new_size: int) -> list[bytes]:
     """Consistency proof between two tree sizes."""
     return merkle.consistency_proof(old_size, new_size, tx.nodes)

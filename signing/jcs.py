@@ -28,7 +28,7 @@ import orjson
 
 from signing.errors import CanonicalizationError
 
-__all__ = ["JSONValue", "canonicalize", "parse_json"]
+__all__ = ["JSONValue", "canonicalize", "parse_canonical", "parse_json"]
 
 JSONValue: TypeAlias = bool | int | float | str | list["JSONValue"] | dict[str, "JSONValue"] | None
 """A JSON value as Python objects (:func:`canonicalize` also accepts ``tuple`` as an array)."""
@@ -458,3 +458,30 @@ def parse_json(data: bytes | str) -> Any:
         except RecursionError:
             raise CanonicalizationError("JSON text is nested too deeply") from None
     return value
+
+
+_orjson_loads = orjson.loads
+_OrjsonDecodeError = orjson.JSONDecodeError
+
+
+def parse_canonical(data: bytes) -> tuple[Any, bytes]:
+    """Parse untrusted JSON like :func:`parse_json`; return the value and its canonical bytes.
+
+    Signers send canonical JSON, and such input is recognised with one C parse (orjson) and one
+    serialization: when ``canonicalize(orjson.loads(data)) == data``, ``data`` is the RFC 8785
+    image of a value, so it has no duplicate names (a duplicate would have been merged and the
+    image would differ), no lone surrogates and no non-finite or unsafe numbers
+    (:func:`canonicalize` refuses those), and :func:`parse_json` would return an equal value
+    (both parsers round correctly, and a JCS number round-trips). Any other input, and anything
+    either step refuses, goes through :func:`parse_json`, which raises the precise error.
+    """
+    try:
+        value = _orjson_loads(data)
+        canonical = canonicalize(value)
+    except (_OrjsonDecodeError, CanonicalizationError, RecursionError):
+        pass
+    else:
+        if canonical == data:
+            return value, canonical
+    value = parse_json(data)
+    return value, canonicalize(value)

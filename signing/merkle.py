@@ -27,6 +27,7 @@ __all__ = [
     "hash_children",
     "hash_leaf",
     "inclusion_proof",
+    "inclusion_proofs",
     "nodes_for_append",
     "nodes_for_append_batch",
     "root",
@@ -284,6 +285,28 @@ def inclusion_proof(index: int, size: int, reader: NodeReader) -> list[bytes]:
     if index >= size:
         raise MerkleProofError("leaf index is outside the tree", index=index, size=size)
     return _range_hashes(_inclusion_ranges(index, size), reader)
+
+
+def inclusion_proofs(indices: Sequence[int], size: int, reader: NodeReader) -> list[list[bytes]]:
+    """Inclusion proofs of several leaves in one tree: ``[inclusion_proof(i, size, reader) …]``.
+
+    Proofs in one tree share most of their subtrees (all of the right edge, and every sibling
+    of a neighbouring leaf), so each subtree hash is computed once and reused; the nodes of
+    subtrees not met before are fetched with one reader call per proof.
+    """
+    _check_count(size, "size")
+    known: dict[_Range, bytes] = {}
+    proofs: list[list[bytes]] = []
+    for index in indices:
+        _check_count(index, "index")
+        if index >= size:
+            raise MerkleProofError("leaf index is outside the tree", index=index, size=size)
+        ranges = _inclusion_ranges(index, size)
+        missing = [r for r in ranges if r not in known]
+        if missing:
+            known.update(zip(missing, _range_hashes(missing, reader), strict=True))
+        proofs.append([known[r] for r in ranges])
+    return proofs
 
 
 def consistency_proof(old_size: int, new_size: int, reader: NodeReader) -> list[bytes]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import json
 import math
 import re
 import struct
@@ -20,7 +21,7 @@ from vectors import VECTORS_DIR
 
 import signing.jcs as jcs
 from signing.errors import CanonicalizationError
-from signing.jcs import _canonicalize_slow, canonicalize, parse_json
+from signing.jcs import _canonicalize_slow, canonicalize, parse_canonical, parse_json
 
 JCS_DIR = VECTORS_DIR / "jcs-rfc8785"
 VECTOR_NAMES = sorted(p.stem for p in (JCS_DIR / "input").glob("*.json"))
@@ -527,3 +528,57 @@ def test_matches_rfc8785_package(value: Any) -> None:
 @given(FLOATS)
 def test_floats_match_rfc8785_package(number: float) -> None:
     assert canonicalize(number) == rfc8785.dumps(number)
+
+
+# ---------------------------------------------------------------------------------------------
+# parse_canonical: canonical input in one C parse, everything else through parse_json
+# ---------------------------------------------------------------------------------------------
+
+
+@given(JSON_VALUES)
+def test_parse_canonical_of_canonical_input(value: Any) -> None:
+    try:
+        canonical = canonicalize(value)
+    except CanonicalizationError:
+        return
+    parsed, again = parse_canonical(canonical)
+    assert again == canonical
+    assert parsed == parse_json(canonical)
+
+
+@given(JSON_VALUES)
+def test_parse_canonical_of_pretty_input(value: Any) -> None:
+    try:
+        canonical = canonicalize(value)
+    except CanonicalizationError:
+        return
+    pretty = json.dumps(parse_json(canonical), indent=1, ensure_ascii=True).encode()
+    parsed, again = parse_canonical(pretty)
+    assert again == canonical
+    assert parsed == parse_json(pretty)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"a":1,"a":2}',
+        b'{"a":{"b":1,"b":1}}',
+        b'["\\ud800"]',
+        b"[NaN]",
+        b"[1e400]",
+        b"\xef\xbb\xbf{}",
+        b'{"a":1} x',
+        b"[9007199254740993]",
+    ],
+)
+def test_parse_canonical_refuses_what_parse_json_refuses(data: bytes) -> None:
+    with pytest.raises(CanonicalizationError) as strict:
+        canonicalize(parse_json(data))
+    with pytest.raises(CanonicalizationError) as fast:
+        parse_canonical(data)
+    assert fast.value.message == strict.value.message
+
+
+def test_parse_canonical_keeps_a_float_beyond_the_safe_integers() -> None:
+    # 2**53 is a double's canonical form; parse_json returns it as a float, so must this.
+    assert parse_canonical(b"[9007199254740992]") == ([9007199254740992.0], b"[9007199254740992]")

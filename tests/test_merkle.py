@@ -22,6 +22,7 @@ from signing.merkle import (
     hash_children,
     hash_leaf,
     inclusion_proof,
+    inclusion_proofs,
     nodes_for_append,
     nodes_for_append_batch,
     root,
@@ -492,3 +493,27 @@ def test_invalid_arguments() -> None:
         verify_consistency(3, 5, tree.root(3)[:20], r, c)
     with pytest.raises(MerkleProofError):
         verify_consistency(3, 5, tree.root(3), r, [c[0] + b"\x00", *c[1:]])
+
+
+@given(
+    size=st.integers(min_value=1, max_value=300),
+    picks=st.lists(st.integers(min_value=0, max_value=299), max_size=40),
+)
+def test_inclusion_proofs_equal_single_proofs(size: int, picks: list[int]) -> None:
+    tree = MemoryTree(_leaves(size))
+    indices = [p % size for p in picks] + list(range(max(0, size - 5), size))
+    calls: list[int] = []
+
+    def reader(coords: Sequence[tuple[int, int]]) -> list[bytes]:
+        calls.append(len(coords))
+        return tree.reader(coords)
+
+    proofs = inclusion_proofs(indices, size, reader)
+    assert proofs == [inclusion_proof(i, size, tree.reader) for i in indices]
+    assert len(calls) <= len(indices)
+
+
+def test_inclusion_proofs_refuse_a_leaf_outside_the_tree() -> None:
+    tree = MemoryTree(_leaves(5))
+    with pytest.raises(MerkleProofError, match="outside"):
+        inclusion_proofs([0, 5], 5, tree.reader)
