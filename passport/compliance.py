@@ -137,9 +137,11 @@ ANNEX_XIII_ITEMS: tuple[Item, ...] = (
 )
 """Annex XIII (points 1 to 4) as data: pointer, label, categories it applies to."""
 
-ART8_CATEGORIES = ALL
-"""Categories whose recycled content is checked against Art. 8 (configure here if a category is
-exempted)."""
+ART8_CATEGORIES = frozenset({"ev", "industrial", "stationary"})
+"""Categories whose recycled content is checked against Art. 8: Art. 8(1) to (3) name industrial
+batteries above 2 kWh (other than those with exclusively external storage; stationary storage
+systems are industrial batteries), EV batteries and SLI batteries. LMT batteries are not among
+them, so their rows are "not-applicable" with that reason."""
 
 ART8_ELEMENTS = {"cobalt": "cobalt", "lithium": "lithium", "nickel": "nickel", "lead": "lead"}
 
@@ -192,7 +194,21 @@ def recycled_content(document: Mapping[str, Any]) -> list[dict[str, Any]]:
             "requiredPercent": _fmt(minimum.percent),
         }
         if category not in ART8_CATEGORIES or not isinstance(entry, dict):
-            row.update({"status": "not-applicable", "actualPercent": None, "marginPercent": None})
+            reason = (
+                f"Art. 8 minimums do not apply to {category} batteries"
+                if category not in ART8_CATEGORIES
+                else "the battery holds no lead"
+                if minimum.element == "lead"
+                else f"the battery holds no {minimum.element} in its active materials"
+            )
+            row.update(
+                {
+                    "status": "not-applicable",
+                    "actualPercent": None,
+                    "marginPercent": None,
+                    "reason": reason,
+                }
+            )
         else:
             pre = _dec(entry.get("preConsumerPercent")) or Decimal(0)
             post = _dec(entry.get("postConsumerPercent")) or Decimal(0)

@@ -91,6 +91,19 @@ def test_recycled_content_minimums_pass_and_fail_with_margins() -> None:
     assert (
         rows[("lead", "2031")]["status"] == "not-applicable"
     )  # a lithium-ion battery holds no lead
+    assert rows[("lead", "2031")]["reason"] == "the battery holds no lead"
+
+
+def test_art8_minimums_do_not_apply_to_lmt_batteries() -> None:
+    # Art. 8(1)-(3) name EV, industrial (> 2 kWh) and SLI batteries; LMT batteries are not among them.
+    doc = sample_document("lmt")
+    assert doc["point1"]["recycledContent"], "the LMT sample declares recycled content"
+    rows = _rows(doc)
+    assert {row["status"] for row in rows.values()} == {"not-applicable"}
+    assert rows[("cobalt", "2031")]["reason"] == "Art. 8 minimums do not apply to lmt batteries"
+    for category in ("ev", "industrial", "stationary"):
+        statuses = {row["status"] for row in _rows(sample_document(category)).values()}
+        assert statuses & {"pass", "fail"}, category
 
 
 def test_lead_and_absent_elements() -> None:

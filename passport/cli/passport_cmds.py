@@ -250,7 +250,7 @@ def check_command(
     typer.echo("Art. 8 recycled content:")
     for row in report["recycledContent"]:
         if row["status"] == "not-applicable":
-            typer.echo(f"  {row['element']:<8} {row['year']}  n/a (not contained)")
+            typer.echo(f"  {row['element']:<8} {row['year']}  n/a ({row['reason']})")
         else:
             typer.echo(
                 f"  {row['element']:<8} {row['year']}  {row['status'].upper():<4}  "
