@@ -29,6 +29,7 @@ from passport.errors import (
 )
 from passport.ledger import BatchItemError, Ledger
 from passport.records import build_record, sign_record
+from passport.store.repository import StoredRecord
 from passport.translog import verify_receipt
 from signing import merkle
 from signing.errors import MerkleProofError, ProofError
@@ -356,3 +357,28 @@ def test_consistency_between_every_pair_of_checkpoints(
         for new in range(old, 11):
             proof = [base64.b64decode(p) for p in ledger.consistency(old, new)["proof"]]
             merkle.verify_consistency(old, new, roots[old], roots[new], proof)
+
+
+def test_sequences_beyond_32_bits_are_stored(ledger: Ledger, operator_key: SigningKey) -> None:
+    # chain.sequence may reach 2**53 - 1 (envelope schema); migration 0004 widened the columns.
+    big = 2**53 - 1
+    with ledger.repo.write() as tx:
+        tx.insert_records(
+            [
+                StoredRecord(
+                    leaf_index=10**6,
+                    hash="sha256:" + "ab" * 32,
+                    issuer="did:web:big.example",
+                    sequence=big,
+                    kind="KeyRotation",
+                    verification_method="did:web:big.example#k",
+                    accepted_at="2026-01-01T00:00:00Z",
+                    body=b"{}",
+                )
+            ]
+        )
+        tx.set_actor_head(operator_key.did, big, "sha256:" + "ab" * 32)
+    with ledger.repo.read() as tx:
+        assert tx.record_by_issuer_sequence("did:web:big.example", big) is not None
+        actor = tx.actor(operator_key.did)
+        assert actor is not None and actor.head_sequence == big

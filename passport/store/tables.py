@@ -38,7 +38,7 @@ class Record(SQLModel, table=True):
     leaf_index: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     hash: str = Field(unique=True, max_length=71)
     issuer: str = Field(index=True)
-    sequence: int
+    sequence: int = Field(sa_column=Column(BigInteger, nullable=False))
     kind: str = Field(index=True, max_length=64)
     verification_method: str
     accepted_at: str = Field(max_length=32)
@@ -55,7 +55,7 @@ class Actor(SQLModel, table=True):
     roles: list[str] = Field(sa_column=Column(JSON, nullable=False))
     facilities: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
     registration: str = Field(max_length=71)
-    head_sequence: int = 0
+    head_sequence: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     head_hash: str | None = Field(default=None, max_length=71)
 
 
