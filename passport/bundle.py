@@ -61,7 +61,10 @@ from signing.note import open_checkpoint
 
 BUNDLE_TYPE = "BatteryPassportBundle"
 BUNDLE_VERSION = 1
-PASSPORT_KINDS = frozenset({"BatteryPassport", "PassportStatusChange", "PassportUpdate"})
+PASSPORT_KINDS = frozenset(
+    {"BatteryPassport", "PassportStatusChange", "PassportUpdate", "PassportMandate"}
+)
+"""Passport records: not replayed (the roll-ups rest on provenance only)."""
 KEY_KINDS = frozenset({"ActorRegistration", "KeyRotation", "KeyRevocation"})
 _NO_LIMIT = 1 << 30
 

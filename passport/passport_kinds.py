@@ -7,10 +7,14 @@ pipeline step 4, inside the append transaction: a violation writes nothing).
   to a checkpoint of this log; the reassembled passport must validate.
 - ``PassportStatusChange``: the status machine :data:`TRANSITIONS`, who may set which status
   (:data:`TARGET_ROLES`), successor links, cessation after recycling.
-- ``PassportUpdate``: a new point-4 partition, replacing the current one.
+- ``PassportUpdate``: a new point-4 partition, replacing the current one, by the passport's
+  economic operator or an actor it mandated.
+- ``PassportMandate``: the economic operator grants an actor (a repairer, say) the right to update
+  this passport's point 4, until a time or until withdrawn (Art. 77).
 
-An ``oem`` acts only on passports it issued; repairers and recyclers act on any passport (they are
-the ones handling the battery). Authorities only read.
+An ``oem`` acts only on passports it issued; repairers and recyclers set statuses on any passport
+(they are the ones handling the battery), and update point 4 with a mandate. Authorities only
+read.
 """
 
 from __future__ import annotations
@@ -73,8 +77,11 @@ SUCCESSOR_REQUIRED = frozenset({"repurposed", "remanufactured"})
 SUCCESSOR_ALLOWED = frozenset(SECOND_LIFE)
 """Statuses that may come with one (a battery prepared for re-use by another operator)."""
 
+MANDATE_KIND = "PassportMandate"
+
 UPDATE_ROLES = frozenset({"oem", "repairer"})
-"""Who may update point 4."""
+"""Who may update point 4: the passport's economic operator, or an actor holding one of these
+roles and a mandate from it for this passport (:func:`mandataries`)."""
 
 
 def may_act(
@@ -89,6 +96,39 @@ def may_act(
     if not held:
         return False
     return held != {"oem"} or actor_did == passport.issuer
+
+
+def may_update(
+    actor_did: str, actor_roles: tuple[str, ...], passport: store.PassportState, mandated: bool
+) -> bool:
+    """Whether an actor may update a passport's point 4: it holds an update role and is the
+    passport's economic operator or holds its mandate (Art. 77)."""
+    if not UPDATE_ROLES.intersection(actor_roles):
+        return False
+    return actor_did == passport.issuer or mandated
+
+
+def mandataries(tx: Tx, passport_id: str, at: str) -> dict[str, str | None]:
+    """Actors holding a mandate to update the passport at time ``at``: DID -> end (or None).
+
+    The passport's ``PassportMandate`` records are replayed in log order; the latest one for a
+    mandatary decides, and a grant ends at its ``validUntil``.
+    """
+    held: dict[str, str | None] = {}
+    for event in store.events(tx, passport_id):
+        if event.kind != MANDATE_KIND:
+            continue
+        row = tx.record_by_hash(event.record_hash)
+        if row is None:
+            continue
+        subject = parse_json(row.body)["credentialSubject"]
+        if subject["action"] == "grant":
+            until = subject.get("validUntil")
+            held[subject["mandatary"]] = normalise_ts(until) if until else None
+        else:
+            held.pop(subject["mandatary"], None)
+    moment = normalise_ts(at)
+    return {did: end for did, end in held.items() if end is None or moment < end}
 
 
 def _require_actor(
@@ -366,7 +406,14 @@ def _on_status_change(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
 
 def _on_update(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
     state = _live(tx, record)
-    _require_actor(ctx, UPDATE_ROLES, state, "update point 4")
+    mandated = ctx.issuer.did in mandataries(tx, state.passport_id, ctx.accepted_at)
+    if not may_update(ctx.issuer.did, ctx.issuer.roles, state, mandated):
+        raise RoleNotAllowedError(
+            f"{ctx.issuer.did} may not update point 4 of passport {state.passport_id}: only its "
+            f"economic operator {state.issuer} and the actors it mandated (roles: "
+            f"{', '.join(sorted(UPDATE_ROLES))}) may",
+            passport=state.passport_id,
+        )
     point4 = _new_point4(tx, record, state)
     assert point4 is not None  # the schema requires partitions.4
     new_state = state.with_changes(
@@ -380,6 +427,40 @@ def _on_update(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
     _event(tx, ctx, state.passport_id, record, state.status)
 
 
+def _on_mandate(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
+    s = record.subject
+    state = _live(tx, record)
+    if record.issuer != state.issuer:
+        raise RoleNotAllowedError(
+            f"only passport {state.passport_id}'s economic operator {state.issuer} issues "
+            "mandates for it",
+            passport=state.passport_id,
+        )
+    mandatary = s["mandatary"]
+    if mandatary == state.issuer:
+        raise RuleViolationError("the economic operator needs no mandate for its own passport")
+    current = mandataries(tx, state.passport_id, ctx.accepted_at)
+    if s["action"] == "withdraw":
+        if mandatary not in current:
+            raise RuleViolationError(
+                f"{mandatary} holds no mandate for passport {state.passport_id} to withdraw"
+            )
+    else:
+        actor = tx.actor(mandatary)
+        if actor is None:
+            raise RuleViolationError(f"the mandatary {mandatary} is not a registered actor")
+        if not UPDATE_ROLES.intersection(actor.roles):
+            raise RuleViolationError(
+                f"a mandate goes to an actor with one of the roles "
+                f"{', '.join(sorted(UPDATE_ROLES))}; {mandatary} has {', '.join(actor.roles)}"
+            )
+        until = s.get("validUntil")
+        if until is not None and normalise_ts(until) <= ctx.accepted_at:
+            raise RuleViolationError("the mandate's validUntil has already passed")
+    _event(tx, ctx, state.passport_id, record, state.status)
+
+
 register("BatteryPassport", {"oem", "repairer"}, _on_passport)
+register(MANDATE_KIND, {"oem", "repairer"}, _on_mandate)
 register("PassportStatusChange", set(TARGET_ROLES["waste"]), _on_status_change)
 register("PassportUpdate", set(UPDATE_ROLES), _on_update)

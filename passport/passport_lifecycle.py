@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from passport import translog
-from passport.errors import RoleNotAllowedError, UnknownIssuerError
+from passport.errors import RoleNotAllowedError, RuleViolationError, UnknownIssuerError
 from passport.ledger import Ledger
 from passport.partitions import PARTITION_FIELD
 from passport.passport_config import CarbonClassTable
@@ -35,19 +35,22 @@ from passport.passport_errors import (
 from passport.passport_ids import digital_link, new_salt
 from passport.passport_issue import IssuedPassport, prepare_passport, sign_chain
 from passport.passport_kinds import (
+    MANDATE_KIND,
     SUCCESSOR_ALLOWED,
     SUCCESSOR_REQUIRED,
     TARGET_ROLES,
     TRANSITIONS,
     UPDATE_ROLES,
+    mandataries,
     may_act,
+    may_update,
 )
 from passport.passport_partition import partition_hash, sign_partition, staged
 from passport.passport_store import PassportState
 from passport.passport_validation import validate
 from passport.passport_view import full_document, load_state, resolve
 from passport.records import build_record, dumps, record_hash, sign_record
-from passport.timefmt import format_ts, now
+from passport.timefmt import format_ts, normalise_ts, now
 from passport.traceconfig import TraceConfig
 from signing.keys import SigningKey
 
@@ -143,12 +146,15 @@ def update_passport(
     state = load_state(ledger, passport_id)
     _open(state)
     did, roles = _actor_roles(ledger, key)
-    if not may_act(did, roles, UPDATE_ROLES, state):
-        raise RoleNotAllowedError(
-            f"{did} (roles: {', '.join(roles)}) may not update passport {passport_id}; "
-            f"allowed: {', '.join(sorted(UPDATE_ROLES))} (an oem only for passports it issued)"
-        )
     stamp = format_ts(now(), micro=False)
+    with ledger.repo.read() as tx:
+        mandated = did in mandataries(tx, passport_id, stamp)
+    if not may_update(did, roles, state, mandated):
+        raise RoleNotAllowedError(
+            f"{did} (roles: {', '.join(roles)}) may not update passport {passport_id}: only its "
+            f"economic operator {state.issuer} and the actors it mandated "
+            f"(`bpass passport mandate`; roles: {', '.join(sorted(UPDATE_ROLES))}) may"
+        )
     document = full_document(ledger, passport_id)
     point4 = _new_point4(document, changes, add_events, stamp)
     _ensure_valid(
@@ -312,3 +318,40 @@ def change_status(
         partitions=prepared.partitions,
     )
     return LifecycleResult(passport_id, second.record_hash, second, to, successor=issued)
+
+
+def mandate(
+    ledger: Ledger,
+    key: SigningKey,
+    identifier: str,
+    mandatary: str,
+    *,
+    withdraw: bool = False,
+    valid_until: str | None = None,
+    reason: str | None = None,
+) -> LifecycleResult:
+    """The economic operator grants (or withdraws) ``mandatary``'s mandate to update point 4."""
+    passport_id = resolve(ledger, identifier)
+    state = load_state(ledger, passport_id)
+    _open(state)
+    did, _ = _actor_roles(ledger, key)
+    if did != state.issuer:
+        raise RoleNotAllowedError(
+            f"only passport {passport_id}'s economic operator {state.issuer} issues mandates for it"
+        )
+    if withdraw and valid_until is not None:
+        raise RuleViolationError("a withdrawal has no end time")
+    subject: dict[str, Any] = {
+        "passportId": passport_id,
+        "passport": state.record_hash,
+        "mandatary": mandatary,
+        "action": "withdraw" if withdraw else "grant",
+    }
+    if valid_until is not None:
+        subject["validUntil"] = normalise_ts(valid_until)
+    if reason:
+        subject["reason"] = reason
+    stamp = format_ts(now(), micro=False)
+    (record,) = sign_chain(ledger, key, [(MANDATE_KIND, subject)], valid_from=stamp)
+    receipt = ledger.append(record)
+    return LifecycleResult(passport_id, receipt.record_hash, receipt, state.status)

@@ -15,6 +15,9 @@ if TYPE_CHECKING:
 OEM = "elbe"
 """The sample's OEM, economic operator of every passport."""
 
+SERVICE_PARTNER = "saale"
+"""The independent repairer the OEM mandates to update every pack's point 4 (Art. 77)."""
+
 
 def issue_sample_passports(
     ledger: Ledger,
@@ -23,9 +26,10 @@ def issue_sample_passports(
     base_url: str,
     on_issued: Callable[[], None] | None = None,
 ) -> None:
-    """Issue the passport of every sample pack that has none yet; fills in the pack's
-    ``passport_id`` and ``passport_record``."""
+    """Issue the passport of every sample pack that has none yet, and mandate the service
+    partner to update its point 4; fills in the pack's ``passport_id`` and ``passport_record``."""
     from passport.passport_issue import issue_passport
+    from passport.passport_lifecycle import mandate
     from samples.generate import model_for
 
     design = DESIGNS[summary.chemistry]
@@ -44,6 +48,16 @@ def issue_sample_passports(
             pack.passport_record = issued.record_hash
             summary.record_counts["BatteryPassport"] = (
                 summary.record_counts.get("BatteryPassport", 0) + 1
+            )
+            mandate(
+                ledger,
+                key,
+                issued.passport_id,
+                summary.actor(SERVICE_PARTNER).did,
+                reason="authorised service partner",
+            )
+            summary.record_counts["PassportMandate"] = (
+                summary.record_counts.get("PassportMandate", 0) + 1
             )
         if on_issued is not None:
             on_issued()

@@ -16,10 +16,11 @@ from test_api_passport_support import (
     passport_rows,
     signed_status,
     signed_update,
+    stamp,
 )
 from test_api_support import BASE_URL, assert_problem, make_client
 
-from passport.passport_issue import prepare_passport
+from passport.passport_issue import prepare_passport, sign_chain
 from passport.passport_lifecycle import successor_model
 from passport.passport_view import full_document, load_state
 from passport.records import build_record, dumps, record_hash, sign_record
@@ -129,6 +130,20 @@ def test_a_passport_signed_by_a_non_oem_is_refused(fresh: Sample) -> None:
 
 def test_point4_updates_by_the_repairer_then_the_export(fresh: Sample) -> None:
     pid = _issued(fresh, 1)
+    # the repairer needs the economic operator's mandate (appended like any record)
+    body = signed_update(fresh.ledger, fresh.key("saale"), pid, {"fullCycles": 1})
+    assert_problem(fresh.client.post(f"/passports/{pid}/updates", json=body), 403, "role_forbidden")
+    state = load_state(fresh.ledger, pid)
+    subject = {
+        "passportId": pid,
+        "passport": state.record_hash,
+        "mandatary": fresh.ledger.issuer_for_key(fresh.key("saale")),
+        "action": "grant",
+    }
+    (grant,) = sign_chain(
+        fresh.ledger, fresh.key("elbe"), [("PassportMandate", subject)], valid_from=stamp()
+    )
+    assert fresh.client.post("/records", content=dumps(grant)).status_code == 201
     body = signed_update(
         fresh.ledger,
         fresh.key("saale"),

@@ -147,7 +147,7 @@ def test_passport_commands(tmp_path: Path, db_url: str) -> None:
         cwd=tmp_path,
         db=db_url,
     )
-    bpass(
+    repair = (
         "passport",
         "update",
         pid,
@@ -155,9 +155,23 @@ def test_passport_commands(tmp_path: Path, db_url: str) -> None:
         "repairer.pem",
         "--event",
         "accident@2026-11-20T10:00:00Z:rear collision",
+    )
+    unmandated = bpass(*repair, cwd=tmp_path, db=db_url, check=False)
+    assert unmandated.returncode == 1 and "mandated" in unmandated.stderr
+    repairer_did = chain.did("repairer")
+    granted = bpass(
+        "passport",
+        "mandate",
+        pid,
+        "--to",
+        repairer_did,
+        "--key",
+        "oem.pem",
         cwd=tmp_path,
         db=db_url,
     )
+    assert f"mandated {repairer_did}" in granted.stdout
+    bpass(*repair, cwd=tmp_path, db=db_url)
     denied = bpass(
         "passport",
         "update",

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from test_passport_support import BASE, issue_sample, snapshot
 
-from passport.errors import RoleNotAllowedError
+from passport.errors import RoleNotAllowedError, RuleViolationError
 from passport.ledger import Ledger
 from passport.partitions import LEGITIMATE_INTEREST, PUBLIC
 from passport.passport_errors import (
@@ -22,7 +22,7 @@ from passport.passport_errors import (
 )
 from passport.passport_issue import sign_chain
 from passport.passport_kinds import TRANSITIONS
-from passport.passport_lifecycle import change_status, update_passport
+from passport.passport_lifecycle import change_status, mandate, update_passport
 from passport.passport_partition import partition_hash, sign_partition, staged
 from passport.passport_view import (
     full_document,
@@ -117,7 +117,7 @@ def test_point4_updates_by_others_are_refused_and_nothing_written(
     state = load_state(ledger, passport.passport_id)
     other_chain, _ = issue_sample(ledger, operator_key, serial="P75-000002", tag="s2")
     mid = snapshot(ledger)
-    with pytest.raises(RoleNotAllowedError, match="only for passports it issued"):
+    with pytest.raises(RoleNotAllowedError, match="only its economic operator"):
         update_passport(ledger, other_chain.keys["oem"], passport.passport_id, change)
     assert snapshot(ledger) == mid
     assert load_state(ledger, passport.passport_id) == state
@@ -391,3 +391,119 @@ def test_waste_then_recycled_ceases_the_passport_with_history_verifiable(
     assert lifecycle.message == "status original → waste → recycled (ceased)"
     partitions = next(c for c in report.checks if c.name == "partitions")
     assert partitions.message == "6 partitions match their commitments"  # 4 + two later point 4s
+
+
+# -- mandates: who may update point 4 ---------------------------------------------------------------
+def _raw_mandate(
+    ledger: Ledger, key: SigningKey, passport_id: str, mandatary: str, **extra: Any
+) -> dict[str, Any]:
+    state = load_state(ledger, passport_id)
+    subject = {
+        "passportId": passport_id,
+        "passport": state.record_hash,
+        "mandatary": mandatary,
+        "action": "grant",
+        **extra,
+    }
+    (record,) = sign_chain(ledger, key, [("PassportMandate", subject)], valid_from=_now())
+    return record
+
+
+def _now() -> str:
+    from passport.timefmt import format_ts, now
+
+    return format_ts(now(), micro=False)
+
+
+def test_a_repairer_without_a_mandate_may_not_update(
+    ledger: Ledger, operator_key: SigningKey
+) -> None:
+    chain, passport = issue_sample(ledger, operator_key, mandate_repairer=False)
+    change = {"usage": {"fullCycles": 3}}
+    before = snapshot(ledger)
+    with pytest.raises(RoleNotAllowedError, match="mandated"):
+        update_passport(ledger, chain.keys["repairer"], passport.passport_id, change)
+    assert snapshot(ledger) == before
+    # a record signed by other means is refused inside the append transaction too
+    state = load_state(ledger, passport.passport_id)
+    data = {**full_document(ledger, passport.passport_id)["point4"], "salt": "b" * 32}
+    partition = sign_partition(
+        passport_id=passport.passport_id,
+        number=4,
+        data=data,
+        issuer=chain.did("repairer"),
+        key=chain.keys["repairer"],
+        valid_from=state.last_updated,
+    )
+    subject = {
+        "passportId": passport.passport_id,
+        "passport": state.record_hash,
+        "partitions": {"4": partition_hash(partition)},
+        "supersedes": state.point4_hash,
+    }
+    (record,) = sign_chain(
+        ledger, chain.keys["repairer"], [("PassportUpdate", subject)], valid_from=_now()
+    )
+    with staged([partition]), pytest.raises(RoleNotAllowedError, match="mandated"):
+        ledger.append(record)
+    assert snapshot(ledger) == before
+    # granted, it may; withdrawn, it may no longer
+    mandate(ledger, chain.keys["oem"], passport.passport_id, chain.did("repairer"))
+    update_passport(ledger, chain.keys["repairer"], passport.passport_id, change)
+    mandate(ledger, chain.keys["oem"], passport.passport_id, chain.did("repairer"), withdraw=True)
+    with pytest.raises(RoleNotAllowedError, match="mandated"):
+        update_passport(ledger, chain.keys["repairer"], passport.passport_id, change)
+
+
+def test_only_the_economic_operator_mandates_and_only_update_roles(
+    ledger: Ledger, operator_key: SigningKey
+) -> None:
+    chain, passport = issue_sample(ledger, operator_key, mandate_repairer=False)
+    other_chain, _ = issue_sample(ledger, operator_key, serial="P75-000002", tag="s2")
+    repairer = chain.did("repairer")
+    before = snapshot(ledger)
+    # another OEM, or the repairer itself, cannot grant a mandate for this passport
+    for key in (other_chain.keys["oem"], chain.keys["repairer"]):
+        with pytest.raises(RoleNotAllowedError, match="economic operator"):
+            mandate(ledger, key, passport.passport_id, repairer)
+        with pytest.raises(RoleNotAllowedError, match="economic operator"):
+            ledger.append(_raw_mandate(ledger, key, passport.passport_id, repairer))
+    # a mandate goes to a repairer or oem, registered; not to the operator itself
+    with pytest.raises(RuleViolationError, match="roles"):
+        mandate(ledger, chain.keys["oem"], passport.passport_id, chain.did("recycler"))
+    with pytest.raises(RuleViolationError, match="not a registered actor"):
+        mandate(ledger, chain.keys["oem"], passport.passport_id, "did:web:nobody.example")
+    with pytest.raises(RuleViolationError, match="needs no mandate"):
+        mandate(ledger, chain.keys["oem"], passport.passport_id, chain.did("oem"))
+    # nothing to withdraw; an end time in the past
+    with pytest.raises(RuleViolationError, match="no mandate"):
+        mandate(ledger, chain.keys["oem"], passport.passport_id, repairer, withdraw=True)
+    with pytest.raises(RuleViolationError, match="already passed"):
+        mandate(
+            ledger,
+            chain.keys["oem"],
+            passport.passport_id,
+            repairer,
+            valid_until="2020-01-01T00:00:00Z",
+        )
+    assert snapshot(ledger) == before
+
+
+def test_a_mandate_ends_at_its_end_time(ledger: Ledger, operator_key: SigningKey) -> None:
+    from passport.passport_kinds import mandataries
+
+    chain, passport = issue_sample(ledger, operator_key, mandate_repairer=False)
+    repairer = chain.did("repairer")
+    mandate(
+        ledger,
+        chain.keys["oem"],
+        passport.passport_id,
+        repairer,
+        valid_until="2099-01-01T00:00:00Z",
+    )
+    with ledger.repo.read() as tx:
+        assert repairer in mandataries(tx, passport.passport_id, "2098-12-31T23:59:59Z")
+        assert repairer not in mandataries(tx, passport.passport_id, "2099-01-01T00:00:00Z")
+    update_passport(
+        ledger, chain.keys["repairer"], passport.passport_id, {"usage": {"fullCycles": 1}}
+    )

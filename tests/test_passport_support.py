@@ -14,6 +14,7 @@ from jsonschema import Draft4Validator
 from passport import passport_store
 from passport.ledger import Ledger
 from passport.passport_issue import IssuedPassport, issue_passport
+from passport.passport_lifecycle import mandate
 from passport.passport_samples import SampleChain, build_sample_chain, sample_document, sample_model
 from signing.keys import SigningKey
 
@@ -40,9 +41,15 @@ def external_validator(relpath: str) -> Draft4Validator:
 
 
 def issue_sample(
-    ledger: Ledger, operator_key: SigningKey, *, serial: str = "P75-000001", tag: str = "s1"
+    ledger: Ledger,
+    operator_key: SigningKey,
+    *,
+    serial: str = "P75-000001",
+    tag: str = "s1",
+    mandate_repairer: bool = True,
 ) -> tuple[SampleChain, IssuedPassport]:
-    """The sample supply chain and the OEM's passport for its pack."""
+    """The sample supply chain and the OEM's passport for its pack (by default with a mandate
+    for the chain's repairer to update point 4)."""
     chain = build_sample_chain(ledger, operator_key, tag=tag)
     issued = issue_passport(
         ledger,
@@ -52,6 +59,8 @@ def issue_sample(
         base_url=BASE,
         serial=serial,
     )
+    if mandate_repairer:
+        mandate(ledger, chain.keys["oem"], issued.passport_id, chain.did("repairer"))
     return chain, issued
 
 

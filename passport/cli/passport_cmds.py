@@ -29,7 +29,7 @@ from passport.ledger import Ledger
 from passport.partitions import PARTITION_TITLES, ROLE_PARTITIONS
 from passport.passport_config import load_class_table
 from passport.passport_issue import issue_passport
-from passport.passport_lifecycle import change_status, update_passport
+from passport.passport_lifecycle import change_status, mandate, update_passport
 from passport.passport_view import (
     full_document,
     resolve,
@@ -432,6 +432,44 @@ def update_command(
         print_json(result.to_dict())
     else:
         typer.echo(f"updated point 4 of {result.passport_id} (record {result.record_hash})")
+
+
+@passport_app.command("mandate")
+@handle_errors
+def mandate_command(
+    passport: IdArgument,
+    to: Annotated[str, typer.Option("--to", help="DID of the actor mandated (a repairer).")],
+    key: KeyOption,
+    until: Annotated[
+        str | None, typer.Option("--until", help="End of the mandate (RFC 3339 UTC).")
+    ] = None,
+    withdraw: Annotated[
+        bool, typer.Option("--withdraw", help="Withdraw the actor's mandate instead.")
+    ] = False,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why (kept in the public record).")
+    ] = None,
+    db: DbOption = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """As the passport's economic operator, mandate an actor to update point 4 (or withdraw it)."""
+    result = mandate(
+        _ledger(db, home, write=True),
+        load_key(key),
+        passport,
+        to,
+        withdraw=withdraw,
+        valid_until=until,
+        reason=reason,
+    )
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        done = "withdrew the mandate of" if withdraw else "mandated"
+        typer.echo(
+            f"{done} {to} to update point 4 of {result.passport_id} (record {result.record_hash})"
+        )
 
 
 @passport_app.command("list")
