@@ -32,7 +32,7 @@ from passport.timefmt import normalise_ts
 from passport.translog import leaf_hash
 from signing.compact import CompactRange
 from signing.errors import BpassError
-from signing.jcs import canonicalize, parse_json
+from signing.jcs import parse_canonical
 from signing.multikey import decode_multikey
 from signing.note import open_checkpoint
 from signing.proofs import verify_proof
@@ -117,8 +117,8 @@ def _key_of_method(vm: str) -> bytes:
 def _check_body(body: bytes) -> _Checked:
     digest = record_hash(body)
     try:
-        doc = parse_json(body)
-        if canonicalize(doc) != body:
+        doc, canonical = parse_canonical(body)
+        if canonical != body:
             return _Checked("stored bytes are not canonical JSON", digest)
         vm = doc["proof"]["verificationMethod"]
         # body == canonicalize(doc) (checked above): the proof check reuses the stored bytes.
