@@ -704,3 +704,15 @@ def test_certified_mass_balance_claim_becomes_unbacked_when_the_certificate_is_r
     assert x.elements["Ni"].certified["IRMA"].micrograms == 0
     unbacked = [f for f in x.flags if f.code == "unbacked-claim"]
     assert unbacked and unbacked[0].evidence == [step]
+
+
+def test_batched_lookups_find_lots_whatever_the_keys_hold(nmc: Nmc) -> None:
+    # On PostgreSQL keys travel as one separator-joined parameter unless a key holds the
+    # separator; both forms must find exactly the stored lots.
+    from passport.store.trace_repo import TraceTx
+
+    with nmc.chain.ledger.repo.read() as tx:
+        tt = TraceTx(tx)
+        plain = tt.lots_with_steps([nmc.pack, "urn:lot:absent"])
+        odd = tt.lots_with_steps([nmc.pack, "urn:lot:a\x1fb", "urn:lot:a,b"])
+    assert set(plain) == set(odd) == {nmc.pack}
