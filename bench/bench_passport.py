@@ -1,8 +1,9 @@
 """Passport benchmark: issuance time for a pack with 5,000 provenance records, validation time of
 one passport.
 
-Run ``python bench/bench_passport.py [--records N] [--runs K]`` (about a minute: most of it loads
-the provenance). It builds, in a fresh SQLite ledger in a temporary folder, one pack whose
+Run ``python bench/bench_passport.py [--records N] [--runs K] [--db postgresql://…]`` (about a
+minute: most of it loads the provenance). It builds, in a fresh SQLite ledger in a temporary
+folder (or a fresh PostgreSQL schema), one pack whose
 provenance holds N provenance records (default 5,000: extractions in five countries, refining
 steps of up to 1,000 inputs, cathode and anode materials, cells, pack, due-diligence and
 certification attestations), then issues K passports for it and reports:
@@ -19,12 +20,12 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
+
+from bench_trace import database, settle
 
 from passport.ledger import Ledger
 from passport.partitions import PARTITION_FIELD
@@ -249,20 +250,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=5000)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument(
+        "--db", help="PostgreSQL URL (a fresh schema, dropped afterwards); default SQLite"
+    )
     args = parser.parse_args()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"load average at start: {load} on {os.cpu_count()} cores")
-    with tempfile.TemporaryDirectory() as folder:
+    with database(args.db) as url:
         operator = SigningKey.from_seed(b"\x01" * 32)
         ledger = Ledger(
-            Repository(f"sqlite:///{Path(folder) / 'bench.sqlite'}"),
+            Repository(url),
             log_key=SigningKey.from_seed(b"\x02" * 32),
         )
         ledger.initialise(operator, "bench/log", "Bench operator")
         start = time.perf_counter()
         lot, oem, provenance = build_pack(ledger, operator, args.records)
         loaded = time.perf_counter() - start
-        print(f"pack {lot}: {provenance} provenance records, loaded in {loaded:.1f} s")
+        settle(ledger)
+        backend = "SQLite" if ledger.repo.is_sqlite else "PostgreSQL"
+        print(f"{backend}: pack {lot}: {provenance} provenance records, loaded in {loaded:.1f} s")
         model = sample_model("ev")
         serials = iter(range(10_000))
         issued = issue_passport(
