@@ -192,7 +192,7 @@ def _extraction(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
             )
         ]
     )
-    tt.change_holding(s["lot"], record.issuer, s["massGrams"])
+    tt.new_holdings([(s["lot"], record.issuer, s["massGrams"])])
 
 
 # -- Transformation ----------------------------------------------------------------------------
@@ -478,8 +478,7 @@ def _transformation(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
             )
         )
     tt.insert_lots(new_lots)
-    for out in s["outputs"]:
-        tt.change_holding(out["lot"], record.issuer, out["massGrams"])
+    tt.new_holdings([(out["lot"], record.issuer, out["massGrams"]) for out in s["outputs"]])
 
 
 # -- Transfer and TransferAcceptance ----------------------------------------------------------

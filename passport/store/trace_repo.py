@@ -422,6 +422,17 @@ class TraceTx:
         rows = self.conn.execute(_HOLDERS_OF, {"b_lot": lot_id})
         return {r.holder: int(r.grams) for r in rows}
 
+    def new_holdings(self, holdings: Sequence[tuple[str, str, int]]) -> None:
+        """Holdings ``(lot, holder, grams)`` of lots created in this transaction (one insert)."""
+        if holdings:
+            self.conn.execute(
+                _INSERT_HOLDING,
+                [
+                    {"lot_id": lot, "holder": holder, "grams": grams}
+                    for lot, holder, grams in holdings
+                ],
+            )
+
     def change_holding(self, lot_id: str, holder: str, delta: int) -> None:
         """Add ``delta`` grams to a holding, creating it if needed (callers check the balance)."""
         res = self.conn.execute(
