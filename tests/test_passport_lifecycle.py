@@ -56,6 +56,30 @@ def _raw_status(
     return record
 
 
+def _hand_made_update(
+    ledger: Ledger, chain: Any, passport_id: str, salt: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The repairer's new point-4 partition and the PassportUpdate subject committing to it,
+    built by hand (not through update_passport and its checks)."""
+    state = load_state(ledger, passport_id)
+    data = {**full_document(ledger, passport_id)["point4"], "salt": salt * 32}
+    partition = sign_partition(
+        passport_id=passport_id,
+        number=4,
+        data=data,
+        issuer=chain.did("repairer"),
+        key=chain.keys["repairer"],
+        valid_from=state.last_updated,
+    )
+    subject = {
+        "passportId": passport_id,
+        "passport": state.record_hash,
+        "partitions": {"4": partition_hash(partition)},
+        "supersedes": state.point4_hash,
+    }
+    return partition, subject
+
+
 def test_the_status_machine() -> None:
     assert TRANSITIONS["original"] == {"repurposed", "re-used", "remanufactured", "waste"}
     assert TRANSITIONS["waste"] == {"recycled"}
@@ -149,24 +173,9 @@ def test_an_invalid_update_is_refused_listing_every_problem(ledger: Ledger, issu
 def test_a_stale_update_is_rejected(ledger: Ledger, issued: Any) -> None:
     chain, passport = issued
     key = chain.keys["repairer"]
-    state = load_state(ledger, passport.passport_id)
-    data = {**full_document(ledger, passport.passport_id)["point4"], "salt": "a" * 32}
-    partition = sign_partition(
-        passport_id=passport.passport_id,
-        number=4,
-        data=data,
-        issuer=chain.did("repairer"),
-        key=key,
-        valid_from=state.last_updated,
-    )
+    partition, subject = _hand_made_update(ledger, chain, passport.passport_id, "a")
     update_passport(ledger, key, passport.passport_id, {"usage": {"fullCycles": 1}})
     before = snapshot(ledger)
-    subject = {
-        "passportId": passport.passport_id,
-        "passport": state.record_hash,
-        "partitions": {"4": partition_hash(partition)},
-        "supersedes": state.point4_hash,
-    }
     (record,) = sign_chain(
         ledger,
         key,
@@ -425,22 +434,7 @@ def test_a_repairer_without_a_mandate_may_not_update(
         update_passport(ledger, chain.keys["repairer"], passport.passport_id, change)
     assert snapshot(ledger) == before
     # a record signed by other means is refused inside the append transaction too
-    state = load_state(ledger, passport.passport_id)
-    data = {**full_document(ledger, passport.passport_id)["point4"], "salt": "b" * 32}
-    partition = sign_partition(
-        passport_id=passport.passport_id,
-        number=4,
-        data=data,
-        issuer=chain.did("repairer"),
-        key=chain.keys["repairer"],
-        valid_from=state.last_updated,
-    )
-    subject = {
-        "passportId": passport.passport_id,
-        "passport": state.record_hash,
-        "partitions": {"4": partition_hash(partition)},
-        "supersedes": state.point4_hash,
-    }
+    partition, subject = _hand_made_update(ledger, chain, passport.passport_id, "b")
     (record,) = sign_chain(
         ledger, chain.keys["repairer"], [("PassportUpdate", subject)], valid_from=_now()
     )

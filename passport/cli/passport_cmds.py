@@ -44,6 +44,9 @@ passport_app = typer.Typer(
 )
 
 KeyOption = Annotated[Path, typer.Option("--key", help="The signing actor's private key file.")]
+ReasonOption = Annotated[
+    str | None, typer.Option("--reason", help="Why (kept in the public record).")
+]
 ClassTableOption = Annotated[
     Path | None,
     typer.Option(
@@ -328,9 +331,7 @@ def status_command(
         str, typer.Option("--to", help="repurposed, re-used, remanufactured, waste or recycled.")
     ],
     key: KeyOption,
-    reason: Annotated[
-        str | None, typer.Option("--reason", help="Why (kept in the public record).")
-    ] = None,
+    reason: ReasonOption = None,
     model: Annotated[
         Path | None, typer.Option("--model", help="Model data of the successor passport.")
     ] = None,
@@ -408,9 +409,7 @@ def update_command(
         list[str] | None,
         typer.Option("--event", help="Add a negative event KIND@TIME[:description] (repeatable)."),
     ] = None,
-    reason: Annotated[
-        str | None, typer.Option("--reason", help="Why (kept in the public record).")
-    ] = None,
+    reason: ReasonOption = None,
     db: DbOption = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
@@ -446,9 +445,7 @@ def mandate_command(
     withdraw: Annotated[
         bool, typer.Option("--withdraw", help="Withdraw the actor's mandate instead.")
     ] = False,
-    reason: Annotated[
-        str | None, typer.Option("--reason", help="Why (kept in the public record).")
-    ] = None,
+    reason: ReasonOption = None,
     db: DbOption = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
