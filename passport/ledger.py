@@ -343,18 +343,18 @@ class Ledger:
                 raise BatchItemError(i, exc) from exc
             seen[record.hash] = leaf_index
             slots.append((record.hash, leaf_index))
-            new_rows.append(
-                StoredRecord(
-                    leaf_index=leaf_index,
-                    hash=record.hash,
-                    issuer=record.issuer,
-                    sequence=record.sequence,
-                    kind=record.kind,
-                    verification_method=record.verification_method,
-                    accepted_at=accepted_at,
-                    body=record.canonical,
-                )
+            row = StoredRecord(
+                leaf_index=leaf_index,
+                hash=record.hash,
+                issuer=record.issuer,
+                sequence=record.sequence,
+                kind=record.kind,
+                verification_method=record.verification_method,
+                accepted_at=accepted_at,
+                body=record.canonical,
             )
+            tx.stage_record(row)
+            new_rows.append(row)
         nodes = translog.NodeCache(tx)  # one reader for the new nodes, the root and the proofs
         if new_rows:
             tx.insert_records(new_rows)

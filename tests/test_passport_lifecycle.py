@@ -501,3 +501,20 @@ def test_a_mandate_ends_at_its_end_time(ledger: Ledger, operator_key: SigningKey
     update_passport(
         ledger, chain.keys["repairer"], passport.passport_id, {"usage": {"fullCycles": 1}}
     )
+
+
+def test_a_mandate_and_the_update_it_allows_in_one_batch(
+    ledger: Ledger, operator_key: SigningKey
+) -> None:
+    # The update's rule reads the mandate record appended earlier in the same transaction.
+    chain, passport = issue_sample(ledger, operator_key, mandate_repairer=False)
+    grant = _raw_mandate(ledger, chain.keys["oem"], passport.passport_id, chain.did("repairer"))
+    partition, subject = _hand_made_update(ledger, chain, passport.passport_id, "c")
+    (update,) = sign_chain(
+        ledger, chain.keys["repairer"], [("PassportUpdate", subject)], valid_from=_now()
+    )
+    with staged([partition]):
+        receipts = ledger.append_batch([grant, update])
+    after = load_state(ledger, passport.passport_id)
+    assert after.point4_hash == subject["partitions"]["4"]
+    assert [r.existing for r in receipts] == [False, False]

@@ -219,6 +219,7 @@ class Tx:
         self._moved_heads: set[str] = set()  # stored actors whose chain head moved
         self._new_keys: dict[str, StoredKey] = {}
         self._changed_keys: set[str] = set()  # stored keys whose state changed
+        self._staged: dict[str, StoredRecord] = {}  # accepted, inserted with the batch
 
     def flush(self) -> None:
         """Write the held-back actor and key changes (a few executemany statements)."""
@@ -291,8 +292,17 @@ class Tx:
         self.conn.execute(_UPDATE_LOG_SIZE, {"size": size, "last_accepted_at": last_accepted_at})
 
     # -- records --------------------------------------------------------------------------
+    def stage_record(self, row: StoredRecord) -> None:
+        """A record accepted earlier in this transaction's batch, stored by the batch's
+        :meth:`insert_records`; :meth:`record_by_hash` finds it already (a rule about a later
+        record of the batch may read it)."""
+        self._staged[row.hash] = row
+
     def record_by_hash(self, record_hash: str) -> StoredRecord | None:
-        """The record with this hash, if stored."""
+        """The record with this hash, if stored (or staged in this transaction)."""
+        staged = self._staged.get(record_hash)
+        if staged is not None:
+            return staged
         row = self.conn.execute(_RECORD_BY_HASH, {"hash": record_hash}).first()
         return _record(row) if row else None
 
@@ -348,6 +358,8 @@ class Tx:
         """Insert accepted records (write transaction)."""
         if rows:
             self.conn.execute(_INSERT_RECORDS, [r.__dict__ for r in rows])
+            for r in rows:
+                self._staged.pop(r.hash, None)
 
     # -- actors and keys ------------------------------------------------------------------
     def actor(self, did: str) -> StoredActor | None:
