@@ -151,7 +151,9 @@ writes it. From a terminal, the same URI works as the passport's identifier:""",
 
 Saale EV Service, a person with a legitimate interest, records an inspection: state of health and
 a negative event. The new point-4 data is a signed partition committed by a public
-`PassportUpdate` record. A cell maker has no business here and is refused.""",
+`PassportUpdate` record. A cell maker has no business here and is refused; so is Saale until Elbe
+Motors, the passport's economic operator, mandates it for this battery (Art. 77) with a public
+`PassportMandate` record (`--withdraw` ends it).""",
         """cat > soh.json <<'EOF'
 {"stateOfHealth": {"measuredAt": "2026-11-20T10:00:00Z", "stateOfCertifiedEnergyPercent": "96.5",
                    "capacityFadePercent": "3.5", "remainingCapacityAh": "206.5",
@@ -164,13 +166,19 @@ bpass passport update """
         + """ --key demo/keys/tisza.key --data soh.json
 bpass passport update """
         + B2
+        + """ --key demo/keys/saale.key --data soh.json
+bpass passport mandate """
+        + B2
+        + """ --to "$(bpass keys did demo/keys/saale.key)" --key demo/keys/elbe.key
+bpass passport update """
+        + B2
         + """ --key demo/keys/saale.key --data soh.json \\
   --event "accident@2026-10-02T08:00:00Z:rear-end collision, pack inspected, no damage" \\
   --reason "annual inspection"
 bpass passport show """
         + B2
         + """ --role legitimate-interest | grep -A12 'point 4'""",
-        30,
+        36,
     ),
     (
         """## 6. A regulator audits the ledger and verifies a bundle offline

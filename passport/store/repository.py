@@ -39,6 +39,8 @@ from passport.errors import ConfigurationError, LedgerStateError, StorageUnavail
 from passport.store import tables as t
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+SQLITE_MMAP_BYTES = 256 * 1024 * 1024
+"""How much of a SQLite ledger file is read through a memory map (``PRAGMA mmap_size``)."""
 
 
 def normalise_url(url: str) -> str:
@@ -545,6 +547,10 @@ class Repository:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=FULL")  # a committed append survives power loss
             cur.execute("PRAGMA busy_timeout=120000")
+            # Connections are not pooled (NullPool), so each transaction would start with an
+            # empty page cache; memory-mapped reads share the OS page cache across connections
+            # instead (index lookups of a 10^6-record ledger hit pages already in memory).
+            cur.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
             cur.close()
 
         @event.listens_for(engine, "begin")
