@@ -143,7 +143,38 @@ def test_point4_updates_by_the_repairer_then_the_export(fresh: Sample) -> None:
     (grant,) = sign_chain(
         fresh.ledger, fresh.key("elbe"), [("PassportMandate", subject)], valid_from=stamp()
     )
-    assert fresh.client.post("/records", content=dumps(grant)).status_code == 201
+    # the mandates route takes only a PassportMandate for this passport, without partitions
+    other = "urn:bpass:" + "1" * 32
+    assert_problem(
+        fresh.client.post(f"/passports/{other}/mandates", json={"record": grant}),
+        422,
+        "submission_invalid",
+    )
+    assert_problem(
+        fresh.client.post(f"/passports/{pid}/mandates", json={"record": body["record"]}),
+        422,
+        "submission_invalid",
+    )
+    assert_problem(
+        fresh.client.post(
+            f"/passports/{pid}/mandates", json={"record": grant, "partitions": body["partitions"]}
+        ),
+        422,
+        "submission_invalid",
+    )
+    # signed by the repairer itself, it is refused: only the economic operator mandates
+    (self_grant,) = sign_chain(
+        fresh.ledger, fresh.key("saale"), [("PassportMandate", subject)], valid_from=stamp()
+    )
+    assert_problem(
+        fresh.client.post(f"/passports/{pid}/mandates", json={"record": self_grant}),
+        403,
+        "role_forbidden",
+    )
+    granted = fresh.client.post(f"/passports/{pid}/mandates", json={"record": grant})
+    assert granted.status_code == 201, granted.text
+    again = fresh.client.post(f"/passports/{pid}/mandates", json={"record": grant})
+    assert again.status_code == 200 and again.json()["receipt"]["existing"] is True
     body = signed_update(
         fresh.ledger,
         fresh.key("saale"),

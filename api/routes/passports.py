@@ -221,6 +221,30 @@ def update(
     return _written(response, state, receipt, passport_id, None)
 
 
+@router.post(
+    "/{passport_id}/mandates",
+    summary="Mandate an actor to update point 4, or withdraw it (signed PassportMandate)",
+    status_code=201,
+    response_model=PassportWritten,
+    responses={200: {"model": PassportWritten, "description": "Already recorded"}, **_WRITE_ERRORS},
+    openapi_extra=_body_doc(SignedSubmission),
+)
+def mandate(
+    passport_id: PassportId,
+    submission: Annotated[SignedSubmission, Depends(signed_submission)],
+    state: State,
+    response: Response,
+) -> PassportWritten:
+    """Append a mandate signed by the passport's economic operator: the named actor (a repairer,
+    say) may update this passport's point 4 until the mandate's end time or its withdrawal
+    (Art. 77). It carries no partitions."""
+    _kind(submission.record, "PassportMandate", passport_id)
+    if submission.partitions:
+        raise SubmissionInvalidError("a mandate carries no partitions", passport=passport_id)
+    (receipt,) = _append(state.ledger, [submission.record], ())
+    return _written(response, state, receipt, passport_id, None)
+
+
 # -- reading -----------------------------------------------------------------------------------
 def private_headers(response: Response, role: AccessRole) -> None:
     """Restricted views are never stored by shared caches; every view varies by token."""
