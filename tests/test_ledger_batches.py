@@ -114,3 +114,32 @@ def test_parallel_batch_reports_step1_before_step2(
     assert err.value.error.details["reason"] == "signature"
     assert "signature does not verify" in err.value.error.message
     assert ledger.info().size == 2
+
+
+def test_parallel_batch_keeps_the_serial_precedence_over_later_rule_failures(
+    ledger: Ledger, parallel: Ledger, operator_key: SigningKey
+) -> None:
+    # The pool parses and verifies; the rules run after it. A rule failure
+    # early in the batch (record 10 signed by a key the ledger does not know, step 2b) must still
+    # give way to a schema failure later in it (record 250), as in the serial path, and nothing
+    # may be written.
+    records = rotations(ledger, operator_key, COUNT)
+    batch: list[Any] = list(records)
+    del batch[10]  # the next rotation, now at index 10, is signed by the key record 10 named
+    gap_index = 10
+    batch[250] = dict(batch[250], credentialSubject={"nextKey": 5})
+    for led in (parallel, ledger):
+        with pytest.raises(BatchItemError) as err:
+            led.append_batch(batch)
+        assert err.value.index == 250
+        assert isinstance(err.value.error, SchemaViolationError)
+    batch[250] = records[251]
+    for led in (parallel, ledger):
+        with pytest.raises(BatchItemError) as err:
+            led.append_batch(batch)
+        assert err.value.index == gap_index
+        assert err.value.error.code == "key_not_valid"
+    assert ledger.info().size == 2
+    # and the whole batch goes through the parallel path
+    receipts = parallel.append_batch(records)
+    assert [r.leaf_index for r in receipts] == list(range(2, 2 + COUNT))
