@@ -3,7 +3,8 @@
 No password exists anywhere: an actor proves control of its current ledger key.
 
 1. ``POST /auth/challenge {did}``: the server returns a random, single-use challenge that expires
-   after a short time (kept in memory; one server process).
+   after a short time. Pending challenges live in the ledger's database (``auth_challenges``),
+   so every server process of the node accepts a challenge any of them issued, once.
 2. ``POST /auth/token {did, challenge, signature}``: ``signature`` is Ed25519 over the exact UTF-8
    bytes of the challenge, by one of the actor's active keys, as base58btc multibase (``z…``) or
    base64url. The challenge is consumed whatever the outcome.
@@ -21,9 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,7 +33,7 @@ from api.errors import ChallengeInvalidError, TokenInvalidError
 from passport.access import AccessRole, role_for_actor
 from passport.errors import UnknownIssuerError
 from passport.ledger import Ledger
-from passport.store.repository import StoredActor
+from passport.store.repository import Repository, StoredActor
 from passport.timefmt import format_ts
 from signing import ed25519
 from signing.errors import BpassError, SignatureError
@@ -93,14 +92,14 @@ class IssuedToken:
 
 
 class ChallengeStore:
-    """Pending single-use challenges, bounded in number; thread-safe."""
+    """Pending single-use challenges, bounded in number, kept in the ledger's database so that
+    every server process of the node knows them (each is consumed exactly once)."""
 
-    def __init__(self, ttl: int, capacity: int, clock: Clock) -> None:
+    def __init__(self, repo: Repository, ttl: int, capacity: int, clock: Clock) -> None:
+        self.repo = repo
         self.ttl = ttl
         self.capacity = capacity
         self.clock = clock
-        self._pending: OrderedDict[str, tuple[str, float]] = OrderedDict()
-        self._lock = threading.Lock()
 
     def issue(self, did: str, audience: str) -> tuple[str, float]:
         """A new challenge for ``did`` and the time it expires (seconds since the epoch)."""
@@ -108,19 +107,14 @@ class ChallengeStore:
         expires = now + self.ttl
         nonce = secrets.token_urlsafe(32)
         challenge = f"{CHALLENGE_PREFIX};aud={audience};did={did};nonce={nonce}"
-        with self._lock:
-            while self._pending:  # expired ones first, then the oldest if still full
-                oldest, (_, oldest_expiry) = next(iter(self._pending.items()))
-                if oldest_expiry > now and len(self._pending) < self.capacity:
-                    break
-                del self._pending[oldest]
-            self._pending[challenge] = (did, expires)
+        with self.repo.side_write() as tx:
+            tx.add_challenge(challenge, did, expires, now, self.capacity)
         return challenge, expires
 
     def take(self, challenge: str, did: str) -> None:
         """Consume ``challenge``; ChallengeInvalidError unless pending, fresh and for ``did``."""
-        with self._lock:
-            entry = self._pending.pop(challenge, None)
+        with self.repo.side_write() as tx:
+            entry = tx.take_challenge(challenge)
         if entry is None:
             raise ChallengeInvalidError("unknown or already used challenge; request a new one")
         owner, expires = entry
@@ -128,6 +122,11 @@ class ChallengeStore:
             raise ChallengeInvalidError("the challenge was issued to another DID")
         if self.clock() >= expires:
             raise ChallengeInvalidError("the challenge has expired; request a new one")
+
+    def pending(self) -> int:
+        """How many challenges are stored."""
+        with self.repo.read() as tx:
+            return tx.count_challenges()
 
 
 class Authenticator:
@@ -151,7 +150,7 @@ class Authenticator:
         self.audience = audience
         self.token_ttl = token_ttl
         self._clock = clock
-        self.challenges = ChallengeStore(challenge_ttl, max_challenges, self.now)
+        self.challenges = ChallengeStore(ledger.repo, challenge_ttl, max_challenges, self.now)
 
     def now(self) -> float:
         """The current time (seconds since the epoch); replaceable in tests via ``_clock``."""

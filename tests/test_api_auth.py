@@ -9,7 +9,7 @@ import httpx
 import pytest
 from conftest import Actors
 from fastapi.testclient import TestClient
-from test_api_support import BASE_URL, assert_problem, bearer, client, login
+from test_api_support import BASE_URL, assert_problem, bearer, client, login, make_client
 
 from api.auth import ChallengeStore, decode_signature
 from api.deps import AppState
@@ -271,17 +271,32 @@ def test_role_for_actor_is_the_one_mapping() -> None:
     assert role_for_actor(["repairer", "authority"]) is AccessRole.AUTHORITY
 
 
-def test_challenge_store_is_bounded() -> None:
+def test_challenge_store_is_bounded(ledger: Ledger) -> None:
     now = [1000.0]
-    store = ChallengeStore(ttl=60, capacity=3, clock=lambda: now[0])
+    store = ChallengeStore(ledger.repo, ttl=60, capacity=3, clock=lambda: now[0])
     issued = [store.issue("did:key:z1", "aud")[0] for _ in range(4)]
+    assert store.pending() == 3
     with pytest.raises(Exception, match="unknown or already used"):
         store.take(issued[0], "did:key:z1")  # the oldest was dropped
     store.take(issued[3], "did:key:z1")
     now[0] += 61
     fresh = store.issue("did:key:z1", "aud")[0]  # expired ones are swept first
-    assert len(store._pending) == 1
+    assert store.pending() == 1
     store.take(fresh, "did:key:z1")
+    assert store.pending() == 0
+
+
+def test_a_challenge_from_one_server_process_is_taken_by_another_once(
+    ledger: Ledger, actors: Actors
+) -> None:
+    # Two apps over one ledger database stand for two server processes behind one address.
+    key = actors.add("authority")
+    with make_client(ledger) as first, make_client(ledger) as second:
+        text = challenge(first, key.did)
+        signature = b64url_encode(key.sign(text.encode()))
+        assert token_request(second, key.did, text, signature).status_code == 200
+        assert_problem(token_request(first, key.did, text, signature), 422, "challenge_invalid")
+        assert_problem(token_request(second, key.did, text, signature), 422, "challenge_invalid")
 
 
 def test_decode_signature_forms() -> None:

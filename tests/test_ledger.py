@@ -19,6 +19,7 @@ from passport.errors import (
     KeyNotValidError,
     KeyRevokedError,
     KeyRotatedError,
+    LedgerStateError,
     MalformedRecordError,
     RecordTooLargeError,
     RoleNotAllowedError,
@@ -382,3 +383,39 @@ def test_sequences_beyond_32_bits_are_stored(ledger: Ledger, operator_key: Signi
         assert tx.record_by_issuer_sequence("did:web:big.example", big) is not None
         actor = tx.actor(operator_key.did)
         assert actor is not None and actor.head_sequence == big
+
+
+def test_a_populated_ledger_is_upgraded_in_place(
+    ledger: Ledger, actors: Actors, operator_key: SigningKey
+) -> None:
+    # A ledger written by older code: the same data at revision 0003 (before the BIGINT sequence
+    # columns and the auth-challenge table). The node refuses to open it until `bpass init`
+    # (Repository.migrate) upgrades it in place; then nothing was lost and appends go on.
+    from alembic import command
+
+    from passport.audit import audit
+
+    key = actors.add("miner")
+    ledger.append(ledger.sign_new(key, "KeyRotation", {"nextKey": SigningKey.generate().multikey}))
+    before = ledger.info()
+    repo = ledger.repo
+    with repo.engine.connect() as conn, conn.begin():
+        command.downgrade(repo._alembic(conn), "0003")
+    assert repo.schema_revision()[0] == "0003"
+    with pytest.raises(LedgerStateError, match="revision 0003"):
+        repo.check_schema()
+    repo.migrate()
+    current, head = repo.schema_revision()
+    assert current == head
+    repo.check_schema()
+    assert ledger.info() == before
+    report = audit(repo, before.origin, before.log_vkey, workers=1)
+    assert report.ok, report.findings
+    ledger.append(
+        ledger.sign_new(
+            operator_key,
+            "ActorRegistration",
+            {"id": SigningKey.generate().did, "name": "After upgrade", "roles": ["miner"]},
+        )
+    )
+    assert ledger.info().size == before.size + 1

@@ -62,6 +62,7 @@ TREE = _table("tree_nodes")
 CHECKPOINTS = _table("checkpoints")
 META = _table("meta")
 LOG_STATE = _table("log_state")
+CHALLENGES = _table("auth_challenges")
 
 # Statements of the append path, built once: SQLAlchemy then reuses their cache keys and compiled
 # forms, which costs about a third of building a new statement for every call.
@@ -444,6 +445,43 @@ class Tx:
         else:
             self._changed_keys.add(multikey)
 
+    # -- API auth challenges -------------------------------------------------------------
+    def add_challenge(
+        self, challenge: str, did: str, expires_at: float, now: float, capacity: int
+    ) -> None:
+        """Store a pending challenge; expired ones are swept first, then the oldest while
+        ``capacity`` challenges are pending."""
+        self.conn.execute(CHALLENGES.delete().where(CHALLENGES.c.expires_at <= now))
+        pending = int(self.conn.execute(select(func.count()).select_from(CHALLENGES)).scalar_one())
+        if pending >= capacity:
+            oldest = (
+                select(CHALLENGES.c.challenge)
+                .order_by(CHALLENGES.c.expires_at)
+                .limit(pending - capacity + 1)
+            )
+            self.conn.execute(CHALLENGES.delete().where(CHALLENGES.c.challenge.in_(oldest)))
+        self.conn.execute(
+            CHALLENGES.insert().values(challenge=challenge, did=did, expires_at=expires_at)
+        )
+
+    def take_challenge(self, challenge: str) -> tuple[str, float] | None:
+        """Remove a pending challenge and return (DID, expiry), or None if it is not pending."""
+        row = self.conn.execute(
+            select(CHALLENGES.c.did, CHALLENGES.c.expires_at).where(
+                CHALLENGES.c.challenge == challenge
+            )
+        ).first()
+        if row is None:
+            return None
+        gone = self.conn.execute(CHALLENGES.delete().where(CHALLENGES.c.challenge == challenge))
+        if gone.rowcount != 1:  # another process consumed it meanwhile
+            return None
+        return str(row.did), float(row.expires_at)
+
+    def count_challenges(self) -> int:
+        """Pending challenges (expired ones included until swept)."""
+        return int(self.conn.execute(select(func.count()).select_from(CHALLENGES)).scalar_one())
+
     # -- the log --------------------------------------------------------------------------
     def nodes(self, coords: Sequence[tuple[int, int]]) -> list[bytes]:
         """Hashes of perfect subtrees at (level, index), in the order asked; one query."""
@@ -632,6 +670,15 @@ class Repository:
         with self._connect(self.engine) as conn, conn.begin():
             if not self.is_sqlite:
                 conn.execute(select(LOG_STATE.c.size).where(LOG_STATE.c.id == 1).with_for_update())
+            tx = Tx(conn, writable=True)
+            yield tx
+            tx.flush()
+
+    @contextmanager
+    def side_write(self) -> Iterator[Tx]:
+        """A short write transaction outside the log: it does not take the append lock on
+        PostgreSQL (SQLite has one writer at a time whatever is written)."""
+        with self._connect(self.engine) as conn, conn.begin():
             tx = Tx(conn, writable=True)
             yield tx
             tx.flush()

@@ -92,6 +92,15 @@ class Checkpoint(SQLModel, table=True):
     created_at: str = Field(max_length=32)
 
 
+class AuthChallenge(SQLModel, table=True):
+    """A pending single-use auth challenge (API), shared by every server process of a node."""
+
+    __tablename__ = "auth_challenges"
+    challenge: str = Field(primary_key=True, max_length=512)
+    did: str = Field(max_length=256)
+    expires_at: float = Field(index=True)
+
+
 NODE_LEVEL_SHIFT = 2**40
 """Tree node positions pack (level, index) into one integer; 2**40 leaves is the log's capacity."""
 
