@@ -39,21 +39,29 @@ def issued(ledger: Ledger, operator_key: SigningKey) -> Any:
     return issue_sample(ledger, operator_key)
 
 
+def _raw(
+    ledger: Ledger,
+    key: SigningKey,
+    kind: str,
+    passport_id: str,
+    fields: dict[str, Any],
+    valid_from: str | None = None,
+) -> dict[str, Any]:
+    """A passport record of ``kind`` signed by ``key`` without the lifecycle module's checks."""
+    state = load_state(ledger, passport_id)
+    subject = {"passportId": passport_id, "passport": state.record_hash, **fields}
+    (record,) = sign_chain(
+        ledger, key, [(kind, subject)], valid_from=valid_from or state.last_updated
+    )
+    return record
+
+
 def _raw_status(
     ledger: Ledger, key: SigningKey, passport_id: str, source: str, to: str, **extra: Any
 ) -> dict[str, Any]:
-    state = load_state(ledger, passport_id)
-    subject = {
-        "passportId": passport_id,
-        "passport": state.record_hash,
-        "from": source,
-        "to": to,
-        **extra,
-    }
-    (record,) = sign_chain(
-        ledger, key, [("PassportStatusChange", subject)], valid_from=state.last_updated
+    return _raw(
+        ledger, key, "PassportStatusChange", passport_id, {"from": source, "to": to, **extra}
     )
-    return record
 
 
 def _hand_made_update(
@@ -406,16 +414,8 @@ def test_waste_then_recycled_ceases_the_passport_with_history_verifiable(
 def _raw_mandate(
     ledger: Ledger, key: SigningKey, passport_id: str, mandatary: str, **extra: Any
 ) -> dict[str, Any]:
-    state = load_state(ledger, passport_id)
-    subject = {
-        "passportId": passport_id,
-        "passport": state.record_hash,
-        "mandatary": mandatary,
-        "action": "grant",
-        **extra,
-    }
-    (record,) = sign_chain(ledger, key, [("PassportMandate", subject)], valid_from=_now())
-    return record
+    fields = {"mandatary": mandatary, "action": "grant", **extra}
+    return _raw(ledger, key, "PassportMandate", passport_id, fields, _now())
 
 
 def _now() -> str:
