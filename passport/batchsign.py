@@ -11,8 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from passport.ledger import Ledger
-from passport.records import build_record, dumps, record_hash, sign_record
-from passport.timefmt import format_ts, now
+from passport.records import dumps, record_hash, sign_next
 from signing.keys import SigningKey
 
 
@@ -37,17 +36,10 @@ class BatchSigner:
         issuer = issuer or key.did
         if issuer not in self.heads:
             self.heads[issuer] = self.ledger.chain_head(issuer)
-        sequence, previous = self.heads[issuer]
-        stamp = valid_from or format_ts(now(), micro=False)
-        unsigned = build_record(
-            kind,
-            issuer=issuer,
-            subject=subject,
-            sequence=sequence + 1,
-            previous=previous,
-            valid_from=stamp,
+        sequence, _ = self.heads[issuer]
+        signed = sign_next(
+            key, kind, subject, issuer=issuer, head=self.heads[issuer], valid_from=valid_from
         )
-        signed = sign_record(unsigned, key, created=stamp)
         digest = record_hash(dumps(signed))
         self.heads[issuer] = (sequence + 1, digest)
         self.pending.append(signed)

@@ -32,7 +32,7 @@ from passport.passport_ids import SERIAL, digital_link, new_passport_id, valid_g
 from passport.passport_partition import partition_hash, sign_partition, staged
 from passport.passport_store import PassportState
 from passport.passport_validation import Problem, validate
-from passport.records import build_record, dumps, record_hash, sign_record
+from passport.records import dumps, record_hash, sign_next
 from passport.rollup import compute_rollup
 from passport.rollup_model import Rollup
 from passport.store.trace_repo import TraceTx
@@ -89,20 +89,11 @@ def sign_chain(
 ) -> list[dict[str, Any]]:
     """Records by one issuer, each continuing the chain from the previous one (for a batch)."""
     issuer = ledger.issuer_for_key(key)
-    sequence, previous = ledger.chain_head(issuer)
+    head = ledger.chain_head(issuer)
     out = []
     for kind, subject in items:
-        sequence += 1
-        unsigned = build_record(
-            kind,
-            issuer=issuer,
-            subject=subject,
-            sequence=sequence,
-            previous=previous,
-            valid_from=valid_from,
-        )
-        signed = sign_record(unsigned, key, created=valid_from)
-        previous = record_hash(dumps(signed))
+        signed = sign_next(key, kind, subject, issuer=issuer, head=head, valid_from=valid_from)
+        head = (head[0] + 1, record_hash(dumps(signed)))
         out.append(signed)
     return out
 

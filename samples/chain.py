@@ -2,7 +2,8 @@
 
 :meth:`passport.ledger.Ledger.sign_new` reads the issuer's chain head from the ledger, so records
 signed one after another without an append in between would all claim the same sequence number.
-:class:`ChainWriter` keeps every issuer's head (sequence, hash of its newest record) locally,
+:class:`ChainWriter` (a :class:`passport.batchsign.BatchSigner`) keeps every issuer's head
+(sequence, hash of its newest record) locally,
 signs each record continuing that chain, and appends the queued records in batches with
 :meth:`passport.ledger.Ledger.append_batch` (a batch's records see the earlier ones).
 """
@@ -14,9 +15,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from passport.batchsign import BatchSigner
 from passport.ledger import BatchItemError, Ledger
-from passport.records import build_record, record_hash, sign_record
-from signing.jcs import canonicalize
 from signing.keys import SigningKey
 
 DEFAULT_BATCH = 500
@@ -56,7 +56,7 @@ class Timeline:
         return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class ChainWriter:
+class ChainWriter(BatchSigner):
     """Signs records for several issuers, continuing each issuer's hash chain locally, and appends
     them in batches.
 
@@ -70,14 +70,12 @@ class ChainWriter:
         batch_size: int = DEFAULT_BATCH,
         on_append: Callable[[int], None] | None = None,
     ) -> None:
-        self.ledger = ledger
+        super().__init__(ledger)
         self.batch_size = batch_size
         self.on_append = on_append
-        self.heads: dict[str, tuple[int, str | None]] = {}
-        self.pending: list[dict[str, Any]] = []
         self.counts: Counter[str] = Counter()
 
-    def sign(
+    def sign_at(
         self,
         key: SigningKey,
         kind: str,
@@ -88,22 +86,7 @@ class ChainWriter:
     ) -> str:
         """Sign a record of ``kind`` by ``key`` (for ``issuer``, default the key's did:key), queue
         it, and return its hash (its id in the ledger once appended)."""
-        who = issuer or key.did
-        if who not in self.heads:
-            self.heads[who] = self.ledger.chain_head(who)
-        sequence, previous = self.heads[who]
-        unsigned = build_record(
-            kind,
-            issuer=who,
-            subject=subject,
-            sequence=sequence + 1,
-            previous=previous,
-            valid_from=at,
-        )
-        signed = sign_record(unsigned, key, created=at)
-        digest = record_hash(canonicalize(signed))
-        self.heads[who] = (sequence + 1, digest)
-        self.pending.append(signed)
+        _, digest = self.sign(key, kind, subject, issuer=issuer, valid_from=at)
         self.counts[kind] += 1
         if len(self.pending) >= self.batch_size:
             self.flush()

@@ -327,7 +327,7 @@ class _Builder:
 
     def sign(self, slug: str, kind: str, subject: dict[str, Any], day: float) -> str:
         """Sign a record by actor ``slug`` on day ``day`` of the timeline."""
-        return self.w.sign(self.keys[slug], kind, subject, at=self.t.at(day))
+        return self.w.sign_at(self.keys[slug], kind, subject, at=self.t.at(day))
 
     def lot_id(self, slug: str, code: str) -> str:
         """A new lot id from the counter of (actor, product code)."""
@@ -545,7 +545,7 @@ class _Builder:
     def register(self) -> None:
         """The operator registers every actor with its facilities."""
         for spec in ACTORS:
-            self.w.sign(
+            self.w.sign_at(
                 self.operator,
                 "ActorRegistration",
                 spec.registration(self.did(spec.slug)),

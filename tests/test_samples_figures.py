@@ -58,7 +58,7 @@ def test_hand_built_chain_figures(ledger: Ledger, actors: Actors) -> None:
         deposit: str,
         kg: str,
     ) -> str:
-        return w.sign(key, "Extraction", {
+        return w.sign_at(key, "Extraction", {
             "lot": lot, "material": "lithium", "depositType": deposit,
             "miningMethod": "industrial", "facility": fid, "country": country,
             "massGrams": grams, "elements": {"Li": ppm},
@@ -70,14 +70,14 @@ def test_hand_built_chain_figures(ledger: Ledger, actors: Actors) -> None:
     brine = extraction(cl, "urn:lot:t:cl", "cl-salar", "CL", 2_000_000, 1_000, "brine", "200")
 
     def transfer(seller: SigningKey, buyer: SigningKey, lot: str, record: str, grams: int) -> None:
-        sent = w.sign(seller, "Transfer", {
+        sent = w.sign_at(seller, "Transfer", {
             "lot": lot, "record": record, "massGrams": grams, "buyer": buyer.did,
         }, at=t.at(2))  # fmt: skip
-        w.sign(buyer, "TransferAcceptance", {"transfer": sent, "decision": "accepted"}, at=t.at(2))
+        w.sign_at(buyer, "TransferAcceptance", {"transfer": sent, "decision": "accepted"}, at=t.at(2))
 
     transfer(au, cn, "urn:lot:t:au", ore, 1_000_000)
     transfer(cl, cn, "urn:lot:t:cl", brine, 2_000_000)
-    lioh = w.sign(cn, "Transformation", {
+    lioh = w.sign_at(cn, "Transformation", {
         "processStep": "refining", "custody": "controlled-blending", "facility": "cn-plant",
         "inputs": [
             {"lot": "urn:lot:t:au", "record": ore, "massGrams": 1_000_000},
@@ -86,7 +86,7 @@ def test_hand_built_chain_figures(ledger: Ledger, actors: Actors) -> None:
         "outputs": [{"lot": "urn:lot:t:lioh", "massGrams": 40_000, "elements": {"Li": 165_000}}],
         "emissions": {RMA: "1000"},
     }, at=t.at(3))  # fmt: skip
-    recovered = w.sign(de, "Transformation", {
+    recovered = w.sign_at(de, "Transformation", {
         "processStep": "recycling", "custody": "controlled-blending", "facility": "de-plant",
         "inputs": [],
         "externalInputs": [{
@@ -98,7 +98,7 @@ def test_hand_built_chain_figures(ledger: Ledger, actors: Actors) -> None:
     }, at=t.at(3))  # fmt: skip
     transfer(cn, fi, "urn:lot:t:lioh", lioh, 20_000)
     transfer(de, fi, "urn:lot:t:rlioh", recovered, 10_000)
-    w.sign(fi, "Transformation", {
+    w.sign_at(fi, "Transformation", {
         "processStep": "cathode-material", "custody": "controlled-blending", "facility": "fi-plant",
         "inputs": [
             {"lot": "urn:lot:t:lioh", "record": lioh, "massGrams": 20_000},
