@@ -129,22 +129,22 @@ class Fixture:
 def _chain(
     issuer: str, key: Any, start: int, previous: str | None, n: int
 ) -> tuple[list[bytes], Any, str | None]:
-    from passport.records import build_record, sign_record
+    from passport.records import sign_next
     from signing.jcs import canonicalize
     from signing.keys import SigningKey
 
     out = []
     for seq in range(start, start + n):
         nxt = SigningKey.generate()
-        unsigned = build_record(
+        signed = sign_next(
+            key,
             "KeyRotation",
+            {"nextKey": nxt.multikey},
             issuer=issuer,
-            subject={"nextKey": nxt.multikey},
-            sequence=seq,
-            previous=previous,
+            head=(seq - 1, previous),
             valid_from="2026-01-01T00:00:00Z",
         )
-        body = canonicalize(sign_record(unsigned, key, created="2026-01-01T00:00:00Z"))
+        body = canonicalize(signed)
         previous = "sha256:" + hashlib.sha256(body).hexdigest()
         out.append(body)
         key = nxt

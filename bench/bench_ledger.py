@@ -40,7 +40,7 @@ import nacl.bindings
 
 from passport.audit import audit
 from passport.ledger import Ledger
-from passport.records import build_record, record_hash, sign_record
+from passport.records import record_hash, sign_next
 from passport.store.repository import Repository
 from passport.translog import inclusion
 from signing.jcs import canonicalize
@@ -81,15 +81,15 @@ def _rotations(states: list[ActorState], per_actor: int) -> tuple[list[bytes], l
         for j, (seed, did, sequence, previous) in enumerate(states):
             next_seed = _next_seed(seed)
             next_key = SigningKey.from_seed(next_seed)
-            unsigned = build_record(
+            signed = sign_next(
+                keys[j],
                 "KeyRotation",
+                {"nextKey": next_key.multikey},
                 issuer=did,
-                subject={"nextKey": next_key.multikey},
-                sequence=sequence,
-                previous=previous,
+                head=(sequence - 1, previous),
                 valid_from=STAMP,
             )
-            body = canonicalize(sign_record(unsigned, keys[j], created=STAMP))
+            body = canonicalize(signed)
             out.append(body)
             states[j] = (next_seed, did, sequence + 1, record_hash(body))
             keys[j] = next_key
@@ -161,15 +161,15 @@ class Bench:
         states: list[ActorState] = []
         for i, seed in enumerate(seeds):
             did = SigningKey.from_seed(seed).did
-            unsigned = build_record(
+            signed = sign_next(
+                self.operator,
                 "ActorRegistration",
+                {"id": did, "name": f"Actor {i}", "roles": ["miner"]},
                 issuer=self.operator.did,
-                subject={"id": did, "name": f"Actor {i}", "roles": ["miner"]},
-                sequence=sequence + 1,
-                previous=head,
+                head=(sequence, head),
                 valid_from=STAMP,
             )
-            body = canonicalize(sign_record(unsigned, self.operator, created=STAMP))
+            body = canonicalize(signed)
             registrations.append(body)
             sequence, head = sequence + 1, record_hash(body)
             states.append((seed, did, 1, None))

@@ -17,6 +17,7 @@ import psycopg
 import pytest
 
 from passport.ledger import Ledger
+from passport.records import dumps, record_hash, sign_next
 from passport.store.repository import Repository
 from signing.keys import SigningKey
 
@@ -98,3 +99,31 @@ class Actors:
 @pytest.fixture
 def actors(ledger: Ledger, operator_key: SigningKey) -> Actors:
     return Actors(ledger, operator_key)
+
+
+def rotation_chain(
+    did: str,
+    key: SigningKey,
+    n: int,
+    *,
+    next_key: Callable[[int], SigningKey] | None = None,
+    valid_from: str = "2026-01-01T00:00:00Z",
+) -> list[dict[str, Any]]:
+    """``n`` KeyRotation records of ``did``'s chain from sequence 1, each signed by the key the
+    previous one named (``next_key(i)`` gives the i-th new key; random by default)."""
+    out: list[dict[str, Any]] = []
+    head: tuple[int, str | None] = (0, None)
+    for i in range(n):
+        nxt = next_key(i) if next_key is not None else SigningKey.generate()
+        signed = sign_next(
+            key,
+            "KeyRotation",
+            {"nextKey": nxt.multikey},
+            issuer=did,
+            head=head,
+            valid_from=valid_from,
+        )
+        out.append(signed)
+        head = (head[0] + 1, record_hash(dumps(signed)))
+        key = nxt
+    return out

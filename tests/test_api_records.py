@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import Actors
+from conftest import Actors, rotation_chain
 from fastapi.testclient import TestClient
 from test_api_support import assert_problem, client, make_client, post_record
 
@@ -235,22 +235,7 @@ def test_batch_appends_all_then_retry_is_200(
     miner = actors.add("miner")
     did = miner.did
     assert ledger.chain_head(did) == (0, None)
-    records = []
-    previous = None
-    for seq in range(1, 4):
-        nxt = SigningKey.generate()
-        unsigned = build_record(
-            "KeyRotation",
-            issuer=did,
-            subject={"nextKey": nxt.multikey},
-            sequence=seq,
-            previous=previous,
-            valid_from="2026-01-01T00:00:00Z",
-        )
-        signed = sign_record(unsigned, miner)
-        records.append(signed)
-        previous = "sha256:" + hashlib.sha256(canonicalize(signed)).hexdigest()
-        miner = nxt
+    records = rotation_chain(did, miner, 3)
     response = client.post("/records/batch", content=json.dumps(records))
     assert response.status_code == 201, response.text
     receipts = response.json()

@@ -4,12 +4,11 @@ appends share transactions yet each gets exactly the outcome of appending one by
 from __future__ import annotations
 
 import copy
-import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from conftest import Actors
+from conftest import Actors, rotation_chain
 from fastapi.testclient import TestClient
 from test_api_support import assert_problem, client, make_client, post_record
 
@@ -18,7 +17,6 @@ from api.writer import AppendCoalescer, _Pending
 from passport.audit import audit
 from passport.errors import ForkError, KeyNotValidError, UnknownIssuerError
 from passport.ledger import Ledger
-from passport.records import build_record, sign_record
 from passport.translog import Receipt
 from signing.errors import ProofError
 from signing.jcs import canonicalize
@@ -28,23 +26,8 @@ __all__ = ["client"]
 
 
 def chain(did: str, key: SigningKey, n: int) -> list[bytes]:
-    """``n`` KeyRotation records continuing ``did``'s chain from sequence 1."""
-    out, previous = [], None
-    for seq in range(1, n + 1):
-        nxt = SigningKey.generate()
-        unsigned = build_record(
-            "KeyRotation",
-            issuer=did,
-            subject={"nextKey": nxt.multikey},
-            sequence=seq,
-            previous=previous,
-            valid_from="2026-01-01T00:00:00Z",
-        )
-        body = canonicalize(sign_record(unsigned, key))
-        previous = "sha256:" + hashlib.sha256(body).hexdigest()
-        out.append(body)
-        key = nxt
-    return out
+    """``n`` KeyRotation records continuing ``did``'s chain from sequence 1, as bytes."""
+    return [canonicalize(r) for r in rotation_chain(did, key, n)]
 
 
 def run_group(ledger: Ledger, bodies: list[bytes]) -> list[Receipt | BaseException]:

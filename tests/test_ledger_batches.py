@@ -7,11 +7,11 @@ import hashlib
 from typing import Any
 
 import pytest
+from conftest import rotation_chain
 
 from passport.audit import audit
 from passport.errors import SchemaViolationError
 from passport.ledger import PARALLEL_VERIFY_MIN, BatchItemError, Ledger
-from passport.records import build_record, record_hash, sign_record
 from passport.translog import verify_receipt
 from signing.errors import ProofError
 from signing.jcs import canonicalize
@@ -34,23 +34,9 @@ def rotations(ledger: Ledger, operator: SigningKey, count: int) -> list[dict[str
             operator, "ActorRegistration", {"id": key.did, "name": "R", "roles": ["miner"]}
         )
     )
-    out = []
-    previous = None
-    for i in range(count):
-        nxt = SigningKey.from_seed(_seed(i + 1))
-        unsigned = build_record(
-            "KeyRotation",
-            issuer=did,
-            subject={"nextKey": nxt.multikey},
-            sequence=i + 1,
-            previous=previous,
-            valid_from=STAMP,
-        )
-        signed = sign_record(unsigned, key, created=STAMP)
-        previous = record_hash(canonicalize(signed))
-        out.append(signed)
-        key = nxt
-    return out
+    return rotation_chain(
+        did, key, count, next_key=lambda i: SigningKey.from_seed(_seed(i + 1)), valid_from=STAMP
+    )
 
 
 @pytest.fixture

@@ -73,7 +73,9 @@ def test_hand_built_chain_figures(ledger: Ledger, actors: Actors) -> None:
         sent = w.sign_at(seller, "Transfer", {
             "lot": lot, "record": record, "massGrams": grams, "buyer": buyer.did,
         }, at=t.at(2))  # fmt: skip
-        w.sign_at(buyer, "TransferAcceptance", {"transfer": sent, "decision": "accepted"}, at=t.at(2))
+        w.sign_at(
+            buyer, "TransferAcceptance", {"transfer": sent, "decision": "accepted"}, at=t.at(2)
+        )
 
     transfer(au, cn, "urn:lot:t:au", ore, 1_000_000)
     transfer(cl, cn, "urn:lot:t:cl", brine, 2_000_000)
