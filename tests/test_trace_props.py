@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
-from trace_chain import T0, Chain, Party, out, snapshot
+from trace_chain import T0, Chain, Party, external, out, snapshot
 
 from passport.batchsign import BatchSigner
 from passport.errors import CustodyError, DoubleClaimError, ElementBalanceError, MassBalanceError
@@ -275,14 +275,7 @@ def test_recycled_credits_are_never_claimed_twice(world: World, data: st.DataObj
         "recycling",
         [],
         [out(black, mass, {"Ni": ppm})],
-        externals=[
-            {
-                "source": "pre-consumer-waste",
-                "description": "scrap",
-                "massGrams": mass,
-                "elements": {"Ni": ppm},
-            }
-        ],
+        externals=[external("pre-consumer-waste", "scrap", mass, {"Ni": ppm})],
     )
     left, accepted_claims = mass, 0
     for i in range(data.draw(st.integers(1, 4), label="consumers")):

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from conftest import _new_db_url
 from sqlalchemy import event
-from trace_chain import Chain, Party, facility_subject, out
+from trace_chain import Chain, Party, external, facility_subject, out
 from typer.testing import CliRunner
 
 from passport.cli import app
@@ -180,14 +180,7 @@ def build_nmc(chain: Chain) -> Nmc:
         "anode-material",
         [("urn:lot:gr-mz", r["urn:lot:gr-mz"], 200_000)],
         [out("urn:lot:anode", 40_000, {"C": 950_000})],
-        externals=[
-            {
-                "source": "synthetic-feedstock",
-                "description": "needle coke",
-                "massGrams": 20_000,
-                "elements": {"C": 900_000},
-            }
-        ],
+        externals=[external("synthetic-feedstock", "needle coke", 20_000, {"C": 900_000})],
     )
     r["anode_cf"] = c.footprint(
         p["anode"],
@@ -225,12 +218,7 @@ def build_nmc(chain: Chain) -> Nmc:
             )
         ],
         externals=[
-            {
-                "source": "untraced",
-                "description": "purchased busbars with Ni plating",
-                "massGrams": 10_000,
-                "elements": {"Ni": 100_000},
-            }
+            external("untraced", "purchased busbars with Ni plating", 10_000, {"Ni": 100_000})
         ],
         emissions={"main-production": "50", "distribution": "10"},
     )
@@ -556,14 +544,7 @@ def build_recycling(chain: Chain) -> Loop:
         "recycling",
         [("urn:lot:old-pack", r["old-pack"], 1_000, "post-consumer")],
         [out("urn:lot:black-mass", 800, {"Ni": 200_000})],
-        externals=[
-            {
-                "source": "pre-consumer-waste",
-                "description": "cell production scrap",
-                "massGrams": 500,
-                "elements": {"Ni": 200_000},
-            }
-        ],
+        externals=[external("pre-consumer-waste", "cell production scrap", 500, {"Ni": 200_000})],
         emissions={"raw-material-acquisition": "4"},
     )
     # Recovery: 800 g black mass → 500 g NiSO4 at 20 % = 100 g Ni (50 g post, 50 g pre).

@@ -9,7 +9,7 @@ import copy
 from typing import Any
 
 import pytest
-from trace_chain import Chain, Party, facility_subject, holding, out, snapshot
+from trace_chain import Chain, Party, external, facility_subject, holding, out, snapshot
 
 from passport.batchsign import BatchSigner
 from passport.errors import (
@@ -256,14 +256,7 @@ def test_element_mass_from_nothing_is_rejected(chain: Chain, mine: tuple[Party, 
         "concentration",
         [("urn:lot:ore-1", h, 1000)],
         [out("urn:lot:c6", 100, {"Ni": 300_000})],
-        externals=[
-            {
-                "source": "untraced",
-                "description": "purchased concentrate",
-                "massGrams": 50,
-                "elements": {"Ni": 200_000},
-            }
-        ],
+        externals=[external("untraced", "purchased concentrate", 50, {"Ni": 200_000})],
     )
 
 
@@ -362,14 +355,7 @@ def recycler_with_scrap(chain: Chain) -> tuple[Party, str]:
         "recycling",
         [],
         [out("urn:lot:black-mass", 1000, {"Ni": 50_000})],
-        externals=[
-            {
-                "source": "pre-consumer-waste",
-                "description": "cell scrap",
-                "massGrams": 1000,
-                "elements": {"Ni": 50_000},
-            }
-        ],
+        externals=[external("pre-consumer-waste", "cell scrap", 1000, {"Ni": 50_000})],
     )
     return recycler, h
 
@@ -563,14 +549,7 @@ def test_recycled_intake_and_synthetic_feedstock_are_restricted(
         "refining",
         [],
         [out("urn:lot:r", 1, {"Ni": 1})],
-        externals=[
-            {
-                "source": "post-consumer-waste",
-                "description": "x",
-                "massGrams": 1,
-                "elements": {"Ni": 1},
-            }
-        ],
+        externals=[external("post-consumer-waste", "x", 1, {"Ni": 1})],
     )
     maker = chain.party("material-maker")
     rejected(
@@ -581,28 +560,14 @@ def test_recycled_intake_and_synthetic_feedstock_are_restricted(
         "anode-material",
         [],
         [out("urn:lot:g", 1, {"C": 1})],
-        externals=[
-            {
-                "source": "synthetic-feedstock",
-                "description": "coke",
-                "massGrams": 1,
-                "elements": {"Ni": 1},
-            }
-        ],
+        externals=[external("synthetic-feedstock", "coke", 1, {"Ni": 1})],
     )
     chain.transform(
         maker,
         "anode-material",
         [],
         [out("urn:lot:g", 1, {"C": 900_000})],
-        externals=[
-            {
-                "source": "synthetic-feedstock",
-                "description": "needle coke",
-                "massGrams": 2,
-                "elements": {"C": 950_000},
-            }
-        ],
+        externals=[external("synthetic-feedstock", "needle coke", 2, {"C": 950_000})],
     )
 
 

@@ -210,6 +210,11 @@ def out(lot: str, grams: int, elements: dict[str, int], **extra: Any) -> dict[st
     return {"lot": lot, "massGrams": grams, "elements": elements, **extra}
 
 
+def external(source: str, description: str, grams: int, elements: dict[str, int]) -> dict[str, Any]:
+    """An external (untraced, waste or synthetic) input of a transformation."""
+    return {"source": source, "description": description, "massGrams": grams, "elements": elements}
+
+
 def snapshot(ledger: Ledger) -> tuple[Any, ...]:
     """Log size, record count and every traceability row: nothing may move on a rejection."""
     from sqlalchemy import select
