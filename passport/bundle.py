@@ -45,7 +45,7 @@ from typing import Any
 from passport import passport_store, translog
 from passport.actors import initial_key
 from passport.errors import LedgerError, NotFoundError
-from passport.ledger import Ledger, LedgerInfo, verify_record_proof
+from passport.ledger import Ledger, LedgerInfo, stored_row, verify_record_proof
 from passport.partitions import partitions_for
 from passport.passport_config import load_class_table
 from passport.passport_document import LEDGER_FIGURES, get_at
@@ -498,7 +498,7 @@ class _Verifier:
                         f"record {e.parsed.hash} ({e.parsed.kind}) breaks a rule on replay: "
                         f"[{exc.code}] {exc.message}"
                     ) from exc
-                replayed.append(_stored(e))
+                replayed.append(stored_row(e.parsed, e.leaf, e.accepted_at))
             tx.insert_records(replayed)  # the rules read the trace tables, not the records
         self.replay = repo
         return f"{len(replayed)} provenance records replayed: every custody and balance rule holds"
@@ -529,20 +529,6 @@ class _Verifier:
         finally:
             self.replay.dispose()
             self._scratch.cleanup()
-
-
-def _stored(e: _Entry) -> StoredRecord:
-    p = e.parsed
-    return StoredRecord(
-        leaf_index=e.leaf,
-        hash=p.hash,
-        issuer=p.issuer,
-        sequence=p.sequence,
-        kind=p.kind,
-        verification_method=p.verification_method,
-        accepted_at=e.accepted_at,
-        body=p.canonical,
-    )
 
 
 def verify_bundle(bundle: Mapping[str, Any], *, log_vkey: str | None = None) -> BundleReport:

@@ -343,16 +343,7 @@ class Ledger:
                 raise BatchItemError(i, exc) from exc
             seen[record.hash] = leaf_index
             slots.append((record.hash, leaf_index))
-            row = StoredRecord(
-                leaf_index=leaf_index,
-                hash=record.hash,
-                issuer=record.issuer,
-                sequence=record.sequence,
-                kind=record.kind,
-                verification_method=record.verification_method,
-                accepted_at=accepted_at,
-                body=record.canonical,
-            )
+            row = stored_row(record, leaf_index, accepted_at)
             tx.stage_record(row)
             new_rows.append(row)
         nodes = translog.NodeCache(tx)  # one reader for the new nodes, the root and the proofs
@@ -567,6 +558,20 @@ def _mentioned(parsed: Sequence[ParsedRecord]) -> tuple[set[str], set[str]]:
             if type(value) is str:
                 multikeys.add(value)
     return dids, multikeys
+
+
+def stored_row(record: ParsedRecord, leaf_index: int, accepted_at: str) -> StoredRecord:
+    """The ``records`` row of an accepted record: its canonical bytes and index columns."""
+    return StoredRecord(
+        leaf_index=leaf_index,
+        hash=record.hash,
+        issuer=record.issuer,
+        sequence=record.sequence,
+        kind=record.kind,
+        verification_method=record.verification_method,
+        accepted_at=accepted_at,
+        body=record.canonical,
+    )
 
 
 def _check_key(key: StoredKey | None, record: ParsedRecord) -> None:

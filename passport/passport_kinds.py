@@ -321,13 +321,9 @@ def _on_passport(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
     _event(tx, ctx, passport_id, record, state.status)
 
 
-def _live(tx: Tx, record: ParsedRecord) -> store.PassportState:
-    s = record.subject
-    state = store.get(tx, s["passportId"])
-    if state is None or state.record_hash != s["passport"]:
-        raise PassportNotFoundError(
-            f"no passport {s['passportId']} issued by record {s['passport']}"
-        )
+def ensure_open(state: store.PassportState) -> None:
+    """PassportCeasedError unless the passport still takes lifecycle records: not ceased after
+    recycling (Art. 77(8)), not superseded by a successor passport (Art. 77(7))."""
     if state.ceased:
         raise PassportCeasedError(
             f"passport {state.passport_id} has ceased: the battery was recycled"
@@ -337,6 +333,16 @@ def _live(tx: Tx, record: ParsedRecord) -> store.PassportState:
             f"passport {state.passport_id} was superseded by {state.successor}; "
             "act on that passport"
         )
+
+
+def _live(tx: Tx, record: ParsedRecord) -> store.PassportState:
+    s = record.subject
+    state = store.get(tx, s["passportId"])
+    if state is None or state.record_hash != s["passport"]:
+        raise PassportNotFoundError(
+            f"no passport {s['passportId']} issued by record {s['passport']}"
+        )
+    ensure_open(state)
     if normalise_ts(record.valid_from) < normalise_ts(state.last_updated):
         raise RuleViolationError("a lifecycle record cannot predate the passport's last update")
     return state

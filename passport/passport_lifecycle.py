@@ -29,7 +29,6 @@ from passport.passport_config import CarbonClassTable
 from passport.passport_document import LEDGER_FIGURES, deep_merge, get_at, parts_of
 from passport.passport_errors import (
     IllegalTransitionError,
-    PassportCeasedError,
     PassportInvalidError,
 )
 from passport.passport_ids import digital_link, new_salt
@@ -41,12 +40,12 @@ from passport.passport_kinds import (
     TARGET_ROLES,
     TRANSITIONS,
     UPDATE_ROLES,
+    ensure_open,
     mandataries,
     may_act,
     may_update,
 )
 from passport.passport_partition import partition_hash, sign_partition, staged
-from passport.passport_store import PassportState
 from passport.passport_validation import validate
 from passport.passport_view import full_document, load_state, resolve
 from passport.records import build_record, dumps, record_hash, sign_record
@@ -85,17 +84,6 @@ def _actor_roles(ledger: Ledger, key: SigningKey) -> tuple[str, tuple[str, ...]]
     if actor is None:
         raise UnknownIssuerError(f"{did} is not a registered actor")
     return did, actor.roles
-
-
-def _open(state: PassportState) -> None:
-    if state.ceased:
-        raise PassportCeasedError(
-            f"passport {state.passport_id} has ceased: the battery was recycled"
-        )
-    if state.successor is not None:
-        raise PassportCeasedError(
-            f"passport {state.passport_id} was superseded by {state.successor}"
-        )
 
 
 def _timestamps(changes: Mapping[str, Any], stamp: str) -> dict[str, Any]:
@@ -144,7 +132,7 @@ def update_passport(
     a time get the update's time."""
     passport_id = resolve(ledger, identifier)
     state = load_state(ledger, passport_id)
-    _open(state)
+    ensure_open(state)
     did, roles = _actor_roles(ledger, key)
     stamp = format_ts(now(), micro=False)
     with ledger.repo.read() as tx:
@@ -218,7 +206,7 @@ def change_status(
     the performance at the change (merged into the current point 4)."""
     passport_id = resolve(ledger, identifier)
     state = load_state(ledger, passport_id)
-    _open(state)
+    ensure_open(state)
     if to not in TRANSITIONS.get(state.status, frozenset()):
         allowed = ", ".join(sorted(TRANSITIONS.get(state.status, ()))) or "none"
         raise IllegalTransitionError(
@@ -333,7 +321,7 @@ def mandate(
     """The economic operator grants (or withdraws) ``mandatary``'s mandate to update point 4."""
     passport_id = resolve(ledger, identifier)
     state = load_state(ledger, passport_id)
-    _open(state)
+    ensure_open(state)
     did, _ = _actor_roles(ledger, key)
     if did != state.issuer:
         raise RoleNotAllowedError(
