@@ -381,17 +381,10 @@ class BundleFigures:
 
 def bare_verify_us(seconds: float = 1.0) -> float:
     """Microseconds per bare Ed25519 verification (signing.ed25519) on this machine, now."""
-    from signing import ed25519
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_trace import verify_rate
 
-    public, secret = ed25519.keypair_from_seed(b"\x07" * 32)
-    message = b"x" * 64  # eddsa-jcs-2022 signs two SHA-256 digests
-    signature = ed25519.sign(secret, message)
-    n, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        for _ in range(200):
-            ed25519.verify(public, message, signature)
-        n += 200
-    return (time.perf_counter() - start) / n * 1e6
+    return 1e6 / verify_rate(seconds)
 
 
 def bundle_bench(records: int, runs: int) -> BundleFigures:

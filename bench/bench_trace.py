@@ -418,10 +418,11 @@ def settle(ledger: Ledger) -> None:
 
 
 def verify_rate(seconds: float = 1.0) -> float:
-    """Bare Ed25519 verifications per second (signing.ed25519), for reference."""
+    """Bare Ed25519 verifications per second (signing.ed25519), for reference, over a 64-byte
+    message: what eddsa-jcs-2022 signs (two SHA-256 digests)."""
     seed = b"\x07" * 32
     public, secret = ed25519.keypair_from_seed(seed)
-    message = b"x" * 1024
+    message = b"x" * 64
     signature = ed25519.sign(secret, message)
     n, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
