@@ -16,7 +16,7 @@ from passport.errors import NotFoundError, RoleNotAllowedError, RuleViolationErr
 from passport.ledger import Ledger
 from passport.passport_config import PLACEHOLDER_CLASS_TABLE
 from passport.passport_errors import PartitionMissingError, PassportInvalidError
-from passport.passport_issue import issue_passport, prepare_passport, sign_chain
+from passport.passport_issue import IssuedPassport, issue_passport, prepare_passport, sign_chain
 from passport.passport_partition import partition_hash, sign_partition, staged
 from passport.passport_samples import build_sample_chain, sample_model
 from passport.passport_view import full_document, verify_passport
@@ -29,6 +29,20 @@ from signing.note import open_checkpoint
 @pytest.fixture
 def chain(ledger: Ledger, operator_key: SigningKey) -> Any:
     return build_sample_chain(ledger, operator_key)
+
+
+def _issue(
+    ledger: Ledger, chain: Any, serial: str, *, who: str = "oem", model: Any = None
+) -> IssuedPassport:
+    """Issue the chain's pack passport as ``who`` (the sample EV model unless given)."""
+    return issue_passport(
+        ledger,
+        chain.keys[who],
+        pack_lot=chain.pack_lot,
+        model=sample_model("ev") if model is None else model,
+        base_url=BASE,
+        serial=serial,
+    )
 
 
 def test_issued_passport_validates_and_verifies_against_the_ledger(
@@ -125,14 +139,7 @@ def test_an_invalid_passport_is_refused_listing_every_problem_and_nothing_is_wri
     }
     model["point2"]["partNumbers"] = []
     with pytest.raises(PassportInvalidError) as err:
-        issue_passport(
-            ledger,
-            chain.keys["oem"],
-            pack_lot=chain.pack_lot,
-            model=model,
-            base_url=BASE,
-            serial="S1",
-        )
+        _issue(ledger, chain, "S1", model=model)
     pointers = {p["pointer"] for p in err.value.details["problems"]}
     assert {
         "/point1/massKg",
@@ -170,14 +177,7 @@ def test_unusable_model_data_and_identifiers_are_refused(ledger: Ledger, chain: 
     model = sample_model("ev")
     del model["point1"]["carbonFootprint"]["serviceLifeEnergyKWh"]
     with pytest.raises(PassportInvalidError, match="serviceLifeEnergyKWh"):
-        issue_passport(
-            ledger,
-            chain.keys["oem"],
-            pack_lot=chain.pack_lot,
-            model=model,
-            base_url=BASE,
-            serial="S",
-        )
+        _issue(ledger, chain, "S", model=model)
     with pytest.raises(NotFoundError):
         issue_passport(
             ledger,
@@ -192,23 +192,9 @@ def test_unusable_model_data_and_identifiers_are_refused(ledger: Ledger, chain: 
 def test_only_an_oem_issues_an_original_passport(ledger: Ledger, chain: Any) -> None:
     before = snapshot(ledger)
     with pytest.raises(RoleNotAllowedError):
-        issue_passport(
-            ledger,
-            chain.keys["repairer"],
-            pack_lot=chain.pack_lot,
-            model=sample_model("ev"),
-            base_url=BASE,
-            serial="S",
-        )
+        _issue(ledger, chain, "S", who="repairer")
     with pytest.raises(RoleNotAllowedError):
-        issue_passport(
-            ledger,
-            chain.keys["maker"],
-            pack_lot=chain.pack_lot,
-            model=sample_model("ev"),
-            base_url=BASE,
-            serial="S",
-        )
+        _issue(ledger, chain, "S", who="maker")
     assert snapshot(ledger) == before
 
 
@@ -239,23 +225,9 @@ def test_a_battery_has_one_live_passport(ledger: Ledger, operator_key: SigningKe
     chain, _ = issue_sample(ledger, operator_key)
     before = snapshot(ledger)
     with pytest.raises(RuleViolationError, match="already has a live passport"):
-        issue_passport(
-            ledger,
-            chain.keys["oem"],
-            pack_lot=chain.pack_lot,
-            model=sample_model("ev"),
-            base_url=BASE,
-            serial="P75-000001",
-        )
+        _issue(ledger, chain, "P75-000001")
     assert snapshot(ledger) == before
-    other = issue_passport(
-        ledger,
-        chain.keys["oem"],
-        pack_lot=chain.pack_lot,
-        model=sample_model("ev"),
-        base_url=BASE,
-        serial="P75-000002",
-    )
+    other = _issue(ledger, chain, "P75-000002")
     assert verify_passport(ledger, other.passport_id).ok
 
 
