@@ -37,6 +37,7 @@ from sqlmodel import SQLModel
 
 from passport.errors import ConfigurationError, LedgerStateError, StorageUnavailableError
 from passport.store import tables as t
+from passport.store.bulk import insert_rows, select_in
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_MMAP_BYTES = 256 * 1024 * 1024
@@ -73,7 +74,6 @@ _UPDATE_LOG_SIZE = (
     .values(size=bindparam("size"), last_accepted_at=bindparam("last_accepted_at"))
 )
 _RECORD_BY_HASH = select(RECORDS).where(RECORDS.c.hash == bindparam("hash"))
-_RECORDS_BY_HASHES = select(RECORDS).where(RECORDS.c.hash.in_(bindparam("hashes", expanding=True)))
 _ACTOR_BY_DID = select(ACTORS).where(ACTORS.c.did == bindparam("did"))
 _SET_ACTOR_HEAD = (
     update(ACTORS)
@@ -81,10 +81,6 @@ _SET_ACTOR_HEAD = (
     .values(head_sequence=bindparam("head_sequence"), head_hash=bindparam("head_hash"))
 )
 _KEY_BY_MULTIKEY = select(ACTOR_KEYS).where(ACTOR_KEYS.c.multikey == bindparam("multikey"))
-_ACTORS_BY_DIDS = select(ACTORS).where(ACTORS.c.did.in_(bindparam("dids", expanding=True)))
-_KEYS_BY_MULTIKEYS = select(ACTOR_KEYS).where(
-    ACTOR_KEYS.c.multikey.in_(bindparam("multikeys", expanding=True))
-)
 # The columns of a key that change after it is added (rotation, revocation).
 _KEY_STATE = frozenset({"state", "retired_at", "retired_by", "compromised_from"})
 _UPDATE_KEY_STATE = (
@@ -94,11 +90,47 @@ _UPDATE_KEY_STATE = (
 )
 _NODES_AT = select(TREE).where(TREE.c.pos.in_(bindparam("pos", expanding=True)))
 _LATEST_CHECKPOINT = select(CHECKPOINTS).order_by(CHECKPOINTS.c.size.desc()).limit(1)
-_INSERT_RECORDS = RECORDS.insert()
 _INSERT_ACTOR = ACTORS.insert()
-_INSERT_KEY = ACTOR_KEYS.insert()
-_INSERT_NODES = TREE.insert()
 _INSERT_CHECKPOINT = CHECKPOINTS.insert()
+# Columns of the rows written in bulk (passport.store.bulk), in the order of the dataclasses'
+# fields, which the tuples are built from.
+_RECORD_COLUMNS = (
+    "leaf_index",
+    "hash",
+    "issuer",
+    "sequence",
+    "kind",
+    "verification_method",
+    "accepted_at",
+    "body",
+)
+_KEY_COLUMNS = (
+    "multikey",
+    "actor_did",
+    "public_key",
+    "state",
+    "added_at",
+    "added_by",
+    "retired_at",
+    "retired_by",
+    "compromised_from",
+)
+_NODE_COLUMNS = ("pos", "hash")
+_RECORD_SELECT = tuple(RECORDS.c[name] for name in _RECORD_COLUMNS)
+_KEY_SELECT = tuple(ACTOR_KEYS.c[name] for name in _KEY_COLUMNS)
+_ACTOR_SELECT = tuple(
+    ACTORS.c[name]
+    for name in (
+        "did",
+        "name",
+        "country",
+        "roles",
+        "facilities",
+        "registration",
+        "head_sequence",
+        "head_hash",
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -154,6 +186,21 @@ class StoredCheckpoint:
     created_at: str
 
 
+def _key_row(key: StoredKey) -> tuple[Any, ...]:
+    """A key row as a tuple in the order of ``_KEY_COLUMNS``."""
+    return (
+        key.multikey,
+        key.actor_did,
+        key.public_key,
+        key.state,
+        key.added_at,
+        key.added_by,
+        key.retired_at,
+        key.retired_by,
+        key.compromised_from,
+    )
+
+
 def _actor_values(actor: StoredActor) -> dict[str, Any]:
     values = dict(actor.__dict__)
     values["roles"] = list(actor.roles)
@@ -171,6 +218,22 @@ def _record(row: Any) -> StoredRecord:
         verification_method=row.verification_method,
         accepted_at=row.accepted_at,
         body=bytes(row.body),
+    )
+
+
+def _record_of_tuple(row: tuple[Any, ...]) -> StoredRecord:
+    """A record from a row of the ``_RECORD_COLUMNS``."""
+    leaf_index, record_hash, issuer, sequence, kind, vm, accepted_at, body = row
+    return StoredRecord(
+        leaf_index, record_hash, issuer, sequence, kind, vm, accepted_at, bytes(body)
+    )
+
+
+def _actor_of_tuple(row: tuple[Any, ...]) -> StoredActor:
+    """An actor from a row of the ``_ACTOR_SELECT`` columns."""
+    did, name, country, roles, facilities, registration, head_sequence, head_hash = row
+    return StoredActor(
+        did, name, country, tuple(roles), tuple(facilities), registration, head_sequence, head_hash
     )
 
 
@@ -241,7 +304,12 @@ class Tx:
             )
             self._moved_heads.clear()
         if self._new_keys:
-            self.conn.execute(_INSERT_KEY, [k.__dict__ for k in self._new_keys.values()])
+            insert_rows(
+                self.conn,
+                ACTOR_KEYS,
+                _KEY_COLUMNS,
+                [_key_row(k) for k in self._new_keys.values()],
+            )
             self._new_keys.clear()
         if self._changed_keys:
             changed = [self._keys[mk] for mk in sorted(self._changed_keys)]
@@ -257,18 +325,16 @@ class Tx:
 
     def prefetch(self, dids: Iterable[str], multikeys: Iterable[str]) -> None:
         """Load the named actors and keys into the cache with one query each (absent ones too)."""
-        missing_dids = sorted({d for d in dids if d not in self._actors})
-        for start in range(0, len(missing_dids), 500):
-            chunk = missing_dids[start : start + 500]
-            self._actors.update(dict.fromkeys(chunk))
-            for row in self.conn.execute(_ACTORS_BY_DIDS, {"dids": chunk}):
-                self._actors[row.did] = _actor(row)
-        missing_keys = sorted({k for k in multikeys if k not in self._keys})
-        for start in range(0, len(missing_keys), 500):
-            chunk = missing_keys[start : start + 500]
-            self._keys.update(dict.fromkeys(chunk))
-            for row in self.conn.execute(_KEYS_BY_MULTIKEYS, {"multikeys": chunk}):
-                self._keys[row.multikey] = _key(row)
+        missing_dids = {d for d in dids if d not in self._actors}
+        if missing_dids:
+            self._actors.update(dict.fromkeys(missing_dids))
+            for row in select_in(self.conn, _ACTOR_SELECT, ACTORS.c.did, missing_dids):
+                self._actors[row[0]] = _actor_of_tuple(row)
+        missing_keys = {k for k in multikeys if k not in self._keys}
+        if missing_keys:
+            self._keys.update(dict.fromkeys(missing_keys))
+            for row in select_in(self.conn, _KEY_SELECT, ACTOR_KEYS.c.multikey, missing_keys):
+                self._keys[row[0]] = StoredKey(*row)
 
     # -- metadata -------------------------------------------------------------------------
     def meta(self) -> dict[str, str]:
@@ -311,12 +377,8 @@ class Tx:
 
     def records_by_hashes(self, hashes: Sequence[str]) -> dict[str, StoredRecord]:
         """Stored records among ``hashes``, keyed by hash."""
-        out: dict[str, StoredRecord] = {}
-        for start in range(0, len(hashes), 500):
-            chunk = list(hashes[start : start + 500])
-            for row in self.conn.execute(_RECORDS_BY_HASHES, {"hashes": chunk}):
-                out[row.hash] = _record(row)
-        return out
+        rows = select_in(self.conn, _RECORD_SELECT, RECORDS.c.hash, hashes)
+        return {row[1]: _record_of_tuple(row) for row in rows}
 
     def record_by_issuer_sequence(self, issuer: str, sequence: int) -> StoredRecord | None:
         """The issuer's record at ``sequence``, if any."""
@@ -346,13 +408,6 @@ class Tx:
         )
         return [_record(r) for r in rows]
 
-    def records_by_kind(self, kind: str) -> list[StoredRecord]:
-        """All records of one kind, in leaf order."""
-        rows = self.conn.execute(
-            select(RECORDS).where(RECORDS.c.kind == kind).order_by(RECORDS.c.leaf_index)
-        )
-        return [_record(r) for r in rows]
-
     def count_records(self) -> int:
         """Number of stored record rows."""
         return int(self.conn.execute(select(func.count()).select_from(RECORDS)).scalar_one())
@@ -360,9 +415,27 @@ class Tx:
     def insert_records(self, rows: Sequence[StoredRecord]) -> None:
         """Insert accepted records (write transaction)."""
         if rows:
-            self.conn.execute(_INSERT_RECORDS, [r.__dict__ for r in rows])
+            insert_rows(
+                self.conn,
+                RECORDS,
+                _RECORD_COLUMNS,
+                [
+                    (
+                        r.leaf_index,
+                        r.hash,
+                        r.issuer,
+                        r.sequence,
+                        r.kind,
+                        r.verification_method,
+                        r.accepted_at,
+                        r.body,
+                    )
+                    for r in rows
+                ],
+            )
+            staged = self._staged
             for r in rows:
-                self._staged.pop(r.hash, None)
+                staged.pop(r.hash, None)
 
     # -- actors and keys ------------------------------------------------------------------
     def actor(self, did: str) -> StoredActor | None:
@@ -503,10 +576,8 @@ class Tx:
 
     def insert_nodes(self, nodes: Sequence[tuple[int, int, bytes]]) -> None:
         """Store new perfect-subtree hashes."""
-        if nodes:
-            self.conn.execute(
-                _INSERT_NODES, [{"pos": t.node_pos(lv, ix), "hash": h} for lv, ix, h in nodes]
-            )
+        shift = t.NODE_LEVEL_SHIFT
+        insert_rows(self.conn, TREE, _NODE_COLUMNS, [(lv * shift + ix, h) for lv, ix, h in nodes])
 
     def nodes_range(self, level: int, start: int, stop: int) -> list[tuple[int, bytes]]:
         """Stored nodes at ``level`` with ``start <= index < stop`` (for the audit)."""

@@ -37,9 +37,9 @@ class Record(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("issuer", "sequence", name="uq_records_issuer_sequence"),)
     leaf_index: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     hash: str = Field(unique=True, max_length=71)
-    issuer: str = Field(index=True)
+    issuer: str  # looked up through uq_records_issuer_sequence (its leading column)
     sequence: int = Field(sa_column=Column(BigInteger, nullable=False))
-    kind: str = Field(index=True, max_length=64)
+    kind: str = Field(max_length=64)
     verification_method: str
     accepted_at: str = Field(max_length=32)
     body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

@@ -8,23 +8,17 @@ level of a lot's provenance and never scans a table.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
-from sqlalchemy import JSON, Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlmodel import SQLModel
 
 from passport.store import trace_tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from passport.store.bulk import CHUNK, select_in
 from passport.store.repository import Tx
-
-if TYPE_CHECKING:
-    import psycopg
-
-CHUNK = 500
-_SEPARATOR = "\x1f"  # ASCII unit separator: joins keys into one PostgreSQL parameter
 
 # Row types are plain slotted dataclasses, not frozen ones: a roll-up builds tens of thousands of
 # them and frozen dataclasses cost seven times as much to construct. Treat them as read-only.
@@ -255,10 +249,6 @@ def _input(row: Sequence[Any]) -> InputRow:
     return InputRow.make(row[0], row[1], row[2], int(row[3]), row[4], _contents(row[5:10]))
 
 
-def _json_positions(columns: Sequence[Any]) -> list[int]:
-    return [i for i, c in enumerate(columns) if isinstance(c.type, JSON)]
-
-
 def _chunks(keys: Iterable[str]) -> Iterable[list[str]]:
     items = sorted(set(keys))
     for start in range(0, len(items), CHUNK):
@@ -281,62 +271,9 @@ class TraceTx:
         extra: str = "",
         source: str | None = None,
     ) -> list[tuple[Any, ...]]:
-        """``SELECT columns FROM source WHERE key IN keys`` as plain tuples, JSON decoded.
-
-        Roll-ups read thousands of rows per BFS level: this runs the statement on the transaction's
-        own DBAPI connection (same transaction and snapshot) with one bound array on PostgreSQL
-        (``= ANY``) or chunked ``IN`` lists on SQLite, skipping SQLAlchemy's per-value literal
-        coercion and ``Row`` objects, which otherwise cost more than the query. Only this module's
-        own table and column names are interpolated; keys are always bound parameters."""
-        wanted = sorted(set(keys))
-        if not wanted:
-            return []
-        names = ", ".join(f"{c.table.name}.{c.name}" for c in columns)
-        where = f"{key.table.name}.{key.name}"
-        source = source or key.table.name
-        order = f" ORDER BY {', '.join(f'{c.table.name}.{c.name}' for c in order_by)}"
-        order = order if order_by else ""
-        cursor = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        rows: list[tuple[Any, ...]] = []
-        try:
-            if self.conn.dialect.name == "postgresql":
-                pg = cast("psycopg.Cursor[Any]", cursor)  # psycopg 3: the PostgreSQL driver
-                if any(_SEPARATOR in k for k in wanted):
-                    sql = f"SELECT {names} FROM {source} WHERE {where} = ANY(%s){extra}{order}"  # noqa: S608
-                    pg.execute(sql, (wanted,), prepare=False)
-                else:
-                    # One text parameter split by the server: psycopg quotes each element of a
-                    # list parameter with a regular expression, which for thousands of keys
-                    # costs more than the query. No identifier holds the separator (the schemas'
-                    # patterns exclude control characters; the other branch covers any that do).
-                    # Never prepared: after five runs psycopg would prepare the statement and
-                    # PostgreSQL switch to a generic plan that cannot see how many keys come
-                    # (seen: roll-ups 150 -> 205 ms from the sixth one on).
-                    sql = (
-                        f"SELECT {names} FROM {source} "  # noqa: S608
-                        f"WHERE {where} = ANY(string_to_array(%s, %s)){extra}{order}"
-                    )
-                    pg.execute(sql, (_SEPARATOR.join(wanted), _SEPARATOR), prepare=False)
-                rows.extend(cursor.fetchall())
-            else:
-                for start in range(0, len(wanted), CHUNK):
-                    chunk = wanted[start : start + CHUNK]
-                    marks = ", ".join("?" * len(chunk))
-                    sql = f"SELECT {names} FROM {source} WHERE {where} IN ({marks}){extra}{order}"  # noqa: S608
-                    cursor.execute(sql, chunk)
-                    rows.extend(cursor.fetchall())
-        finally:
-            cursor.close()
-        positions = _json_positions(columns)
-        if positions and self.conn.dialect.name != "postgresql":
-            for n, row in enumerate(rows):
-                if any(isinstance(row[i], str) for i in positions):
-                    items = list(row)
-                    for i in positions:
-                        if isinstance(items[i], str):
-                            items[i] = json.loads(items[i])
-                    rows[n] = tuple(items)
-        return rows
+        """``SELECT columns FROM source WHERE key IN keys`` as plain tuples, JSON decoded
+        (:func:`passport.store.bulk.select_in`)."""
+        return select_in(self.conn, columns, key, keys, order_by, extra, source)
 
     def lots_with_steps(self, lot_ids: Iterable[str]) -> dict[str, tuple[LotRow, StepRow]]:
         """Lots (without credits) together with the steps that created them, in one query. The
