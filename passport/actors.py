@@ -18,7 +18,7 @@ from passport.store.repository import StoredActor, StoredKey, Tx
 from passport.timefmt import normalise_ts
 from signing.did import public_key_from_did_key
 from signing.errors import KeyFormatError
-from signing.multikey import decode_multikey, encode_multikey
+from signing.multikey import decode_multikey_cached, encode_multikey
 
 
 def initial_key(subject: dict[str, object]) -> str:
@@ -42,7 +42,7 @@ def _add_key(tx: Tx, did: str, multikey: str, at: str, by: str) -> None:
     if tx.key(multikey) is not None:
         raise RuleViolationError(f"key {multikey} is already in use; keys are never reused")
     try:
-        public_key = decode_multikey(multikey)
+        public_key = decode_multikey_cached(multikey)
     except KeyFormatError as exc:
         raise RuleViolationError(f"unusable key {multikey!r}: {exc.message}") from exc
     tx.insert_key(

@@ -17,10 +17,10 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import partial
 from typing import Any
 
-from passport import kinds, translog
+from passport import gcpause, kinds, translog
 from passport.errors import (
     ChainGapError,
     ChainPreviousMismatchError,
@@ -49,7 +49,7 @@ from passport.store.repository import (
 from passport.timefmt import format_ts, now
 from signing.errors import BpassError, ProofError
 from signing.keys import SigningKey
-from signing.multikey import decode_multikey
+from signing.multikey import decode_multikey_cached
 from signing.note import verifier_key
 from signing.proofs import verify_proof
 
@@ -61,15 +61,10 @@ PARALLEL_VERIFY_MIN = 256
 """Batches at least this large are parsed and verified (steps 1, 2a) in a process pool."""
 
 
-@lru_cache(maxsize=4096)
-def _key_from_multikey(multikey: str) -> bytes:
-    return decode_multikey(multikey)
-
-
 def _resolve_from_fragment(vm: str) -> bytes:
     # The verification method is ``issuer#<multikey>``: the key is in the id itself. Whether the
     # key may sign for the issuer is the ledger's question (step 2), answered under the lock.
-    return _key_from_multikey(vm.rsplit("#", 1)[1])
+    return decode_multikey_cached(vm.rsplit("#", 1)[1])
 
 
 def verify_record_proof(record: ParsedRecord) -> None:
@@ -262,6 +257,10 @@ class Ledger:
         """Append records atomically: all are accepted, or none and the error names the bad one."""
         if self.log_key is None:
             raise ConfigurationError("appending needs the ledger's log key")
+        with gcpause.paused():  # a batch makes many short-lived objects and no cycles
+            return self._append_batch(raws)
+
+    def _append_batch(self, raws: Sequence[bytes | str | dict[str, Any]]) -> list[translog.Receipt]:
         if len(raws) >= PARALLEL_VERIFY_MIN and self.workers > 1:
             parsed = self._parse_and_verify_all(raws)
         else:

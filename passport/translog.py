@@ -91,11 +91,7 @@ def inclusions(
     tx: Tx, indices: Sequence[int], size: int, reader: merkle.NodeReader | None = None
 ) -> list[tuple[str, ...]]:
     """Inclusion proofs of several leaves in the tree of ``size`` leaves, base64-encoded."""
-    encoded: dict[bytes, str] = {}
-    out = []
-    for proof in merkle.inclusion_proofs(indices, size, reader or tx.nodes):
-        out.append(tuple(encoded.get(h) or encoded.setdefault(h, b64(h)) for h in proof))
-    return out
+    return merkle.inclusion_proofs(indices, size, reader or tx.nodes, encode=b64)
 
 
 def consistency(tx: Tx, old_size: int, new_size: int) -> list[bytes]:

@@ -13,8 +13,10 @@ This module is pure: it performs no I/O itself.
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
+from typing import TypeVar
 
 from signing.errors import MerkleProofError
 
@@ -45,6 +47,11 @@ NodeReader = Callable[[Sequence[tuple[int, int]]], Sequence[bytes]]
 """Given ``(level, index)`` coordinates of perfect nodes, return their hashes in the same order."""
 
 _Range = tuple[int, int]  # a subtree as the half-open leaf range [start, end)
+_T = TypeVar("_T")
+
+
+def _same(value: bytes) -> bytes:
+    return value
 
 
 def hash_leaf(data: bytes) -> bytes:
@@ -185,11 +192,19 @@ def _range_hashes(ranges: Sequence[_Range], reader: NodeReader) -> list[bytes]:
     coords: list[tuple[int, int]] = []
     spans: list[tuple[int, int]] = []
     for start, end in ranges:
+        n = end - start
+        if n & (n - 1) == 0:  # a perfect subtree (ranges here start aligned): one stored node
+            level = n.bit_length() - 1
+            spans.append((len(coords), len(coords) + 1))
+            coords.append((level, start >> level))
+            continue
         cover = _perfect_cover(start, end)
         spans.append((len(coords), len(coords) + len(cover)))
         coords.extend(cover)
     hashes = _read(reader, coords)
-    return [_fold(hashes[first:last]) for first, last in spans]
+    return [
+        hashes[first] if last - first == 1 else _fold(hashes[first:last]) for first, last in spans
+    ]
 
 
 # --------------------------------------------------------------------------------------------
@@ -287,26 +302,70 @@ def inclusion_proof(index: int, size: int, reader: NodeReader) -> list[bytes]:
     return _range_hashes(_inclusion_ranges(index, size), reader)
 
 
-def inclusion_proofs(indices: Sequence[int], size: int, reader: NodeReader) -> list[list[bytes]]:
-    """Inclusion proofs of several leaves in one tree: ``[inclusion_proof(i, size, reader) …]``.
+def inclusion_proofs(
+    indices: Sequence[int],
+    size: int,
+    reader: NodeReader,
+    encode: Callable[[bytes], _T] = _same,  # type: ignore[assignment]
+) -> list[tuple[_T, ...]]:
+    """Inclusion proofs of several leaves in one tree, each as a tuple: for every ``i`` of
+    ``indices``, ``tuple(encode(h) for h in inclusion_proof(i, size, reader))``.
 
-    Proofs in one tree share most of their subtrees (all of the right edge, and every sibling
-    of a neighbouring leaf), so each subtree hash is computed once and reused; the nodes of
-    subtrees not met before are fetched with one reader call per proof.
+    RFC 9162 §2.1.3.1 defines PATH(m, D[n]) recursively: below the root, the path of the half
+    holding ``m`` followed by the hash of the other half. Here that recursion runs once for all
+    indices together, so a subtree shared by many paths (the whole right edge, every sibling
+    inside a batch of neighbouring leaves) is hashed, read and encoded once, and the part of a
+    path above a node is one tuple shared by every leaf below it. Pass 1 collects the sibling
+    subtrees and reads their perfect nodes with one reader call; pass 2 builds the paths.
     """
     _check_count(size, "size")
-    known: dict[_Range, bytes] = {}
-    proofs: list[list[bytes]] = []
     for index in indices:
         _check_count(index, "index")
         if index >= size:
             raise MerkleProofError("leaf index is outside the tree", index=index, size=size)
-        ranges = _inclusion_ranges(index, size)
-        missing = [r for r in ranges if r not in known]
-        if missing:
-            known.update(zip(missing, _range_hashes(missing, reader), strict=True))
-        proofs.append([known[r] for r in ranges])
-    return proofs
+    wanted = sorted(set(indices))
+    if not wanted:
+        return []
+    # A node is (start, end, lo, hi): the leaf range [start, end) and wanted[lo:hi] inside it.
+    siblings: list[_Range] = []
+    splits: list[tuple[int, int, int, int, int, int]] = []
+    stack = [(0, size, 0, len(wanted))]
+    while stack:
+        start, end, lo, hi = stack.pop()
+        n = end - start
+        if n == 1:
+            continue
+        middle = start + (1 << ((n - 1).bit_length() - 1))  # k = largest power of two < n
+        split = bisect_left(wanted, middle, lo, hi)
+        splits.append((start, end, lo, hi, middle, split))
+        if split > lo:  # m < k: PATH(m, D[0:k]) : MTH(D[k:n])
+            siblings.append((middle, end))
+            stack.append((start, middle, lo, split))
+        if split < hi:  # m >= k: PATH(m - k, D[k:n]) : MTH(D[0:k])
+            siblings.append((start, middle))
+            stack.append((middle, end, split, hi))
+    unique = list(dict.fromkeys(siblings))
+    encoded = dict(zip(unique, map(encode, _range_hashes(unique, reader)), strict=True))
+    # Pass 2, in the same order: the path above each node, deepest sibling first.
+    above: dict[tuple[int, int], tuple[_T, ...]] = {(0, size): ()}
+    paths: dict[int, tuple[_T, ...]] = {}
+    for start, end, lo, hi, middle, split in splits:
+        upper = above.pop((start, end))
+        if split > lo:
+            left = (encoded[(middle, end)], *upper)
+            if middle - start == 1:  # the leaf itself
+                paths[wanted[lo]] = left
+            else:
+                above[(start, middle)] = left
+        if split < hi:
+            right = (encoded[(start, middle)], *upper)
+            if end - middle == 1:
+                paths[wanted[split]] = right
+            else:
+                above[(middle, end)] = right
+    if size == 1:
+        paths[0] = ()
+    return [paths[i] for i in indices]
 
 
 def consistency_proof(old_size: int, new_size: int, reader: NodeReader) -> list[bytes]:

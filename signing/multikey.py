@@ -173,6 +173,13 @@ def decode_multikey(value: str) -> bytes:
     return raw[2:]
 
 
+@lru_cache(maxsize=1 << 14)
+def decode_multikey_cached(value: str) -> bytes:
+    """:func:`decode_multikey`, remembering recent answers (a ledger meets the same signing and
+    named keys record after record; failures are not remembered, they raise every time)."""
+    return decode_multikey(value)
+
+
 def encode_secret_multikey(seed: bytes) -> str:
     """Encode a 32-byte Ed25519 private key as a ``secretKeyMultibase`` (``z3u2…``)."""
     if len(seed) != _KEY_SIZE:

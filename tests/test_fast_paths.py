@@ -201,3 +201,49 @@ def test_proof_context_shorter_than_document_context_is_serialized_as_usual() ->
     unsecured["@context"] = secured["proof"]["@context"]
     assert _cut_unsecured(canonicalize(secured), secured, unsecured, secured["proof"]) is None
     assert verify_proof(secured, canonical=canonicalize(secured)) == verify_proof(secured)
+
+
+# verify_proof(..., canonical=...) serializes with orjson when orjson agrees with the bytes
+
+_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=6)
+ANY_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | _TEXT,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(_TEXT, children, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(members=st.dictionaries(_MEMBER_NAMES | _TEXT, ANY_JSON, max_size=6))
+@settings(max_examples=300, deadline=None)
+def test_verify_with_stored_bytes_equals_verify_without(members: dict[str, Any]) -> None:
+    # Floats that orjson writes otherwise than RFC 8785, and non-BMP names that it sorts
+    # otherwise, make it disagree: those documents take the general path, the rest the fast one.
+    document = {k: v for k, v in members.items() if k not in ("proof", "issuer")}
+    document["issuer"] = _KEY.did
+    secured = create_proof(document, _KEY, _KEY.verification_method, created="2025-01-01T00:00:00Z")
+    canonical = canonicalize(secured)
+    assert verify_proof(secured, canonical=canonical) == verify_proof(secured)
+    tampered = dict(secured, issuer=_KEY.did + "x")
+    with pytest.raises(ProofError):
+        verify_proof(tampered, canonical=canonicalize(tampered))
+
+
+def test_fast_path_is_taken_for_plain_records_and_not_for_disagreeing_floats(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from signing import proofs
+
+    def no_cut(*args: object) -> bytes | None:
+        raise AssertionError("the general path ran")
+
+    monkeypatch.setattr(proofs, "_cut_unsecured", no_cut)
+    plain = create_proof({"issuer": _KEY.did, "n": 7, "s": "é"}, _KEY, _KEY.verification_method)
+    verify_proof(plain, canonical=canonicalize(plain))  # orjson agrees: no cut
+    floats = create_proof({"issuer": _KEY.did, "x": 1.0}, _KEY, _KEY.verification_method)
+    assert b'"x":1}' in canonicalize(floats)  # RFC 8785 writes 1; orjson writes 1.0
+    with pytest.raises(AssertionError, match="general path"):
+        verify_proof(floats, canonical=canonicalize(floats))
