@@ -38,6 +38,7 @@ from sqlmodel import SQLModel
 from passport.errors import ConfigurationError, LedgerStateError, StorageUnavailableError
 from passport.store import tables as t
 from passport.store.bulk import insert_rows, select_in
+from passport.store.walcheckpoint import BACKSTOP_PAGES, Checkpointer
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_MMAP_BYTES = 256 * 1024 * 1024
@@ -627,6 +628,8 @@ class Repository:
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         self._wal_keeper: Any = None
         self._keep_wal = self.is_sqlite and parsed.database not in (None, "", ":memory:")
+        # WAL checkpoints run on a thread of their own, not in an appender's commit.
+        self._checkpointer = Checkpointer(str(parsed.database)) if self._keep_wal else None
         try:
             self._make_engines(parsed.database)
         except NoSuchModuleError as exc:
@@ -660,6 +663,9 @@ class Repository:
             # empty page cache; memory-mapped reads share the OS page cache across connections
             # instead (index lookups of a 10^6-record ledger hit pages already in memory).
             cur.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
+            if immediate and self._checkpointer is not None:
+                # Commits leave checkpoints to the Checkpointer thread until the WAL is huge.
+                cur.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -744,6 +750,8 @@ class Repository:
             tx = Tx(conn, writable=True)
             yield tx
             tx.flush()
+        if self._checkpointer is not None:
+            self._checkpointer.wake()
 
     @contextmanager
     def side_write(self) -> Iterator[Tx]:
@@ -753,9 +761,13 @@ class Repository:
             tx = Tx(conn, writable=True)
             yield tx
             tx.flush()
+        if self._checkpointer is not None:
+            self._checkpointer.wake()
 
     def dispose(self) -> None:
         """Close pooled connections."""
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         keeper, self._wal_keeper = self._wal_keeper, None
         if keeper is not None:
             keeper.close()
