@@ -18,7 +18,6 @@ form the next group.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import queue
 import threading
@@ -118,7 +117,7 @@ class AppendCoalescer:
             seen: set[str] = set()
             for p, receipt in zip(pending, receipts, strict=True):
                 if receipt.record_hash in seen and not receipt.existing:
-                    receipt = dataclasses.replace(receipt, existing=True)
+                    receipt = receipt._replace(existing=True)
                 seen.add(receipt.record_hash)
                 p.future.set_result(receipt)
             return

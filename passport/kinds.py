@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from passport.records import ParsedRecord
 from passport.store.repository import StoredActor, Tx
@@ -34,8 +35,7 @@ SUPPLY_CHAIN_ROLES = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class AcceptContext:
+class AcceptContext(NamedTuple):
     """Facts about the record being accepted, fixed by the ledger under its append lock."""
 
     accepted_at: str

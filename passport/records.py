@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -38,8 +39,19 @@ def record_hash(canonical: bytes) -> str:
     return HASH_PREFIX + hashlib.sha256(canonical).hexdigest()
 
 
+_PLAIN_ASCII = re.compile(r"[ !#-\[\]-~]*")  # printable ASCII but '"' and '\\': JCS as is
+
+
 def leaf_data(record_hash_value: str, accepted_at: str) -> bytes:
-    """The bytes a log leaf commits to: the record hash and the time the ledger accepted it."""
+    """The bytes a log leaf commits to: the record hash and the time the ledger accepted it.
+
+    That is the RFC 8785 form of ``{"acceptedAt": …, "record": …}``. Both values are normally
+    printable ASCII without quote or backslash (a ``sha256:`` hex id and a timestamp), which
+    RFC 8785 §3.2.2.2 writes unescaped: the bytes are then formatted directly; anything else
+    is canonicalized in full.
+    """
+    if _PLAIN_ASCII.fullmatch(accepted_at) and _PLAIN_ASCII.fullmatch(record_hash_value):
+        return f'{{"acceptedAt":"{accepted_at}","record":"{record_hash_value}"}}'.encode("ascii")
     return canonicalize({"acceptedAt": accepted_at, "record": record_hash_value})
 
 

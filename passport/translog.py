@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from passport.records import leaf_data
 from passport.store.repository import StoredCheckpoint, Tx
@@ -99,8 +98,7 @@ def consistency(tx: Tx, old_size: int, new_size: int) -> list[bytes]:
     return merkle.consistency_proof(old_size, new_size, tx.nodes)
 
 
-@dataclass(frozen=True)
-class Receipt:
+class Receipt(NamedTuple):
     """What an append returns: where the record is and the proof that the log holds it."""
 
     record_hash: str

@@ -247,3 +247,20 @@ def test_fast_path_is_taken_for_plain_records_and_not_for_disagreeing_floats(
     assert b'"x":1}' in canonicalize(floats)  # RFC 8785 writes 1; orjson writes 1.0
     with pytest.raises(AssertionError, match="general path"):
         verify_proof(floats, canonical=canonicalize(floats))
+
+
+# passport.records.leaf_data formats the usual leaf directly
+
+_ANY_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30)
+
+
+@given(
+    accepted_at=_ANY_TEXT | st.from_regex(r"\A[0-9:.TZ-]{20,27}\Z"),
+    record=_ANY_TEXT | st.from_regex(r"\Asha256:[0-9a-f]{64}\Z"),
+)
+@settings(max_examples=400)
+def test_leaf_data_is_the_canonical_form(accepted_at: str, record: str) -> None:
+    from passport.records import leaf_data
+
+    expected = canonicalize({"acceptedAt": accepted_at, "record": record})
+    assert leaf_data(record, accepted_at) == expected

@@ -38,7 +38,7 @@ from sqlalchemy.exc import IntegrityError
 if TYPE_CHECKING:
     import psycopg
 
-__all__ = ["CHUNK", "insert_rows", "select_in"]
+__all__ = ["CHUNK", "insert_rows", "select_in", "update_rows"]
 
 CHUNK = 500
 """Keys per ``IN`` list on SQLite (its default limit of bound parameters is far above this)."""
@@ -110,6 +110,34 @@ def insert_rows(
             conn.execute(table.insert(), [dict(zip(columns, row, strict=True)) for row in rows])
     except conn.dialect.dbapi.IntegrityError as exc:  # type: ignore[union-attr]
         raise IntegrityError(f"bulk insert into {table.name}", None, exc) from exc
+
+
+@cache
+def _update_sql(table: Table, key: str, columns: tuple[str, ...], mark: str) -> str:
+    sets = ", ".join(f"{name} = {mark}" for name in columns)
+    return f"UPDATE {table.name} SET {sets} WHERE {key} = {mark}"  # noqa: S608 - our own names
+
+
+def update_rows(
+    conn: Connection,
+    table: Table,
+    key: str,
+    columns: tuple[str, ...],
+    rows: Sequence[tuple[Any, ...]],
+) -> None:
+    """``UPDATE table SET columns WHERE key = …`` for each row (the values of ``columns``, then
+    the key), as one driver ``executemany`` in ``conn``'s transaction (pipelined by psycopg)."""
+    if not rows:
+        return
+    dbapi = conn.connection.dbapi_connection
+    if dbapi is None:  # pragma: no cover - a live Connection always has one
+        raise RuntimeError("the connection is closed")
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    cursor = dbapi.cursor()
+    try:
+        cursor.executemany(_update_sql(table, key, columns, mark), rows)
+    finally:
+        cursor.close()
 
 
 def _json_positions(columns: Sequence[Any]) -> list[int]:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from alembic import command
 from alembic.config import Config
@@ -37,7 +37,7 @@ from sqlmodel import SQLModel
 
 from passport.errors import ConfigurationError, LedgerStateError, StorageUnavailableError
 from passport.store import tables as t
-from passport.store.bulk import insert_rows, select_in
+from passport.store.bulk import insert_rows, select_in, update_rows
 from passport.store.walcheckpoint import BACKSTOP_PAGES, Checkpointer
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -76,66 +76,17 @@ _UPDATE_LOG_SIZE = (
 )
 _RECORD_BY_HASH = select(RECORDS).where(RECORDS.c.hash == bindparam("hash"))
 _ACTOR_BY_DID = select(ACTORS).where(ACTORS.c.did == bindparam("did"))
-_SET_ACTOR_HEAD = (
-    update(ACTORS)
-    .where(ACTORS.c.did == bindparam("b_did"))
-    .values(head_sequence=bindparam("head_sequence"), head_hash=bindparam("head_hash"))
-)
 _KEY_BY_MULTIKEY = select(ACTOR_KEYS).where(ACTOR_KEYS.c.multikey == bindparam("multikey"))
 # The columns of a key that change after it is added (rotation, revocation).
 _KEY_STATE = frozenset({"state", "retired_at", "retired_by", "compromised_from"})
-_UPDATE_KEY_STATE = (
-    update(ACTOR_KEYS)
-    .where(ACTOR_KEYS.c.multikey == bindparam("b_mk"))
-    .values({name: bindparam(name) for name in sorted(_KEY_STATE)})
-)
+_KEY_STATE_COLUMNS = tuple(sorted(_KEY_STATE))
 _NODES_AT = select(TREE).where(TREE.c.pos.in_(bindparam("pos", expanding=True)))
 _LATEST_CHECKPOINT = select(CHECKPOINTS).order_by(CHECKPOINTS.c.size.desc()).limit(1)
 _INSERT_ACTOR = ACTORS.insert()
 _INSERT_CHECKPOINT = CHECKPOINTS.insert()
-# Columns of the rows written in bulk (passport.store.bulk), in the order of the dataclasses'
-# fields, which the tuples are built from.
-_RECORD_COLUMNS = (
-    "leaf_index",
-    "hash",
-    "issuer",
-    "sequence",
-    "kind",
-    "verification_method",
-    "accepted_at",
-    "body",
-)
-_KEY_COLUMNS = (
-    "multikey",
-    "actor_did",
-    "public_key",
-    "state",
-    "added_at",
-    "added_by",
-    "retired_at",
-    "retired_by",
-    "compromised_from",
-)
-_NODE_COLUMNS = ("pos", "hash")
-_RECORD_SELECT = tuple(RECORDS.c[name] for name in _RECORD_COLUMNS)
-_KEY_SELECT = tuple(ACTOR_KEYS.c[name] for name in _KEY_COLUMNS)
-_ACTOR_SELECT = tuple(
-    ACTORS.c[name]
-    for name in (
-        "did",
-        "name",
-        "country",
-        "roles",
-        "facilities",
-        "registration",
-        "head_sequence",
-        "head_hash",
-    )
-)
 
 
-@dataclass(frozen=True)
-class StoredRecord:
+class StoredRecord(NamedTuple):
     """A row of ``records``: canonical bytes plus derived index columns."""
 
     leaf_index: int
@@ -148,8 +99,7 @@ class StoredRecord:
     body: bytes
 
 
-@dataclass(frozen=True)
-class StoredKey:
+class StoredKey(NamedTuple):
     """A row of ``actor_keys``."""
 
     multikey: str
@@ -163,8 +113,7 @@ class StoredKey:
     compromised_from: str | None
 
 
-@dataclass(frozen=True)
-class StoredActor:
+class StoredActor(NamedTuple):
     """A row of ``actors``."""
 
     did: str
@@ -187,23 +136,17 @@ class StoredCheckpoint:
     created_at: str
 
 
-def _key_row(key: StoredKey) -> tuple[Any, ...]:
-    """A key row as a tuple in the order of ``_KEY_COLUMNS``."""
-    return (
-        key.multikey,
-        key.actor_did,
-        key.public_key,
-        key.state,
-        key.added_at,
-        key.added_by,
-        key.retired_at,
-        key.retired_by,
-        key.compromised_from,
-    )
+# Columns of the rows written in bulk (passport.store.bulk): the row tuples' fields, in order.
+_RECORD_COLUMNS = StoredRecord._fields
+_KEY_COLUMNS = StoredKey._fields
+_NODE_COLUMNS = ("pos", "hash")
+_RECORD_SELECT = tuple(RECORDS.c[name] for name in _RECORD_COLUMNS)
+_KEY_SELECT = tuple(ACTOR_KEYS.c[name] for name in _KEY_COLUMNS)
+_ACTOR_SELECT = tuple(ACTORS.c[name] for name in StoredActor._fields)
 
 
 def _actor_values(actor: StoredActor) -> dict[str, Any]:
-    values = dict(actor.__dict__)
+    values = actor._asdict()
     values["roles"] = list(actor.roles)
     values["facilities"] = list(actor.facilities)
     return values
@@ -295,29 +238,26 @@ class Tx:
             self._new_actors.clear()
         if self._moved_heads:
             moved = [self._actors[did] for did in sorted(self._moved_heads)]
-            self.conn.execute(
-                _SET_ACTOR_HEAD,
-                [
-                    {"b_did": a.did, "head_sequence": a.head_sequence, "head_hash": a.head_hash}
-                    for a in moved
-                    if a is not None
-                ],
+            update_rows(
+                self.conn,
+                ACTORS,
+                "did",
+                ("head_sequence", "head_hash"),
+                [(a.head_sequence, a.head_hash, a.did) for a in moved if a is not None],
             )
             self._moved_heads.clear()
         if self._new_keys:
-            insert_rows(
-                self.conn,
-                ACTOR_KEYS,
-                _KEY_COLUMNS,
-                [_key_row(k) for k in self._new_keys.values()],
-            )
+            insert_rows(self.conn, ACTOR_KEYS, _KEY_COLUMNS, list(self._new_keys.values()))
             self._new_keys.clear()
         if self._changed_keys:
             changed = [self._keys[mk] for mk in sorted(self._changed_keys)]
-            self.conn.execute(
-                _UPDATE_KEY_STATE,
+            update_rows(
+                self.conn,
+                ACTOR_KEYS,
+                "multikey",
+                _KEY_STATE_COLUMNS,
                 [
-                    {"b_mk": k.multikey, **{c: getattr(k, c) for c in _KEY_STATE}}
+                    (*(getattr(k, c) for c in _KEY_STATE_COLUMNS), k.multikey)
                     for k in changed
                     if k is not None
                 ],
@@ -335,7 +275,7 @@ class Tx:
         if missing_keys:
             self._keys.update(dict.fromkeys(missing_keys))
             for row in select_in(self.conn, _KEY_SELECT, ACTOR_KEYS.c.multikey, missing_keys):
-                self._keys[row[0]] = StoredKey(*row)
+                self._keys[row[0]] = StoredKey._make(row)
 
     # -- metadata -------------------------------------------------------------------------
     def meta(self) -> dict[str, str]:
@@ -416,24 +356,7 @@ class Tx:
     def insert_records(self, rows: Sequence[StoredRecord]) -> None:
         """Insert accepted records (write transaction)."""
         if rows:
-            insert_rows(
-                self.conn,
-                RECORDS,
-                _RECORD_COLUMNS,
-                [
-                    (
-                        r.leaf_index,
-                        r.hash,
-                        r.issuer,
-                        r.sequence,
-                        r.kind,
-                        r.verification_method,
-                        r.accepted_at,
-                        r.body,
-                    )
-                    for r in rows
-                ],
-            )
+            insert_rows(self.conn, RECORDS, _RECORD_COLUMNS, rows)  # fields in column order
             staged = self._staged
             for r in rows:
                 staged.pop(r.hash, None)
@@ -512,7 +435,7 @@ class Tx:
         cached = self.key(multikey)
         if cached is None:
             return
-        changed = StoredKey(**{**cached.__dict__, **values})
+        changed = cached._replace(**values)
         self._keys[multikey] = changed
         if multikey in self._new_keys:
             self._new_keys[multikey] = changed
