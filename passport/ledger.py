@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from passport import gcpause, kinds, translog
 from passport.errors import (
@@ -36,7 +36,7 @@ from passport.errors import (
     RuleViolationError,
     UnknownIssuerError,
 )
-from passport.records import ParsedRecord, parse_record, sign_next
+from passport.records import ParsedRecord, parse_record, reparse_checked, sign_next
 from passport.settings import Settings
 from passport.store.repository import (
     IntegrityError,
@@ -82,21 +82,23 @@ def verify_record_proof(record: ParsedRecord) -> None:
 
 def _parse_and_verify(
     max_bytes: int, raw: bytes | str | dict[str, Any]
-) -> tuple[ParsedRecord | None, str | None]:
+) -> tuple[bool, bytes | None, str | None]:
     """Process-pool worker: steps 1 and 2a for one record.
 
-    ``(None, None)`` when step 1 fails (the caller parses again to raise that exact error),
-    else the parsed record and the proof error message or None.
+    ``(False, None, None)`` when step 1 fails (the caller parses again to raise that exact
+    error); else ``(True, canonical, problem)``: the canonical bytes (``None`` when they are
+    the bytes sent, so nothing travels back twice) and the proof error message or None.
     """
     try:
         record = parse_record(raw, max_bytes=max_bytes)
     except BpassError:
-        return None, None
+        return False, None, None
+    canonical = None if isinstance(raw, bytes) and raw == record.canonical else record.canonical
     try:
         verify_record_proof(record)
     except BpassError as exc:
-        return record, f"{exc.code}: {exc.message}"
-    return record, None
+        return True, canonical, f"{exc.code}: {exc.message}"
+    return True, canonical, None
 
 
 class BatchItemError(LedgerError):
@@ -293,16 +295,21 @@ class Ledger:
         work = partial(_parse_and_verify, self.max_record_bytes)
         parsed: list[ParsedRecord] = []
         problems: list[str | None] = []
-        for i, (record, problem) in enumerate(self._pool.map(work, raws, chunksize=chunk)):
-            if record is None:
-                try:
-                    record = self.parse(raws[i])  # raises the error the worker met
-                except BpassError as exc:
-                    raise BatchItemError(i, exc) from exc
-                try:
-                    verify_record_proof(record)
-                except BpassError as exc:
-                    problem = f"{exc.code}: {exc.message}"
+        for i, (ok, canonical, problem) in enumerate(self._pool.map(work, raws, chunksize=chunk)):
+            raw = raws[i]
+            if ok:
+                # The worker checked these bytes: parsing them again is all that is left.
+                parsed.append(reparse_checked(canonical or cast(bytes, raw)))
+                problems.append(problem)
+                continue
+            try:
+                record = self.parse(raw)  # raises the error the worker met
+            except BpassError as exc:
+                raise BatchItemError(i, exc) from exc
+            try:
+                verify_record_proof(record)
+            except BpassError as exc:
+                problem = f"{exc.code}: {exc.message}"
             parsed.append(record)
             problems.append(problem)
         for i, problem in enumerate(problems):

@@ -129,3 +129,19 @@ def test_parallel_batch_keeps_the_serial_precedence_over_later_rule_failures(
     # and the whole batch goes through the parallel path
     receipts = parallel.append_batch(records)
     assert [r.leaf_index for r in receipts] == list(range(2, 2 + COUNT))
+
+
+def test_parallel_batch_of_non_canonical_text_stores_canonical_bytes(
+    ledger: Ledger, parallel: Ledger, operator_key: SigningKey
+) -> None:
+    # Workers send back the canonical bytes only when they differ from the input; pretty
+    # JSON text differs, so the stored body and the hash must be those of the canonical form.
+    import json
+
+    records = rotations(ledger, operator_key, PARALLEL_VERIFY_MIN)
+    receipts = parallel.append_batch([json.dumps(r, indent=1) for r in records])
+    assert [r.record_hash for r in receipts] == [
+        "sha256:" + hashlib.sha256(canonicalize(r)).hexdigest() for r in records
+    ]
+    stored = ledger.record(receipts[-1].record_hash)
+    assert stored.body == canonicalize(records[-1])
