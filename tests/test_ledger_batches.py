@@ -12,6 +12,7 @@ from conftest import rotation_chain
 from passport.audit import audit
 from passport.errors import SchemaViolationError
 from passport.ledger import PARALLEL_VERIFY_MIN, BatchItemError, Ledger
+from passport.records import sign_next
 from passport.translog import verify_receipt
 from signing.errors import ProofError
 from signing.jcs import canonicalize
@@ -145,3 +146,31 @@ def test_parallel_batch_of_non_canonical_text_stores_canonical_bytes(
     ]
     stored = ledger.record(receipts[-1].record_hash)
     assert stored.body == canonicalize(records[-1])
+
+
+def test_resubmission_after_the_chain_moved_on_returns_the_stored_receipt(
+    ledger: Ledger, operator_key: SigningKey
+) -> None:
+    # The ledger finds a resubmission through the issuer's chain position, not a hash lookup:
+    # a record whose signing key was rotated away since, resent with a new one, in one batch.
+    records = rotations(ledger, operator_key, 4)
+    first = ledger.append_batch(records[:3])
+    mixed = ledger.append_batch([records[0], records[3], records[1]])
+    assert [r.existing for r in mixed] == [True, False, True]
+    assert (mixed[0].leaf_index, mixed[0].accepted_at) == (
+        first[0].leaf_index,
+        first[0].accepted_at,
+    )
+    assert mixed[2].record_hash == first[1].record_hash
+    # Another record at a taken position, validly signed by the current key, is a fork.
+    fork = sign_next(
+        SigningKey.from_seed(_seed(4)),
+        "KeyRotation",
+        {"nextKey": SigningKey.from_seed(b"\x09" * 32).multikey},
+        issuer=records[0]["issuer"],
+        head=(1, first[0].record_hash),
+        valid_from=STAMP,
+    )
+    with pytest.raises(BatchItemError) as caught:
+        ledger.append_batch([fork])
+    assert caught.value.error.code == "chain_fork"
