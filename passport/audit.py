@@ -17,11 +17,11 @@ The first failure is named by its leaf index and record hash.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections import deque
-from collections.abc import Generator
+from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import closing
 from dataclasses import dataclass, field
 from multiprocessing import get_all_start_methods, get_context
 from multiprocessing.context import BaseContext
@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlmodel import SQLModel
 
+from passport import audit_workers
 from passport.actors import initial_key
 from passport.audit_workers import (
     PHASE_ACCEPTED,
@@ -41,6 +42,7 @@ from passport.audit_workers import (
     check_range,
     check_range_in_worker,
     checkpoint_error,
+    key_states,
 )
 from passport.store.repository import Repository
 from passport.store.tables import node_pos
@@ -111,9 +113,91 @@ class _KeyState:
     compromised_from: str | None = None
 
 
-def _pool_context() -> BaseContext | None:
-    """``fork`` where the platform has it: workers start in milliseconds and import nothing."""
-    return get_context("fork") if "fork" in get_all_start_methods() else None
+def _fork_is_safe() -> bool:
+    """True when no other thread of this process can be inside C code holding a lock.
+
+    A forked child inherits every lock in the state it had at the fork. A thread that was
+    inside SQLite (a WAL checkpoint, a query of another connection) or OpenSSL at that moment
+    leaves their internal mutexes held for good in the child, whose first query or hash then
+    blocks forever. The threads of the standard library's own process pools (the executor's
+    manager thread, the queues' feeder threads) only wait on pipes and pickle, and CPython
+    itself forks beside them; any other thread might be anywhere.
+    """
+    current = threading.current_thread()
+    for thread in threading.enumerate():
+        if thread is current or not thread.is_alive():
+            continue
+        if type(thread).__name__ == "_ExecutorManagerThread" or thread.name == "QueueFeederThread":
+            continue
+        return False
+    return True
+
+
+def _pool_context() -> BaseContext:
+    """How to start the workers: ``fork`` where it is safe (they start in milliseconds with
+    everything imported), else a fork server that has imported the workers' module (its first
+    start costs an interpreter start, about half a second; later pools fork from it)."""
+    methods = get_all_start_methods()
+    if "fork" in methods and _fork_is_safe():
+        return get_context("fork")
+    if "forkserver" in methods:
+        context = get_context("forkserver")
+        context.set_forkserver_preload([audit_workers.__name__])
+        return context
+    return get_context("spawn")
+
+
+class _Ranges:
+    """Every range's result, in leaf order: checked in this process, or by a pool.
+
+    With a pool each worker reads and checks whole ranges over its own connection; up to
+    ``2 * workers + 1`` ranges are in flight while this process replays the finished ones.
+    """
+
+    def __init__(self, auditor: _Auditor, size: int) -> None:
+        self.repo = auditor.repo
+        self.spans = auditor._spans(size)
+        self.args = (size, auditor.level, auditor.origin, auditor.log_vkey)
+        self.workers = min(auditor.workers, len(self.spans))
+        self.ahead: deque[Future[RangeResult]] = deque()
+        self.submitted = 0
+        self.pool: ProcessPoolExecutor | None = None
+        self.reader: Reader | None = None
+        if self.workers > 1:
+            self.pool = ProcessPoolExecutor(self.workers, mp_context=_pool_context())
+            self._submit()
+
+    def _submit(self) -> None:
+        assert self.pool is not None
+        while self.submitted < len(self.spans) and len(self.ahead) <= 2 * self.workers:
+            start, stop = self.spans[self.submitted]
+            self.submitted += 1
+            self.ahead.append(
+                self.pool.submit(check_range_in_worker, self.repo.url, start, stop, *self.args)
+            )
+
+    def __iter__(self) -> Iterator[RangeResult]:
+        if self.pool is None:
+            self.reader = reader = Reader(self.repo)
+            for start, stop in self.spans:
+                try:
+                    yield check_range(reader, start, stop, *self.args)
+                finally:
+                    reader.end()
+            return
+        while self.ahead:
+            result = self.ahead.popleft().result()
+            self._submit()
+            yield result
+
+    def close(self) -> None:
+        """Stop the pool (cancelling ranges not started) or close this process's reader."""
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+            self.pool = None
+        if self.reader is not None:
+            self.reader.close()
+            self.reader = None
 
 
 class _Auditor:
@@ -145,65 +229,48 @@ class _Auditor:
         chunk = 1 << self.level
         return [(start, min(size, start + chunk)) for start in range(0, size, chunk)]
 
-    def _results(self, size: int) -> Generator[RangeResult, None, None]:
-        """Every range's result, in leaf order.
-
-        With a pool, each worker reads and checks whole ranges over its own connection; up to
-        ``2 * workers`` ranges are in flight while this process replays the finished ones.
-        """
-        spans = self._spans(size)
-        args = (size, self.level, self.origin, self.log_vkey)
-        if self.workers <= 1 or len(spans) <= 1:
-            reader = Reader(self.repo)
-            try:
-                for start, stop in spans:
-                    try:
-                        yield check_range(reader, start, stop, *args)
-                    finally:
-                        reader.end()
-            finally:
-                reader.close()
-            return
-        workers = min(self.workers, len(spans))
-        pool = ProcessPoolExecutor(workers, mp_context=_pool_context())
-        try:
-            ahead: deque[Future[RangeResult]] = deque()
-            for start, stop in spans:
-                ahead.append(pool.submit(check_range_in_worker, self.repo.url, start, stop, *args))
-                if len(ahead) > 2 * workers:
-                    yield ahead.popleft().result()
-            while ahead:
-                yield ahead.popleft().result()
-        finally:
-            pool.shutdown(cancel_futures=True)
-
     def run(self) -> AuditReport:
         started = time.perf_counter()
         with self.repo.read() as tx:
+            if not self.repo.is_sqlite:
+                # One snapshot for the counts below, as SQLite's read transaction is.
+                tx.conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             size, _ = tx.log_size()
-            count = tx.count_records()
-            self.report.nodes = tx.count_nodes()
-            # Checkpoints no range covers (size 0, or beyond the log), and the nodes above the
-            # ranges' roots; the workers read everything else themselves.
-            outside = tx.conn.execute(
-                select(_CHECKPOINTS.c.size, _CHECKPOINTS.c.root, _CHECKPOINTS.c.note)
-                .where(or_(_CHECKPOINTS.c.size <= 0, _CHECKPOINTS.c.size > size))
-                .order_by(_CHECKPOINTS.c.size)
-            ).all()
-            for pos, value in tx.conn.execute(
-                select(_TREE.c.pos, _TREE.c.hash).where(_TREE.c.pos >= node_pos(self.level + 1, 0))
-            ):
-                self.high_nodes[int(pos)] = bytes(value)
-        if count != size:
-            self.fail("log_size", f"the log holds {size} leaves but {count} record rows are stored")
-        for cp_size, root, note in outside:
-            if cp_size <= 0:
-                error = checkpoint_error(cp_size, bytes(root), note, self.origin, self.log_vkey)
-                self.checkpoints.append((cp_size, bytes(root), error, EMPTY_ROOT))
-        with closing(self._results(size)) as results:
-            for result in results:
+            # The workers start on the first ranges while this process reads the rest.
+            ranges = _Ranges(self, size)
+            try:
+                count = tx.count_records()
+                self.report.nodes = tx.count_nodes()
+                # Checkpoints no range covers (size 0, or beyond the log), the nodes above the
+                # ranges' roots and the key table; the workers read everything else themselves.
+                outside = tx.conn.execute(
+                    select(_CHECKPOINTS.c.size, _CHECKPOINTS.c.root, _CHECKPOINTS.c.note)
+                    .where(or_(_CHECKPOINTS.c.size <= 0, _CHECKPOINTS.c.size > size))
+                    .order_by(_CHECKPOINTS.c.size)
+                ).all()
+                high = select(_TREE.c.pos, _TREE.c.hash)
+                for pos, value in tx.conn.execute(
+                    high.where(_TREE.c.pos >= node_pos(self.level + 1, 0))
+                ):
+                    self.high_nodes[int(pos)] = bytes(value)
+                stored_keys = key_states(tx.conn.connection)
+            except BaseException:
+                ranges.close()
+                raise
+        try:
+            if count != size:
+                self.fail(
+                    "log_size", f"the log holds {size} leaves but {count} record rows are stored"
+                )
+            for cp_size, root, note in outside:
+                if cp_size <= 0:
+                    error = checkpoint_error(cp_size, bytes(root), note, self.origin, self.log_vkey)
+                    self.checkpoints.append((cp_size, bytes(root), error, EMPTY_ROOT))
+            for result in ranges:
                 if not self._range(result):
                     return self._finish(started)
+        finally:
+            ranges.close()
         for cp_size, root, note in outside:
             if cp_size > size:
                 error = checkpoint_error(cp_size, bytes(root), note, self.origin, self.log_vkey)
@@ -211,7 +278,7 @@ class _Auditor:
         self.report.records = size
         self._check_extra_nodes(size)
         self._check_checkpoints(size)
-        self._check_key_table()
+        self._check_key_table(stored_keys)
         self._collect_suspects()
         return self._finish(started)
 
@@ -386,13 +453,7 @@ class _Auditor:
                 )
                 return
 
-    def _check_key_table(self) -> None:
-        reader = Reader(self.repo)
-        try:
-            stored = reader.key_states()
-        finally:
-            reader.end()
-            reader.close()
+    def _check_key_table(self, stored: dict[str, tuple[str, str, str | None]]) -> None:
         if stored.keys() != self.keys.keys():
             self.fail("key_table", "the key table differs from the keys the records establish")
             return

@@ -97,7 +97,6 @@ class Reader:
         self._next = sql["next"]
         self._nodes = sql["nodes"]
         self._checkpoints = sql["checkpoints"]
-        self._keys = sql["keys"]
 
     def _all(self, sql: str, a: int, b: int) -> list[Any]:
         cur = self._conn.cursor()
@@ -125,15 +124,6 @@ class Reader:
         """(size, root, note) of the stored checkpoints with ``after < size <= upto``."""
         return self._all(self._checkpoints, after, upto)
 
-    def key_states(self) -> dict[str, tuple[str, str, str | None]]:
-        """multikey -> (actor, state, compromisedFrom) of every stored key."""
-        cur = self._conn.cursor()
-        try:
-            cur.execute(self._keys)
-            return {mk: (actor, state, since) for mk, actor, state, since in cur.fetchall()}
-        finally:
-            cur.close()
-
     def end(self) -> None:
         """End the read transaction, if the driver opened one (the connection stays open)."""
         self._conn.rollback()
@@ -141,6 +131,16 @@ class Reader:
     def close(self) -> None:
         """Return or close the connection."""
         self._conn.close()
+
+
+def key_states(conn: Any) -> dict[str, tuple[str, str, str | None]]:
+    """multikey -> (actor, state, compromisedFrom) of every stored key, over DBAPI ``conn``."""
+    cur = conn.cursor()
+    try:
+        cur.execute(_SQL["keys"])
+        return {mk: (actor, state, since) for mk, actor, state, since in cur.fetchall()}
+    finally:
+        cur.close()
 
 
 _READER: tuple[int, str, Reader] | None = None
