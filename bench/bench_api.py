@@ -20,9 +20,10 @@ Run ``python bench/bench_api.py`` (about a minute; it stops by itself). It:
    every client waits behind the 99 others, so its p99 measures the queue at saturation (the bare
    endpoint exceeds 50 ms there too); the slowest paced endpoint is printed beside it;
 7. in process: verifies the offline bundle of a pack with ``--bundle-records`` provenance records
-   (``passport.bundle.verify_bundle``, every check including the provenance replay and the
-   roll-ups) and compares it with the bare Ed25519 cost of the bundle's signatures (their count
-   times one bare verification measured in the same run).
+   (default 5,000; ``passport.bundle.verify_bundle``, every check including the provenance replay
+   and the roll-ups) and compares it with the bare Ed25519 cost of the bundle's signatures (their
+   count times one bare verification measured in the same run). ``--bundle-only`` runs this step
+   alone, without the servers and the HTTP load of steps 1 to 6.
 
 The load generator is a minimal asyncio HTTP/1.1 client: ``httpx.AsyncClient`` saturates near
 600 requests/s on a 2-core machine and would measure itself, not the server (``--client httpx``
@@ -477,12 +478,22 @@ def main() -> None:
     parser.add_argument("--client", choices=["raw", "httpx"], default="raw")
     parser.add_argument("--packs", type=int, default=3, help="sample passports to read")
     parser.add_argument(
-        "--bundle-records", type=int, default=2000, help="provenance records of the bundled pack"
+        "--bundle-records", type=int, default=5000, help="provenance records of the bundled pack"
     )
     parser.add_argument("--bundle-runs", type=int, default=3)
+    parser.add_argument(
+        "--bundle-only",
+        action="store_true",
+        help="skip the HTTP measurements (steps 1-6): only the offline bundle (step 7)",
+    )
     args = parser.parse_args()
     if args.serve_bare:
         serve_bare(args.serve_bare)
+        return
+    if args.bundle_only:
+        t0 = time.perf_counter()
+        report_bundle(bundle_bench(args.bundle_records, args.bundle_runs))
+        print(f"(bundle set-up and runs took {time.perf_counter() - t0:.0f} s)")
         return
     if args.client == "httpx":
         CONNECTION = HttpxConnection
