@@ -14,7 +14,7 @@ Any failure raises a typed :class:`passport.errors.LedgerError` and rolls everyt
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -99,6 +99,10 @@ def _parse_and_verify(
     except BpassError as exc:
         return True, canonical, f"{exc.code}: {exc.message}"
     return True, canonical, None
+
+
+_Checked = tuple[int, "ParsedRecord | None", "BpassError | None"]
+"""A record of a batch after steps 1 and 2a: (index, record or None if step 1 failed, error)."""
 
 
 class BatchItemError(LedgerError):
@@ -263,8 +267,9 @@ class Ledger:
             return self._append_batch(raws)
 
     def _append_batch(self, raws: Sequence[bytes | str | dict[str, Any]]) -> list[translog.Receipt]:
+        checked: Iterator[list[_Checked]]
         if len(raws) >= PARALLEL_VERIFY_MIN and self.workers > 1:
-            parsed = self._parse_and_verify_all(raws)
+            checked = self._checked_in_pool(raws)
         else:
             parsed = []
             for i, raw in enumerate(raws):
@@ -273,49 +278,57 @@ class Ledger:
                 except BpassError as exc:
                     raise BatchItemError(i, exc) from exc
             self._verify_all(parsed)
+            checked = iter([[(i, record, None) for i, record in enumerate(parsed)]])
         info = self._identity()
         try:
             with self.repo.write() as tx:
-                return self._append_locked(tx, parsed, info)
+                return self._append_locked(tx, checked, info)
         except IntegrityError as exc:  # only reachable if the append lock were bypassed
             raise ForkError(f"concurrent write conflict: {exc.orig}") from exc
 
-    def _parse_and_verify_all(
+    def _checked_in_pool(
         self, raws: Sequence[bytes | str | dict[str, Any]]
-    ) -> list[ParsedRecord]:
-        """Steps 1 and 2a of a large batch in the process pool, on all cores.
+    ) -> Iterator[list[_Checked]]:
+        """Steps 1 and 2a of a large batch in the process pool, on all cores, as they finish.
 
         Step 1 (schemas above all) costs several times the signature check, so both run in the
-        workers. Errors keep their precedence: the first record failing step 1, else the first
-        failing step 2a.
+        workers, and the records come back in order, a worker's chunk at a time, while the
+        caller already applies the rules under the lock to the chunks before: the pool keeps
+        verifying meanwhile. A record failing step 1 is yielded with its error at rank 1, one
+        failing step 2a at rank 2 (the caller keeps the precedence, see :meth:`_append_locked`).
         """
         if self._pool is None:
             self._pool = ProcessPoolExecutor(self.workers)
         chunk = max(1, len(raws) // (self.workers * 4))
         work = partial(_parse_and_verify, self.max_record_bytes)
-        parsed: list[ParsedRecord] = []
-        problems: list[str | None] = []
+        out: list[_Checked] = []
         for i, (ok, canonical, problem) in enumerate(self._pool.map(work, raws, chunksize=chunk)):
             raw = raws[i]
             if ok:
                 # The worker checked these bytes: parsing them again is all that is left.
-                parsed.append(reparse_checked(canonical or cast(bytes, raw)))
-                problems.append(problem)
-                continue
-            try:
-                record = self.parse(raw)  # raises the error the worker met
-            except BpassError as exc:
-                raise BatchItemError(i, exc) from exc
-            try:
-                verify_record_proof(record)
-            except BpassError as exc:
-                problem = f"{exc.code}: {exc.message}"
-            parsed.append(record)
-            problems.append(problem)
-        for i, problem in enumerate(problems):
-            if problem is not None:
-                raise BatchItemError(i, ProofError(problem, reason="signature"))
-        return parsed
+                record = reparse_checked(canonical or cast(bytes, raw))
+                failure = None if problem is None else ProofError(problem, reason="signature")
+                out.append((i, record, failure))
+            else:
+                out.append(self._check_here(i, raw))
+            if len(out) == chunk:
+                yield out
+                out = []
+        if out:
+            yield out
+
+    def _check_here(self, i: int, raw: bytes | str | dict[str, Any]) -> _Checked:
+        """Steps 1 and 2a in this process (a worker refused the record at step 1: this names
+        the exact error)."""
+        try:
+            record = self.parse(raw)
+        except BpassError as exc:
+            return i, None, exc
+        try:
+            verify_record_proof(record)
+        except BpassError as exc:
+            return i, record, exc
+        return i, record, None
 
     def _verify_all(self, parsed: Sequence[ParsedRecord]) -> None:
         for i, record in enumerate(parsed):
@@ -325,35 +338,58 @@ class Ledger:
                 raise BatchItemError(i, exc) from exc
 
     def _append_locked(
-        self, tx: Tx, parsed: Sequence[ParsedRecord], info: LedgerInfo
+        self, tx: Tx, checked: Iterator[list[_Checked]], info: LedgerInfo
     ) -> list[translog.Receipt]:
+        """Steps 2b-5 under the append lock, over ``checked`` (records with their step 1 and
+        2a results, in order, a chunk at a time).
+
+        Errors keep the serial path's precedence whatever the order they are met in: the first
+        record failing step 1 (raised at once: nothing later can outrank it), else the first
+        failing step 2a, else the first breaking a rule. Once the batch is doomed no more rules
+        run, but the rest is still read for an error that outranks the one held.
+        """
         size, last = tx.log_size()
         stamp = format_ts(now())
         accepted_at = max(stamp, last)  # leaf times never go backwards
-        tx.prefetch(*_mentioned(parsed))
         existing: dict[str, StoredRecord] = {}
         seen: dict[str, int] = {}
         new_rows: list[StoredRecord] = []
         slots: list[tuple[str, int | None]] = []  # (hash, new leaf index or None if pre-existing)
-        for i, record in enumerate(parsed):
-            if record.hash in seen:
-                slots.append((record.hash, seen[record.hash]))
-                continue
-            stored = existing.get(record.hash) or _already_stored(tx, record)
-            if stored is not None:  # a resubmission: its existing receipt (safe retries)
-                existing[record.hash] = stored
-                slots.append((record.hash, None))
-                continue
-            leaf_index = size + len(new_rows)
-            try:
-                self._accept(tx, record, info, accepted_at, leaf_index)
-            except BpassError as exc:
-                raise BatchItemError(i, exc) from exc
-            seen[record.hash] = leaf_index
-            slots.append((record.hash, leaf_index))
-            row = stored_row(record, leaf_index, accepted_at)
-            tx.stage_record(row)
-            new_rows.append(row)
+        held: tuple[int, int, BpassError] | None = None  # (rank, index, error) of a doomed batch
+        for part in checked:
+            if held is None:
+                tx.prefetch(*_mentioned([record for _, record, _ in part if record is not None]))
+            for i, record, failure in part:
+                if failure is not None:
+                    if record is None:  # step 1
+                        raise BatchItemError(i, failure) from failure
+                    if held is None or held[0] > 2:
+                        held = (2, i, failure)
+                    continue
+                if held is not None or record is None:
+                    continue
+                if record.hash in seen:
+                    slots.append((record.hash, seen[record.hash]))
+                    continue
+                stored = existing.get(record.hash) or _already_stored(tx, record)
+                if stored is not None:  # a resubmission: its existing receipt (safe retries)
+                    existing[record.hash] = stored
+                    slots.append((record.hash, None))
+                    continue
+                leaf_index = size + len(new_rows)
+                try:
+                    self._accept(tx, record, info, accepted_at, leaf_index)
+                except BpassError as exc:
+                    held = (3, i, exc)
+                    continue
+                seen[record.hash] = leaf_index
+                slots.append((record.hash, leaf_index))
+                row = stored_row(record, leaf_index, accepted_at)
+                tx.stage_record(row)
+                new_rows.append(row)
+        if held is not None:
+            _, i, error = held
+            raise BatchItemError(i, error) from error
         nodes = translog.NodeCache(tx)  # one reader for the new nodes, the root and the proofs
         if new_rows:
             tx.insert_records(new_rows)
