@@ -126,6 +126,17 @@ def test_parallel_batch_keeps_the_serial_precedence_over_later_rule_failures(
             led.append_batch(batch)
         assert err.value.index == gap_index
         assert err.value.error.code == "key_not_valid"
+    # A signature failure later in the batch (step 2a) outranks the early rule failure too:
+    # the rules have run on the first chunks by the time the pool reports it.
+    late = len(batch) - 3
+    batch[late] = dict(
+        batch[late], proof=dict(batch[late]["proof"], proofValue=records[0]["proof"]["proofValue"])
+    )
+    for led in (parallel, ledger):
+        with pytest.raises(BatchItemError) as err:
+            led.append_batch(batch)
+        assert err.value.index == late
+        assert err.value.error.code == "proof_invalid"
     assert ledger.info().size == 2
     # and the whole batch goes through the parallel path
     receipts = parallel.append_batch(records)
