@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from multiprocessing.util import Finalize
 from typing import Any, NamedTuple
 
 from passport.records import record_hash
@@ -154,7 +155,10 @@ def _reader(url: str) -> Reader:
     global _READER
     pid = os.getpid()
     if _READER is None or _READER[0] != pid or _READER[1] != url:
-        _READER = (pid, url, Reader(Repository(url)))
+        reader = Reader(Repository(url))
+        # Close it when the worker exits (a PostgreSQL server then sees a clean goodbye).
+        Finalize(reader, reader.close, exitpriority=10)
+        _READER = (pid, url, reader)
     return _READER[2]
 
 
