@@ -54,6 +54,10 @@ CHUNK_LEVEL = 10
 """Leaves are checked in ranges of ``2**CHUNK_LEVEL``, each aligned to its size, so that a
 range's perfect subtrees are computed and compared wholly by the process that reads it."""
 
+COLD_START_MIN_LEAVES = 16384
+"""Below this log size the audit runs in this process rather than wait for a fork server's
+first start (about half a second, which two workers only win back from about this size on)."""
+
 _CHECKPOINTS = SQLModel.metadata.tables["checkpoints"]
 _TREE = SQLModel.metadata.tables["tree_nodes"]
 
@@ -153,6 +157,11 @@ def _pool_context() -> BaseContext:
     return get_context("spawn")
 
 
+_started_servers: set[str] = set()
+"""Start methods other than fork this process has started pools with: a fork server, once
+started, makes later pools cheap."""
+
+
 class _Ranges:
     """Every range's result, in leaf order: checked in this process, or by a pool.
 
@@ -170,8 +179,15 @@ class _Ranges:
         self.pool: ProcessPoolExecutor | None = None
         self.reader: Reader | None = None
         if self.workers > 1:
-            self.pool = ProcessPoolExecutor(self.workers, mp_context=_pool_context())
-            self._submit()
+            context = _pool_context()
+            method = context.get_start_method()
+            if method != "fork" and method not in _started_servers and size < COLD_START_MIN_LEAVES:
+                self.workers = 1
+            else:
+                if method != "fork":
+                    _started_servers.add(method)
+                self.pool = ProcessPoolExecutor(self.workers, mp_context=context)
+                self._submit()
 
     def _submit(self) -> None:
         assert self.pool is not None

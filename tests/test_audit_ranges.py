@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import pytest
@@ -27,6 +28,12 @@ from signing.keys import SigningKey
 # 8 leaves, in this process and in a pool of two.
 CONFIGS = [(1, 10), (1, 2), (2, 0), (2, 1), (2, 2), (2, 3)]
 SIZE = 13
+
+
+@pytest.fixture(autouse=True)
+def pools_even_for_small_logs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under pytest-xdist the workers start from a fork server; use the pool all the same."""
+    monkeypatch.setattr(audit_module, "COLD_START_MIN_LEAVES", 0)
 
 
 @pytest.fixture
@@ -372,3 +379,25 @@ def test_forked_pool_in_a_single_threaded_process_finds_the_same(
     out = json.loads(proc.stdout)
     assert out["method"] == "fork"
     assert out["report"] == reference
+
+
+def test_small_log_is_audited_in_process_rather_than_wait_for_a_cold_fork_server(
+    ranged: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(audit_module, "COLD_START_MIN_LEAVES", SIZE + 1)
+    monkeypatch.setattr(audit_module, "_started_servers", set())
+    monkeypatch.setattr(audit_module, "_fork_is_safe", lambda: False)
+    pools: list[object] = []
+    real = ProcessPoolExecutor
+
+    def pool(*args: Any, **kwargs: Any) -> Any:
+        pools.append(kwargs.get("mp_context"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(audit_module, "ProcessPoolExecutor", pool)
+    reference = outcome(ranged, 1, 10, monkeypatch)
+    assert outcome(ranged, 2, 1, monkeypatch) == reference and not pools
+    monkeypatch.setattr(audit_module, "COLD_START_MIN_LEAVES", SIZE)
+    assert outcome(ranged, 2, 1, monkeypatch) == reference and len(pools) == 1
+    monkeypatch.setattr(audit_module, "COLD_START_MIN_LEAVES", SIZE + 1)
+    assert outcome(ranged, 2, 1, monkeypatch) == reference and len(pools) == 2  # now warm
