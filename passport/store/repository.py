@@ -542,15 +542,20 @@ class Tx:
 class Repository:
     """Engine, migrations and transactions for one ledger database."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, scratch: bool = False) -> None:
+        """``scratch``: a throw-away SQLite database (e.g. a bundle's replay): no durability,
+        the rollback journal in memory, no WAL and no checkpointer thread."""
         self.url = normalise_url(url)
+        self._scratch = scratch
         try:
             parsed = make_url(self.url)
         except Exception as exc:  # sqlalchemy raises ArgumentError with a terse message
             raise ConfigurationError(f"unusable database URL {url!r}: {exc}") from exc
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         self._wal_keeper: Any = None
-        self._keep_wal = self.is_sqlite and parsed.database not in (None, "", ":memory:")
+        self._keep_wal = (
+            self.is_sqlite and not scratch and parsed.database not in (None, "", ":memory:")
+        )
         # WAL checkpoints run on a thread of their own, not in an appender's commit.
         self._checkpointer = Checkpointer(str(parsed.database)) if self._keep_wal else None
         try:
@@ -579,8 +584,12 @@ class Repository:
         def _connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
             dbapi_conn.isolation_level = None  # let us issue BEGIN ourselves
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=FULL")  # a committed append survives power loss
+            if self._scratch:  # thrown away after use: nothing to survive a crash
+                cur.execute("PRAGMA journal_mode=MEMORY")
+                cur.execute("PRAGMA synchronous=OFF")
+            else:
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA synchronous=FULL")  # a committed append survives power loss
             cur.execute("PRAGMA busy_timeout=120000")
             # Connections are not pooled (NullPool), so each transaction would start with an
             # empty page cache; memory-mapped reads share the OS page cache across connections
