@@ -35,17 +35,18 @@ changing anything the bundle proves.
 from __future__ import annotations
 
 import base64
-import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-from passport import passport_store, translog
+from passport import gcpause, passport_store, translog
 from passport.actors import initial_key
+from passport.bundle_checks import InclusionChecks, ProofChecks
+from passport.bundle_replay import scratch_repository, scratch_tx
 from passport.errors import LedgerError, NotFoundError
-from passport.ledger import Ledger, LedgerInfo, stored_row, verify_record_proof
+from passport.ledger import Ledger, LedgerInfo, stored_row
 from passport.partitions import partitions_for
 from passport.passport_config import load_class_table
 from passport.passport_document import LEDGER_FIGURES, get_at
@@ -53,7 +54,7 @@ from passport.passport_figures import figures_from_rollup
 from passport.passport_view import resolve, show_passport, verify_view
 from passport.records import ParsedRecord, parse_record
 from passport.rollup import compute_rollup
-from passport.store.repository import Repository, StoredRecord, Tx
+from passport.store.repository import StoredRecord, Tx
 from passport.store.trace_repo import TraceTx
 from signing import merkle
 from signing.errors import BpassError
@@ -286,25 +287,43 @@ class _Entry:
     accepted_at: str
 
 
+_HANDLED = (KeyError, TypeError, ValueError, IndexError, AttributeError)
+"""Exceptions of malformed input a check reports as such (others propagate)."""
+
+
+def _failed(name: str, exc: Exception) -> Check | None:
+    """The failed check an exception raised by check ``name`` makes, or None if it is not one
+    of a check's (it then propagates)."""
+    if isinstance(exc, _CheckError):
+        return Check(name, False, exc.detail)
+    if isinstance(exc, BpassError):
+        return Check(name, False, f"[{exc.code}] {exc.message}")
+    if isinstance(exc, _HANDLED):
+        return Check(name, False, f"malformed bundle: {exc!r}")
+    return None
+
+
 class _Verifier:
-    def __init__(self, bundle: Mapping[str, Any], log_vkey: str | None) -> None:
+    def __init__(
+        self, bundle: Mapping[str, Any], log_vkey: str | None, workers: int | None
+    ) -> None:
         self.bundle = bundle
         self.pinned = log_vkey
+        self.workers = workers
         self.report = BundleReport(trusted_log_key=log_vkey is not None)
         self.entries: list[_Entry] = []
         self.by_hash: dict[str, _Entry] = {}
+        self.proofs: ProofChecks | None = None  # check 3's proofs, when their verdict is pending
+        self.scratch = ExitStack()  # the replay's scratch database (checks 8 and 9)
 
-    def step(self, name: str, fn: Any) -> bool:
+    def step(self, name: str, fn: Callable[[], Any]) -> bool:
         try:
             detail = fn()
-        except _CheckError as exc:
-            self.report.checks.append(Check(name, False, exc.detail))
-            return False
-        except BpassError as exc:
-            self.report.checks.append(Check(name, False, f"[{exc.code}] {exc.message}"))
-            return False
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-            self.report.checks.append(Check(name, False, f"malformed bundle: {exc!r}"))
+        except Exception as exc:
+            check = _failed(name, exc)
+            if check is None:
+                raise
+            self.report.checks.append(check)
             return False
         self.report.checks.append(Check(name, True, str(detail)))
         return True
@@ -321,10 +340,53 @@ class _Verifier:
             ("provenance", self.provenance),
             ("roll-ups", self.rollups),
         ]
-        for name, fn in steps:
-            if not self.step(name, fn):
-                break  # later checks rest on earlier ones
+        try:
+            for name, fn in steps:
+                if not self.step(name, fn):
+                    break  # later checks rest on earlier ones
+        except Exception:
+            if self._settle_proofs():
+                raise  # check 3 passed: the exception is a later check's own
+        else:
+            self._settle_proofs()
+        finally:
+            if self.proofs is not None:
+                self.proofs.close()
+            self.scratch.close()
         return self.report
+
+    def _settle_proofs(self) -> bool:
+        """Check 3's verdict on the records' proofs, which the workers delivered while checks
+        4-9 ran: if one failed, the report ends with check 3 failing, as if the checks had run
+        one after the other (nothing after check 3 rests on the proofs, so nothing else differs).
+        True if the proofs all verified (or were settled in check 3 itself)."""
+        if self.proofs is None:
+            return True
+        proofs, self.proofs = self.proofs, None
+        try:
+            try:
+                self._raise_proof_failure(proofs, None)
+            finally:
+                proofs.close()
+        except Exception as exc:
+            check = _failed("records", exc)
+            if check is None:
+                raise
+            at = next(i for i, c in enumerate(self.report.checks) if c.name == "records")
+            del self.report.checks[at:]
+            self.report.checks.append(check)
+            return False
+        return True
+
+    def _raise_proof_failure(self, proofs: ProofChecks, stop: int | None) -> None:
+        """Raise check 3's error for the first record below ``stop`` whose proof fails."""
+        failure = proofs.first_failure(stop)
+        if failure is not None:
+            index, message = failure
+            item = self.bundle["records"][index]
+            raise _CheckError(
+                f"record {proofs.records[index].hash} at leaf {item['leafIndex']}: {message}"
+            )
 
     # 1
     def format(self) -> str:
@@ -352,27 +414,62 @@ class _Verifier:
 
     # 3
     def records(self) -> str:
+        """Per record, in order: schema (append step 1), increasing leaf index, proof (step
+        2a), inclusion in the log at its leaf (RFC 9162 §2.1.3.2); the first failure is the
+        check's. The proofs are checked by a pool (``passport.bundle_checks``) while this
+        process checks the rest, and their verdict may still be pending when this returns:
+        :meth:`run` settles it after the later checks, which do not rest on it."""
+        items = self.bundle["records"]
+        # Schema and leaf order, up to the first record failing them (``bad``: its error).
+        parsed: list[ParsedRecord] = []
+        leaves: list[int] = []
+        bad: Exception | None = None
         previous_leaf = -1
-        for item in self.bundle["records"]:
-            parsed = parse_record(item["record"], max_bytes=_NO_LIMIT)
-            leaf = item["leafIndex"]
-            if not isinstance(leaf, int) or leaf <= previous_leaf:
-                raise _CheckError(f"record {parsed.hash}: leaf indices must increase")
-            previous_leaf = leaf
+        for item in items:
             try:
-                verify_record_proof(parsed)
-                merkle.verify_inclusion(
-                    translog.leaf_hash(parsed.hash, item["acceptedAt"]),
-                    leaf,
-                    self.cp.size,
-                    [_b64(p) for p in item["inclusionProof"]],
-                    self.cp.root_hash,
-                )
-            except BpassError as exc:
-                raise _CheckError(f"record {parsed.hash} at leaf {leaf}: {exc.message}") from exc
-            entry = _Entry(parsed, leaf, item["acceptedAt"])
+                record = parse_record(item["record"], max_bytes=_NO_LIMIT)
+                leaf = item["leafIndex"]
+                if not isinstance(leaf, int) or leaf <= previous_leaf:
+                    raise _CheckError(f"record {record.hash}: leaf indices must increase")
+            except Exception as exc:
+                bad = exc
+                break
+            previous_leaf = leaf
+            parsed.append(record)
+            leaves.append(leaf)
+        proofs = ProofChecks(parsed, self.workers)  # started: runs beside what follows
+        try:
+            # Inclusion of the records before ``bad``, up to the first failure.
+            inclusion = InclusionChecks(self.cp.size, self.cp.root_hash, _b64)
+            for i, (record, leaf) in enumerate(zip(parsed, leaves, strict=True)):
+                item = items[i]
+                try:
+                    try:
+                        inclusion.verify(
+                            translog.leaf_hash(record.hash, item["acceptedAt"]),
+                            leaf,
+                            item["inclusionProof"],
+                        )
+                    except BpassError as exc:
+                        raise _CheckError(
+                            f"record {record.hash} at leaf {leaf}: {exc.message}"
+                        ) from exc
+                except Exception:
+                    # A record's proof is checked before its inclusion: a proof failing at or
+                    # before this record is the first failure.
+                    self._raise_proof_failure(proofs, i + 1)
+                    raise
+            if bad is not None:
+                self._raise_proof_failure(proofs, len(parsed))
+                raise bad
+        except BaseException:
+            proofs.close()
+            raise
+        self.proofs = proofs
+        for record, leaf, item in zip(parsed, leaves, items, strict=True):
+            entry = _Entry(record, leaf, item["acceptedAt"])
             self.entries.append(entry)
-            self.by_hash[parsed.hash] = entry
+            self.by_hash[record.hash] = entry
         return f"{len(self.entries)} records signed and included in the log"
 
     # 4
@@ -481,13 +578,13 @@ class _Verifier:
 
     # 8
     def provenance(self) -> str:
-        self._scratch = tempfile.TemporaryDirectory(prefix="bpass-bundle-")
-        repo = Repository(f"sqlite:///{Path(self._scratch.name) / 'replay.sqlite'}")
-        repo.migrate()
+        # The ledger's own rules (append steps 2b-4, ``Ledger._accept``) on a scratch database
+        # (``passport.bundle_replay``); chains are check 4's, on the records present.
+        repo = self.scratch.enter_context(scratch_repository())
         ledger = Ledger(repo, workers=1)
         info = LedgerInfo("replay", "", self.operator or "", 0)
         replayed: list[StoredRecord] = []
-        with repo.write() as tx:
+        with scratch_tx(repo) as tx:
             for e in self.entries:
                 if e.parsed.kind in PASSPORT_KINDS:
                     continue
@@ -505,34 +602,37 @@ class _Verifier:
 
     # 9
     def rollups(self) -> str:
-        try:
-            document = self.bundle["view"]["passport"]
-            subject = self.passport_record.subject
-            rollup = compute_rollup(self.replay, subject["pack"]["lot"], at=self.as_of)
-            energy = Decimal(str(get_at(document, "/point1/carbonFootprint/serviceLifeEnergyKWh")))
-            table = load_class_table()
-            figures = figures_from_rollup(rollup, service_life_energy_kwh=energy, table=table)
-            if get_at(document, "/point1/carbonFootprint/classTable") != table.id:
-                figures.pop("/point1/carbonFootprint/performanceClass", None)
-                figures.pop("/point1/carbonFootprint/classTable", None)
-            compared = 0
-            for pointer in LEDGER_FIGURES:
-                if pointer not in figures or pointer.split("/")[1] not in document:
-                    continue  # a partition this role does not see
-                shown = get_at(document, pointer)
-                if shown != figures[pointer]:
-                    raise _CheckError(f"{pointer} differs from the provenance's roll-up")
-                compared += 1
-            if compared == 0:
-                raise _CheckError("no passport figure could be compared with the roll-ups")
-            return f"{compared} figures equal the roll-ups recomputed from the provenance"
-        finally:
-            self.replay.dispose()
-            self._scratch.cleanup()
+        document = self.bundle["view"]["passport"]
+        subject = self.passport_record.subject
+        rollup = compute_rollup(self.replay, subject["pack"]["lot"], at=self.as_of)
+        energy = Decimal(str(get_at(document, "/point1/carbonFootprint/serviceLifeEnergyKWh")))
+        table = load_class_table()
+        figures = figures_from_rollup(rollup, service_life_energy_kwh=energy, table=table)
+        if get_at(document, "/point1/carbonFootprint/classTable") != table.id:
+            figures.pop("/point1/carbonFootprint/performanceClass", None)
+            figures.pop("/point1/carbonFootprint/classTable", None)
+        compared = 0
+        for pointer in LEDGER_FIGURES:
+            if pointer not in figures or pointer.split("/")[1] not in document:
+                continue  # a partition this role does not see
+            shown = get_at(document, pointer)
+            if shown != figures[pointer]:
+                raise _CheckError(f"{pointer} differs from the provenance's roll-up")
+            compared += 1
+        if compared == 0:
+            raise _CheckError("no passport figure could be compared with the roll-ups")
+        return f"{compared} figures equal the roll-ups recomputed from the provenance"
 
 
-def verify_bundle(bundle: Mapping[str, Any], *, log_vkey: str | None = None) -> BundleReport:
-    """Verify a bundle offline (see the module docstring); never raises for a failed check."""
+def verify_bundle(
+    bundle: Mapping[str, Any], *, log_vkey: str | None = None, workers: int | None = None
+) -> BundleReport:
+    """Verify a bundle offline (see the module docstring); never raises for a failed check.
+
+    ``workers``: processes checking the records' proofs while this one runs the other checks
+    (default: one fewer than the available cores; 0 checks them in this process).
+    """
     if not isinstance(bundle, Mapping):
         return BundleReport([Check("format", False, "a bundle is a JSON object")])
-    return _Verifier(bundle, log_vkey).run()
+    with gcpause.paused():  # tens of thousands of short-lived objects and no cycles
+        return _Verifier(bundle, log_vkey, workers).run()

@@ -3,8 +3,10 @@ refused when anything in it changes or anything is left out."""
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,14 +18,20 @@ from conftest import _new_db_url
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from passport import bundle as bundle_module
+from passport import translog
 from passport.bundle import build_bundle, verify_bundle
-from passport.ledger import Ledger
+from passport.bundle_checks import InclusionChecks
+from passport.bundle_replay import scratch_repository, scratch_tx
+from passport.ledger import Ledger, LedgerInfo, stored_row
+from passport.records import record_hash
 from passport.store.repository import Repository
 from samples.generate import SampleSummary, build_sample_ledger
-from signing.errors import CanonicalizationError
+from signing import merkle
+from signing.errors import CanonicalizationError, MerkleProofError
 from signing.jcs import canonicalize, parse_json
 from signing.keys import SigningKey
-from signing.note import verifier_key
+from signing.note import Checkpoint, sign_checkpoint, verifier_key
 
 
 @pytest.fixture(scope="module")
@@ -185,3 +193,220 @@ def test_cli_bundle_and_verify(sample: tuple[Ledger, SampleSummary], tmp_path: P
     assert bad.returncode == 1 and "FAILED records" in bad.stdout
     out.write_text("{ not json")
     assert subprocess.run([*cmd, "verify", str(out)], capture_output=True).returncode == 2
+
+
+# -- the fast paths of checks 3 and 8 must find exactly what the plain checks find -------------
+def _flip_proof(bundle: dict[str, Any], index: int) -> None:
+    """Break the signature of record ``index`` (its proofValue, still valid multibase)."""
+    proof = bundle["records"][index]["record"]["proof"]
+    value = proof["proofValue"]
+    proof["proofValue"] = value[:10] + ("A" if value[10] != "A" else "B") + value[11:]
+
+
+_POOL_SCRIPT = """
+import json, sys
+from passport import bundle_checks
+from passport.bundle import verify_bundle
+bundle_checks.PARALLEL_PROOFS_MIN = 1
+started = []
+original = bundle_checks.ProofChecks._start
+def _start(self, n):
+    original(self, n)
+    started.append(len(self._ranges))
+bundle_checks.ProofChecks._start = _start
+reports = [verify_bundle(b, workers=2).to_dict() for b in json.load(sys.stdin)]
+print(json.dumps({"reports": reports, "pools": started}))
+"""
+
+
+def _relogged(bundle: dict[str, Any]) -> dict[str, Any]:
+    """The bundle's records as the whole of a new log signed with the ledger's log key: what a
+    rogue operator could serve, every record included whatever its proof (the passport's own
+    checkpoint then differs: check 6 fails, after the proofs)."""
+    key = SigningKey.from_seed(b"\x02" * 32)
+    origin = bundle["log"]["origin"]
+    records = bundle["records"]
+    leaves = [
+        translog.leaf_hash(record_hash(canonicalize(e["record"])), e["acceptedAt"]) for e in records
+    ]
+    tree = merkle.MemoryTree(leaves)
+    for i, entry in enumerate(records):
+        entry["leafIndex"] = i
+        proof = merkle.inclusion_proof(i, len(leaves), tree.reader)
+        entry["inclusionProof"] = [translog.b64(p) for p in proof]
+    root = merkle.root(len(leaves), tree.reader)
+    checkpoint = Checkpoint(origin=origin, size=len(leaves), root_hash=root)
+    bundle["checkpoint"] = sign_checkpoint(checkpoint, origin, key)
+    return bundle
+
+
+def _mutants(bundle: dict[str, Any]) -> list[dict[str, Any]]:
+    """Bundles whose first failure is a proof, or another failure around a bad proof."""
+    middle = len(bundle["records"]) // 2
+    extraction = next(i for i, kind in enumerate(kinds(bundle)) if kind == "Extraction")
+
+    def bad_proof(*at: int, schema: int | None = None, drop: int | None = None) -> dict[str, Any]:
+        b = copy.deepcopy(bundle)
+        for i in at:
+            _flip_proof(b, i)
+        if schema is not None:
+            b["records"][schema]["record"]["credentialSubject"] = {"x": 1}
+        if drop is not None:
+            del b["records"][drop]
+        return _relogged(b)
+
+    def bad_inclusion(b: dict[str, Any], i: int) -> dict[str, Any]:
+        b["records"][i]["inclusionProof"][0] = b["records"][i]["inclusionProof"][1]
+        return b
+
+    last = len(bundle["records"]) - 1
+    dropped = copy.deepcopy(bundle)
+    del dropped["records"][extraction]
+    return [
+        bad_proof(middle),  # 0: one bad proof halfway
+        bad_proof(last),  # 1: the last record's
+        bad_proof(middle, middle + 3, schema=middle + 2),  # 2: the proof before the schema
+        bad_proof(middle, schema=middle - 2),  # 3: the schema before the proof
+        bad_inclusion(bad_proof(middle), middle),  # 4: a record's proof before its inclusion
+        bad_inclusion(bad_proof(middle), middle - 1),  # 5: an inclusion before a later proof
+        bad_proof(last, drop=extraction),  # 6: a bad proof hides the later checks' failures
+        _relogged(copy.deepcopy(bundle)),  # 7: no bad proof: check 6 fails
+        dropped,  # 8: no bad proof: the replay fails
+        copy.deepcopy(bundle),  # 9: nothing wrong
+    ]
+
+
+def test_pool_workers_find_the_records_the_serial_checks_find(bundle: dict[str, Any]) -> None:
+    """Check 3's proofs in forked workers (a clean process: forking is safe there) report the
+    same first failure, naming the same record, as the checks run one by one in this process,
+    whatever fails around them; and a bad proof hides every later check's verdict."""
+    mutants = _mutants(bundle)
+    serial = [verify_bundle(m, workers=0).to_dict() for m in mutants]
+    run = subprocess.run(
+        [sys.executable, "-c", _POOL_SCRIPT],
+        input=json.dumps(mutants),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    out = json.loads(run.stdout)
+    assert out["pools"] == [4] * len(mutants), "every bundle's proofs went to the pool"
+    assert out["reports"] == serial
+    failures = [r["checks"][-1] for r in serial]
+    middle = len(bundle["records"]) // 2
+
+    def record_at(m: int, i: int) -> str:
+        return record_hash(canonicalize(mutants[m]["records"][i]["record"]))
+
+    bad_signature = f"record {record_at(0, middle)} at leaf {middle}: record {record_at(0, middle)}"
+    assert failures[0] == {"check": "records", "ok": False, "detail": failures[0]["detail"]}
+    assert failures[0]["detail"].startswith(bad_signature), failures[0]
+    last = len(bundle["records"]) - 1
+    assert failures[1]["detail"].startswith(f"record {record_at(1, last)} at leaf {last}")
+    assert failures[2]["detail"] == failures[0]["detail"]  # the proof before the schema
+    assert "credentialSubject" in failures[3]["detail"]  # the schema before the proof
+    assert failures[4]["detail"] == failures[0]["detail"]  # the proof before the inclusion
+    assert failures[5]["detail"].startswith(f"record {record_at(5, middle - 1)} at leaf")
+    assert "inclusion" in failures[5]["detail"]
+    assert failures[6]["check"] == "records"  # not a later check
+    assert failures[7]["check"] == "passport-checkpoint"
+    assert failures[8]["check"] == "provenance"
+    assert serial[9]["ok"]
+
+
+def test_a_bad_proof_is_found_in_this_process_too(bundle: dict[str, Any]) -> None:
+    b = copy.deepcopy(bundle)
+    _flip_proof(b, 3)
+    report = verify_bundle(b, workers=0)
+    failure = report.first_failure
+    assert failure is not None and failure.name == "records"
+    assert record_hash(canonicalize(b["records"][3]["record"])) in failure.detail
+    assert [c.name for c in report.checks] == ["format", "checkpoint", "records"]
+
+
+def test_inclusion_checks_accept_and_refuse_as_verify_inclusion_does() -> None:
+    """Every proof of a 45-leaf tree is accepted (most through an already verified node), and
+    every proof with one element replaced, one element too many or too few, or another leaf's
+    index, is refused with the error of :func:`signing.merkle.verify_inclusion`."""
+    leaves = [merkle.hash_leaf(bytes([i])) for i in range(45)]
+    tree = merkle.MemoryTree(leaves)
+    size = tree.size
+    root = merkle.root(size, tree.reader)
+    encode = translog.b64
+
+    def decode(value: object) -> bytes:
+        assert isinstance(value, str)
+        return base64.b64decode(value, validate=True)
+
+    def expected_error(leaf: bytes, index: int, proof: list[str]) -> str | None:
+        try:
+            merkle.verify_inclusion(leaf, index, size, [decode(p) for p in proof], root)
+        except MerkleProofError as exc:
+            return exc.message
+        return None
+
+    checks = InclusionChecks(size, root, decode)
+    proofs = [[encode(p) for p in merkle.inclusion_proof(i, size, tree.reader)] for i in range(45)]
+    for i in [*range(45), *range(44, -1, -3)]:  # in order, then again out of order
+        checks.verify(leaves[i], i, proofs[i])
+    assert checks.shortcuts > 45
+    other = encode(merkle.hash_leaf(b"other"))
+    cases: list[tuple[int, int, list[str]]] = []
+    for i, proof in enumerate(proofs):
+        for k in range(len(proof)):
+            cases.append((i, i, [*proof[:k], other, *proof[k + 1 :]]))
+        cases.append((i, i, [*proof, other]))
+        cases.append((i, i, proof[:-1]))
+        cases.append((i, (i + 1) % 45, proof))
+    for leaf, index, proof in cases:
+        error = expected_error(leaves[leaf], index, proof)
+        if error is None:
+            continue  # (another leaf's index can share a proof: still a valid one)
+        with pytest.raises(MerkleProofError) as caught:
+            checks.verify(leaves[leaf], index, proof)
+        assert caught.value.message == error
+    for i in range(45):  # and nothing refused was remembered as verified
+        checks.verify(leaves[i], i, proofs[i])
+
+
+def test_the_replay_connection_writes_what_sqlalchemy_writes(bundle: dict[str, Any]) -> None:
+    """Check 8 replays through :class:`FastConnection`: the scratch database ends up holding
+    exactly the rows the same replay writes through SQLAlchemy itself."""
+    verifier = bundle_module._Verifier(bundle, None, 0)
+    for name in ("format", "checkpoint", "records", "chains", "keys"):
+        assert verifier.step(name, getattr(verifier, name)), verifier.report.to_dict()
+    tables = ["trace_lots", "trace_holdings", "trace_steps", "trace_inputs", "trace_transfers"]
+    tables += ["trace_attestations", "actors", "actor_keys", "records"]
+    dumps = []
+    for fast in (True, False):
+        with scratch_repository() as repo:
+            ledger = Ledger(repo, workers=1)
+            info = LedgerInfo("replay", "", verifier.operator or "", 0)
+            if fast:
+                context: Any = scratch_tx(repo)
+            else:
+                context = repo.write()
+            with context as tx:
+                rows = []
+                for e in verifier.entries:
+                    if e.parsed.kind not in bundle_module.PASSPORT_KINDS:
+                        ledger._accept(tx, e.parsed, info, e.accepted_at, e.leaf, check_chain=False)
+                        rows.append(stored_row(e.parsed, e.leaf, e.accepted_at))
+                tx.insert_records(rows)
+                if fast:
+                    assert tx.conn.fast > len(rows)  # most writes went to the driver directly
+            raw = sqlite3.connect(repo.url.removeprefix("sqlite:///"))
+            dumps.append({t: sorted(raw.execute(f"SELECT * FROM {t}").fetchall()) for t in tables})
+            raw.close()
+    assert dumps[0]["trace_lots"] and dumps[0]["trace_holdings"]
+    assert dumps[0] == dumps[1]
+
+
+def test_scratch_repositories_are_migrated_and_removed() -> None:
+    with scratch_repository() as repo:
+        current, head = repo.schema_revision()
+        path = Path(repo.url.removeprefix("sqlite:///"))
+        assert current == head and path.exists()
+        with repo.write() as tx:
+            assert tx.count_records() == 0
+    assert not path.exists()
