@@ -20,8 +20,9 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -43,22 +44,29 @@ _Processors = tuple[tuple[str, Any], ...]  # (bind name, bind processor or None)
 class _Compiled:
     """A DML statement compiled once for the driver: its SQL and positional parameters."""
 
-    __slots__ = ("keys", "processors", "sql", "statement")
+    __slots__ = ("get", "processed", "sql", "statement")
 
-    def __init__(
-        self, statement: Executable, keys: tuple[str, ...], sql: str, processors: _Processors
-    ) -> None:
+    def __init__(self, statement: Executable, sql: str, processors: _Processors) -> None:
         self.statement = statement  # held, so its id is never reused while cached
-        self.keys = keys
         self.sql = sql
-        self.processors = processors
+        names = [name for name, _ in processors]
+        # The parameters in order in one C call, then the few that need a bind processor.
+        self.get: Callable[[Mapping[str, Any]], tuple[Any, ...]]
+        if len(names) > 1:
+            self.get = itemgetter(*names)
+        else:  # itemgetter of one name returns the value itself, of none cannot be made
+            self.get = lambda p: tuple(p[name] for name in names)
+        self.processed = tuple((i, process) for i, (_, process) in enumerate(processors) if process)
 
-    def row(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
+    def row(self, params: Mapping[str, Any]) -> tuple[Any, ...] | list[Any]:
         """The positional parameters of one execution."""
-        return tuple(
-            params[name] if process is None else process(params[name])
-            for name, process in self.processors
-        )
+        values = self.get(params)
+        if not self.processed:
+            return values
+        out = list(values)
+        for i, process in self.processed:
+            out[i] = process(out[i])
+        return out
 
 
 def _compile(statement: Executable, keys: tuple[str, ...], dialect: Dialect) -> _Compiled | None:
@@ -86,7 +94,7 @@ def _compile(statement: Executable, keys: tuple[str, ...], dialect: Dialect) -> 
         if bind.expanding:
             return None
         processors.append((name, bind.type.dialect_impl(dialect).bind_processor(dialect)))
-    return _Compiled(statement, keys, compiled.string, tuple(processors))
+    return _Compiled(statement, compiled.string, tuple(processors))
 
 
 class _DMLResult:
@@ -118,6 +126,7 @@ class FastConnection:
         self._dialect = conn.dialect
         self._seen: dict[tuple[int, tuple[str, ...]], Executable] = {}
         self._plans: dict[tuple[int, tuple[str, ...]], tuple[Executable, _Compiled | None]] = {}
+        self._cursor: Any = None  # one driver cursor for every direct execution
         self.fast = 0  # executions sent to the driver directly (for tests and measurements)
 
     def __getattr__(self, name: str) -> Any:
@@ -153,16 +162,21 @@ class FastConnection:
             keys = first.keys()
             if any(type(p) is not dict or p.keys() != keys for p in parameters):
                 return self._conn.execute(statement, parameters)
-        cursor = self.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            if many:
-                cursor.executemany(compiled.sql, [compiled.row(p) for p in parameters])
-            else:
-                cursor.execute(compiled.sql, compiled.row(first))
-            self.fast += 1
-            return _DMLResult(cursor.rowcount)
-        finally:
-            cursor.close()
+        cursor = self._cursor
+        if cursor is None:
+            cursor = self._cursor = self.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        if many:
+            cursor.executemany(compiled.sql, [compiled.row(p) for p in parameters])
+        else:
+            cursor.execute(compiled.sql, compiled.row(first))
+        self.fast += 1
+        return _DMLResult(cursor.rowcount)
+
+    def close_cursor(self) -> None:
+        """Close the driver cursor of the direct executions (before the connection closes)."""
+        if self._cursor is not None:
+            self._cursor.close()
+            self._cursor = None
 
 
 # -- the scratch database --------------------------------------------------------------------
@@ -212,6 +226,10 @@ def scratch_tx(repo: Repository) -> Iterator[Tx]:
     committed when the block ends (after the held-back actor and key writes), rolled back if
     it raises."""
     with repo.engine.connect() as conn, conn.begin():
-        tx = Tx(FastConnection(conn), writable=True)  # type: ignore[arg-type]
-        yield tx
-        tx.flush()
+        fast = FastConnection(conn)
+        try:
+            tx = Tx(fast, writable=True)  # type: ignore[arg-type]
+            yield tx
+            tx.flush()
+        finally:
+            fast.close_cursor()
