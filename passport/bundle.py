@@ -30,6 +30,11 @@ not in the bundle), which the ledger's own audit covers; and absence: a record l
 is caught only when the figures rest on it (an omitted retraction, certificate or footprint that
 counts makes the roll-ups differ). Records the figures do not rest on may be missing without
 changing anything the bundle proves.
+
+How it runs (the checks and their verdicts are as above, in that order): check 3's proofs go
+to a forked worker process while this one checks the inclusion proofs and runs checks 4 to 9,
+and a failing proof then replaces every later verdict (``passport.bundle_checks``); check 8
+replays into a scratch SQLite database in memory (``passport.bundle_replay``).
 """
 
 from __future__ import annotations
