@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from multiprocessing import get_all_start_methods, get_context
 
-from passport.audit import _fork_is_safe
+from passport.forking import fork_is_safe
 from passport.ledger import verify_record_proof
 from passport.records import ParsedRecord
 from signing import merkle
@@ -151,7 +151,7 @@ def _serial(records: Sequence[ParsedRecord], start: int, stop: int) -> Failure |
 
 
 def _can_fork() -> bool:
-    return "fork" in get_all_start_methods() and _fork_is_safe()
+    return "fork" in get_all_start_methods() and fork_is_safe()
 
 
 # -- inclusion proofs ------------------------------------------------------------------------

@@ -335,6 +335,7 @@ def test_pool_forks_only_beside_threads_known_to_be_safe() -> None:
         t is threading.current_thread()
         or type(t).__name__ == "_ExecutorManagerThread"
         or t.name == "QueueFeederThread"
+        or getattr(t, "fork_safe", False) is True  # e.g. a WAL checkpointer of another test
         for t in threading.enumerate()
     )
     stop = threading.Event()
