@@ -140,8 +140,30 @@ def update_rows(
         cursor.close()
 
 
-def _json_positions(columns: Sequence[Any]) -> list[int]:
-    return [i for i, c in enumerate(columns) if isinstance(c.type, JSON)]
+@cache
+def _json_positions(columns: tuple[Any, ...]) -> tuple[int, ...]:
+    return tuple(i for i, c in enumerate(columns) if isinstance(c.type, JSON))
+
+
+@cache
+def _marks(count: int) -> str:
+    return ", ".join("?" * count)
+
+
+@cache
+def _select_parts(
+    columns: tuple[Any, ...],
+    key: Any,
+    extra: str,
+    order_by: tuple[Any, ...],
+    source: str | None,
+) -> tuple[str, str]:
+    """``SELECT … WHERE key`` and what follows the key's condition, built once per shape."""
+    names = ", ".join(f"{c.table.name}.{c.name}" for c in columns)
+    where = f"{key.table.name}.{key.name}"
+    order = f" ORDER BY {', '.join(f'{c.table.name}.{c.name}' for c in order_by)}"
+    head = f"SELECT {names} FROM {source or key.table.name} WHERE {where}"  # noqa: S608
+    return head, f"{extra}{order if order_by else ''}"
 
 
 def select_in(
@@ -163,19 +185,14 @@ def select_in(
     wanted = sorted(set(keys))
     if not wanted:
         return []
-    names = ", ".join(f"{c.table.name}.{c.name}" for c in columns)
-    where = f"{key.table.name}.{key.name}"
-    source = source or key.table.name
-    order = f" ORDER BY {', '.join(f'{c.table.name}.{c.name}' for c in order_by)}"
-    order = order if order_by else ""
+    head, tail = _select_parts(tuple(columns), key, extra, tuple(order_by), source)
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     rows: list[tuple[Any, ...]] = []
     try:
         if conn.dialect.name == "postgresql":
             pg = cast("psycopg.Cursor[Any]", cursor)  # psycopg 3: the PostgreSQL driver
             if any(_SEPARATOR in k for k in wanted):
-                sql = f"SELECT {names} FROM {source} WHERE {where} = ANY(%s){extra}{order}"  # noqa: S608
-                pg.execute(sql, (wanted,), prepare=False)
+                pg.execute(f"{head} = ANY(%s){tail}", (wanted,), prepare=False)
             else:
                 # One text parameter split by the server: psycopg quotes each element of a
                 # list parameter with a regular expression, which for thousands of keys
@@ -184,22 +201,17 @@ def select_in(
                 # Never prepared: after five runs psycopg would prepare the statement and
                 # PostgreSQL switch to a generic plan that cannot see how many keys come
                 # (seen: roll-ups 150 -> 205 ms from the sixth one on).
-                sql = (
-                    f"SELECT {names} FROM {source} "  # noqa: S608
-                    f"WHERE {where} = ANY(string_to_array(%s, %s)){extra}{order}"
-                )
+                sql = f"{head} = ANY(string_to_array(%s, %s)){tail}"
                 pg.execute(sql, (_SEPARATOR.join(wanted), _SEPARATOR), prepare=False)
             rows.extend(cursor.fetchall())
         else:
             for start in range(0, len(wanted), CHUNK):
                 chunk = wanted[start : start + CHUNK]
-                marks = ", ".join("?" * len(chunk))
-                sql = f"SELECT {names} FROM {source} WHERE {where} IN ({marks}){extra}{order}"  # noqa: S608
-                cursor.execute(sql, chunk)
+                cursor.execute(f"{head} IN ({_marks(len(chunk))}){tail}", chunk)
                 rows.extend(cursor.fetchall())
     finally:
         cursor.close()
-    positions = _json_positions(columns)
+    positions = _json_positions(tuple(columns))
     if positions and conn.dialect.name != "postgresql":
         for n, row in enumerate(rows):
             if any(isinstance(row[i], str) for i in positions):

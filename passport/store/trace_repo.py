@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Table, bindparam, select, update
@@ -61,9 +62,15 @@ _INSERT_TRANSFER = TRANSFERS.insert()
 _INSERT_ATTESTATION = ATTESTATIONS.insert()
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _values(row: Any) -> dict[str, Any]:
     """A slotted dataclass row as column values (shallow: JSON columns keep their objects)."""
-    return {f.name: getattr(row, f.name) for f in fields(row)}
+    names = _FIELD_NAMES.get(type(row))
+    if names is None:
+        names = _FIELD_NAMES[type(row)] = tuple(f.name for f in fields(row))
+    return {name: getattr(row, name) for name in names}
 
 
 @dataclass(slots=True)
@@ -221,9 +228,10 @@ _TRANSFER_COLUMNS = [TRANSFERS.c[f] for f in TransferRow.__dataclass_fields__]
 _ATTESTATION_COLUMNS = [ATTESTATIONS.c[f] for f in AttestationRow.__dataclass_fields__]
 
 
-def _lot_columns(with_credits: bool) -> list[Any]:
+@cache
+def _lot_columns(with_credits: bool) -> tuple[Any, ...]:
     credits = [LOTS.c.credits] if with_credits else []
-    return [*_LOT_HEAD, *_ppm_columns(LOTS), *_LOT_TAIL, *credits, *_LOT_END]
+    return (*_LOT_HEAD, *_ppm_columns(LOTS), *_LOT_TAIL, *credits, *_LOT_END)
 
 
 def _lot(row: Sequence[Any], with_credits: bool) -> LotRow:
