@@ -158,6 +158,18 @@ def _can_fork() -> bool:
 _Node = tuple[int, int]  # the (fn, sn) state of RFC 9162 §2.1.3.2 after an element
 
 
+def _step(fn: int, sn: int, result: bytes, value: bytes) -> tuple[int, int, bytes]:
+    """RFC 9162 §2.1.3.2 steps 4b and 4c for one proof element ``value``."""
+    if fn & 1 or fn == sn:  # step 4b
+        result = hashlib.sha256(b"\x01" + value + result).digest()
+        while not fn & 1 and fn != 0:
+            fn >>= 1
+            sn >>= 1
+    else:
+        result = hashlib.sha256(b"\x01" + result + value).digest()
+    return fn >> 1, sn >> 1, result  # step 4c
+
+
 class InclusionChecks:
     """Inclusion proofs of leaves in the tree of ``size`` leaves with root ``root``.
 
@@ -213,15 +225,7 @@ class InclusionChecks:
                 return False
             if len(value) != merkle.HASH_SIZE:
                 return False
-            if fn & 1 or fn == sn:  # step 4b
-                result = hashlib.sha256(b"\x01" + value + result).digest()
-                while not fn & 1 and fn != 0:
-                    fn >>= 1
-                    sn >>= 1
-            else:
-                result = hashlib.sha256(b"\x01" + result + value).digest()
-            fn >>= 1  # step 4c
-            sn >>= 1
+            fn, sn, result = _step(fn, sn, result, value)
             known = verified.get((fn, sn))
             if known is None:
                 passed.append(((fn, sn), result, k + 1))
@@ -241,13 +245,5 @@ class InclusionChecks:
         fn, sn = index, self.size - 1
         result = leaf_hash
         for k, value in enumerate(decoded):
-            if fn & 1 or fn == sn:
-                result = hashlib.sha256(b"\x01" + value + result).digest()
-                while not fn & 1 and fn != 0:
-                    fn >>= 1
-                    sn >>= 1
-            else:
-                result = hashlib.sha256(b"\x01" + result + value).digest()
-            fn >>= 1
-            sn >>= 1
+            fn, sn, result = _step(fn, sn, result, value)
             self._verified.setdefault((fn, sn), (result, proof, k + 1))

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from conftest import Actors
-from sqlalchemy import text
+from test_audit import body_of, sql
 
 import passport.audit as audit_module
 from passport.audit import audit
@@ -66,16 +66,6 @@ def ranged(ledger: Ledger, actors: Actors, operator_key: SigningKey) -> Ledger:
     actors.add("recycler")
     assert ledger.info().size == SIZE
     return ledger
-
-
-def sql(ledger: Ledger, statement: str, **params: object) -> None:
-    with ledger.repo.engine.begin() as conn:
-        conn.execute(text(statement), params)
-
-
-def body_of(ledger: Ledger, leaf: int) -> bytes:
-    with ledger.repo.read() as tx:
-        return tx.records_range(leaf, leaf + 1)[0].body
 
 
 def hash_of(ledger: Ledger, leaf: int) -> str:
