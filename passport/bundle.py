@@ -48,7 +48,7 @@ from typing import Any
 
 from passport import gcpause, passport_store, translog
 from passport.actors import initial_key
-from passport.bundle_checks import InclusionChecks, ProofChecks
+from passport.bundle_checks import ProofChecks
 from passport.bundle_replay import scratch_repository, scratch_tx
 from passport.errors import LedgerError, NotFoundError
 from passport.ledger import Ledger, LedgerInfo, stored_row
@@ -63,6 +63,7 @@ from passport.store.repository import StoredRecord, Tx
 from passport.store.trace_repo import TraceTx
 from signing import merkle
 from signing.errors import BpassError
+from signing.merkle_batch import InclusionChecks
 from signing.note import open_checkpoint
 
 BUNDLE_TYPE = "BatteryPassportBundle"

@@ -3,7 +3,6 @@ refused when anything in it changes or anything is left out."""
 
 from __future__ import annotations
 
-import base64
 import copy
 import json
 import sqlite3
@@ -21,14 +20,13 @@ from hypothesis import strategies as st
 from passport import bundle as bundle_module
 from passport import translog
 from passport.bundle import build_bundle, verify_bundle
-from passport.bundle_checks import InclusionChecks
 from passport.bundle_replay import scratch_repository, scratch_tx
 from passport.ledger import Ledger, LedgerInfo, stored_row
 from passport.records import record_hash
 from passport.store.repository import Repository
 from samples.generate import SampleSummary, build_sample_ledger
 from signing import merkle
-from signing.errors import CanonicalizationError, MerkleProofError
+from signing.errors import CanonicalizationError
 from signing.jcs import canonicalize, parse_json
 from signing.keys import SigningKey
 from signing.note import Checkpoint, sign_checkpoint, verifier_key
@@ -322,51 +320,6 @@ def test_a_bad_proof_is_found_in_this_process_too(bundle: dict[str, Any]) -> Non
     assert failure is not None and failure.name == "records"
     assert record_hash(canonicalize(b["records"][3]["record"])) in failure.detail
     assert [c.name for c in report.checks] == ["format", "checkpoint", "records"]
-
-
-def test_inclusion_checks_accept_and_refuse_as_verify_inclusion_does() -> None:
-    """Every proof of a 45-leaf tree is accepted (most through an already verified node), and
-    every proof with one element replaced, one element too many or too few, or another leaf's
-    index, is refused with the error of :func:`signing.merkle.verify_inclusion`."""
-    leaves = [merkle.hash_leaf(bytes([i])) for i in range(45)]
-    tree = merkle.MemoryTree(leaves)
-    size = tree.size
-    root = merkle.root(size, tree.reader)
-    encode = translog.b64
-
-    def decode(value: object) -> bytes:
-        assert isinstance(value, str)
-        return base64.b64decode(value, validate=True)
-
-    def expected_error(leaf: bytes, index: int, proof: list[str]) -> str | None:
-        try:
-            merkle.verify_inclusion(leaf, index, size, [decode(p) for p in proof], root)
-        except MerkleProofError as exc:
-            return exc.message
-        return None
-
-    checks = InclusionChecks(size, root, decode)
-    proofs = [[encode(p) for p in merkle.inclusion_proof(i, size, tree.reader)] for i in range(45)]
-    for i in [*range(45), *range(44, -1, -3)]:  # in order, then again out of order
-        checks.verify(leaves[i], i, proofs[i])
-    assert checks.shortcuts > 45
-    other = encode(merkle.hash_leaf(b"other"))
-    cases: list[tuple[int, int, list[str]]] = []
-    for i, proof in enumerate(proofs):
-        for k in range(len(proof)):
-            cases.append((i, i, [*proof[:k], other, *proof[k + 1 :]]))
-        cases.append((i, i, [*proof, other]))
-        cases.append((i, i, proof[:-1]))
-        cases.append((i, (i + 1) % 45, proof))
-    for leaf, index, proof in cases:
-        error = expected_error(leaves[leaf], index, proof)
-        if error is None:
-            continue  # (another leaf's index can share a proof: still a valid one)
-        with pytest.raises(MerkleProofError) as caught:
-            checks.verify(leaves[leaf], index, proof)
-        assert caught.value.message == error
-    for i in range(45):  # and nothing refused was remembered as verified
-        checks.verify(leaves[i], i, proofs[i])
 
 
 def test_the_replay_connection_writes_what_sqlalchemy_writes(bundle: dict[str, Any]) -> None:
