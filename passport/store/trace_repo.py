@@ -270,19 +270,6 @@ class TraceTx:
         self.tx = tx
         self.conn = tx.conn
 
-    def _select_in(
-        self,
-        columns: Sequence[Any],
-        key: Any,
-        keys: Iterable[str],
-        order_by: Sequence[Any] = (),
-        extra: str = "",
-        source: str | None = None,
-    ) -> list[tuple[Any, ...]]:
-        """``SELECT columns FROM source WHERE key IN keys`` as plain tuples, JSON decoded
-        (:func:`passport.store.bulk.select_in`)."""
-        return select_in(self.conn, columns, key, keys, order_by, extra, source)
-
     def lots_with_steps(self, lot_ids: Iterable[str]) -> dict[str, tuple[LotRow, StepRow]]:
         """Lots (without credits) together with the steps that created them, in one query. The
         lot's issuer, facility and custody are its step's (equal by construction), read once."""
@@ -299,8 +286,8 @@ class TraceTx:
         source = (
             f"{LOTS.name} JOIN {STEPS.name} ON {STEPS.name}.record_hash = {LOTS.name}.record_hash"
         )
-        rows = self._select_in(
-            [*lot_columns, *_STEP_COLUMNS], LOTS.c.lot_id, lot_ids, source=source
+        rows = select_in(
+            self.conn, [*lot_columns, *_STEP_COLUMNS], LOTS.c.lot_id, lot_ids, source=source
         )
         out: dict[str, tuple[LotRow, StepRow]] = {}
         for row in rows:
@@ -327,7 +314,7 @@ class TraceTx:
         """Lots among ``lot_ids``, keyed by id (batched by primary key). Without credits (only the
         append-time mass-balance rules need them) the rows are cheaper to read."""
         columns = _lot_columns(with_credits)
-        rows = self._select_in(columns, LOTS.c.lot_id, lot_ids)
+        rows = select_in(self.conn, columns, LOTS.c.lot_id, lot_ids)
         return {row[0]: _lot(row, with_credits) for row in rows}
 
     def lot(self, lot_id: str) -> LotRow | None:
@@ -336,7 +323,7 @@ class TraceTx:
 
     def lots_created_by(self, record_hash: str) -> list[LotRow]:
         """The lots a step created, in id order."""
-        rows = self._select_in(_lot_columns(True), LOTS.c.record_hash, [record_hash])
+        rows = select_in(self.conn, _lot_columns(True), LOTS.c.record_hash, [record_hash])
         return sorted((_lot(r, True) for r in rows), key=lambda lot: lot.lot_id)
 
     def insert_lots(self, rows: Sequence[LotRow]) -> None:
@@ -389,7 +376,7 @@ class TraceTx:
     # -- steps and edges --------------------------------------------------------------------
     def steps(self, hashes: Iterable[str]) -> dict[str, StepRow]:
         """Extraction/Transformation steps among ``hashes``, keyed by record hash."""
-        rows = self._select_in(_STEP_COLUMNS, STEPS.c.record_hash, hashes)
+        rows = select_in(self.conn, _STEP_COLUMNS, STEPS.c.record_hash, hashes)
         return {row[0]: StepRow(*row) for row in rows}
 
     def step(self, record_hash: str) -> StepRow | None:
@@ -404,7 +391,7 @@ class TraceTx:
         """Input edges of the given steps, keyed by step hash, each list in lot-id order."""
         out: dict[str, list[InputRow]] = defaultdict(list)
         order = [INPUTS.c.step_hash, INPUTS.c.lot_id]
-        for row in self._select_in(_INPUT_COLUMNS, INPUTS.c.step_hash, step_hashes, order):
+        for row in select_in(self.conn, _INPUT_COLUMNS, INPUTS.c.step_hash, step_hashes, order):
             out[row[0]].append(_input(row))
         return dict(out)
 
@@ -500,7 +487,7 @@ class TraceTx:
             (ATTESTATIONS.c.subject_lot, lots),
             (ATTESTATIONS.c.subject_actor, actors),
         ):
-            for row in self._select_in(_ATTESTATION_COLUMNS, column, keys, extra=extra):
+            for row in select_in(self.conn, _ATTESTATION_COLUMNS, column, keys, extra=extra):
                 found[row[0]] = AttestationRow(*row)
         return sorted(found.values(), key=lambda a: a.leaf_index)
 
