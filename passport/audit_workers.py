@@ -17,10 +17,10 @@ subtree of height at most ``level`` that ends inside the range lies wholly insid
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 from multiprocessing.util import Finalize
 from typing import Any, NamedTuple
 
+from passport.ledger import key_of_method
 from passport.records import record_hash
 from passport.store.repository import Repository
 from passport.store.tables import NODE_LEVEL_SHIFT
@@ -29,7 +29,6 @@ from passport.translog import leaf_hash
 from signing.errors import BpassError
 from signing.jcs import parse_canonical
 from signing.merkle import hash_children
-from signing.multikey import decode_multikey
 from signing.note import open_checkpoint
 from signing.proofs import verify_proof
 
@@ -63,15 +62,6 @@ class RangeResult(NamedTuple):
     failure: Failure | None
     root: bytes | None  # the level-``level`` subtree hash when the range is complete
     checkpoints: list[CheckpointResult]
-
-
-@lru_cache(maxsize=4096)
-def _key_of_multikey(multikey: str) -> bytes:
-    return decode_multikey(multikey)
-
-
-def _key_of_method(vm: str) -> bytes:
-    return _key_of_multikey(vm.rsplit("#", 1)[1])
 
 
 # The reads, in SQLite's parameter style (PostgreSQL's is substituted).
@@ -190,7 +180,7 @@ def _check_record(row: Any) -> tuple[Item | None, tuple[int, str, str] | None]:
             return None, (PHASE_RECORD, "record_proof", "stored bytes are not canonical JSON")
         doc_vm = doc["proof"]["verificationMethod"]
         # body == canonicalize(doc) (checked above): the proof check reuses the stored bytes.
-        verify_proof(doc, resolve_key=_key_of_method, canonical=body)
+        verify_proof(doc, resolve_key=key_of_method, canonical=body)
         doc_kind = doc["type"][1]
         doc_issuer = doc["issuer"]
         chain = doc["chain"]

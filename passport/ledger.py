@@ -61,9 +61,12 @@ PARALLEL_VERIFY_MIN = 256
 """Batches at least this large are parsed and verified (steps 1, 2a) in a process pool."""
 
 
-def _resolve_from_fragment(vm: str) -> bytes:
-    # The verification method is ``issuer#<multikey>``: the key is in the id itself. Whether the
-    # key may sign for the issuer is the ledger's question (step 2), answered under the lock.
+def key_of_method(vm: str) -> bytes:
+    """The public key a ledger record's verification method ``issuer#<multikey>`` names.
+
+    The key is in the id itself. Whether the key may sign for the issuer is the ledger's
+    question (step 2), answered under the lock from the key history.
+    """
     return decode_multikey_cached(vm.rsplit("#", 1)[1])
 
 
@@ -71,7 +74,7 @@ def verify_record_proof(record: ParsedRecord) -> None:
     """Step 2a: the record's proof verifies under the key its verification method names."""
     try:
         # record.canonical is canonicalize(record.doc): the proof check reuses those bytes.
-        verify_proof(record.doc, resolve_key=_resolve_from_fragment, canonical=record.canonical)
+        verify_proof(record.doc, resolve_key=key_of_method, canonical=record.canonical)
     except ProofError as exc:
         raise ProofError(
             f"record {record.hash}: {exc.message}", reason=exc.details.get("reason", "signature")
@@ -521,7 +524,7 @@ class Ledger:
             StoredKey(
                 multikey=record.key_multikey,
                 actor_did=record.issuer,
-                public_key=_resolve_from_fragment(record.verification_method),
+                public_key=key_of_method(record.verification_method),
                 state="active",
                 added_at=accepted_at,
                 added_by=record.hash,
