@@ -33,7 +33,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from passport.store.repository import Repository, Tx
 
-__all__ = ["FastConnection", "scratch_repository", "scratch_tx"]
+__all__ = ["FastConnection", "scratch_repository", "scratch_tx", "sweep_orphans"]
 
 _SEEN_LIMIT = 4096
 """Statements seen once, remembered until compiled (statements built per call never repeat)."""
@@ -190,12 +190,53 @@ def _scratch_dir() -> str | None:
     return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
 
 
+_PREFIX = "bpass-replay-"
+"""Scratch folders are named ``bpass-replay-<pid>-<random>``: the pid says whose they are."""
+
+
+def _prefix() -> str:
+    return f"{_PREFIX}{os.getpid()}-"
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (signal 0 checks without sending anything)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def sweep_orphans(folder: str | None = None) -> list[Path]:
+    """Delete the scratch folders of processes that are gone, and return them.
+
+    A process killed while it verifies a bundle (SIGKILL runs no ``atexit`` and no ``finally``)
+    leaves its template and its replay database behind, and in ``/dev/shm`` they hold memory
+    until reboot. Each folder carries its owner's pid; a folder whose owner no longer exists is
+    removed the next time any process makes its template. A pid that has been reused keeps its
+    folder, which is only a missed clean-up.
+    """
+    removed: list[Path] = []
+    base = Path(folder if folder is not None else (_scratch_dir() or tempfile.gettempdir()))
+    for path in base.glob(f"{_PREFIX}*-*"):
+        owner = path.name[len(_PREFIX) :].split("-", 1)[0]
+        if not owner.isdigit() or int(owner) == os.getpid() or _alive(int(owner)):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        if not path.exists():
+            removed.append(path)
+    return removed
+
+
 def _migrated_template() -> Path:
     """An empty database at the newest migration, made once per process."""
     global _template
     with _template_lock:
         if _template is None or not _template.exists():
-            folder = tempfile.mkdtemp(prefix="bpass-replay-template-", dir=_scratch_dir())
+            sweep_orphans()
+            folder = tempfile.mkdtemp(prefix=_prefix(), dir=_scratch_dir())
             atexit.register(shutil.rmtree, folder, True)
             path = Path(folder) / "template.sqlite"
             repo = Repository(f"sqlite:///{path}", scratch=True)
@@ -210,7 +251,7 @@ def _migrated_template() -> Path:
 @contextmanager
 def scratch_repository() -> Iterator[Repository]:
     """A fresh, migrated, throw-away SQLite repository, deleted when the block ends."""
-    with tempfile.TemporaryDirectory(prefix="bpass-bundle-", dir=_scratch_dir()) as folder:
+    with tempfile.TemporaryDirectory(prefix=_prefix(), dir=_scratch_dir()) as folder:
         path = Path(folder) / "replay.sqlite"
         shutil.copyfile(_migrated_template(), path)
         repo = Repository(f"sqlite:///{path}", scratch=True)
