@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import multiprocessing.forkserver
 import os
 import resource
 import statistics
@@ -223,6 +224,30 @@ def _process_cpu(pid: int) -> float:
         return 0.0
 
 
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds of ``pid``, of the children it has reaped and of its live children."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total = sum(int(fields[i]) for i in (11, 12, 13, 14)) / _TICK  # utime stime cutime cstime
+        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as f:
+            children = [int(c) for c in f.read().split()]
+    except (OSError, IndexError, ValueError):
+        return 0.0
+    return total + sum(_tree_cpu(child) for child in children)
+
+
+def _forkserver_cpu() -> float:
+    """CPU seconds of the multiprocessing fork server and the workers it started (0 if none).
+
+    Workers started by the fork server are its children, not this process's: neither
+    ``RUSAGE_CHILDREN`` nor the pool's pids see them, so the audit's CPU would be undercounted
+    whenever it cannot fork directly.
+    """
+    pid = getattr(getattr(multiprocessing.forkserver, "_forkserver", None), "_forkserver_pid", None)
+    return _tree_cpu(pid) if isinstance(pid, int) else 0.0
+
+
 def _pool_pids(ledger: Ledger) -> list[int]:
     pool = ledger._pool
     return list(getattr(pool, "_processes", None) or {}) if pool is not None else []
@@ -230,7 +255,8 @@ def _pool_pids(ledger: Ledger) -> list[int]:
 
 @dataclass
 class Measured:
-    """Wall-clock seconds and CPU seconds (this process, given live workers, reaped children)."""
+    """Wall-clock seconds and CPU seconds (this process, given live workers, reaped children,
+    the fork server's workers)."""
 
     wall: float
     cpu: float
@@ -245,13 +271,15 @@ def measure(fn: Callable[[], Any], pids: list[int] | None = None) -> Measured:
     pids = pids or []
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     workers = sum(_process_cpu(pid) for pid in pids)
+    served = _forkserver_cpu()
     start, cpu = time.perf_counter(), time.process_time()
     fn()
     wall, own = time.perf_counter() - start, time.process_time() - cpu
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     reaped = (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
     workers = sum(_process_cpu(pid) for pid in pids) - workers
-    return Measured(wall, own + workers + reaped)
+    served = _forkserver_cpu() - served
+    return Measured(wall, own + workers + reaped + served)
 
 
 def percentile(values: list[float], q: float) -> float:
