@@ -214,27 +214,28 @@ def bare_verify_rate(seconds: float) -> tuple[float, float]:
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def _process_cpu(pid: int) -> float:
-    """CPU seconds (user + system) of a live process, from /proc (0 where unavailable)."""
+def _stat_times(pid: int) -> list[int]:
+    """utime, stime, cutime, cstime of a live process in clock ticks, from /proc (empty if gone)."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / _TICK
+            return [int(x) for x in f.read().rsplit(")", 1)[1].split()[11:15]]
     except (OSError, IndexError, ValueError):
-        return 0.0
+        return []
+
+
+def _process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a live process, from /proc (0 where unavailable)."""
+    return sum(_stat_times(pid)[:2]) / _TICK
 
 
 def _tree_cpu(pid: int) -> float:
     """CPU seconds of ``pid``, of the children it has reaped and of its live children."""
     try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        total = sum(int(fields[i]) for i in (11, 12, 13, 14)) / _TICK  # utime stime cutime cstime
         with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as f:
             children = [int(c) for c in f.read().split()]
-    except (OSError, IndexError, ValueError):
-        return 0.0
-    return total + sum(_tree_cpu(child) for child in children)
+    except (OSError, ValueError):
+        children = []
+    return sum(_stat_times(pid)) / _TICK + sum(_tree_cpu(child) for child in children)
 
 
 def _forkserver_cpu() -> float:

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from passport import bundle_replay
@@ -40,26 +39,28 @@ def test_sweep_removes_only_folders_of_processes_that_are_gone(tmp_path: Path) -
         sleeper.wait()
 
 
-def test_a_verifier_killed_mid_replay_leaves_nothing_after_the_next_sweep() -> None:
+def test_a_verifier_killed_mid_replay_leaves_nothing_after_the_next_sweep(tmp_path: Path) -> None:
     # The threat: SIGKILL runs neither atexit nor finally, so the killed process's template and
-    # replay database stay in /dev/shm (memory) until something removes them.
+    # replay database stay in /dev/shm (memory) until something removes them. The child keeps
+    # its scratch folders in tmp_path, so no other test process sweeps them first.
     code = (
         "import os, signal\n"
-        "from passport.bundle_replay import scratch_repository\n"
-        "with scratch_repository() as repo:\n"
+        "from passport import bundle_replay\n"
+        f"bundle_replay._scratch_dir = lambda: {str(tmp_path)!r}\n"
+        "with bundle_replay.scratch_repository() as repo:\n"
         "    print(os.getpid(), flush=True)\n"
         "    os.kill(os.getpid(), signal.SIGKILL)\n"
     )
     child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert child.returncode == -signal.SIGKILL, child.stderr
     pid = int(child.stdout.strip())
-    base = Path(bundle_replay._scratch_dir() or tempfile.gettempdir())
-    left = sorted(base.glob(f"bpass-replay-{pid}-*"))
+    left = sorted(tmp_path.glob(f"bpass-replay-{pid}-*"))
     assert len(left) == 2  # its template folder and its replay folder
+    assert any((path / "replay.sqlite").exists() for path in left)
 
-    removed = sweep_orphans()
+    removed = sweep_orphans(str(tmp_path))
 
-    assert set(left) <= set(removed)
+    assert sorted(removed) == left
     assert not any(path.exists() for path in left)
 
 
