@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from passport.errors import MalformedRecordError
 
@@ -35,6 +36,20 @@ _FIXED = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-
 
 
 def normalise_ts(value: str) -> str:
-    """Any accepted timestamp in the fixed-width microsecond form, for ordering."""
+    """Any accepted timestamp in the fixed-width microsecond form, for ordering.
+
+    Answers are remembered: the records of a batch or a bundle repeat a few times (periods,
+    validity dates), and a parse and format costs a few microseconds. A value that is not a
+    timestamp raises every time (``lru_cache`` keeps no exceptions).
+    """
+    if type(value) is str:
+        return _normalise_str(value)
+    return _normalise(value)
+
+
+def _normalise(value: str) -> str:
     moment = parse_ts(value)  # validates even a value already in that form
     return value if _FIXED.fullmatch(value) else format_ts(moment)
+
+
+_normalise_str = lru_cache(maxsize=4096)(_normalise)

@@ -36,3 +36,12 @@ def test_normalise_is_idempotent_and_orders_like_time(moment: datetime) -> None:
 def test_a_fixed_looking_value_that_names_no_instant_is_refused(bad: str) -> None:
     with pytest.raises(MalformedRecordError):
         normalise_ts(bad)
+
+
+def test_answers_are_remembered_but_refusals_are_not() -> None:
+    # normalise_ts caches its answers; a refused value must raise on every call, not once.
+    value = "2026-05-01T10:00:00Z"
+    assert normalise_ts(value) == normalise_ts(value) == "2026-05-01T10:00:00.000000Z"
+    for _ in range(2):
+        with pytest.raises(MalformedRecordError):
+            normalise_ts("2026-02-30T00:00:00Z")
