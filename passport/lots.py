@@ -425,9 +425,8 @@ def _transformation(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
     for out in s["outputs"]:
         for claim in out.get("claims", []):
             step_claims[f"{claim_key(claim)}/{claim['element']}"] += claim["grams"]
-    for edge in edges:
-        tt.change_holding(edge.lot_id, record.issuer, -edge.grams)
-        tt.add_consumed(edge.lot_id, edge.grams)
+    # Every input is held by the issuer, in the amount consumed, and listed once (checked above).
+    tt.consume(record.issuer, [(edge.lot_id, edge.grams) for edge in edges])
     tt.insert_step(
         StepRow(
             record_hash=record.hash,

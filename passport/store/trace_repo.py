@@ -341,6 +341,19 @@ class TraceTx:
         """Add to a lot's running consumption total."""
         self.conn.execute(_ADD_CONSUMED, {"b_lot": lot_id, "b_grams": grams})
 
+    def consume(self, holder: str, taken: Sequence[tuple[str, int]]) -> None:
+        """Take ``grams`` of each ``(lot, grams)`` from ``holder``'s holding and add them to the
+        lot's consumed total: two statements for the whole list. The caller has checked that
+        ``holder`` holds each lot (the holding exists) and enough of it, and that no lot repeats."""
+        if taken:
+            self.conn.execute(
+                _ADD_HOLDING,
+                [{"b_lot": lot, "b_holder": holder, "b_delta": -grams} for lot, grams in taken],
+            )
+            self.conn.execute(
+                _ADD_CONSUMED, [{"b_lot": lot, "b_grams": grams} for lot, grams in taken]
+            )
+
     def holdings(self, lot_ids: Iterable[str], holder: str) -> dict[str, int]:
         """Grams of each lot held by ``holder``; lots it never held are absent."""
         out: dict[str, int] = {}
