@@ -337,10 +337,6 @@ class TraceTx:
                 values.append(row)
             self.conn.execute(_INSERT_LOTS, values)
 
-    def add_consumed(self, lot_id: str, grams: int) -> None:
-        """Add to a lot's running consumption total."""
-        self.conn.execute(_ADD_CONSUMED, {"b_lot": lot_id, "b_grams": grams})
-
     def consume(self, holder: str, taken: Sequence[tuple[str, int]]) -> None:
         """Take ``grams`` of each ``(lot, grams)`` from ``holder``'s holding and add them to the
         lot's consumed total: two statements for the whole list. The caller has checked that
