@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 
 import nacl.bindings
 import orjson
+from bench_ledger import STAMP, TARGET_AUDIT_SHARE, bare_verify_rate
 
 from passport.ledger import key_of_method
 from passport.records import record_hash, sign_next
@@ -36,9 +37,6 @@ from signing.jcs import canonicalize, parse_canonical
 from signing.keys import SigningKey
 from signing.multikey import decode_multibase_signature, decode_multikey, decode_multikey_cached
 from signing.proofs import verify_proof
-
-STAMP = "2025-01-01T00:00:00Z"
-TARGET_AUDIT_SHARE = 0.80  # bench_ledger.py: audit records/s per core against bare verifications/s
 
 
 def signed_rotations(count: int) -> list[bytes]:
@@ -89,19 +87,6 @@ def stripped(body: bytes) -> None:
     nacl.bindings.crypto_sign_open(signature + message, public)
 
 
-def bare_verify_us(count: int = 5000) -> float:
-    """Microseconds of one bare libsodium verification (64-byte message), over ``count``."""
-    key = SigningKey.from_seed(bytes(range(32)))
-    message = b"\x5a" * 64  # the size of eddsa-jcs-2022 hashData
-    signed = key.sign(message) + message
-    public = key.public_key_bytes
-    sign_open = nacl.bindings.crypto_sign_open
-    start = time.perf_counter()
-    for _ in range(count):
-        sign_open(signed, public)
-    return (time.perf_counter() - start) / count * 1e6
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=5000)
@@ -123,7 +108,7 @@ def main() -> None:
     best = [float("inf")] * len(fns)
     # Interleaved rounds, best of each: a change in the machine's load affects every step alike.
     for _ in range(args.rounds):
-        bare = min(bare, bare_verify_us())
+        bare = min(bare, 1e6 / bare_verify_rate(0.5)[0])
         best = [min(b, per_record_us(bodies, fn)) for b, fn in zip(best, fns, strict=True)]
     steps = list(zip(names, best[:3], strict=True))
     floor = sum(us for _, us in steps)
