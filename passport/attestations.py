@@ -77,7 +77,7 @@ def _store(
 ) -> None:
     subject = record.subject["subject"]
     valid_from, valid_until = _period(record.subject)
-    TraceTx(tx).insert_attestation(
+    tx.trace().insert_attestation(
         AttestationRow(
             record_hash=record.hash,
             kind=record.kind,
@@ -109,7 +109,7 @@ def _own_lot(ctx: AcceptContext, lot: LotRow | None, kind: str) -> None:
 
 def _carbon(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
     s = record.subject
-    lot = _subject(tx, TraceTx(tx), s["subject"])
+    lot = _subject(tx, tx.trace(), s["subject"])
     _own_lot(ctx, lot, "CarbonFootprint")
     data: dict[str, Any] = {
         k: s[k] for k in ("boundary", "perKg", "method", "study", "studyHash") if k in s
@@ -119,7 +119,7 @@ def _carbon(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
 
 def _recycled(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
     s = record.subject
-    tt = TraceTx(tx)
+    tt = tx.trace()
     lot = _subject(tx, tt, s["subject"])
     _own_lot(ctx, lot, "RecycledContent")
     assert lot is not None
@@ -144,7 +144,7 @@ def _recycled(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
 
 def _certification(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
     s = record.subject
-    _subject(tx, TraceTx(tx), s["subject"])
+    _subject(tx, tx.trace(), s["subject"])
     data: dict[str, Any] = {
         k: s[k] for k in ("certificateId", "scope", "level", "elements") if k in s
     }
@@ -153,7 +153,7 @@ def _certification(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
 
 def _due_diligence(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
     s = record.subject
-    _subject(tx, TraceTx(tx), s["subject"])
+    _subject(tx, tx.trace(), s["subject"])
     if not _is_certifier(ctx) and s["subject"]["actor"] != record.issuer:
         raise AttestationError("a supply-chain actor reports its own due diligence only")
     keys = ("framework", "reportRef", "reportHash", "stepsCovered", "elements", "riskFindings")
@@ -162,7 +162,7 @@ def _due_diligence(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
 
 def _retraction(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
     s = record.subject
-    tt = TraceTx(tx)
+    tt = tx.trace()
     target = tt.attestation(s["record"])
     if target is None or target.kind not in ATTESTATION_KINDS:
         raise UnknownSubjectError(f"{s['record']} is not an attestation of this ledger")

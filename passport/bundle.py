@@ -20,8 +20,8 @@ to the bundle's checkpoint.
 6. ``passport-checkpoint``: the checkpoint the passport commits to is signed, matches the
    commitment, and the bundle's checkpoint extends it (consistency proof);
 7. ``passport``: each partition shown against the record committing to it, and the view's data;
-8. ``provenance``: the provenance records replayed in leaf order in a scratch ledger pass every
-   domain rule (custody, mass balance, element balance, credits);
+8. ``provenance``: the provenance records replayed in leaf order into an empty ledger state pass
+   every domain rule (custody, mass balance, element balance, credits);
 9. ``roll-ups``: the figures recomputed from the replayed provenance, as of the passport's
    checkpoint, equal the passport's figures.
 
@@ -34,14 +34,14 @@ changing anything the bundle proves.
 How it runs (the checks and their verdicts are as above, in that order): check 3's proofs go
 to a forked worker process while this one checks the inclusion proofs and runs checks 4 to 9,
 and a failing proof then replaces every later verdict (``passport.bundle_checks``); check 8
-replays into a scratch SQLite database in memory (``passport.bundle_replay``).
+runs the ledger's own rules (``passport.ledger.accept_record``) on a ledger state held in memory
+(``passport.store.memory``), which check 9 rolls up.
 """
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Iterable, Mapping
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -49,9 +49,8 @@ from typing import Any
 from passport import gcpause, passport_store, translog
 from passport.actors import initial_key
 from passport.bundle_checks import ProofChecks
-from passport.bundle_replay import scratch_repository, scratch_tx
 from passport.errors import LedgerError, NotFoundError
-from passport.ledger import Ledger, LedgerInfo, stored_row
+from passport.ledger import Ledger, LedgerInfo, accept_record, stored_row
 from passport.partitions import partitions_for
 from passport.passport_config import load_class_table
 from passport.passport_document import LEDGER_FIGURES, get_at
@@ -59,8 +58,8 @@ from passport.passport_figures import figures_from_rollup
 from passport.passport_view import resolve, show_passport, verify_view
 from passport.records import ParsedRecord, parse_record
 from passport.rollup import compute_rollup
-from passport.store.repository import StoredRecord, Tx
-from passport.store.trace_repo import TraceTx
+from passport.store.memory import MemoryTx
+from passport.store.repository import Tx
 from signing import merkle
 from signing.errors import BpassError
 from signing.merkle_batch import InclusionChecks
@@ -86,7 +85,7 @@ class BundleError(LedgerError):
 def _provenance_closure(tx: Tx, lot_id: str) -> set[str]:
     """Record hashes of the lot's full upstream: creating steps (through recycled inputs too),
     transfers of those lots and their acceptances, attestations and their retractions."""
-    tt = TraceTx(tx)
+    tt = tx.trace()
     lots: set[str] = set()
     steps: set[str] = set()
     issuers: set[str] = set()
@@ -320,7 +319,6 @@ class _Verifier:
         self.entries: list[_Entry] = []
         self.by_hash: dict[str, _Entry] = {}
         self.proofs: ProofChecks | None = None  # check 3's proofs, when their verdict is pending
-        self.scratch = ExitStack()  # the replay's scratch database (checks 8 and 9)
 
     def step(self, name: str, fn: Callable[[], Any]) -> bool:
         try:
@@ -358,7 +356,6 @@ class _Verifier:
         finally:
             if self.proofs is not None:
                 self.proofs.close()
-            self.scratch.close()
         return self.report
 
     def _settle_proofs(self) -> bool:
@@ -584,27 +581,25 @@ class _Verifier:
 
     # 8
     def provenance(self) -> str:
-        # The ledger's own rules (append steps 2b-4, ``Ledger._accept``) on a scratch database
-        # (``passport.bundle_replay``); chains are check 4's, on the records present.
-        repo = self.scratch.enter_context(scratch_repository())
-        ledger = Ledger(repo, workers=1)
+        # The ledger's own rules (append steps 2b-4, ``Ledger._accept``) on a ledger state in
+        # memory (``passport.store.memory``); chains are check 4's, on the records present.
+        state = MemoryTx()
         info = LedgerInfo("replay", "", self.operator or "", 0)
-        replayed: list[StoredRecord] = []
-        with scratch_tx(repo) as tx:
-            for e in self.entries:
-                if e.parsed.kind in PASSPORT_KINDS:
-                    continue
-                try:
-                    ledger._accept(tx, e.parsed, info, e.accepted_at, e.leaf, check_chain=False)
-                except BpassError as exc:
-                    raise _CheckError(
-                        f"record {e.parsed.hash} ({e.parsed.kind}) breaks a rule on replay: "
-                        f"[{exc.code}] {exc.message}"
-                    ) from exc
-                replayed.append(stored_row(e.parsed, e.leaf, e.accepted_at))
-            tx.insert_records(replayed)  # the rules read the trace tables, not the records
-        self.replay = repo
-        return f"{len(replayed)} provenance records replayed: every custody and balance rule holds"
+        replayed = 0
+        for e in self.entries:
+            if e.parsed.kind in PASSPORT_KINDS:
+                continue
+            try:
+                accept_record(state, e.parsed, info, e.accepted_at, e.leaf, check_chain=False)
+            except BpassError as exc:
+                raise _CheckError(
+                    f"record {e.parsed.hash} ({e.parsed.kind}) breaks a rule on replay: "
+                    f"[{exc.code}] {exc.message}"
+                ) from exc
+            state.stage_record(stored_row(e.parsed, e.leaf, e.accepted_at))
+            replayed += 1
+        self.replay = state
+        return f"{replayed} provenance records replayed: every custody and balance rule holds"
 
     # 9
     def rollups(self) -> str:

@@ -381,7 +381,7 @@ class Ledger:
                     continue
                 leaf_index = size + len(new_rows)
                 try:
-                    self._accept(tx, record, info, accepted_at, leaf_index)
+                    accept_record(tx, record, info, accepted_at, leaf_index)
                 except BpassError as exc:
                     held = (3, i, exc)
                     continue
@@ -460,83 +460,6 @@ class Ledger:
             existing=existing,
         )
 
-    def _accept(
-        self,
-        tx: Tx,
-        record: ParsedRecord,
-        info: LedgerInfo,
-        accepted_at: str,
-        leaf_index: int,
-        *,
-        check_chain: bool = True,
-    ) -> None:
-        # Step 2b: the issuer is a registered actor (or the operator registering itself).
-        actor = tx.actor(record.issuer)
-        if actor is None:
-            actor = self._bootstrap_operator(tx, record, info, accepted_at)
-        # Step 2c: the key is the issuer's, and current (not rotated away, not revoked).
-        key = tx.key(record.key_multikey)
-        _check_key(key, record)
-        # Step 3: the chain continues from the issuer's head. (A replay of a bundle's subset of
-        # records skips it: chains there are checked on the records present, see passport.bundle.)
-        if check_chain:
-            _check_chain(tx, actor, record)
-        # Step 4: role, then the kind's own rule.
-        rule = kinds.rule(record.kind)
-        if rule is None:
-            raise RuleViolationError(f"record kind {record.kind} is not accepted by this ledger")
-        if rule.roles and not rule.roles.intersection(actor.roles):
-            raise RoleNotAllowedError(
-                f"{record.issuer} (roles: {', '.join(actor.roles)}) may not issue {record.kind}; "
-                f"allowed roles: {', '.join(sorted(rule.roles))}",
-                kind=record.kind,
-            )
-        if rule.handler is not None:
-            rule.handler(
-                tx,
-                kinds.AcceptContext(accepted_at, leaf_index, info.operator_did, actor),
-                record,
-            )
-        tx.set_actor_head(record.issuer, record.sequence, record.hash)
-
-    @staticmethod
-    def _bootstrap_operator(
-        tx: Tx, record: ParsedRecord, info: LedgerInfo, accepted_at: str
-    ) -> StoredActor:
-        if not (
-            record.kind == "ActorRegistration"
-            and record.issuer == info.operator_did
-            and record.subject.get("id") == record.issuer
-        ):
-            raise UnknownIssuerError(f"issuer {record.issuer} is not a registered actor")
-        actor = StoredActor(
-            did=record.issuer,
-            name=record.subject["name"],
-            country=record.subject.get("country"),
-            roles=tuple(record.subject["roles"]),
-            facilities=tuple(record.subject.get("facilities", [])),
-            registration=record.hash,
-            head_sequence=0,
-            head_hash=None,
-        )
-        tx.insert_actor(actor)
-        tx.insert_key(
-            StoredKey(
-                multikey=record.key_multikey,
-                actor_did=record.issuer,
-                public_key=key_of_method(record.verification_method),
-                state="active",
-                added_at=accepted_at,
-                added_by=record.hash,
-                retired_at=None,
-                retired_by=None,
-                compromised_from=None,
-            )
-        )
-        if record.issuer != f"did:key:{record.key_multikey}":
-            raise RuleViolationError("the operator registers itself with its did:key's own key")
-        return actor
-
     # -- queries ---------------------------------------------------------------------------
     def record(self, record_hash: str) -> StoredRecord:
         """A stored record by hash."""
@@ -582,6 +505,88 @@ class Ledger:
             "proof": [translog.b64(p) for p in proof],
             "checkpoint": cp.note if cp else None,
         }
+
+
+def accept_record(
+    tx: Tx,
+    record: ParsedRecord,
+    info: LedgerInfo,
+    accepted_at: str,
+    leaf_index: int,
+    *,
+    check_chain: bool = True,
+) -> None:
+    """Append steps 2b-4 for a record whose proof verified (step 2a): issuer, key, chain, role
+    and the kind's rule, writing what the rule writes through ``tx``. Raises the rule's
+    :class:`passport.errors.LedgerError` and then leaves ``tx`` to be rolled back. The ledger
+    runs it under its append lock; a bundle's replay runs it on a
+    :class:`passport.store.memory.MemoryTx`."""
+    # Step 2b: the issuer is a registered actor (or the operator registering itself).
+    actor = tx.actor(record.issuer)
+    if actor is None:
+        actor = _bootstrap_operator(tx, record, info, accepted_at)
+    # Step 2c: the key is the issuer's, and current (not rotated away, not revoked).
+    key = tx.key(record.key_multikey)
+    _check_key(key, record)
+    # Step 3: the chain continues from the issuer's head. (A replay of a bundle's subset of
+    # records skips it: chains there are checked on the records present, see passport.bundle.)
+    if check_chain:
+        _check_chain(tx, actor, record)
+    # Step 4: role, then the kind's own rule.
+    rule = kinds.rule(record.kind)
+    if rule is None:
+        raise RuleViolationError(f"record kind {record.kind} is not accepted by this ledger")
+    if rule.roles and not rule.roles.intersection(actor.roles):
+        raise RoleNotAllowedError(
+            f"{record.issuer} (roles: {', '.join(actor.roles)}) may not issue {record.kind}; "
+            f"allowed roles: {', '.join(sorted(rule.roles))}",
+            kind=record.kind,
+        )
+    if rule.handler is not None:
+        rule.handler(
+            tx,
+            kinds.AcceptContext(accepted_at, leaf_index, info.operator_did, actor),
+            record,
+        )
+    tx.set_actor_head(record.issuer, record.sequence, record.hash)
+
+
+def _bootstrap_operator(
+    tx: Tx, record: ParsedRecord, info: LedgerInfo, accepted_at: str
+) -> StoredActor:
+    if not (
+        record.kind == "ActorRegistration"
+        and record.issuer == info.operator_did
+        and record.subject.get("id") == record.issuer
+    ):
+        raise UnknownIssuerError(f"issuer {record.issuer} is not a registered actor")
+    actor = StoredActor(
+        did=record.issuer,
+        name=record.subject["name"],
+        country=record.subject.get("country"),
+        roles=tuple(record.subject["roles"]),
+        facilities=tuple(record.subject.get("facilities", [])),
+        registration=record.hash,
+        head_sequence=0,
+        head_hash=None,
+    )
+    tx.insert_actor(actor)
+    tx.insert_key(
+        StoredKey(
+            multikey=record.key_multikey,
+            actor_did=record.issuer,
+            public_key=key_of_method(record.verification_method),
+            state="active",
+            added_at=accepted_at,
+            added_by=record.hash,
+            retired_at=None,
+            retired_by=None,
+            compromised_from=None,
+        )
+    )
+    if record.issuer != f"did:key:{record.key_multikey}":
+        raise RuleViolationError("the operator registers itself with its did:key's own key")
+    return actor
 
 
 def _already_stored(tx: Tx, record: ParsedRecord) -> StoredRecord | None:

@@ -131,7 +131,7 @@ def _take(tt: TraceTx, lot: LotRow, holder: str, grams: int, action: str) -> Non
 # -- Extraction --------------------------------------------------------------------------------
 def _extraction(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
     s = record.subject
-    tt = TraceTx(tx)
+    tt = tx.trace()
     facility = facility_of(ctx, s["facility"])
     if s["country"] != facility["country"]:
         raise UnknownFacilityError(
@@ -360,7 +360,7 @@ def _output_credits(
 
 def _transformation(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
     s = record.subject
-    tt = TraceTx(tx)
+    tt = tx.trace()
     _check_shape(ctx, s)
     facility = facility_of(ctx, s["facility"])
     inputs: list[dict[str, Any]] = s["inputs"]
@@ -483,7 +483,7 @@ def _transformation(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
 # -- Transfer and TransferAcceptance ----------------------------------------------------------
 def _transfer(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
     s = record.subject
-    tt = TraceTx(tx)
+    tt = tx.trace()
     lot = resolve_lot(tt, s["lot"], s["record"], tt.lots([s["lot"]]))
     buyer = tx.actor(s["buyer"])
     if buyer is None or not SUPPLY_CHAIN_ROLES.intersection(buyer.roles):
@@ -509,7 +509,7 @@ def _transfer(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
 
 def _acceptance(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
     s = record.subject
-    tt = TraceTx(tx)
+    tt = tx.trace()
     transfer = tt.transfer(s["transfer"])
     if transfer is None:
         raise UnknownTransferError(f"no transfer {s['transfer']}")

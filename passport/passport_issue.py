@@ -35,7 +35,6 @@ from passport.passport_validation import Problem, validate
 from passport.records import dumps, record_hash, sign_next
 from passport.rollup import compute_rollup
 from passport.rollup_model import Rollup
-from passport.store.trace_repo import TraceTx
 from passport.timefmt import format_ts, now
 from passport.traceconfig import TraceConfig
 from signing.keys import SigningKey
@@ -199,7 +198,7 @@ def prepare_passport(
     with ledger.repo.read() as tx:
         size, _ = tx.log_size()
         checkpoint = tx.checkpoint(size)
-        lot = TraceTx(tx).lot(pack_lot)
+        lot = tx.trace().lot(pack_lot)
         actor = tx.actor(issuer)
         if checkpoint is None:
             raise NotFoundError(f"the log has no checkpoint at its size {size}")

@@ -47,7 +47,6 @@ from passport.passport_partition import (
 from passport.passport_validation import validate
 from passport.records import ParsedRecord
 from passport.store.repository import Tx
-from passport.store.trace_repo import TraceTx
 from passport.timefmt import normalise_ts
 from signing.jcs import parse_json
 
@@ -256,7 +255,7 @@ def _on_passport(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
             f"the passport names a checkpoint (size {s['checkpoint']['size']}) "
             "this log did not sign"
         )
-    lot = TraceTx(tx).lot(s["pack"]["lot"])
+    lot = tx.trace().lot(s["pack"]["lot"])
     if lot is None or lot.record_hash != s["pack"]["record"]:
         raise RuleViolationError(
             f"pack lot {s['pack']['lot']} does not exist or was not created by record "

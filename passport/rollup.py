@@ -70,7 +70,7 @@ from passport.rollup_model import (
     TrailEntry,
 )
 from passport.store.repository import Repository, Tx
-from passport.store.trace_repo import AttestationRow, InputRow, LotRow, StepRow, TraceTx
+from passport.store.trace_repo import AttestationRow, InputRow, LotRow, StepRow
 from passport.timefmt import format_ts, normalise_ts, now
 from passport.traceconfig import DEFAULT_CONFIG, TraceConfig
 
@@ -121,7 +121,7 @@ class Provenance:
 def load_provenance(tx: Tx, lot_id: str) -> Provenance:
     """Fetch ``lot_id``'s provenance with two batched queries per BFS level (the input edges of
     the steps found, then the lots they consume joined with the steps that created those)."""
-    tt = TraceTx(tx)
+    tt = tx.trace()
     found = tt.lots_with_steps([lot_id])
     if lot_id not in found:
         raise NotFoundError(f"no lot {lot_id}", lot=lot_id)

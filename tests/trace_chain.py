@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
+
+from trace_mirror import Mirror
 
 from passport.ledger import Ledger
+from signing.errors import BpassError
 from signing.keys import SigningKey
 
 T0 = "2026-01-15T08:00:00Z"
@@ -31,12 +34,19 @@ class Party:
 
 
 class Chain:
-    """Writes traceability records on a ledger; returns record hashes."""
+    """Writes traceability records on a ledger; returns record hashes.
+
+    Each chain's ledger is mirrored into the in-memory store (``trace_mirror``): a rejection
+    must be the same there, and ``conftest.py`` checks both stores agree after the test."""
+
+    created: ClassVar[list[Chain]] = []  # this test's chains, for the mirror check
 
     def __init__(self, ledger: Ledger, operator: SigningKey) -> None:
         self.ledger = ledger
         self.operator = operator
         self.n = 0
+        self.mirror = Mirror(ledger)
+        Chain.created.append(self)
 
     def party(self, *roles: str, country: str = "DE", name: str | None = None) -> Party:
         self.n += 1
@@ -58,7 +68,15 @@ class Chain:
         return self.ledger.sign_new(party.key, kind, subject, valid_from=at)
 
     def append(self, party: Party, kind: str, subject: dict[str, Any], at: str = T0) -> str:
-        return self.ledger.append(self.sign(party, kind, subject, at)).record_hash
+        return self.submit(self.sign(party, kind, subject, at))
+
+    def submit(self, doc: dict[str, Any]) -> str:
+        """Append a signed record; a rejection is checked against the memory store too."""
+        try:
+            return self.ledger.append(doc).record_hash
+        except BpassError as exc:
+            self.mirror.rejected(doc, exc)
+            raise
 
     def extraction_subject(
         self,

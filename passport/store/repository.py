@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from alembic import command
 from alembic.config import Config
@@ -39,6 +39,9 @@ from passport.errors import ConfigurationError, LedgerStateError, StorageUnavail
 from passport.store import tables as t
 from passport.store.bulk import insert_rows, select_in, update_rows
 from passport.store.walcheckpoint import BACKSTOP_PAGES, Checkpointer
+
+if TYPE_CHECKING:
+    from passport.store.trace_repo import TraceTx
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_MMAP_BYTES = 256 * 1024 * 1024
@@ -263,6 +266,14 @@ class Tx:
                 ],
             )
             self._changed_keys.clear()
+
+    def trace(self) -> TraceTx:
+        """The traceability queries of this transaction (:mod:`passport.store.trace_repo`).
+        Rules ask for them here, never build them, so that a transaction over another store
+        (:class:`passport.store.memory.MemoryTx`) answers with its own."""
+        from passport.store.trace_repo import TraceTx  # trace_repo imports this module
+
+        return TraceTx(self)
 
     def prefetch(self, dids: Iterable[str], multikeys: Iterable[str]) -> None:
         """Load the named actors and keys into the cache with one query each (absent ones too)."""
@@ -542,20 +553,16 @@ class Tx:
 class Repository:
     """Engine, migrations and transactions for one ledger database."""
 
-    def __init__(self, url: str, *, scratch: bool = False) -> None:
-        """``scratch``: a throw-away SQLite database (e.g. a bundle's replay): no durability,
-        the rollback journal in memory, no WAL and no checkpointer thread."""
+    def __init__(self, url: str) -> None:
+        """Open (not migrate) the database at ``url``; see :func:`normalise_url`."""
         self.url = normalise_url(url)
-        self._scratch = scratch
         try:
             parsed = make_url(self.url)
         except Exception as exc:  # sqlalchemy raises ArgumentError with a terse message
             raise ConfigurationError(f"unusable database URL {url!r}: {exc}") from exc
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         self._wal_keeper: Any = None
-        self._keep_wal = (
-            self.is_sqlite and not scratch and parsed.database not in (None, "", ":memory:")
-        )
+        self._keep_wal = self.is_sqlite and parsed.database not in (None, "", ":memory:")
         # WAL checkpoints run on a thread of their own, not in an appender's commit.
         self._checkpointer = Checkpointer(str(parsed.database)) if self._keep_wal else None
         try:
@@ -582,10 +589,9 @@ class Repository:
         # unchanged), single appends 430 -> 560/s. A 128 MiB cache made appends at 10^6
         # slower (5,300/s), so the size stays SQLite's. Concurrent writers in one process get
         # extra connections, closed after use; readers are not pooled.
-        durable_writer = immediate and not self._scratch
         pooling: dict[str, Any] = (
             {"poolclass": QueuePool, "pool_size": 1, "max_overflow": -1}
-            if durable_writer and self._keep_wal
+            if immediate and self._keep_wal
             else {"poolclass": NullPool}
         )
         engine = create_engine(
@@ -596,12 +602,8 @@ class Repository:
         def _connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
             dbapi_conn.isolation_level = None  # let us issue BEGIN ourselves
             cur = dbapi_conn.cursor()
-            if self._scratch:  # thrown away after use: nothing to survive a crash
-                cur.execute("PRAGMA journal_mode=MEMORY")
-                cur.execute("PRAGMA synchronous=OFF")
-            else:
-                cur.execute("PRAGMA journal_mode=WAL")
-                cur.execute("PRAGMA synchronous=FULL")  # a committed append survives power loss
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")  # a committed append survives power loss
             cur.execute("PRAGMA busy_timeout=120000")
             # Readers are not pooled (NullPool), so each read would start with an empty page
             # cache; memory-mapped reads share the OS page cache across connections instead

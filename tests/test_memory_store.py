@@ -1,0 +1,152 @@
+"""The in-memory store a bundle's provenance is replayed into (``passport.store.memory``).
+
+Its main test is differential: every ``trace_chain.Chain`` mirrors its ledger into one
+(``trace_mirror``), so the traceability suites check it on both backends. The tests here check
+the mirror itself (it must catch a store that strays) and what the store refuses.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import pytest
+from trace_chain import Chain, Party, out
+
+from passport.errors import MassBalanceError
+from passport.ledger import Ledger
+from passport.store.memory import MemoryTraceTx, MemoryTx, NotKeptInMemoryError
+from passport.store.repository import Tx
+from passport.store.trace_repo import LotRow, StepRow, TraceTx
+from signing.keys import SigningKey
+
+NI = {"Ni": 500_000}
+
+
+@pytest.fixture
+def chain(ledger: Ledger, operator_key: SigningKey) -> Chain:
+    return Chain(ledger, operator_key)
+
+
+@pytest.fixture
+def mine(chain: Chain) -> tuple[Party, str]:
+    miner = chain.party("miner", "refiner", country="CA")
+    return miner, chain.extract(miner, "urn:lot:ore-1", 1_000_000, NI)
+
+
+def _forget(chain: Chain) -> None:
+    """Take a chain whose mirror was broken on purpose out of the end-of-test check."""
+    Chain.created.remove(chain)
+
+
+def test_a_rejection_is_reproduced_and_leaves_no_trace(
+    chain: Chain, mine: tuple[Party, str]
+) -> None:
+    miner, h = mine
+    with pytest.raises(MassBalanceError):
+        chain.transform(
+            miner, "concentration", [("urn:lot:ore-1", h, 1_000_001)], [out("urn:lot:c", 1, NI)]
+        )
+    assert chain.mirror.rejections == 1
+    chain.transform(
+        miner, "concentration", [("urn:lot:ore-1", h, 400_000)], [out("urn:lot:c", 1, NI)]
+    )
+    chain.mirror.verify()
+    assert chain.mirror.state.trace().holdings(["urn:lot:ore-1"], miner.did) == {
+        "urn:lot:ore-1": 600_000
+    }
+
+
+def test_the_mirror_catches_a_store_that_accepts_what_the_ledger_rejects(
+    chain: Chain, mine: tuple[Party, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    miner, h = mine
+
+    def generous(self: MemoryTraceTx, lot_ids: Any, holder: str) -> dict[str, int]:
+        return dict.fromkeys(lot_ids, 10**12)
+
+    monkeypatch.setattr(MemoryTraceTx, "holdings", generous)
+    _forget(chain)
+    with pytest.raises(AssertionError, match="accepts what the ledger rejected"):
+        chain.transform(
+            miner, "concentration", [("urn:lot:ore-1", h, 1_000_001)], [out("urn:lot:c", 1, NI)]
+        )
+
+
+def test_the_mirror_catches_a_store_that_answers_otherwise(
+    chain: Chain, mine: tuple[Party, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    miner, h = mine
+    real = MemoryTraceTx.consume
+
+    def leaky(self: MemoryTraceTx, holder: str, taken: Any) -> None:
+        real(self, holder, [(lot, grams - 1) for lot, grams in taken])
+
+    monkeypatch.setattr(MemoryTraceTx, "consume", leaky)
+    chain.transform(
+        miner, "concentration", [("urn:lot:ore-1", h, 400_000)], [out("urn:lot:c", 1, NI)]
+    )
+    _forget(chain)
+    with pytest.raises(AssertionError, match=r"answers .*'lots'.*otherwise"):
+        chain.mirror.verify()
+
+
+def test_the_mirror_catches_a_row_the_database_does_not_have(
+    chain: Chain, mine: tuple[Party, str]
+) -> None:
+    miner, h = mine
+    extra = LotRow("urn:lot:ghost", h, miner.did, miner.facility, 1, NI, "x", None, None, {}, 0, "")
+    chain.mirror.state.trace().insert_lots([extra])
+    _forget(chain)
+    with pytest.raises(AssertionError, match="other rows than the database"):
+        chain.mirror.verify()
+
+
+def test_every_trace_query_is_answered_from_memory() -> None:
+    """No method of :class:`TraceTx` falls through to its SQL (a connection it does not have)."""
+    public = {n for n, f in inspect.getmembers(TraceTx, inspect.isfunction) if n[0] != "_"}
+    assert public, "TraceTx has methods"
+    own = {n for n in public if MemoryTraceTx.__dict__.get(n) is not None}
+    assert own == public, sorted(public - own)
+
+
+def test_what_memory_does_not_keep_is_refused_by_name() -> None:
+    tx = MemoryTx()
+    for call in (tx.log_size, tx.meta, tx.latest_checkpoint, tx.count_challenges):
+        with pytest.raises(NotKeptInMemoryError, match="keeps records, actors, keys"):
+            call()
+    assert isinstance(tx, Tx) and isinstance(tx.trace(), MemoryTraceTx)
+    assert tx.trace() is tx.trace()  # one state per transaction
+
+
+def test_a_duplicate_key_is_refused_like_a_primary_key() -> None:
+    tt = MemoryTx().trace()
+    step = StepRow(
+        "sha256:aa", "Extraction", "did:x", "f", "CA", "extraction", "identity-preserved",
+        "nickel", "sulfidic", "industrial", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z",
+        None, None, None, 5,
+    )  # fmt: skip
+    tt.insert_step(step)
+    with pytest.raises(NotKeptInMemoryError, match="duplicate primary key"):
+        tt.insert_step(step)
+    tt.new_holdings([("urn:lot:a", "did:x", 5)])
+    with pytest.raises(NotKeptInMemoryError, match="trace_holdings"):
+        tt.new_holdings([("urn:lot:a", "did:x", 1)])
+    assert tt.holders("urn:lot:a") == {"did:x": 5}
+
+
+def test_rows_read_are_snapshots() -> None:
+    """Like rows read from a table, a lot read before it is consumed keeps what it said."""
+    tt = MemoryTx().trace()
+    lot = LotRow("urn:lot:a", "sha256:aa", "did:x", "f", 10, {"Ni": 7, "Co": 0, "Zz": 3}, "c",
+                 None, None, {"s": {"Ni": 1}}, 0, "t")  # fmt: skip
+    tt.insert_lots([lot])
+    tt.new_holdings([("urn:lot:a", "did:x", 10)])
+    before = tt.lot("urn:lot:a")
+    tt.consume("did:x", [("urn:lot:a", 4)])
+    assert before is not None and before.consumed_grams == 0
+    after = tt.lot("urn:lot:a")
+    assert after is not None and after.consumed_grams == 4
+    assert after.elements == {"Ni": 7}  # the ppm columns keep known, non-zero contents
+    assert tt.lots(["urn:lot:a"], with_credits=False)["urn:lot:a"].credits == {}
+    assert tt.holdings(["urn:lot:a", "urn:lot:b"], "did:x") == {"urn:lot:a": 6}
