@@ -31,7 +31,7 @@ import nacl.bindings
 import orjson
 from bench_ledger import STAMP, TARGET_AUDIT_SHARE, bare_verify_rate
 
-from passport.ledger import key_of_method
+from passport.record_proof import key_of_method
 from passport.records import record_hash, sign_next
 from signing.jcs import canonicalize, parse_canonical
 from signing.keys import SigningKey

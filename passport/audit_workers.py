@@ -20,7 +20,7 @@ import os
 from multiprocessing.util import Finalize
 from typing import Any, NamedTuple
 
-from passport.ledger import key_of_method
+from passport.record_proof import key_of_method
 from passport.records import record_hash
 from passport.store.repository import Repository
 from passport.store.tables import NODE_LEVEL_SHIFT

@@ -419,10 +419,18 @@ class _Verifier:
     def records(self) -> str:
         """Per record, in order: schema (append step 1), increasing leaf index, proof (step
         2a), inclusion in the log at its leaf (RFC 9162 §2.1.3.2); the first failure is the
-        check's. The proofs are checked by a pool (``passport.bundle_checks``) while this
-        process checks the rest, and their verdict may still be pending when this returns:
+        check's. The proofs are checked by worker processes (``passport.bundle_checks``) while
+        this process checks the rest, and their verdict may still be pending when this returns:
         :meth:`run` settles it after the later checks, which do not rest on it."""
         items = self.bundle["records"]
+        proofs = ProofChecks(len(items), self.workers)  # its workers start while we parse
+        try:
+            return self._records(items, proofs)
+        except BaseException:
+            proofs.close()
+            raise
+
+    def _records(self, items: list[Any], proofs: ProofChecks) -> str:
         # Schema and leaf order, up to the first record failing them (``bad``: its error).
         parsed: list[ParsedRecord] = []
         leaves: list[int] = []
@@ -440,34 +448,30 @@ class _Verifier:
             previous_leaf = leaf
             parsed.append(record)
             leaves.append(leaf)
-        proofs = ProofChecks(parsed, self.workers)  # started: runs beside what follows
-        try:
-            # Inclusion of the records before ``bad``, up to the first failure.
-            inclusion = InclusionChecks(self.cp.size, self.cp.root_hash, _b64)
-            for i, (record, leaf) in enumerate(zip(parsed, leaves, strict=True)):
-                item = items[i]
+        proofs.submit(parsed)  # checked beside what follows
+        # Inclusion of the records before ``bad``, up to the first failure.
+        inclusion = InclusionChecks(self.cp.size, self.cp.root_hash, _b64)
+        for i, (record, leaf) in enumerate(zip(parsed, leaves, strict=True)):
+            item = items[i]
+            try:
                 try:
-                    try:
-                        inclusion.verify(
-                            translog.leaf_hash(record.hash, item["acceptedAt"]),
-                            leaf,
-                            item["inclusionProof"],
-                        )
-                    except BpassError as exc:
-                        raise _CheckError(
-                            f"record {record.hash} at leaf {leaf}: {exc.message}"
-                        ) from exc
-                except Exception:
-                    # A record's proof is checked before its inclusion: a proof failing at or
-                    # before this record is the first failure.
-                    self._raise_proof_failure(proofs, i + 1)
-                    raise
-            if bad is not None:
-                self._raise_proof_failure(proofs, len(parsed))
-                raise bad
-        except BaseException:
-            proofs.close()
-            raise
+                    inclusion.verify(
+                        translog.leaf_hash(record.hash, item["acceptedAt"]),
+                        leaf,
+                        item["inclusionProof"],
+                    )
+                except BpassError as exc:
+                    raise _CheckError(
+                        f"record {record.hash} at leaf {leaf}: {exc.message}"
+                    ) from exc
+            except Exception:
+                # A record's proof is checked before its inclusion: a proof failing at or
+                # before this record is the first failure.
+                self._raise_proof_failure(proofs, i + 1)
+                raise
+        if bad is not None:
+            self._raise_proof_failure(proofs, len(parsed))
+            raise bad
         self.proofs = proofs
         for record, leaf, item in zip(parsed, leaves, items, strict=True):
             entry = _Entry(record, leaf, item["acceptedAt"])

@@ -36,6 +36,7 @@ from passport.errors import (
     RuleViolationError,
     UnknownIssuerError,
 )
+from passport.record_proof import check_record_proof, key_of_method
 from passport.records import ParsedRecord, parse_record, reparse_checked, sign_next
 from passport.settings import Settings
 from passport.store.repository import (
@@ -49,9 +50,7 @@ from passport.store.repository import (
 from passport.timefmt import format_ts, now
 from signing.errors import BpassError, ProofError
 from signing.keys import SigningKey
-from signing.multikey import decode_multikey_cached
 from signing.note import verifier_key
-from signing.proofs import verify_proof
 
 META_ORIGIN = "log_origin"
 META_LOG_VKEY = "log_vkey"
@@ -61,20 +60,10 @@ PARALLEL_VERIFY_MIN = 256
 """Batches at least this large are parsed and verified (steps 1, 2a) in a process pool."""
 
 
-def key_of_method(vm: str) -> bytes:
-    """The public key a ledger record's verification method ``issuer#<multikey>`` names.
-
-    The key is in the id itself. Whether the key may sign for the issuer is the ledger's
-    question (step 2), answered under the lock from the key history.
-    """
-    return decode_multikey_cached(vm.rsplit("#", 1)[1])
-
-
 def verify_record_proof(record: ParsedRecord) -> None:
     """Step 2a: the record's proof verifies under the key its verification method names."""
     try:
-        # record.canonical is canonicalize(record.doc): the proof check reuses those bytes.
-        verify_proof(record.doc, resolve_key=key_of_method, canonical=record.canonical)
+        check_record_proof(record.doc, record.canonical)
     except ProofError as exc:
         raise ProofError(
             f"record {record.hash}: {exc.message}", reason=exc.details.get("reason", "signature")

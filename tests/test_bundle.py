@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 from trace_mirror import _keys, trace_state
 
 from passport import bundle as bundle_module
-from passport import translog
+from passport import bundle_checks, proof_worker, translog
 from passport.bundle import build_bundle, verify_bundle
 from passport.ledger import Ledger, LedgerInfo, accept_record, stored_row
-from passport.records import record_hash
+from passport.records import parse_record, record_hash
 from passport.rollup import compute_rollup
 from passport.store.repository import Repository
 from samples.generate import SampleSummary, build_sample_ledger
@@ -201,22 +201,6 @@ def _flip_proof(bundle: dict[str, Any], index: int) -> None:
     proof["proofValue"] = value[:10] + ("A" if value[10] != "A" else "B") + value[11:]
 
 
-_POOL_SCRIPT = """
-import json, sys
-from passport import bundle_checks
-from passport.bundle import verify_bundle
-bundle_checks.PARALLEL_PROOFS_MIN = 1
-started = []
-original = bundle_checks.ProofChecks._start
-def _start(self, n):
-    original(self, n)
-    started.append(len(self._ranges))
-bundle_checks.ProofChecks._start = _start
-reports = [verify_bundle(b, workers=2).to_dict() for b in json.load(sys.stdin)]
-print(json.dumps({"reports": reports, "pools": started}))
-"""
-
-
 def _relogged(bundle: dict[str, Any]) -> dict[str, Any]:
     """The bundle's records as the whole of a new log signed with the ledger's log key: what a
     rogue operator could serve, every record included whatever its proof (the passport's own
@@ -274,22 +258,38 @@ def _mutants(bundle: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def test_pool_workers_find_the_records_the_serial_checks_find(bundle: dict[str, Any]) -> None:
-    """Check 3's proofs in forked workers (a clean process: forking is safe there) report the
-    same first failure, naming the same record, as the checks run one by one in this process,
-    whatever fails around them; and a bad proof hides every later check's verdict."""
+@pytest.fixture
+def shared_work(monkeypatch: pytest.MonkeyPatch) -> list[tuple[bool, int, int]]:
+    """Every bundle's proofs go to a worker process, in chunks of 4 records; per bundle: whether
+    they were handed over, the chunks this process checked, and all chunks."""
+    monkeypatch.setattr(bundle_checks, "PARALLEL_PROOFS_MIN", 1)
+    monkeypatch.setattr(bundle_checks, "CHUNK", 4)
+    seen: list[tuple[bool, int, int]] = []
+    original = bundle_checks.ProofChecks.close
+
+    def close(self: bundle_checks.ProofChecks) -> None:
+        if self.records:
+            seen.append((self.parallel, self.checked_here, -(-len(self.records) // 4)))
+        original(self)
+
+    monkeypatch.setattr(bundle_checks.ProofChecks, "close", close)
+    return seen
+
+
+def test_pool_workers_find_the_records_the_serial_checks_find(
+    bundle: dict[str, Any], shared_work: list[tuple[bool, int, int]]
+) -> None:
+    """Check 3's proofs, shared between a worker process and this one, report the same first
+    failure, naming the same record, as the checks run one by one in this process, whatever
+    fails around them; and a bad proof hides every later check's verdict."""
     mutants = _mutants(bundle)
     serial = [verify_bundle(m, workers=0).to_dict() for m in mutants]
-    run = subprocess.run(
-        [sys.executable, "-c", _POOL_SCRIPT],
-        input=json.dumps(mutants),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    out = json.loads(run.stdout)
-    assert out["pools"] == [4] * len(mutants), "every bundle's proofs went to the pool"
-    assert out["reports"] == serial
+    assert [handed for handed, _, _ in shared_work] == [False] * len(mutants), "workers=0"
+    shared_work.clear()
+    shared = [verify_bundle(m, workers=1).to_dict() for m in mutants]
+    assert [handed for handed, _, _ in shared_work] == [True] * len(mutants)
+    assert any(here < chunks for _, here, chunks in shared_work), "the worker checked chunks"
+    assert shared == serial
     failures = [r["checks"][-1] for r in serial]
     middle = len(bundle["records"]) // 2
 
@@ -357,3 +357,88 @@ def test_the_replay_in_memory_holds_what_a_database_replay_holds(
     finally:
         repo.dispose()
         drop()
+
+
+_CLAIM_ALL_AND_DIE = """
+import mmap, os, struct, sys
+from passport import proof_worker as pw
+fd = int(sys.argv[1])
+sys.stdin.readline()
+with mmap.mmap(fd, os.fstat(fd).st_size) as shared:
+    n, chunk, chunks, data = pw.HEADER.unpack_from(shared, 0)
+    for k in range(chunks):
+        shared[pw.CLAIMS_AT + k] = 1
+os._exit(9)
+"""
+
+
+def test_a_worker_that_dies_leaves_its_records_to_this_process(
+    bundle: dict[str, Any],
+    shared_work: list[tuple[bool, int, int]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The worker claims every chunk and dies before a verdict: this process checks them all,
+    and finds the failure the one-by-one checks find."""
+    monkeypatch.setattr(
+        bundle_checks,
+        "_worker_command",
+        lambda fd: [sys.executable, "-c", _CLAIM_ALL_AND_DIE, str(fd)],
+    )
+    for at in (None, 5, len(bundle["records"]) - 1):
+        b = copy.deepcopy(bundle)
+        if at is not None:
+            _flip_proof(b, at)
+        parsed = [parse_record(e["record"], max_bytes=10**9) for e in b["records"]]
+        checks = bundle_checks.ProofChecks(len(parsed), workers=1)
+        try:
+            checks.submit(parsed)
+            assert checks._procs[0].wait() == 9  # claimed everything, gave no verdict
+            found = checks.first_failure()
+        finally:
+            checks.close()
+        assert (found and found[0]) == at, found
+        assert bundle_checks._serial(parsed, 0, len(parsed)) == found
+        assert checks.checked_here == 0
+
+
+def test_a_worker_that_cannot_start_leaves_the_checks_to_this_process(
+    bundle: dict[str, Any],
+    shared_work: list[tuple[bool, int, int]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(bundle_checks, "_worker_command", lambda fd: ["/nonexistent/python"])
+    bad = _mutants(bundle)[0]
+    assert verify_bundle(bad, workers=1).to_dict() == verify_bundle(bad, workers=0).to_dict()
+    assert [handed for handed, _, _ in shared_work] == [False, False]
+
+
+def test_the_worker_gives_each_record_its_verdict(
+    bundle: dict[str, Any],
+    shared_work: list[tuple[bool, int, int]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``passport.proof_worker.run``, in this process, on the shared file of a bundle with a
+    bad signature and a record whose bytes do not parse: OK for the others, and each chunk
+    claimed."""
+    monkeypatch.setattr(bundle_checks, "_worker_command", lambda fd: [sys.executable, "-c", ""])
+    b = copy.deepcopy(bundle)
+    _flip_proof(b, 5)
+    parsed = [parse_record(e["record"], max_bytes=10**9) for e in b["records"]]
+    parsed[7] = parsed[7]._replace(canonical=b"{not json")
+    checks = bundle_checks.ProofChecks(len(parsed), workers=1)
+    try:
+        checks.submit(parsed)
+        assert checks.parallel and checks._shared is not None
+        proof_worker.run(checks._fd)
+        shared = checks._shared
+        n = len(parsed)
+        _, verdicts, _, _ = proof_worker.layout(n, bundle_checks.CHUNK)
+        got = list(shared[verdicts : verdicts + n])
+        expected = [proof_worker.OK] * n
+        expected[5], expected[7] = proof_worker.FAILED, proof_worker.RAISED
+        assert got == expected
+        chunks = -(-n // bundle_checks.CHUNK)
+        assert shared[proof_worker.CLAIMS_AT : proof_worker.CLAIMS_AT + chunks] == b"\x01" * chunks
+        assert checks.first_failure() == (5, checks.first_failure()[1])  # type: ignore[index]
+    finally:
+        checks.close()

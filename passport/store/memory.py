@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from passport.store.repository import StoredActor, StoredKey, StoredRecord, Tx
 from passport.store.trace_repo import (
@@ -57,12 +57,8 @@ class _NoConnection:
 def _contents(elements: dict[str, int]) -> dict[str, int]:
     """Element contents as the ``ppm_*`` columns give them back: known elements, in column
     order, zeros left out."""
-    out: dict[str, int] = {}
-    for e in ELEMENT_ORDER:
-        v = int(elements.get(e, 0))
-        if v:
-            out[e] = v
-    return out
+    get = elements.get
+    return {e: int(v) for e in ELEMENT_ORDER if (v := get(e))}
 
 
 def _duplicate(table: str, key: object) -> NoReturn:
@@ -231,7 +227,7 @@ class MemoryTraceTx(TraceTx):
         for lot_id in sorted(set(lot_ids)):
             lot = self._lots.get(lot_id)
             if lot is not None:
-                out[lot_id] = lot if with_credits else _replace_lot(lot, credits={})
+                out[lot_id] = lot if with_credits else _without_credits(lot)
         return out
 
     def lot(self, lot_id: str) -> LotRow | None:
@@ -247,7 +243,11 @@ class MemoryTraceTx(TraceTx):
         for r in rows:
             if r.lot_id in self._lots:
                 _duplicate("trace_lots", r.lot_id)
-            self._lots[r.lot_id] = _replace_lot(r, elements=_contents(r.elements))
+            self._lots[r.lot_id] = LotRow(
+                r.lot_id, r.record_hash, r.issuer, r.facility_id, r.mass_grams,
+                _contents(r.elements), r.custody, r.origin_key, r.claims, r.credits,
+                r.consumed_grams, r.created_at,
+            )  # fmt: skip
             self._lots_by_record[r.record_hash].append(r.lot_id)
 
     def consume(self, holder: str, taken: Sequence[tuple[str, int]]) -> None:
@@ -260,7 +260,11 @@ class MemoryTraceTx(TraceTx):
                 holding[holder] -= grams
             lot = self._lots.get(lot_id)
             if lot is not None:
-                self._lots[lot_id] = _replace_lot(lot, consumed_grams=lot.consumed_grams + grams)
+                self._lots[lot_id] = LotRow(
+                    lot.lot_id, lot.record_hash, lot.issuer, lot.facility_id, lot.mass_grams,
+                    lot.elements, lot.custody, lot.origin_key, lot.claims, lot.credits,
+                    lot.consumed_grams + grams, lot.created_at,
+                )  # fmt: skip
 
     def holdings(self, lot_ids: Iterable[str], holder: str) -> dict[str, int]:
         """Grams of each lot held by ``holder``; lots it never held are absent."""
@@ -402,8 +406,9 @@ class MemoryTraceTx(TraceTx):
         return sorted(found.values(), key=lambda a: a.leaf_index)
 
 
-def _replace_lot(lot: LotRow, **changes: Any) -> LotRow:
-    """A copy of ``lot`` with some fields changed (rows are shared, so never changed in place)."""
-    values = {f: getattr(lot, f) for f in LotRow.__dataclass_fields__}
-    values.update(changes)
-    return LotRow(**values)
+def _without_credits(lot: LotRow) -> LotRow:
+    """A copy of ``lot`` with empty credits, as a lot read without its credits column."""
+    return LotRow(
+        lot.lot_id, lot.record_hash, lot.issuer, lot.facility_id, lot.mass_grams, lot.elements,
+        lot.custody, lot.origin_key, lot.claims, {}, lot.consumed_grams, lot.created_at,
+    )  # fmt: skip

@@ -1,0 +1,33 @@
+"""Append step 2a on its own: a ledger record's proof verifies under the key its verification
+method names (``passport.ledger``, design: "The append pipeline").
+
+Kept in a module that imports nothing but ``signing``, so that a process which only checks
+proofs (``passport.proof_worker``) starts in a fraction of the time the whole ledger takes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from signing.multikey import decode_multikey_cached
+from signing.proofs import verify_proof
+
+__all__ = ["check_record_proof", "key_of_method"]
+
+
+def key_of_method(vm: str) -> bytes:
+    """The public key a ledger record's verification method ``issuer#<multikey>`` names.
+
+    The key is in the id itself. Whether the key may sign for the issuer is the ledger's
+    question (step 2), answered under the lock from the key history.
+    """
+    return decode_multikey_cached(vm.rsplit("#", 1)[1])
+
+
+def check_record_proof(doc: Mapping[str, Any], canonical: bytes) -> None:
+    """Step 2a for a record ``doc`` whose canonical bytes are ``canonical``: raises
+    :class:`signing.errors.ProofError` (or another :class:`signing.errors.BpassError` for a key
+    that does not resolve) as :func:`signing.proofs.verify_proof` does."""
+    # canonical is canonicalize(doc): the proof check reuses those bytes.
+    verify_proof(doc, resolve_key=key_of_method, canonical=canonical)
