@@ -150,3 +150,19 @@ def test_rows_read_are_snapshots() -> None:
     assert after.elements == {"Ni": 7}  # the ppm columns keep known, non-zero contents
     assert tt.lots(["urn:lot:a"], with_credits=False)["urn:lot:a"].credits == {}
     assert tt.holdings(["urn:lot:a", "urn:lot:b"], "did:x") == {"urn:lot:a": 6}
+
+
+def test_the_state_is_freed_by_reference_counting() -> None:
+    """No cycle: the replay's state goes as soon as the verifier drops it, not at some later
+    collection (the cyclic collector is paused while a bundle is checked)."""
+    import gc
+    import weakref
+
+    tx = MemoryTx()
+    tt = weakref.ref(tx.trace())
+    gc.disable()
+    try:
+        del tx
+        assert tt() is None
+    finally:
+        gc.enable()

@@ -76,7 +76,7 @@ class MemoryTx(Tx):
         super().__init__(_NoConnection(), writable=True)  # type: ignore[arg-type]
         self._records: dict[str, StoredRecord] = {}
         self._by_position: dict[tuple[str, int], str] = {}
-        self._trace = MemoryTraceTx(self)
+        self._trace = MemoryTraceTx()
 
     def trace(self) -> MemoryTraceTx:
         """This state's trace tables."""
@@ -175,8 +175,11 @@ class MemoryTraceTx(TraceTx):
     """The trace tables of a :class:`MemoryTx` (see the module docstring): every method of
     :class:`TraceTx`, over dictionaries indexed as the tables are."""
 
-    def __init__(self, tx: MemoryTx) -> None:
-        super().__init__(tx)
+    def __init__(self) -> None:
+        # Not TraceTx.__init__: no connection to hold, and no reference back to the MemoryTx,
+        # which would make a cycle that only the cyclic collector frees (reference counting
+        # frees the whole state when the replay is done with it).
+        self.conn = _NoConnection()  # type: ignore[assignment]
         self._lots: dict[str, LotRow] = {}
         self._lots_by_record: dict[str, list[str]] = defaultdict(list)
         self._holdings: dict[str, dict[str, int]] = {}  # lot -> holder -> grams
