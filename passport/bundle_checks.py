@@ -64,7 +64,7 @@ Failure = tuple[int, str | None]
 def _shared_file() -> int:
     """A file descriptor for the shared layout: anonymous memory where the system has it."""
     if hasattr(os, "memfd_create"):
-        return os.memfd_create("bpass-proofs", 0)
+        return os.memfd_create("bpass-proofs")  # close-on-exec: only pass_fds hands it on
     with tempfile.TemporaryFile() as f:  # pragma: no cover - not Linux
         return os.dup(f.fileno())
 
