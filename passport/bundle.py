@@ -32,7 +32,7 @@ counts makes the roll-ups differ). Records the figures do not rest on may be mis
 changing anything the bundle proves.
 
 How it runs (the checks and their verdicts are as above, in that order): check 3's proofs go
-to a forked worker process while this one checks the inclusion proofs and runs checks 4 to 9,
+to worker processes while this one checks the inclusion proofs and runs checks 4 to 9,
 and a failing proof then replaces every later verdict (``passport.bundle_checks``); check 8
 runs the ledger's own rules (``passport.ledger.accept_record``) on a ledger state held in memory
 (``passport.store.memory``), which check 9 rolls up.
