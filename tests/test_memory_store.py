@@ -112,9 +112,11 @@ def test_every_trace_query_is_answered_from_memory() -> None:
 
 def test_what_memory_does_not_keep_is_refused_by_name() -> None:
     tx = MemoryTx()
-    for call in (tx.log_size, tx.meta, tx.latest_checkpoint, tx.count_challenges):
+    for call in (tx.log_size, tx.meta, tx.latest_checkpoint, tx.count_challenges, tx.count_nodes):
         with pytest.raises(NotKeptInMemoryError, match="keeps records, actors, keys"):
             call()
+    with pytest.raises(NotKeptInMemoryError, match="keeps records, actors, keys"):
+        tx.records_range(0, 10)  # records are kept by hash, not in log order
     assert isinstance(tx, Tx) and isinstance(tx.trace(), MemoryTraceTx)
     assert tx.trace() is tx.trace()  # one state per transaction
 

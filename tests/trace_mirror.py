@@ -29,6 +29,7 @@ class Mirror:
 
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
+        self.info = ledger.info()  # the rules read its operator DID, which never changes
         self.state = MemoryTx()
         self.size = 0
         self.rejections = 0  # rejections the memory store reproduced
@@ -38,7 +39,7 @@ class Mirror:
             self.state.set_actor_head(record.issuer, record.sequence, record.hash)
         else:
             try:
-                accept_record(self.state, record, self.ledger.info(), accepted_at, leaf)
+                accept_record(self.state, record, self.info, accepted_at, leaf)
             except BpassError as exc:
                 raise AssertionError(
                     f"the memory store rejects {record.kind} {record.hash}, which the ledger "
@@ -66,7 +67,7 @@ class Mirror:
             verify_record_proof(record)
             if record.kind in PASSPORT_KINDS:
                 return  # the passport kinds' rules read passport tables, not kept in memory
-            accept_record(self.state, record, self.ledger.info(), format_ts(now()), self.size)
+            accept_record(self.state, record, self.info, format_ts(now()), self.size)
         except BpassError as exc:
             got = exc
         if got is None:

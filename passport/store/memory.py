@@ -110,18 +110,6 @@ class MemoryTx(Tx):
         found = self._by_position.get((issuer, sequence))
         return None if found is None else self._records[found]
 
-    def records_range(self, start: int, stop: int) -> list[StoredRecord]:
-        """Records with ``start <= leaf_index < stop``, in leaf order."""
-        rows = [r for r in self._records.values() if start <= r.leaf_index < stop]
-        return sorted(rows, key=lambda r: r.leaf_index)
-
-    def records_by_issuer(
-        self, issuer: str, limit: int = 100, after: int = 0
-    ) -> list[StoredRecord]:
-        """The issuer's records with sequence > ``after``, in chain order."""
-        rows = [r for r in self._records.values() if r.issuer == issuer and r.sequence > after]
-        return sorted(rows, key=lambda r: r.sequence)[:limit]
-
     def count_records(self) -> int:
         """Number of stored records."""
         return len(self._records)
