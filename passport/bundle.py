@@ -40,7 +40,7 @@ runs the ledger's own rules (``passport.ledger.accept_record``) on a ledger stat
 
 from __future__ import annotations
 
-import base64
+import binascii
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -277,10 +277,11 @@ def _b64(value: Any) -> bytes:
     if not isinstance(value, str):
         raise _CheckError("a proof element is not a base64 string")
     try:
-        raw = base64.b64decode(value, validate=True)
+        raw = binascii.a2b_base64(value, strict_mode=True)  # RFC 4648 §4 alphabet and padding
     except ValueError as exc:
         raise _CheckError("a proof element is not base64") from exc
-    if base64.b64encode(raw).decode("ascii") != value:  # one encoding per value: no spare bits
+    # One encoding per value: no spare bits (RFC 4648 §3.5). strict_mode took ASCII text only.
+    if binascii.b2a_base64(raw, newline=False) != value.encode("ascii"):
         raise _CheckError("a proof element is not canonical base64")
     return raw
 
@@ -448,7 +449,8 @@ class _Verifier:
             previous_leaf = leaf
             parsed.append(record)
             leaves.append(leaf)
-        proofs.submit(parsed)  # checked beside what follows
+            proofs.add(record)  # its signature is verified beside what follows
+        proofs.finish()
         # Inclusion of the records before ``bad``, up to the first failure.
         inclusion = InclusionChecks(self.cp.size, self.cp.root_hash, _b64)
         for i, (record, leaf) in enumerate(zip(parsed, leaves, strict=True)):

@@ -3,20 +3,23 @@ on every core.
 
 - :class:`ProofChecks`: the records' Data Integrity proofs (append step 2a,
   :func:`passport.ledger.verify_record_proof`). Worker processes (``passport.proof_worker``)
-  are started before the records are parsed, so their start-up overlaps the parsing. Once
-  parsed, the records' canonical bytes go into a shared file and the workers check them chunk
-  by chunk while this process runs the bundle's other checks. When this process asks for the
-  verdict it checks, from the last one back, the chunks no worker has claimed yet, so all cores
-  finish together. The verdict is the failure at the lowest index, checked again in this
-  process: exactly what checking the records one by one finds first. With no workers (one
-  core, a small bundle, no way to start a process) the same checks run in this process.
+  are started before the records are parsed. As each record is parsed this process runs every
+  check of its proof but the signature's (:func:`passport.record_proof.prepare_record_proof`)
+  and puts what is left, the key, the proof value and the two canonical byte strings to hash,
+  into a shared file; each chunk of records filled is announced to the workers, which verify
+  the signatures while this process parses on and runs the bundle's other checks. When this
+  process asks for the verdict it checks, from the last one back, the chunks no worker has
+  claimed yet, so all cores finish together. The verdict is the failure at the lowest index,
+  checked again in this process with the whole step 2a: exactly what checking the records one
+  by one finds first. With no workers (one core, a small bundle, no way to start a process)
+  the same checks run in this process.
 - the inclusion proofs are checked by :class:`signing.merkle_batch.InclusionChecks`, which
   shares the work of their common upper nodes.
 
-The workers are fresh interpreters that import only what step 2a needs. They are not forks of
-this one: a fork shares the bundle's pages, and this process's later checks copied about 20,000
-of them (measured: 70-100 ms of system time per 5,000-record bundle), more than the workers'
-start-up costs.
+The workers are fresh interpreters that import only Ed25519 and base58 (no JSON library), so
+they start in about the time this process takes to parse the first few hundred records. They
+are not forks of this one: a fork shares the bundle's pages, and this process's later checks
+copied about 20,000 of them (measured: 70-100 ms of system time per 5,000-record bundle).
 """
 
 from __future__ import annotations
@@ -29,10 +32,10 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO
 
 from passport import proof_worker as pw
 from passport.ledger import verify_record_proof
+from passport.record_proof import prepare_record_proof
 from passport.records import ParsedRecord
 from signing.errors import BpassError
 
@@ -45,6 +48,11 @@ PARALLEL_PROOFS_MIN = 256
 CHUNK = 32
 """Records per claimed chunk: the last chunk the workers and this process share costs each at
 most a few milliseconds of waiting."""
+
+SPACE_PER_RECORD = 64 * 1024
+"""Room reserved in the shared file per record for its packed proof (a 5,000-record bundle's
+proofs take about 1.3 KB each). The file is sparse: only what is written takes memory. A
+record whose proof does not fit is checked in this process."""
 
 _ROOT = str(Path(__file__).resolve().parent.parent)  # where ``passport`` is importable from
 
@@ -72,8 +80,9 @@ def _shared_file() -> int:
 class ProofChecks:
     """The proofs of a bundle's records (append step 2a), checked beside the other checks.
 
-    Start it with the number of records, before parsing them; hand over the parsed ones
-    with :meth:`submit`; ask :meth:`first_failure`; :meth:`close` when done.
+    Start it with the number of records, before parsing them; :meth:`add` each parsed record in
+    order (or :meth:`submit` them all); :meth:`finish` when no more come; ask
+    :meth:`first_failure`; :meth:`close` when done.
 
     ``workers``: processes checking them beside this one (default: one fewer than the cores
     this process may use, since this one has the rest of the bundle's checks to run); 0 checks
@@ -81,103 +90,150 @@ class ProofChecks:
     """
 
     def __init__(self, count: int, workers: int | None = None) -> None:
-        self.records: Sequence[ParsedRecord] = ()
+        self.records: list[ParsedRecord] = []
+        self.count = count
         self.workers = max(0, available_workers() - 1) if workers is None else workers
         self._fd = -1
         self._procs: list[subprocess.Popen[bytes]] = []
         self._shared: mmap.mmap | None = None
-        self._verdicts = 0  # offset of the verdict bytes in the shared file
+        self._ends: memoryview | None = None  # the records' end offsets in the shared file
+        self._verdicts = self._data = self._room = 0  # offsets in the shared file; data's size
+        self._written = 0  # bytes of packed proofs written
+        self._finished = False
         self._waited = False
         self.checked_here = 0  # chunks this process checked beside the workers (measurements)
         if self.workers > 0 and count >= PARALLEL_PROOFS_MIN and os.name == "posix":
             try:
                 self._start()
-            except OSError:  # no processes to be had: the checks run here
+            except (OSError, ValueError):  # no processes or shared memory to be had
                 self.close()
 
     def _start(self) -> None:
+        n = self.count
+        _, verdicts, offsets, data = pw.layout(n, CHUNK)
+        size = data + SPACE_PER_RECORD * n
         self._fd = _shared_file()
+        os.ftruncate(self._fd, size)  # sparse: pages are taken as they are written
+        self._shared = mmap.mmap(self._fd, size)
+        pw.HEADER.pack_into(self._shared, 0, n, CHUNK, -(-n // CHUNK), data)
+        self._ends = memoryview(self._shared)[offsets : offsets + 8 * (n + 1)].cast("Q")
+        self._verdicts, self._data, self._room = verdicts, data, size - data
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, env.get("PYTHONPATH")) if p)
+        env["PYTHONPATH"] = _worker_path()
         for _ in range(self.workers):
-            self._procs.append(
-                subprocess.Popen(  # noqa: S603 - this interpreter, running our own module
-                    _worker_command(self._fd),
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    pass_fds=(self._fd,),
-                    env=env,
-                )
+            proc = subprocess.Popen(  # noqa: S603 - this interpreter, running our own module
+                _worker_command(self._fd),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                pass_fds=(self._fd,),
+                env=env,
             )
+            self._procs.append(proc)
+            if proc.stdin is not None:  # announcing a chunk never waits for a busy worker
+                os.set_blocking(proc.stdin.fileno(), False)
 
     @property
     def parallel(self) -> bool:
         """The proofs are checked by worker processes."""
         return self._shared is not None
 
-    def submit(self, records: Sequence[ParsedRecord]) -> None:
-        """The parsed records whose proofs are to be checked (once); the workers begin."""
-        self.records = records
-        if not self._procs:
-            return
-        if len(records) < PARALLEL_PROOFS_MIN:  # parsing stopped early: not worth the workers
-            self.close()
-            return
-        n = len(records)
-        _, verdicts, offsets, data = pw.layout(n, CHUNK)
-        blobs = [r.canonical for r in records]
-        size = data + sum(map(len, blobs))
+    def add(self, record: ParsedRecord) -> None:
+        """The next parsed record. Its proof is prepared here (every check but the signature's)
+        and packed into the shared file; each full chunk is announced to the workers."""
+        i = len(self.records)
+        self.records.append(record)
+        shared, ends = self._shared, self._ends
+        if shared is None or ends is None or self._finished or i >= self.count:
+            return  # checked here, when the verdict is asked
+        start = self._written
         try:
-            os.ftruncate(self._fd, size)
-            shared = mmap.mmap(self._fd, size)
-        except OSError:
-            self.close()
-            return
-        pw.HEADER.pack_into(shared, 0, n, CHUNK, -(-n // CHUNK), data)
-        ends = memoryview(shared)[offsets : offsets + 8 * (n + 1)].cast("Q")
-        at = 0
-        ends[0] = 0
-        shared.seek(data)
-        for i, blob in enumerate(blobs):
-            shared.write(blob)
-            at += len(blob)
-            ends[i + 1] = at
-        ends.release()
-        self._shared, self._verdicts = shared, verdicts
+            prepared = prepare_record_proof(record.doc, record.canonical)
+            packed = pw.pack(
+                prepared.public_key,
+                prepared.proof_value,
+                prepared.canonical_config,
+                prepared.canonical_document,
+            )
+        except Exception:  # checked again here, which gives its error (or raises it)
+            shared[self._verdicts + i] = pw.FAILED
+            packed = b""
+        end = start + len(packed)
+        if end > self._room:  # no room left for it: checked here
+            shared[self._verdicts + i] = pw.FAILED
+            end = start
+        elif packed:
+            shared[self._data + start : self._data + end] = packed
+        self._written = ends[i + 1] = end
+        if (i + 1) % CHUNK == 0:
+            self._announce((i + 1) // CHUNK)
+
+    def submit(self, records: Sequence[ParsedRecord]) -> None:
+        """:meth:`add` each of ``records``, then :meth:`finish`."""
+        for record in records:
+            self.add(record)
+        self.finish()
+
+    def _announce(self, chunks: int) -> None:
+        """Tell the workers ``chunks`` chunks are filled. A worker whose input is full will read
+        a later number; one that died reads nothing."""
         for proc in self._procs:
-            _tell(proc.stdin, b"go\n")
+            if proc.stdin is not None and not proc.stdin.closed:
+                with contextlib.suppress(OSError):  # BlockingIOError, BrokenPipeError
+                    os.write(proc.stdin.fileno(), chunks.to_bytes(8, "little"))
+
+    def finish(self) -> None:
+        """No more records: the last chunk is announced and the workers' input closed."""
+        if self._finished:
+            return
+        self._finished = True
+        shared = self._shared
+        if shared is None:
+            return
+        added = min(len(self.records), self.count)
+        chunks = -(-added // CHUNK)
+        for i in range(added, min(self.count, chunks * CHUNK)):  # parsing stopped early
+            shared[self._verdicts + i] = pw.FAILED  # never added: no one checks it
+        # A worker whose input is full never learns of the last chunks: it stops early, and
+        # this process checks the chunks it left (first_failure).
+        self._announce(chunks)
+        for proc in self._procs:
+            if proc.stdin is not None:
+                with contextlib.suppress(OSError):
+                    proc.stdin.close()
 
     def first_failure(self, stop: int | None = None) -> Failure | None:
         """The failed proof of the lowest index below ``stop`` (default: all). Checks here the
         chunks no worker has claimed, last first, then waits for the workers; a record they
-        did not pass (failed, raised, or left unchecked by a worker that died) is checked
-        again here, which returns its failure or raises its exception, as checking the records
-        one by one would."""
+        did not pass (failed, raised, not prepared, or left unchecked by a worker that died) is
+        checked again here with the whole step 2a, which returns its failure or raises its
+        exception, as checking the records one by one would."""
+        self.finish()
         stop = len(self.records) if stop is None else stop
         shared = self._shared
         if shared is None:
             return _serial(self.records, 0, stop)
-        self._share_the_rest(stop)
+        limit = min(stop, self.count)
+        self._share_the_rest(limit)
         self._wait()
-        verdicts = shared[self._verdicts : self._verdicts + stop]
+        verdicts = shared[self._verdicts : self._verdicts + limit]
         i = 0
-        while i < stop:
+        while i < limit:
             rest = verdicts[i:]
             i += len(rest) - len(rest.lstrip(bytes([pw.OK])))  # skip the records that passed
-            if i >= stop:
+            if i >= limit:
                 break
             found = _serial(self.records, i, i + 1)
             if found is not None:
                 return found
             i += 1  # it passed here: a worker died before its verdict
-        return None
+        return _serial(self.records, limit, stop)  # beyond the announced count (none)
 
     def _share_the_rest(self, stop: int) -> None:
         """Check here, from the last one back, the unclaimed chunks starting below ``stop``."""
-        shared = self._shared
-        assert shared is not None
-        records = self.records
-        n = len(records)
+        shared, ends = self._shared, self._ends
+        assert shared is not None and ends is not None
+        n = min(len(self.records), self.count)
+        verdicts, data = self._verdicts, self._data
         for k in range(-(-min(stop, n) // CHUNK) - 1, -1, -1):
             at = pw.CLAIMS_AT + k
             if shared[at]:
@@ -185,12 +241,8 @@ class ProofChecks:
             shared[at] = 2
             self.checked_here += 1
             for i in range(k * CHUNK, min(n, (k + 1) * CHUNK)):
-                try:
-                    verify_record_proof(records[i])
-                except Exception:
-                    shared[self._verdicts + i] = pw.FAILED
-                else:
-                    shared[self._verdicts + i] = pw.OK
+                if not shared[verdicts + i]:
+                    shared[verdicts + i] = pw.verdict(shared[data + ends[i] : data + ends[i + 1]])
 
     def _wait(self) -> None:
         """Until every worker has said ``done`` or exited (a dead one leaves no verdicts)."""
@@ -214,6 +266,9 @@ class ProofChecks:
                     with contextlib.suppress(OSError):
                         stream.close()
         self._procs = []
+        if self._ends is not None:
+            self._ends.release()
+            self._ends = None
         if self._shared is not None:
             self._shared.close()
             self._shared = None
@@ -222,18 +277,20 @@ class ProofChecks:
             self._fd = -1
 
 
+def _worker_path() -> str:
+    """The worker's ``PYTHONPATH``: this project, then where this process imports from.
+
+    The worker runs without the ``site`` module (``-S``), which saves it the site-packages
+    scan and the editable install's import hook (about a fifth of its start-up, measured), so
+    it is handed this process's import path instead: it imports the same packages."""
+    entries = [_ROOT, *(p for p in sys.path if p and os.path.isabs(p))]
+    return os.pathsep.join(dict.fromkeys(entries))
+
+
 def _worker_command(fd: int) -> list[str]:
-    """How a worker is started: this interpreter, on the shared file ``fd``."""
-    return [sys.executable, "-m", "passport.proof_worker", str(fd)]
-
-
-def _tell(stream: IO[bytes] | None, line: bytes) -> None:
-    """Write ``line`` to a worker and close its input (a worker that died reads nothing)."""
-    if stream is None:
-        return
-    with contextlib.suppress(OSError):
-        stream.write(line)
-        stream.close()
+    """How a worker is started: this interpreter, without ``site`` (see :func:`_worker_path`),
+    on the shared file ``fd``."""
+    return [sys.executable, "-S", "-m", "passport.proof_worker", str(fd)]
 
 
 def _serial(records: Sequence[ParsedRecord], start: int, stop: int) -> Failure | None:

@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from signing.multikey import decode_multikey_cached
-from signing.proofs import verify_proof
+from signing.proofs import PreparedProof, prepare_proof, verify_proof
 
-__all__ = ["check_record_proof", "key_of_method"]
+__all__ = ["check_record_proof", "key_of_method", "prepare_record_proof"]
 
 
 def key_of_method(vm: str) -> bytes:
@@ -31,3 +31,11 @@ def check_record_proof(doc: Mapping[str, Any], canonical: bytes) -> None:
     that does not resolve) as :func:`signing.proofs.verify_proof` does."""
     # canonical is canonicalize(doc): the proof check reuses those bytes.
     verify_proof(doc, resolve_key=key_of_method, canonical=canonical)
+
+
+def prepare_record_proof(doc: Mapping[str, Any], canonical: bytes) -> PreparedProof:
+    """Step 2a up to the signature (:func:`signing.proofs.prepare_proof`): what is left is
+    :func:`signing.proof_signature.proof_value_verifies` on the result. Raises what
+    :func:`check_record_proof` raises for every failure but the proof value's and the
+    signature's."""
+    return prepare_proof(doc, resolve_key=key_of_method, canonical=canonical)

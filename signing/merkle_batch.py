@@ -18,6 +18,8 @@ from signing import merkle
 
 __all__ = ["InclusionChecks"]
 
+_ONLY_STR = frozenset({str})
+_sha256 = hashlib.sha256
 _Node = tuple[int, int]  # the (fn, sn) state of RFC 9162 §2.1.3.2 after an element
 
 
@@ -59,14 +61,14 @@ class InclusionChecks:
             type(index) is int
             and 0 <= index < self.size
             and type(proof) is list
-            and all(type(p) is str for p in proof)
+            and _ONLY_STR.issuperset(map(type, proof))
             and self._shortcut(leaf_hash, index, proof)
         ):
             self.shortcuts += 1
             return
         decoded = [self.decode(p) for p in proof]  # type: ignore[attr-defined]
         merkle.verify_inclusion(leaf_hash, index, self.size, decoded, self.root)
-        if type(proof) is list and all(type(p) is str for p in proof):
+        if type(proof) is list and _ONLY_STR.issuperset(map(type, proof)):
             self._remember(leaf_hash, index, proof, decoded)
 
     def _shortcut(self, leaf_hash: bytes, index: int, proof: list[str]) -> bool:
@@ -76,6 +78,7 @@ class InclusionChecks:
         verified = self._verified
         if not verified:
             return False
+        decode = self.decode
         fn, sn = index, self.size - 1  # steps 2-3
         result = leaf_hash
         passed: list[tuple[_Node, bytes, int]] = []
@@ -83,12 +86,21 @@ class InclusionChecks:
             if sn == 0:  # step 4a: too long
                 return False
             try:
-                value = self.decode(element)
+                value = decode(element)
             except Exception:
                 return False
             if len(value) != merkle.HASH_SIZE:
                 return False
-            fn, sn, result = _step(fn, sn, result, value)
+            # Steps 4b and 4c, as _step (inlined: this loop runs for every proof of a bundle).
+            if fn & 1 or fn == sn:
+                result = _sha256(b"\x01" + value + result).digest()
+                while not fn & 1 and fn != 0:
+                    fn >>= 1
+                    sn >>= 1
+            else:
+                result = _sha256(b"\x01" + result + value).digest()
+            fn >>= 1
+            sn >>= 1
             known = verified.get((fn, sn))
             if known is None:
                 passed.append(((fn, sn), result, k + 1))

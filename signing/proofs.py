@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -31,15 +31,20 @@ from signing import ed25519
 from signing.did import resolve_verification_method
 from signing.errors import BpassError, ProofError
 from signing.jcs import canonicalize
-from signing.keys import SigningKey
 from signing.multikey import decode_multibase_signature, encode_multibase_signature
+from signing.proof_signature import signature_verifies
+
+if TYPE_CHECKING:  # only create_proof's annotation: a verifier need not import cryptography
+    from signing.keys import SigningKey
 
 __all__ = [
     "CRYPTOSUITE",
     "PROOF_TYPE",
+    "PreparedProof",
     "VerifiedProof",
     "create_proof",
     "hash_data",
+    "prepare_proof",
     "proof_configuration",
     "verify_proof",
 ]
@@ -291,7 +296,73 @@ def verify_proof(
     Returns a :class:`VerifiedProof`; raises :class:`~signing.errors.ProofError` whose
     ``details["reason"]`` says which check failed (see the module docstring). A document that
     cannot be canonicalised raises :class:`~signing.errors.CanonicalizationError`.
+
+    It runs the checks of :func:`prepare_proof` and
+    :func:`signing.proof_signature.proof_value_verifies`, with the ``proofValue`` decoded
+    first among the proof's own members (so its reason comes before the key's).
     """
+    proof = _proof_of(document, expected_purpose)
+    # §3.3.2 step 3: proofBytes = multibase-decode(proofValue); must be 64 bytes (§3.3.7).
+    signature = decode_multibase_signature(proof.get("proofValue"))
+    prepared = _prepared(document, proof, resolve_key, expected_purpose, check_issuer, canonical)
+    # §3.3.2 step 8 -> §3.3.4 hashing and §3.3.7 proof verification.
+    if not signature_verifies(
+        prepared.public_key, signature, prepared.canonical_config, prepared.canonical_document
+    ):
+        raise _fail(
+            "signature",
+            "signature does not verify",
+            verification_method=prepared.verification_method,
+        )
+    return VerifiedProof(
+        verification_method=prepared.verification_method,
+        controller=prepared.controller,
+        created=prepared.created,
+        public_key=prepared.public_key,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedProof:
+    """A proof whose checks passed up to its signature (vc-di-eddsa §3.3.2 steps 1-7): what
+    :func:`signing.proof_signature.proof_value_verifies` takes to finish the check.
+
+    Attributes:
+        verification_method, controller, created, public_key: as in :class:`VerifiedProof`.
+        proof_value: the proof's ``proofValue``, not yet decoded (§3.3.2 step 3).
+        canonical_config: the JCS form of the proof configuration (§3.3.5).
+        canonical_document: the JCS form of the unsecured document (§3.3.3).
+    """
+
+    verification_method: str
+    controller: str
+    created: str | None
+    public_key: bytes
+    proof_value: Any
+    canonical_config: bytes
+    canonical_document: bytes
+
+
+def prepare_proof(
+    document: Mapping[str, Any],
+    *,
+    resolve_key: Callable[[str], bytes] | None = None,
+    expected_purpose: str = "assertionMethod",
+    check_issuer: bool = True,
+    canonical: bytes | None = None,
+) -> PreparedProof:
+    """:func:`verify_proof` up to the signature: every check but the ``proofValue``'s decoding
+    and the signature's, which :func:`signing.proof_signature.proof_value_verifies` runs on the
+    result, perhaps in another process. Together they accept exactly what :func:`verify_proof`
+    accepts; a document failing several checks may be refused for another reason first.
+    Arguments and errors as :func:`verify_proof`.
+    """
+    proof = _proof_of(document, expected_purpose)
+    return _prepared(document, proof, resolve_key, expected_purpose, check_issuer, canonical)
+
+
+def _proof_of(document: Mapping[str, Any], expected_purpose: str) -> Mapping[str, Any]:
+    """The document's single proof, of this cryptosuite and purpose (§3.3.2, §3.3.5 step 2)."""
     proof = document.get("proof")
     if proof is None:
         raise _fail("missing_proof", "document has no proof")
@@ -314,8 +385,18 @@ def verify_proof(
             f"proofPurpose must be {expected_purpose!r}",
             proof_purpose=proof.get("proofPurpose"),
         )
-    # §3.3.2 step 3: proofBytes = multibase-decode(proofValue); must be 64 bytes (§3.3.7).
-    signature = decode_multibase_signature(proof.get("proofValue"))
+    return proof
+
+
+def _prepared(
+    document: Mapping[str, Any],
+    proof: Mapping[str, Any],
+    resolve_key: Callable[[str], bytes] | None,
+    expected_purpose: str,
+    check_issuer: bool,
+    canonical: bytes | None,
+) -> PreparedProof:
+    """§3.3.2 steps 1, 2 and 4-7 for ``proof``, which :func:`_proof_of` took from ``document``."""
     vm_id = proof.get("verificationMethod")
     if not isinstance(vm_id, str) or not vm_id:
         raise _fail("unresolvable_key", "proof has no verificationMethod")
@@ -363,7 +444,7 @@ def verify_proof(
         raise _fail("unresolvable_key", "resolved key is not a 32-byte Ed25519 public key")
 
     # §3.3.2 steps 5-7: transformation (§3.3.3), proof configuration (§3.3.5; its step 2 was
-    # checked above), hashing (§3.3.4).
+    # checked above); hashing (§3.3.4) is step 8's, in signing.proof_signature.
     config = _checked_configuration(proof, unsecured)
     if canonical is not None and _agrees_with_orjson(canonical, document):
         # The configuration's members are the proof's own, plus the document's @context or
@@ -374,14 +455,13 @@ def verify_proof(
         canonical_config = canonicalize(config)
         cut = None if canonical is None else _cut_unsecured(canonical, document, unsecured, proof)
         canonical_document = canonicalize(unsecured) if cut is None else cut
-    # §3.3.2 step 8 -> §3.3.7 Proof Verification: Ed25519 verify of hashData.
-    message = _sha256(canonical_config).digest() + _sha256(canonical_document).digest()
-    if not ed25519.is_valid(public_key, message, signature):
-        raise _fail("signature", "signature does not verify", verification_method=vm_id)
     created = proof.get("created")
-    return VerifiedProof(
+    return PreparedProof(
         verification_method=vm_id,
         controller=controller,
         created=created if isinstance(created, str) else None,
         public_key=public_key,
+        proof_value=proof.get("proofValue"),
+        canonical_config=canonical_config,
+        canonical_document=canonical_document,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -360,7 +361,7 @@ _CLAIM_ALL_AND_DIE = """
 import mmap, os, struct, sys
 from passport import proof_worker as pw
 fd = int(sys.argv[1])
-sys.stdin.readline()
+sys.stdin.buffer.read()  # until the verifier has filled every chunk and closed the input
 with mmap.mmap(fd, os.fstat(fd).st_size) as shared:
     n, chunk, chunks, data = pw.HEADER.unpack_from(shared, 0)
     for k in range(chunks):
@@ -414,28 +415,73 @@ def test_the_worker_gives_each_record_its_verdict(
     shared_work: list[tuple[bool, int, int]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """``passport.proof_worker.run``, in this process, on the shared file of a bundle with a
-    bad signature and a record whose bytes do not parse: OK for the others, and each chunk
-    claimed."""
+    """``passport.proof_worker.run``, in this process, on the shared file of a bundle with a bad
+    signature, a proof value that is not a signature, a proof that fails before its signature (left
+    to this process by the preparation) and packed bytes that are not a proof: OK for the others,
+    each verdict right, and every chunk claimed."""
     monkeypatch.setattr(bundle_checks, "_worker_command", lambda fd: [sys.executable, "-c", ""])
     b = copy.deepcopy(bundle)
     _flip_proof(b, 5)
+    b["records"][9]["record"]["proof"]["proofValue"] = "z" + "2" * 100  # not 64 bytes
     parsed = [parse_record(e["record"], max_bytes=10**9) for e in b["records"]]
-    parsed[7] = parsed[7]._replace(canonical=b"{not json")
+    wrong_purpose = copy.deepcopy(parsed[11].doc)
+    wrong_purpose["proof"]["proofPurpose"] = "authentication"  # (the schema refuses it)
+    parsed[11] = parsed[11]._replace(doc=wrong_purpose)
     checks = bundle_checks.ProofChecks(len(parsed), workers=1)
     try:
         checks.submit(parsed)
-        assert checks.parallel and checks._shared is not None
-        proof_worker.run(checks._fd)
-        shared = checks._shared
+        shared, ends = checks._shared, checks._ends
+        assert checks.parallel and shared is not None and ends is not None
         n = len(parsed)
-        _, verdicts, _, _ = proof_worker.layout(n, bundle_checks.CHUNK)
+        _, verdicts, _, data = proof_worker.layout(n, bundle_checks.CHUNK)
+        assert shared[verdicts + 11] == proof_worker.FAILED, "its preparation failed"
+        shared[data + ends[7] + 32 : data + ends[7] + 34] = b"\xff\xff"  # a proof value too long
+        control, announce = os.pipe()
+        os.write(announce, (-(-n // bundle_checks.CHUNK)).to_bytes(8, "little"))
+        os.close(announce)
+        try:
+            proof_worker.run(checks._fd, control)
+        finally:
+            os.close(control)
         got = list(shared[verdicts : verdicts + n])
         expected = [proof_worker.OK] * n
-        expected[5], expected[7] = proof_worker.FAILED, proof_worker.RAISED
+        expected[5] = expected[9] = expected[11] = proof_worker.FAILED
+        expected[7] = proof_worker.RAISED
         assert got == expected
         chunks = -(-n // bundle_checks.CHUNK)
         assert shared[proof_worker.CLAIMS_AT : proof_worker.CLAIMS_AT + chunks] == b"\x01" * chunks
-        assert checks.first_failure() == (5, checks.first_failure()[1])  # type: ignore[index]
+        found = checks.first_failure()
+        assert found is not None and found[0] == 5
+        assert found == bundle_checks._serial(parsed, 0, n)
+        assert checks.checked_here == 0
+    finally:
+        checks.close()
+
+
+def test_announcing_chunks_never_waits_for_a_worker_that_does_not_read(
+    bundle: dict[str, Any],
+    shared_work: list[tuple[bool, int, int]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A worker that reads nothing until it exits: announcing more chunks than its input holds
+    does not wait for it, and this process checks every chunk it left, finding what the
+    one-by-one checks find."""
+    monkeypatch.setattr(
+        bundle_checks,
+        "_worker_command",
+        lambda fd: [sys.executable, "-c", "import time; time.sleep(1)"],
+    )
+    b = copy.deepcopy(bundle)
+    _flip_proof(b, 6)
+    parsed = [parse_record(e["record"], max_bytes=10**9) for e in b["records"]]
+    checks = bundle_checks.ProofChecks(len(parsed), workers=1)
+    try:
+        for i in range(20_000):  # 160 KB of announcements: more than a pipe holds
+            checks._announce(i)
+        checks.submit(parsed)
+        found = checks.first_failure()
+        assert found is not None and found[0] == 6
+        assert found == bundle_checks._serial(parsed, 0, len(parsed))
+        assert checks.checked_here == -(-len(parsed) // bundle_checks.CHUNK)
     finally:
         checks.close()

@@ -20,12 +20,14 @@ from signing.errors import CanonicalizationError, KeyFormatError, ProofError
 from signing.jcs import canonicalize
 from signing.keys import SigningKey
 from signing.multikey import decode_multibase_signature, decode_secret_multikey, encode_multibase
+from signing.proof_signature import proof_value_verifies
 from signing.proofs import (
     CRYPTOSUITE,
     PROOF_TYPE,
     VerifiedProof,
     create_proof,
     hash_data,
+    prepare_proof,
     proof_configuration,
     verify_proof,
 )
@@ -530,3 +532,85 @@ def test_random_subject_edits_fail_with_signature(subject: dict[str, Any]) -> No
     assume(canonicalize(subject) != canonicalize(original))  # e.g. 1 -> 1.0 is no change in JCS
     tampered = {**_SIGNED_FOR_PROPERTY, "credentialSubject": subject}
     assert _reason(tampered) == "signature"
+
+
+# ---------------------------------------------------------------------------------------------
+# The check in two parts (prepare_proof, then proof_value_verifies): what a bundle verifier
+# splits between itself and its worker processes
+# ---------------------------------------------------------------------------------------------
+
+
+def _accepted_in_two_parts(document: Any, canonical: bytes | None = None) -> bool:
+    """prepare_proof, then proof_value_verifies on what it returns: True if both pass."""
+    try:
+        prepared = prepare_proof(document, canonical=canonical)
+        return proof_value_verifies(
+            prepared.public_key,
+            prepared.proof_value,
+            prepared.canonical_config,
+            prepared.canonical_document,
+        )
+    except ProofError:
+        return False
+
+
+def _accepted(document: Any) -> bool:
+    try:
+        verify_proof(document)
+    except ProofError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    "edit", [pytest.param(e, id=name) for name, e, _ in MUTATIONS] + [pytest.param(None, id="none")]
+)
+def test_the_two_parts_accept_exactly_what_verify_proof_accepts(
+    edit: Callable[[dict[str, Any]], object] | None,
+) -> None:
+    document = _signed() if edit is None else _mutated(edit)
+    expected = _accepted(document)
+    assert expected == (edit is None)
+    assert _accepted_in_two_parts(document) == expected
+    if isinstance(document, dict):
+        try:
+            canonical = canonicalize(document)
+        except CanonicalizationError:
+            return
+        assert _accepted_in_two_parts(document, canonical) == expected
+
+
+def test_the_prepared_parts_are_what_the_signature_covers() -> None:
+    """The prepared configuration and document are the vector's canonical forms (vc-di-eddsa
+    §3.3.3, §3.3.5), and the key the proof's."""
+    signed = _signed()
+    prepared = prepare_proof(signed)
+    assert prepared.canonical_document == canonicalize(
+        {k: v for k, v in signed.items() if k != "proof"}
+    )
+    config = {k: v for k, v in signed["proof"].items() if k != "proofValue"}
+    assert prepared.canonical_config == canonicalize(config)
+    assert prepared.public_key == KEY.public_key_bytes
+    assert prepared.proof_value == signed["proof"]["proofValue"]
+    assert not proof_value_verifies(
+        OTHER.public_key_bytes,
+        prepared.proof_value,
+        prepared.canonical_config,
+        prepared.canonical_document,
+    )
+    assert not proof_value_verifies(
+        prepared.public_key,
+        prepared.proof_value,
+        prepared.canonical_config,
+        prepared.canonical_document + b" ",
+    )
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(subject=_subject_edits())
+def test_random_subject_edits_fail_in_two_parts(subject: dict[str, Any]) -> None:
+    original = _SIGNED_FOR_PROPERTY["credentialSubject"]
+    assume(canonicalize(subject) != canonicalize(original))
+    tampered = {**_SIGNED_FOR_PROPERTY, "credentialSubject": subject}
+    assert not _accepted_in_two_parts(tampered)
+    assert not _accepted_in_two_parts(tampered, canonicalize(tampered))
