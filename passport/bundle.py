@@ -31,9 +31,10 @@ is caught only when the figures rest on it (an omitted retraction, certificate o
 counts makes the roll-ups differ). Records the figures do not rest on may be missing without
 changing anything the bundle proves.
 
-How it runs (the checks and their verdicts are as above, in that order): check 3's proofs go
-to worker processes while this one checks the inclusion proofs and runs checks 4 to 9,
-and a failing proof then replaces every later verdict (``passport.bundle_checks``); check 8
+How it runs (the checks and their verdicts are as above, in that order): check 3 prepares each
+record's proof as it parses the record, and worker processes verify the signatures while this
+one parses on, checks the inclusion proofs and runs checks 4 to 9; a failing proof then
+replaces every later verdict (``passport.bundle_checks``); check 8
 runs the ledger's own rules (``passport.ledger.accept_record``) on a ledger state held in memory
 (``passport.store.memory``), which check 9 rolls up.
 """
@@ -420,8 +421,9 @@ class _Verifier:
     def records(self) -> str:
         """Per record, in order: schema (append step 1), increasing leaf index, proof (step
         2a), inclusion in the log at its leaf (RFC 9162 §2.1.3.2); the first failure is the
-        check's. The proofs are checked by worker processes (``passport.bundle_checks``) while
-        this process checks the rest, and their verdict may still be pending when this returns:
+        check's. The proofs' signatures are verified by worker processes
+        (``passport.bundle_checks``) while this process checks the rest, and their verdict may
+        still be pending when this returns:
         :meth:`run` settles it after the later checks, which do not rest on it."""
         items = self.bundle["records"]
         proofs = ProofChecks(len(items), self.workers)  # its workers start while we parse

@@ -1,8 +1,9 @@
 """Append step 2a on its own: a ledger record's proof verifies under the key its verification
 method names (``passport.ledger``, design: "The append pipeline").
 
-Kept in a module that imports nothing but ``signing``, so that a process which only checks
-proofs (``passport.proof_worker``) starts in a fraction of the time the whole ledger takes.
+Kept in a module that imports nothing but ``signing``: the ledger's append pipeline and the
+bundle verifier (``passport.bundle_checks``, which prepares proofs here and leaves their
+signatures to ``passport.proof_worker``) share it without the rest of the ledger.
 """
 
 from __future__ import annotations

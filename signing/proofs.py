@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 
@@ -322,8 +322,7 @@ def verify_proof(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class PreparedProof:
+class PreparedProof(NamedTuple):
     """A proof whose checks passed up to its signature (vc-di-eddsa §3.3.2 steps 1-7): what
     :func:`signing.proof_signature.proof_value_verifies` takes to finish the check.
 
@@ -456,12 +455,12 @@ def _prepared(
         cut = None if canonical is None else _cut_unsecured(canonical, document, unsecured, proof)
         canonical_document = canonicalize(unsecured) if cut is None else cut
     created = proof.get("created")
-    return PreparedProof(
-        verification_method=vm_id,
-        controller=controller,
-        created=created if isinstance(created, str) else None,
-        public_key=public_key,
-        proof_value=proof.get("proofValue"),
-        canonical_config=canonical_config,
-        canonical_document=canonical_document,
+    return PreparedProof(  # a named tuple: built once per record of a bundle, so built fast
+        vm_id,
+        controller,
+        created if isinstance(created, str) else None,
+        public_key,
+        proof.get("proofValue"),
+        canonical_config,
+        canonical_document,
     )
