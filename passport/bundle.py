@@ -287,7 +287,7 @@ def _b64(value: Any) -> bytes:
     return raw
 
 
-@dataclass
+@dataclass(slots=True)
 class _Entry:
     parsed: ParsedRecord
     leaf: int
@@ -435,10 +435,10 @@ class _Verifier:
 
     def _records(self, items: list[Any], proofs: ProofChecks) -> str:
         # Schema and leaf order, up to the first record failing them (``bad``: its error).
-        parsed: list[ParsedRecord] = []
-        leaves: list[int] = []
+        parsed: list[tuple[ParsedRecord, int, Any]] = []
         bad: Exception | None = None
         previous_leaf = -1
+        add = proofs.add
         for item in items:
             try:
                 record = parse_record(item["record"], max_bytes=_NO_LIMIT)
@@ -449,20 +449,19 @@ class _Verifier:
                 bad = exc
                 break
             previous_leaf = leaf
-            parsed.append(record)
-            leaves.append(leaf)
-            proofs.add(record)  # its signature is verified beside what follows
+            parsed.append((record, leaf, item))
+            add(record)  # its signature is verified beside what follows
         proofs.finish()
-        # Inclusion of the records before ``bad``, up to the first failure.
+        # Inclusion of the records before ``bad``, up to the first failure. The entries the
+        # later checks read are made on the way (they are read only if every record passes).
         inclusion = InclusionChecks(self.cp.size, self.cp.root_hash, _b64)
-        for i, (record, leaf) in enumerate(zip(parsed, leaves, strict=True)):
-            item = items[i]
+        entries, by_hash = self.entries, self.by_hash
+        for i, (record, leaf, item) in enumerate(parsed):
             try:
+                accepted_at = item["acceptedAt"]
                 try:
                     inclusion.verify(
-                        translog.leaf_hash(record.hash, item["acceptedAt"]),
-                        leaf,
-                        item["inclusionProof"],
+                        translog.leaf_hash(record.hash, accepted_at), leaf, item["inclusionProof"]
                     )
                 except BpassError as exc:
                     raise _CheckError(
@@ -473,15 +472,14 @@ class _Verifier:
                 # before this record is the first failure.
                 self._raise_proof_failure(proofs, i + 1)
                 raise
+            entry = _Entry(record, leaf, accepted_at)
+            entries.append(entry)
+            by_hash[record.hash] = entry
         if bad is not None:
             self._raise_proof_failure(proofs, len(parsed))
             raise bad
         self.proofs = proofs
-        for record, leaf, item in zip(parsed, leaves, items, strict=True):
-            entry = _Entry(record, leaf, item["acceptedAt"])
-            self.entries.append(entry)
-            self.by_hash[record.hash] = entry
-        return f"{len(self.entries)} records signed and included in the log"
+        return f"{len(entries)} records signed and included in the log"
 
     # 4
     def chains(self) -> str:
