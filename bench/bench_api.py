@@ -381,6 +381,9 @@ class BundleFigures:
     verify_ms: list[float]
     bare_verify_us: float
     parse_ms: float
+    builders_dict_ms: list[float]
+    """The same verification of the builder's own dict, for reference: no verifier holds it,
+    and its objects lie spread through the heap the ledger was built in."""
 
     @property
     def bare_ms(self) -> float:
@@ -423,7 +426,8 @@ def bundle_bench(records: int, runs: int) -> BundleFigures:
         issued = issue_passport(
             ledger, oem, pack_lot=lot, model=sample_model("ev"), base_url=BASE, serial="B-1"
         )
-        served = json.dumps(build_bundle(ledger, issued.passport_id)).encode()
+        built = build_bundle(ledger, issued.passport_id)
+        served = json.dumps(built).encode()
         vkey = ledger.info().log_vkey
         ledger.close()
         # As a regulator gets it: the served bytes, parsed as `bpass verify` parses its file.
@@ -433,13 +437,15 @@ def bundle_bench(records: int, runs: int) -> BundleFigures:
         partitions = bundle["view"]["evidence"]["partitions"]
         notes = (bundle["checkpoint"], bundle["passportCheckpoint"]["note"])
         signatures = len(bundle["records"]) + len(partitions) + len(notes)
-        times = []
+        times: list[float] = []
+        builders: list[float] = []
         for _ in range(runs):
-            started = time.perf_counter()
-            report_ = verify_bundle(bundle, log_vkey=vkey)
-            times.append((time.perf_counter() - started) * 1000)
-            if not report_.ok:
-                raise SystemExit(f"the bundle did not verify: {report_.to_dict()}")
+            for verified, into in ((bundle, times), (built, builders)):
+                started = time.perf_counter()
+                report_ = verify_bundle(verified, log_vkey=vkey)
+                into.append((time.perf_counter() - started) * 1000)
+                if not report_.ok:
+                    raise SystemExit(f"the bundle did not verify: {report_.to_dict()}")
         return BundleFigures(
             provenance=provenance,
             records=len(bundle["records"]),
@@ -448,6 +454,7 @@ def bundle_bench(records: int, runs: int) -> BundleFigures:
             verify_ms=times,
             bare_verify_us=bare_verify_us(),
             parse_ms=parse_ms,
+            builders_dict_ms=builders,
         )
 
 
@@ -465,6 +472,11 @@ def report_bundle(b: BundleFigures) -> None:
     print(
         f"verify_bundle (all checks: proofs, inclusion, chains, keys, replay, roll-ups): "
         f"median {median:.0f} ms, best {best:.0f} ms over {len(b.verify_ms)} runs"
+    )
+    builders = sorted(b.builders_dict_ms)[len(b.builders_dict_ms) // 2]
+    print(
+        f"(the same on the builder's own dict, which no verifier holds: median {builders:.0f} ms, "
+        f"{builders / b.bare_ms:.2f}x)"
     )
     ratio = median / b.bare_ms
     verdict = "met" if ratio <= BUNDLE_TARGET else "NOT met"

@@ -49,10 +49,13 @@ CHUNK = 32
 """Records per claimed chunk: the last chunk the workers and this process share costs each at
 most a few milliseconds of waiting."""
 
-SPACE_PER_RECORD = 64 * 1024
+SPACE_PER_RECORD = 16 * 1024
 """Room reserved in the shared file per record for its packed proof (a 5,000-record bundle's
-proofs take about 1.3 KB each). The file is sparse: only what is written takes memory. A
-record whose proof does not fit is checked in this process."""
+proofs take about 1.3 KB each), up to :data:`SPACE_MAX` in all. The file is sparse: only what
+is written takes memory. The records whose proofs do not fit are checked in this process."""
+
+SPACE_MAX = 4 << 30
+"""The most room reserved for packed proofs, however many records a bundle has."""
 
 _ROOT = str(Path(__file__).resolve().parent.parent)  # where ``passport`` is importable from
 
@@ -111,7 +114,7 @@ class ProofChecks:
     def _start(self) -> None:
         n = self.count
         _, verdicts, offsets, data = pw.layout(n, CHUNK)
-        size = data + SPACE_PER_RECORD * n
+        size = data + min(SPACE_PER_RECORD * n, SPACE_MAX)
         self._fd = _shared_file()
         os.ftruncate(self._fd, size)  # sparse: pages are taken as they are written
         self._shared = mmap.mmap(self._fd, size)

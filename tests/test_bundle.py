@@ -485,3 +485,20 @@ def test_announcing_chunks_never_waits_for_a_worker_that_does_not_read(
         assert checks.checked_here == -(-len(parsed) // bundle_checks.CHUNK)
     finally:
         checks.close()
+
+
+def test_records_that_do_not_fit_the_shared_file_are_checked_here(
+    bundle: dict[str, Any],
+    shared_work: list[tuple[bool, int, int]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With room for a fraction of the packed proofs, the rest are left to this process, and
+    the verdicts are the one-by-one checks' (a bad proof early, in the packed part, and late)."""
+    monkeypatch.setattr(bundle_checks, "SPACE_PER_RECORD", 300)
+    last = len(bundle["records"]) - 1
+    for at in (2, last):
+        b = copy.deepcopy(bundle)
+        _flip_proof(b, at)
+        assert verify_bundle(b, workers=1).to_dict() == verify_bundle(b, workers=0).to_dict()
+    assert verify_bundle(bundle, workers=1).ok
+    assert [handed for handed, _, _ in shared_work] == [True, False, True, False, True]
