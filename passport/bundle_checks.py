@@ -150,7 +150,9 @@ class ProofChecks:
             return  # checked here, when the verdict is asked
         start = self._written
         try:
-            prepared = prepare_record_proof(record.doc, record.canonical)
+            prepared = prepare_record_proof(
+                record.doc, record.canonical, record.canonical_by_orjson
+            )
             packed = pw.pack(
                 prepared.public_key,
                 prepared.proof_value,

@@ -63,7 +63,7 @@ PARALLEL_VERIFY_MIN = 256
 def verify_record_proof(record: ParsedRecord) -> None:
     """Step 2a: the record's proof verifies under the key its verification method names."""
     try:
-        check_record_proof(record.doc, record.canonical)
+        check_record_proof(record.doc, record.canonical, record.canonical_by_orjson)
     except ProofError as exc:
         raise ProofError(
             f"record {record.hash}: {exc.message}", reason=exc.details.get("reason", "signature")

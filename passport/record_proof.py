@@ -26,17 +26,31 @@ def key_of_method(vm: str) -> bytes:
     return decode_multikey_cached(vm.rsplit("#", 1)[1])
 
 
-def check_record_proof(doc: Mapping[str, Any], canonical: bytes) -> None:
+def check_record_proof(
+    doc: Mapping[str, Any], canonical: bytes, canonical_by_orjson: bool = False
+) -> None:
     """Step 2a for a record ``doc`` whose canonical bytes are ``canonical``: raises
     :class:`signing.errors.ProofError` (or another :class:`signing.errors.BpassError` for a key
     that does not resolve) as :func:`signing.proofs.verify_proof` does."""
     # canonical is canonicalize(doc): the proof check reuses those bytes.
-    verify_proof(doc, resolve_key=key_of_method, canonical=canonical)
+    verify_proof(
+        doc,
+        resolve_key=key_of_method,
+        canonical=canonical,
+        canonical_by_orjson=canonical_by_orjson,
+    )
 
 
-def prepare_record_proof(doc: Mapping[str, Any], canonical: bytes) -> PreparedProof:
+def prepare_record_proof(
+    doc: Mapping[str, Any], canonical: bytes, canonical_by_orjson: bool = False
+) -> PreparedProof:
     """Step 2a up to the signature (:func:`signing.proofs.prepare_proof`): what is left is
     :func:`signing.proof_signature.proof_value_verifies` on the result. Raises what
     :func:`check_record_proof` raises for every failure but the proof value's and the
     signature's."""
-    return prepare_proof(doc, resolve_key=key_of_method, canonical=canonical)
+    return prepare_proof(
+        doc,
+        resolve_key=key_of_method,
+        canonical=canonical,
+        canonical_by_orjson=canonical_by_orjson,
+    )

@@ -27,7 +27,7 @@ from passport.errors import (
 )
 from passport.timefmt import format_ts, now, parse_ts
 from signing.errors import CanonicalizationError
-from signing.jcs import canonicalize, parse_canonical
+from signing.jcs import canonical_form, canonicalize, parse_canonical
 from signing.keys import SigningKey
 from signing.proofs import create_proof
 
@@ -73,6 +73,9 @@ class ParsedRecord(NamedTuple):
     verification_method: str
     subject: dict[str, Any]
     valid_from: str
+    canonical_by_orjson: bool = False
+    """``canonical`` is orjson's sorted serialization of ``doc`` (``signing.jcs.canonical_form``),
+    which spares the proof check a serialization (``signing.proofs.prepare_proof``)."""
 
     @property
     def key_multikey(self) -> str:
@@ -128,10 +131,11 @@ def schema_errors(relpath: str, instance: Any, prefix: str = "") -> list[dict[st
 
 def parse_record(raw: bytes | str | dict[str, Any], *, max_bytes: int = 256 * 1024) -> ParsedRecord:
     """Append step 1: size limit (before parsing), strict JSON, envelope and kind schemas."""
+    by_orjson = False
     if isinstance(raw, dict):
         doc: Any = raw
         try:
-            canonical = canonicalize(doc)
+            canonical, by_orjson = canonical_form(doc)
         except CanonicalizationError as exc:
             raise MalformedRecordError(
                 f"record is not canonicalisable JSON: {exc.message}"
@@ -178,10 +182,10 @@ def parse_record(raw: bytes | str | dict[str, Any], *, max_bytes: int = 256 * 10
             problems=[{"pointer": "/chain", "message": "previous/sequence mismatch"}],
         )
     parse_ts(doc["validFrom"])
-    return _parsed(doc, canonical)
+    return _parsed(doc, canonical, by_orjson)
 
 
-def _parsed(doc: dict[str, Any], canonical: bytes) -> ParsedRecord:
+def _parsed(doc: dict[str, Any], canonical: bytes, by_orjson: bool = False) -> ParsedRecord:
     """The ParsedRecord of a record whose checks (step 1) passed."""
     chain = doc["chain"]
     return ParsedRecord(
@@ -195,6 +199,7 @@ def _parsed(doc: dict[str, Any], canonical: bytes) -> ParsedRecord:
         doc["proof"]["verificationMethod"],
         doc["credentialSubject"],
         doc["validFrom"],
+        by_orjson,
     )
 
 

@@ -28,7 +28,7 @@ import orjson
 
 from signing.errors import CanonicalizationError
 
-__all__ = ["JSONValue", "canonicalize", "parse_canonical", "parse_json"]
+__all__ = ["JSONValue", "canonical_form", "canonicalize", "parse_canonical", "parse_json"]
 
 JSONValue: TypeAlias = bool | int | float | str | list["JSONValue"] | dict[str, "JSONValue"] | None
 """A JSON value as Python objects (:func:`canonicalize` also accepts ``tuple`` as an array)."""
@@ -113,18 +113,15 @@ def _is_plain(value: Any) -> bool:
     return True
 
 
-def canonicalize(value: object) -> bytes:
-    """Return the RFC 8785 canonical UTF-8 encoding of a JSON value.
+def canonical_form(value: object) -> tuple[bytes, bool]:
+    """:func:`canonicalize`, and whether its bytes are orjson's serialization of ``value`` with
+    sorted keys (the fast path: ``value`` holds only the exact plain types and no key outside
+    the BMP).
 
-    Accepts ``None``, ``bool``, ``int`` (within ±(2**53 - 1)), finite ``float``, ``str``,
-    ``list``/``tuple`` and ``dict`` with ``str`` keys, nested arbitrarily (subclasses such as
-    ``IntEnum`` or ``StrEnum`` members are serialized as their underlying value).
-
-    Raises:
-        CanonicalizationError: for NaN or infinities, integers outside the I-JSON safe range,
-            lone surrogates in a string or key, non-``str`` keys, unsupported types, or nesting
-            deeper than the interpreter's recursion limit (including reference cycles). The
-            message names the offending location as a JSON Pointer.
+    When they are, orjson also serializes as RFC 8785 does every object made of ``value``'s own
+    members (JSON text is self-delimiting, so two serializers that agree on the whole agree on
+    each member): :func:`signing.proofs.prepare_proof` then serializes a document's unsecured
+    form and proof configuration without checking that again. Raises as :func:`canonicalize`.
     """
     try:
         plain = _is_plain(value)
@@ -140,8 +137,24 @@ def canonicalize(value: object) -> bytes:
             # RFC 8785 §3.2.3 sorts by UTF-16 code units; orjson sorted by code point, which
             # agrees unless a key holds a non-BMP character. Only then is the order redone.
             if data.isascii() or _NON_BMP_LEAD.search(data) is None:
-                return data
-    return _canonicalize_slow(value)
+                return data, True
+    return _canonicalize_slow(value), False
+
+
+def canonicalize(value: object) -> bytes:
+    """Return the RFC 8785 canonical UTF-8 encoding of a JSON value.
+
+    Accepts ``None``, ``bool``, ``int`` (within ±(2**53 - 1)), finite ``float``, ``str``,
+    ``list``/``tuple`` and ``dict`` with ``str`` keys, nested arbitrarily (subclasses such as
+    ``IntEnum`` or ``StrEnum`` members are serialized as their underlying value).
+
+    Raises:
+        CanonicalizationError: for NaN or infinities, integers outside the I-JSON safe range,
+            lone surrogates in a string or key, non-``str`` keys, unsupported types, or nesting
+            deeper than the interpreter's recursion limit (including reference cycles). The
+            message names the offending location as a JSON Pointer.
+    """
+    return canonical_form(value)[0]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -278,6 +278,7 @@ def verify_proof(
     expected_purpose: str = "assertionMethod",
     check_issuer: bool = True,
     canonical: bytes | None = None,
+    canonical_by_orjson: bool = False,
 ) -> VerifiedProof:
     """Verify the single eddsa-jcs-2022 proof of a secured document (vc-di-eddsa §3.3.2).
 
@@ -291,7 +292,9 @@ def verify_proof(
     then cut out of them instead of being serialized again; the part after the proof member is
     checked against the document, and when it does not match the document is serialized as
     usual. Passing bytes of another document is a misuse: the signature is then checked over
-    those bytes.
+    those bytes. ``canonical_by_orjson`` says ``canonical`` is orjson's sorted serialization of
+    ``document``, as :func:`signing.jcs.canonical_form` reports it (it is then not checked
+    again); saying so of other bytes is the same misuse.
 
     Returns a :class:`VerifiedProof`; raises :class:`~signing.errors.ProofError` whose
     ``details["reason"]`` says which check failed (see the module docstring). A document that
@@ -304,7 +307,9 @@ def verify_proof(
     proof = _proof_of(document, expected_purpose)
     # §3.3.2 step 3: proofBytes = multibase-decode(proofValue); must be 64 bytes (§3.3.7).
     signature = decode_multibase_signature(proof.get("proofValue"))
-    prepared = _prepared(document, proof, resolve_key, expected_purpose, check_issuer, canonical)
+    prepared = _prepared(
+        document, proof, resolve_key, expected_purpose, check_issuer, canonical, canonical_by_orjson
+    )
     # §3.3.2 step 8 -> §3.3.4 hashing and §3.3.7 proof verification.
     if not signature_verifies(
         prepared.public_key, signature, prepared.canonical_config, prepared.canonical_document
@@ -349,6 +354,7 @@ def prepare_proof(
     expected_purpose: str = "assertionMethod",
     check_issuer: bool = True,
     canonical: bytes | None = None,
+    canonical_by_orjson: bool = False,
 ) -> PreparedProof:
     """:func:`verify_proof` up to the signature: every check but the ``proofValue``'s decoding
     and the signature's, which :func:`signing.proof_signature.proof_value_verifies` runs on the
@@ -357,7 +363,9 @@ def prepare_proof(
     Arguments and errors as :func:`verify_proof`.
     """
     proof = _proof_of(document, expected_purpose)
-    return _prepared(document, proof, resolve_key, expected_purpose, check_issuer, canonical)
+    return _prepared(
+        document, proof, resolve_key, expected_purpose, check_issuer, canonical, canonical_by_orjson
+    )
 
 
 def _proof_of(document: Mapping[str, Any], expected_purpose: str) -> Mapping[str, Any]:
@@ -394,6 +402,7 @@ def _prepared(
     expected_purpose: str,
     check_issuer: bool,
     canonical: bytes | None,
+    canonical_by_orjson: bool = False,
 ) -> PreparedProof:
     """§3.3.2 steps 1, 2 and 4-7 for ``proof``, which :func:`_proof_of` took from ``document``."""
     vm_id = proof.get("verificationMethod")
@@ -445,7 +454,7 @@ def _prepared(
     # §3.3.2 steps 5-7: transformation (§3.3.3), proof configuration (§3.3.5; its step 2 was
     # checked above); hashing (§3.3.4) is step 8's, in signing.proof_signature.
     config = _checked_configuration(proof, unsecured)
-    if canonical is not None and _agrees_with_orjson(canonical, document):
+    if canonical is not None and (canonical_by_orjson or _agrees_with_orjson(canonical, document)):
         # The configuration's members are the proof's own, plus the document's @context or
         # the proof's (checked above to be its prefix): all values inside the document.
         canonical_config = _orjson_dumps(config, option=_ORJSON_SORTED)

@@ -21,7 +21,13 @@ from vectors import VECTORS_DIR
 
 import signing.jcs as jcs
 from signing.errors import CanonicalizationError
-from signing.jcs import _canonicalize_slow, canonicalize, parse_canonical, parse_json
+from signing.jcs import (
+    _canonicalize_slow,
+    canonical_form,
+    canonicalize,
+    parse_canonical,
+    parse_json,
+)
 
 JCS_DIR = VECTORS_DIR / "jcs-rfc8785"
 VECTOR_NAMES = sorted(p.stem for p in (JCS_DIR / "input").glob("*.json"))
@@ -582,3 +588,48 @@ def test_parse_canonical_refuses_what_parse_json_refuses(data: bytes) -> None:
 def test_parse_canonical_keeps_a_float_beyond_the_safe_integers() -> None:
     # 2**53 is a double's canonical form; parse_json returns it as a float, so must this.
     assert parse_canonical(b"[9007199254740992]") == ([9007199254740992.0], b"[9007199254740992]")
+
+
+# ---------------------------------------------------------------------------------------------
+# canonical_form: the bytes, and whether orjson wrote them
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "by_orjson"),
+    [
+        ({"b": 1, "a": [True, None, "x"]}, True),
+        ({"a": {"é": "ü"}}, True),  # non-ASCII in the BMP: orjson's order is JCS's
+        ({"a": 1.5}, False),  # a float: ECMAScript formatting
+        ({"a": 1.0}, False),
+        ({"\U0001f600": 1, "\uffff": 2}, False),  # a non-BMP key: UTF-16 order differs
+        ({"a": (1, 2)}, True),
+        ({"a": Decimal("1")}, False),  # not a JSON type: the general serializer refuses it
+    ],
+)
+def test_canonical_form_says_when_orjson_wrote_the_bytes(value: Any, by_orjson: bool) -> None:
+    import orjson
+
+    try:
+        expected = canonicalize(value)
+    except CanonicalizationError:
+        with pytest.raises(CanonicalizationError):
+            canonical_form(value)
+        return
+    data, flag = canonical_form(value)
+    assert data == expected
+    assert flag is by_orjson
+    if flag:
+        assert data == orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=JSON_VALUES | PLAIN)
+def test_canonical_form_is_canonicalize(value: Any) -> None:
+    """Its bytes are canonicalize's; when it says orjson wrote them, orjson's are them."""
+    import orjson
+
+    data, flag = canonical_form(value)
+    assert data == canonicalize(value)
+    if flag:
+        assert data == orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER)

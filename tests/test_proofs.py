@@ -17,7 +17,7 @@ from vectors import VECTORS_DIR, load_json
 
 from signing.did import did_web_document, resolve_verification_method
 from signing.errors import CanonicalizationError, KeyFormatError, ProofError
-from signing.jcs import canonicalize
+from signing.jcs import canonical_form, canonicalize
 from signing.keys import SigningKey
 from signing.multikey import decode_multibase_signature, decode_secret_multikey, encode_multibase
 from signing.proof_signature import proof_value_verifies
@@ -540,10 +540,12 @@ def test_random_subject_edits_fail_with_signature(subject: dict[str, Any]) -> No
 # ---------------------------------------------------------------------------------------------
 
 
-def _accepted_in_two_parts(document: Any, canonical: bytes | None = None) -> bool:
+def _accepted_in_two_parts(
+    document: Any, canonical: bytes | None = None, by_orjson: bool = False
+) -> bool:
     """prepare_proof, then proof_value_verifies on what it returns: True if both pass."""
     try:
-        prepared = prepare_proof(document, canonical=canonical)
+        prepared = prepare_proof(document, canonical=canonical, canonical_by_orjson=by_orjson)
         return proof_value_verifies(
             prepared.public_key,
             prepared.proof_value,
@@ -574,10 +576,18 @@ def test_the_two_parts_accept_exactly_what_verify_proof_accepts(
     assert _accepted_in_two_parts(document) == expected
     if isinstance(document, dict):
         try:
-            canonical = canonicalize(document)
+            canonical, by_orjson = canonical_form(document)
         except CanonicalizationError:
             return
         assert _accepted_in_two_parts(document, canonical) == expected
+        if by_orjson:  # what a parsed record says of its bytes (passport.records)
+            assert _accepted_in_two_parts(document, canonical, by_orjson=True) == expected
+            try:
+                verify_proof(document, canonical=canonical, canonical_by_orjson=True)
+            except ProofError:
+                assert not expected
+            else:
+                assert expected
 
 
 def test_the_prepared_parts_are_what_the_signature_covers() -> None:
