@@ -53,8 +53,10 @@ def layout(n: int, chunk: int) -> tuple[int, int, int, int]:
 def pack(public_key: bytes, proof_value: str, canonical_config: bytes, document: bytes) -> bytes:
     """One record's prepared proof as the worker reads it: the key, the lengths, the proof value
     (ASCII), the canonical proof configuration, the canonical unsecured document. Raises
-    ``ValueError`` for a proof value that is not ASCII or too long to be one (the verifier then
-    checks that record itself)."""
+    ``ValueError`` for a proof value that is not ASCII or a key that is not 32 bytes,
+    ``struct.error`` for a proof value or configuration too long for its length field, and
+    ``AttributeError`` for a proof value that is not a string: the verifier then checks that
+    record itself."""
     value = proof_value.encode("ascii")  # UnicodeEncodeError is a ValueError
     if len(public_key) != _KEY:
         raise ValueError("not an Ed25519 public key")
