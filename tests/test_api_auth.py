@@ -3,6 +3,7 @@ mode of the flow; tokens, signatures and challenges never reach the logs."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import httpx
@@ -11,7 +12,7 @@ from conftest import Actors
 from fastapi.testclient import TestClient
 from test_api_support import BASE_URL, assert_problem, bearer, client, login, make_client
 
-from api.auth import ChallengeStore, decode_signature
+from api.auth import ChallengeStore, Principal, decode_signature
 from api.deps import AppState
 from passport.access import AccessRole, role_for_actor
 from passport.ledger import Ledger
@@ -90,6 +91,36 @@ def test_token_carries_the_access_role_of_the_actor(
 
 def test_anonymous_reader_is_public(client: TestClient) -> None:
     assert client.get("/auth/whoami").json() == {"did": None, "roles": [], "access_role": "public"}
+
+
+def test_a_token_is_checked_in_the_thread_pool_and_no_token_checks_nothing(
+    client: TestClient, actors: Actors, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The token check reads the key from the ledger (blocking I/O): it must not run on the
+    event loop, which serves every other request meanwhile. An anonymous read checks nothing
+    (the dependencies are coroutines, so it costs no thread hop either)."""
+    state: AppState = client.app.state.bpass  # type: ignore[attr-defined]
+    key = actors.add("authority")
+    token = login(client, key.did, key)
+    checked: list[bool] = []  # per check: did it run on a thread with a running event loop?
+    real = state.auth.principal
+
+    def recording(authorization: str | None) -> Principal | None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            checked.append(False)
+        else:
+            checked.append(True)
+        return real(authorization)
+
+    monkeypatch.setattr(state.auth, "principal", recording)
+    assert client.get("/auth/whoami").json()["access_role"] == "public"
+    assert checked == []
+    assert client.get("/auth/whoami", headers=bearer(token)).json()["access_role"] == "authority"
+    assert checked == [False]
+    assert_problem(client.get("/auth/whoami", headers=bearer(token + "x")), 401, "token_invalid")
+    assert checked == [False, False]
 
 
 def test_token_is_an_eddsa_jws_verifiable_with_the_published_key(
