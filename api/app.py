@@ -147,7 +147,7 @@ def create_app(
     )
     app.state.bpass = state
     install_problem_handlers(app)
-    for module in (records, actors, log, auth, lots, passports, resolver):
+    for module in (resolver, records, actors, log, auth, lots, passports):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Added last = outermost: access log, then the catch-all, then the body limit.

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from api import pages
-from api.deps import LedgerDep, RoleDep, State
+from api.deps import RoleDep, State
 from api.errors import NotAcceptableError
 from api.openapi import problems
 from api.routes.passports import cached, dump, json_response
@@ -58,7 +58,6 @@ async def resolve_battery(
     serial: str,
     request: Request,
     state: State,
-    ledger: LedgerDep,
     role: RoleDep,
     link_type: Annotated[
         str | None,
@@ -66,6 +65,7 @@ async def resolve_battery(
     ] = None,
 ) -> Response:
     """The battery's passport (the live one, else its latest), negotiated by ``Accept``."""
+    ledger = state.ledger  # not a dependency of its own: this is the QR code's hot path
     accept = request.headers.get("accept")
     wants = negotiate(accept, [JSON, HTML, LINKSET])
     if link_type in ("all", "linkset"):
