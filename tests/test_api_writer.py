@@ -3,6 +3,7 @@ appends share transactions yet each gets exactly the outcome of appending one by
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -148,6 +149,89 @@ def test_checkpoint_cache_reads_own_writes_and_expires(
         now[0] += 31
         assert client.get("/log").json()["size"] == 4  # expired: read again
         assert client.get("/log/checkpoint").text.split("\n")[1] == "4"
+
+
+def _note(size: int) -> str:
+    return f"test/log\n{size}\nroot=\n"
+
+
+def test_an_expired_checkpoint_is_read_once_for_all_requests_waiting() -> None:
+    """Requests arriving while the expired head is being read wait for that one read (each
+    starting its own sent every request in flight to the thread pool at once)."""
+    now = [0.0]
+    head = LogHead(1.0, clock=lambda: now[0])
+    reads: list[int] = []
+    size = [5]
+
+    async def load() -> str:
+        reads.append(size[0])
+        await asyncio.sleep(0.01)  # the thread-pool read, in flight while the others arrive
+        return _note(size[0])
+
+    async def burst(n: int) -> list[tuple[int, str]]:
+        return list(await asyncio.gather(*(head.latest(load) for _ in range(n))))
+
+    assert asyncio.run(burst(50)) == [(5, _note(5))] * 50
+    assert reads == [5]
+    size[0] = 7  # appended by another process
+    assert asyncio.run(burst(10)) == [(5, _note(5))] * 10  # still fresh: no read
+    now[0] += 1.5
+    assert asyncio.run(burst(50)) == [(7, _note(7))] * 50  # expired: one read for all
+    assert reads == [5, 7]
+
+
+def test_a_failed_checkpoint_read_fails_its_waiters_and_the_next_request_reads_again() -> None:
+    head = LogHead(1.0)
+    calls = [0]
+
+    async def load() -> str:
+        calls[0] += 1
+        await asyncio.sleep(0.01)
+        if calls[0] == 1:
+            raise RuntimeError("database unavailable")
+        return _note(3)
+
+    async def burst() -> list[Any]:
+        return list(
+            await asyncio.gather(*(head.latest(load) for _ in range(5)), return_exceptions=True)
+        )
+
+    first = asyncio.run(burst())
+    assert all(isinstance(r, RuntimeError) for r in first) and calls == [1]
+    assert asyncio.run(burst()) == [(3, _note(3))] * 5 and calls == [2]
+
+
+def test_a_cancelled_request_does_not_cancel_the_read_others_wait_for() -> None:
+    head = LogHead(1.0)
+
+    async def load() -> str:
+        await asyncio.sleep(0.02)
+        return _note(9)
+
+    async def scenario() -> tuple[int, str]:
+        leaving = asyncio.ensure_future(head.latest(load))
+        staying = asyncio.ensure_future(head.latest(load))
+        await asyncio.sleep(0.005)
+        leaving.cancel()  # its client went away
+        return await staying
+
+    assert asyncio.run(scenario()) == (9, _note(9))
+
+
+def test_without_a_cache_every_request_reads_for_itself() -> None:
+    head = LogHead(0.0)
+    reads = [0]
+
+    async def load() -> str:
+        reads[0] += 1
+        await asyncio.sleep(0.005)
+        return _note(2)
+
+    async def burst() -> None:
+        await asyncio.gather(*(head.latest(load) for _ in range(4)))
+
+    asyncio.run(burst())
+    assert reads == [4]
 
 
 def test_batch_appends_update_the_cache(client: TestClient, ledger: Ledger, actors: Actors) -> None:

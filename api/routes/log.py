@@ -18,10 +18,7 @@ router = APIRouter(prefix="/log", tags=["log"])
 
 async def latest(state: AppState) -> tuple[int, str]:
     """(tree size, signed note) of the latest checkpoint, from memory while fresh."""
-    head = state.log_head.fresh()
-    if head is None:
-        head = state.log_head.loaded(await run_in_threadpool(state.ledger.checkpoint))
-    return head
+    return await state.log_head.latest(lambda: run_in_threadpool(state.ledger.checkpoint))
 
 
 Size = Annotated[
