@@ -423,15 +423,13 @@ def record_signatures(bundle: dict[str, Any]) -> list[Signature]:
     from passport.record_proof import prepare_record_proof
     from passport.records import parse_record
     from signing.multikey import decode_multibase_signature
+    from signing.proofs import hash_data
 
     signatures = []
     for item in bundle["records"]:
         record = parse_record(item["record"], max_bytes=1 << 30)
         prepared = prepare_record_proof(record.doc, record.canonical, record.canonical_by_orjson)
-        message = (
-            hashlib.sha256(prepared.canonical_config).digest()
-            + hashlib.sha256(prepared.canonical_document).digest()
-        )
+        message = hash_data(prepared.canonical_config, prepared.canonical_document)
         assert isinstance(prepared.proof_value, str)
         signature = decode_multibase_signature(prepared.proof_value)
         signatures.append((prepared.public_key, message, signature))

@@ -155,58 +155,60 @@ def _note(size: int) -> str:
     return f"test/log\n{size}\nroot=\n"
 
 
+class _Reads:
+    """A checkpoint read standing for the thread-pool one: it takes ``seconds`` (so the other
+    requests arrive while it is in flight), counts itself, and returns the note at ``size``; the
+    first ``failures`` reads raise instead."""
+
+    def __init__(self, size: int, seconds: float = 0.01, failures: int = 0) -> None:
+        self.size, self.seconds, self.failures = size, seconds, failures
+        self.sizes: list[int] = []  # the size each read saw, in order
+
+    async def __call__(self) -> str:
+        self.sizes.append(self.size)
+        await asyncio.sleep(self.seconds)
+        if len(self.sizes) <= self.failures:
+            raise RuntimeError("database unavailable")
+        return _note(self.size)
+
+
+def _burst(head: LogHead, load: _Reads, n: int) -> list[Any]:
+    """``n`` requests asking ``head`` at once, in a fresh event loop: their answers or errors."""
+
+    async def all_at_once() -> list[Any]:
+        asks = (head.latest(load) for _ in range(n))
+        return list(await asyncio.gather(*asks, return_exceptions=True))
+
+    return asyncio.run(all_at_once())
+
+
 def test_an_expired_checkpoint_is_read_once_for_all_requests_waiting() -> None:
     """Requests arriving while the expired head is being read wait for that one read (each
     starting its own sent every request in flight to the thread pool at once)."""
     now = [0.0]
     head = LogHead(1.0, clock=lambda: now[0])
-    reads: list[int] = []
-    size = [5]
-
-    async def load() -> str:
-        reads.append(size[0])
-        await asyncio.sleep(0.01)  # the thread-pool read, in flight while the others arrive
-        return _note(size[0])
-
-    async def burst(n: int) -> list[tuple[int, str]]:
-        return list(await asyncio.gather(*(head.latest(load) for _ in range(n))))
-
-    assert asyncio.run(burst(50)) == [(5, _note(5))] * 50
-    assert reads == [5]
-    size[0] = 7  # appended by another process
-    assert asyncio.run(burst(10)) == [(5, _note(5))] * 10  # still fresh: no read
+    load = _Reads(5)
+    assert _burst(head, load, 50) == [(5, _note(5))] * 50
+    assert load.sizes == [5]
+    load.size = 7  # appended by another process
+    assert _burst(head, load, 10) == [(5, _note(5))] * 10  # still fresh: no read
     now[0] += 1.5
-    assert asyncio.run(burst(50)) == [(7, _note(7))] * 50  # expired: one read for all
-    assert reads == [5, 7]
+    assert _burst(head, load, 50) == [(7, _note(7))] * 50  # expired: one read for all
+    assert load.sizes == [5, 7]
 
 
 def test_a_failed_checkpoint_read_fails_its_waiters_and_the_next_request_reads_again() -> None:
     head = LogHead(1.0)
-    calls = [0]
-
-    async def load() -> str:
-        calls[0] += 1
-        await asyncio.sleep(0.01)
-        if calls[0] == 1:
-            raise RuntimeError("database unavailable")
-        return _note(3)
-
-    async def burst() -> list[Any]:
-        return list(
-            await asyncio.gather(*(head.latest(load) for _ in range(5)), return_exceptions=True)
-        )
-
-    first = asyncio.run(burst())
-    assert all(isinstance(r, RuntimeError) for r in first) and calls == [1]
-    assert asyncio.run(burst()) == [(3, _note(3))] * 5 and calls == [2]
+    load = _Reads(3, failures=1)
+    assert all(isinstance(r, RuntimeError) for r in _burst(head, load, 5))
+    assert load.sizes == [3]
+    assert _burst(head, load, 5) == [(3, _note(3))] * 5
+    assert load.sizes == [3, 3]
 
 
 def test_a_cancelled_request_does_not_cancel_the_read_others_wait_for() -> None:
     head = LogHead(1.0)
-
-    async def load() -> str:
-        await asyncio.sleep(0.02)
-        return _note(9)
+    load = _Reads(9, seconds=0.02)
 
     async def scenario() -> tuple[int, str]:
         leaving = asyncio.ensure_future(head.latest(load))
@@ -216,22 +218,14 @@ def test_a_cancelled_request_does_not_cancel_the_read_others_wait_for() -> None:
         return await staying
 
     assert asyncio.run(scenario()) == (9, _note(9))
+    assert load.sizes == [9]
 
 
 def test_without_a_cache_every_request_reads_for_itself() -> None:
     head = LogHead(0.0)
-    reads = [0]
-
-    async def load() -> str:
-        reads[0] += 1
-        await asyncio.sleep(0.005)
-        return _note(2)
-
-    async def burst() -> None:
-        await asyncio.gather(*(head.latest(load) for _ in range(4)))
-
-    asyncio.run(burst())
-    assert reads == [4]
+    load = _Reads(2, seconds=0.005)
+    assert _burst(head, load, 4) == [(2, _note(2))] * 4
+    assert load.sizes == [2, 2, 2, 2]
 
 
 def test_batch_appends_update_the_cache(client: TestClient, ledger: Ledger, actors: Actors) -> None:
