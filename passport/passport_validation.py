@@ -33,16 +33,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
 
 import schemas
 from passport import schema_gate
 from passport.passport_config import INDUSTRIAL_MIN_KWH, PER_KWH_QUANTUM
 from passport.passport_errors import PassportInvalidError
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 from passport.passport_ids import parse_digital_link, valid_cas, valid_gtin14
 from signing.errors import CanonicalizationError
 from signing.jcs import canonicalize
@@ -95,6 +97,9 @@ def _inline(node: Any, defs: Mapping[str, Any]) -> Any:
 
 @cache
 def _validator() -> Draft202012Validator:
+    # The reference validator only explains an invalid passport: imported when one comes.
+    from jsonschema import Draft202012Validator
+
     Draft202012Validator.check_schema(schema())
     return Draft202012Validator(_inline(schema(), schema()["$defs"]))
 

@@ -12,10 +12,9 @@ import hashlib
 import json
 import re
 from functools import cache
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
-from jsonschema import Draft202012Validator
 
 import schemas
 from passport import schema_gate
@@ -30,6 +29,9 @@ from signing.errors import CanonicalizationError
 from signing.jcs import canonical_form, canonicalize, parse_canonical
 from signing.keys import SigningKey
 from signing.proofs import create_proof
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 CONTEXT = ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/battery-passport/v1"]
 HASH_PREFIX = "sha256:"
@@ -85,6 +87,9 @@ class ParsedRecord(NamedTuple):
 
 @cache
 def _validator(relpath: str) -> Draft202012Validator:
+    # The reference validator only lists an invalid record's errors: imported when one comes.
+    from jsonschema import Draft202012Validator
+
     schema = schemas.load(relpath)
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)

@@ -194,6 +194,33 @@ def test_cli_bundle_and_verify(sample: tuple[Ledger, SampleSummary], tmp_path: P
     assert subprocess.run([*cmd, "verify", str(out)], capture_output=True).returncode == 2
 
 
+_VERIFY_AND_LIST_MODULES = """
+import sys
+from passport.cli import main
+sys.argv = ["bpass", "verify", sys.argv[1]]
+try:
+    main()
+finally:
+    print(sorted(m for m in ("alembic", "jsonschema") if m in sys.modules))
+"""
+
+
+def test_bpass_verify_loads_no_migration_tool_and_no_reference_validator(
+    sample: tuple[Ledger, SampleSummary], tmp_path: Path
+) -> None:
+    """Offline verification opens no database and lists no schema errors of a valid bundle, so
+    it must not pay for Alembic or the reference validator (about 190 ms of imports)."""
+    ledger, summary = sample
+    out = tmp_path / "b.json"
+    out.write_text(json.dumps(build_bundle(ledger, str(summary.packs[0].passport_id))))
+    run = subprocess.run(
+        [sys.executable, "-c", _VERIFY_AND_LIST_MODULES, str(out)], capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "verified: passport" in run.stdout
+    assert run.stdout.strip().splitlines()[-1] == "[]", run.stdout
+
+
 # -- the fast paths of checks 3 and 8 must find exactly what the plain checks find -------------
 def _flip_proof(bundle: dict[str, Any], index: int) -> None:
     """Break the signature of record ``index`` (its proofValue, still valid multibase)."""

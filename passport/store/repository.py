@@ -15,10 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import (
     Connection,
     Engine,
@@ -41,6 +37,8 @@ from passport.store.bulk import insert_rows, select_in, update_rows
 from passport.store.walcheckpoint import BACKSTOP_PAGES, Checkpointer
 
 if TYPE_CHECKING:
+    from alembic.config import Config
+
     from passport.store.trace_repo import TraceTx
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -621,7 +619,11 @@ class Repository:
         return engine
 
     # -- schema ---------------------------------------------------------------------------
+    # Alembic is imported where a schema is read or migrated, not with this module: it costs
+    # about 130 ms, and a process that never opens a database (``bpass verify``) needs none.
     def _alembic(self, conn: Connection) -> Config:
+        from alembic.config import Config
+
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         cfg.attributes["connection"] = conn
@@ -629,11 +631,16 @@ class Repository:
 
     def migrate(self) -> None:
         """Create or upgrade the schema to the newest migration."""
+        from alembic import command
+
         with self._connect(self.engine) as conn, conn.begin():
             command.upgrade(self._alembic(conn), "head")
 
     def schema_revision(self) -> tuple[str | None, str | None]:
         """(current revision of the database, newest revision known to this code)."""
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
         with self._connect(self.read_engine) as conn:
             current = MigrationContext.configure(conn).get_current_revision()
         head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
