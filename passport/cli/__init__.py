@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import typer
 
 from passport.cli.demo import demo_command
@@ -41,3 +43,18 @@ app.add_typer(passport_app, name="passport")
 app.command("verify")(verify_command)
 app.command("demo")(demo_command)
 app.command("qr")(qr_command)
+
+
+def main() -> None:
+    """The ``bpass`` console script: run the command line, then exit.
+
+    When the interpreter shuts down it collects cycles over every object still alive, most of
+    them the imported libraries' (SQLAlchemy, pydantic, FastAPI): measured 0.25 s of a 1.3 s
+    ``bpass`` run that only imports them. Frozen objects are left out of those collections
+    (``gc.freeze``); atexit handlers, thread joins and ``weakref.finalize`` callbacks (temporary
+    directories, logging) still run, and what a command wrote it committed before returning.
+    """
+    try:
+        app(prog_name="bpass")
+    finally:
+        gc.freeze()

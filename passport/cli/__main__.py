@@ -1,5 +1,5 @@
 """`python -m passport.cli`: the same as the `bpass` console script."""
 
-from passport.cli import app
+from passport.cli import main
 
-app(prog_name="bpass")
+main()
