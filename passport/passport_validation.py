@@ -41,13 +41,13 @@ import schemas
 from passport import schema_gate
 from passport.passport_config import INDUSTRIAL_MIN_KWH, PER_KWH_QUANTUM
 from passport.passport_errors import PassportInvalidError
+from passport.passport_ids import parse_digital_link, valid_cas, valid_gtin14
+from signing.errors import CanonicalizationError
+from signing.jcs import canonicalize
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError
-from passport.passport_ids import parse_digital_link, valid_cas, valid_gtin14
-from signing.errors import CanonicalizationError
-from signing.jcs import canonicalize
 
 SCHEMA_PATH = "battery-passport.schema.json"
 STAGES = ("rawMaterialAcquisition", "mainProduction", "distribution", "endOfLifeAndRecycling")
