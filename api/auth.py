@@ -33,7 +33,8 @@ from api.errors import ChallengeInvalidError, TokenInvalidError
 from passport.access import AccessRole, role_for_actor
 from passport.errors import UnknownIssuerError
 from passport.ledger import Ledger
-from passport.store.repository import Repository, StoredActor
+from passport.store.repository import Repository
+from passport.store.rows import StoredActor
 from passport.timefmt import format_ts
 from signing import ed25519
 from signing.errors import BpassError, SignatureError

@@ -13,7 +13,7 @@ from pydantic.alias_generators import to_camel
 
 from passport.access import AccessRole
 from passport.ledger import LedgerInfo
-from passport.store.repository import StoredActor, StoredKey, StoredRecord
+from passport.store.rows import StoredActor, StoredKey, StoredRecord
 from passport.translog import Receipt
 
 DID_PATTERN = r"^did:(key|web):[A-Za-z0-9._:%-]+$"

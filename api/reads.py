@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from passport.errors import NotFoundError
 from passport.ledger import Ledger
-from passport.store.repository import StoredActor, StoredKey, StoredRecord
+from passport.store.rows import StoredActor, StoredKey, StoredRecord
 
 
 def actors(ledger: Ledger) -> list[StoredActor]:

@@ -14,7 +14,8 @@ from __future__ import annotations
 from passport.errors import ActorExistsError, RuleViolationError
 from passport.kinds import AcceptContext, register
 from passport.records import ParsedRecord
-from passport.store.repository import StoredActor, StoredKey, Tx
+from passport.store.repository import Tx
+from passport.store.rows import StoredActor, StoredKey
 from passport.timefmt import normalise_ts
 from signing.did import public_key_from_did_key
 from signing.errors import KeyFormatError

@@ -24,7 +24,8 @@ from passport.lots import resolve_lot
 from passport.quantities import ATTESTATION_KINDS, PPM, RECYCLING_STEPS, element_ug
 from passport.records import ParsedRecord
 from passport.store.repository import Tx
-from passport.store.trace_repo import AttestationRow, LotRow, TraceTx
+from passport.store.trace_repo import TraceTx
+from passport.store.trace_rows import AttestationRow, LotRow
 from passport.timefmt import normalise_ts
 
 ATTESTERS = SUPPLY_CHAIN_ROLES | {"certifier"}

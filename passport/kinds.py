@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from passport.records import ParsedRecord
-from passport.store.repository import StoredActor, Tx
+from passport.store.repository import Tx
+from passport.store.rows import StoredActor
 
 ROLES = frozenset(
     {

@@ -39,14 +39,8 @@ from passport.errors import (
 from passport.record_proof import check_record_proof, key_of_method
 from passport.records import ParsedRecord, parse_record, reparse_checked, sign_next
 from passport.settings import Settings
-from passport.store.repository import (
-    IntegrityError,
-    Repository,
-    StoredActor,
-    StoredKey,
-    StoredRecord,
-    Tx,
-)
+from passport.store.repository import IntegrityError, Repository, Tx
+from passport.store.rows import StoredActor, StoredKey, StoredRecord
 from passport.timefmt import format_ts, now
 from signing.errors import BpassError, ProofError
 from signing.keys import SigningKey

@@ -56,14 +56,8 @@ from passport.quantities import (
 )
 from passport.records import ParsedRecord
 from passport.store.repository import Tx
-from passport.store.trace_repo import (
-    AttestationRow,
-    InputRow,
-    LotRow,
-    StepRow,
-    TraceTx,
-    TransferRow,
-)
+from passport.store.trace_repo import TraceTx
+from passport.store.trace_rows import AttestationRow, InputRow, LotRow, StepRow, TransferRow
 from passport.timefmt import normalise_ts
 
 Credits = dict[str, dict[str, int]]

@@ -13,7 +13,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Final
 
-from passport.store.trace_repo import AttestationRow
+from passport.store.trace_rows import AttestationRow
 
 ELEMENTS: Final = ("Li", "Ni", "Co", "Mn", "C")
 """Element symbols the ledger tracks; ``C`` is graphite carbon."""

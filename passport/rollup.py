@@ -70,7 +70,7 @@ from passport.rollup_model import (
     TrailEntry,
 )
 from passport.store.repository import Repository, Tx
-from passport.store.trace_repo import AttestationRow, InputRow, LotRow, StepRow
+from passport.store.trace_rows import AttestationRow, InputRow, LotRow, StepRow
 from passport.timefmt import format_ts, normalise_ts, now
 from passport.traceconfig import DEFAULT_CONFIG, TraceConfig
 

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from passport.records import leaf_data
-from passport.store.repository import StoredCheckpoint, Tx
+from passport.store.repository import Tx
+from passport.store.rows import StoredCheckpoint
 from signing import merkle
 from signing.errors import MerkleProofError
 from signing.keys import SigningKey

@@ -30,7 +30,7 @@ from passport.errors import (
 )
 from passport.ledger import BatchItemError, Ledger
 from passport.records import build_record, sign_record
-from passport.store.repository import StoredRecord
+from passport.store.rows import StoredRecord
 from passport.translog import verify_receipt
 from signing import merkle
 from signing.errors import MerkleProofError, ProofError

@@ -17,7 +17,8 @@ from passport.errors import MassBalanceError
 from passport.ledger import Ledger
 from passport.store.memory import MemoryTraceTx, MemoryTx, NotKeptInMemoryError
 from passport.store.repository import Tx
-from passport.store.trace_repo import LotRow, StepRow, TraceTx
+from passport.store.trace_repo import TraceTx
+from passport.store.trace_rows import LotRow, StepRow
 from signing.keys import SigningKey
 
 NI = {"Ni": 500_000}

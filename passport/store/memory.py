@@ -26,14 +26,15 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import NoReturn
 
-from passport.store.repository import StoredActor, StoredKey, StoredRecord, Tx
-from passport.store.trace_repo import (
+from passport.store.repository import Tx
+from passport.store.rows import StoredActor, StoredKey, StoredRecord
+from passport.store.trace_repo import TraceTx
+from passport.store.trace_rows import (
     ELEMENT_ORDER,
     AttestationRow,
     InputRow,
     LotRow,
     StepRow,
-    TraceTx,
     TransferRow,
 )
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Connection,
@@ -34,6 +33,7 @@ from sqlmodel import SQLModel
 from passport.errors import ConfigurationError, LedgerStateError, StorageUnavailableError
 from passport.store import tables as t
 from passport.store.bulk import insert_rows, select_in, update_rows
+from passport.store.rows import StoredActor, StoredCheckpoint, StoredKey, StoredRecord
 from passport.store.walcheckpoint import BACKSTOP_PAGES, Checkpointer
 
 if TYPE_CHECKING:
@@ -85,56 +85,6 @@ _NODES_AT = select(TREE).where(TREE.c.pos.in_(bindparam("pos", expanding=True)))
 _LATEST_CHECKPOINT = select(CHECKPOINTS).order_by(CHECKPOINTS.c.size.desc()).limit(1)
 _INSERT_ACTOR = ACTORS.insert()
 _INSERT_CHECKPOINT = CHECKPOINTS.insert()
-
-
-class StoredRecord(NamedTuple):
-    """A row of ``records``: canonical bytes plus derived index columns."""
-
-    leaf_index: int
-    hash: str
-    issuer: str
-    sequence: int
-    kind: str
-    verification_method: str
-    accepted_at: str
-    body: bytes
-
-
-class StoredKey(NamedTuple):
-    """A row of ``actor_keys``."""
-
-    multikey: str
-    actor_did: str
-    public_key: bytes
-    state: str
-    added_at: str
-    added_by: str
-    retired_at: str | None
-    retired_by: str | None
-    compromised_from: str | None
-
-
-class StoredActor(NamedTuple):
-    """A row of ``actors``."""
-
-    did: str
-    name: str
-    country: str | None
-    roles: tuple[str, ...]
-    facilities: tuple[dict[str, Any], ...]
-    registration: str
-    head_sequence: int
-    head_hash: str | None
-
-
-@dataclass(frozen=True)
-class StoredCheckpoint:
-    """A row of ``checkpoints``."""
-
-    size: int
-    root: bytes
-    note: str
-    created_at: str
 
 
 # Columns of the rows written in bulk (passport.store.bulk): the row tuples' fields, in order.
