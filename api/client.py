@@ -23,8 +23,9 @@ import api.errors
 import passport.errors
 from api.auth import CHALLENGE_PREFIX
 from passport import translog
+from passport.accept import LedgerInfo
 from passport.errors import ConfigurationError, LedgerStateError, NotFoundError
-from passport.ledger import BatchItemError, LedgerInfo
+from passport.ledger import BatchItemError
 from passport.records import ParsedRecord, parse_record, sign_next
 from signing.errors import BpassError, SignatureError
 from signing.jcs import canonicalize

@@ -11,8 +11,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 
+from passport.accept import LedgerInfo
 from passport.access import AccessRole
-from passport.ledger import LedgerInfo
 from passport.store.rows import StoredActor, StoredKey, StoredRecord
 from passport.translog import Receipt
 

@@ -455,7 +455,8 @@ def bundle_bench(records: int, runs: int) -> BundleFigures:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from bench_passport import BASE, build_pack
 
-    from passport.bundle import build_bundle, verify_bundle
+    from passport.bundle import verify_bundle
+    from passport.bundle_build import build_bundle
     from passport.ledger import Ledger
     from passport.passport_issue import issue_passport
     from passport.passport_samples import sample_model

@@ -14,8 +14,8 @@ from __future__ import annotations
 from passport.errors import ActorExistsError, RuleViolationError
 from passport.kinds import AcceptContext, register
 from passport.records import ParsedRecord
-from passport.store.repository import Tx
 from passport.store.rows import StoredActor, StoredKey
+from passport.store.state import StateTx
 from passport.timefmt import normalise_ts
 from signing.did import public_key_from_did_key
 from signing.errors import KeyFormatError
@@ -39,7 +39,7 @@ def initial_key(subject: dict[str, object]) -> str:
     return named
 
 
-def _add_key(tx: Tx, did: str, multikey: str, at: str, by: str) -> None:
+def _add_key(tx: StateTx, did: str, multikey: str, at: str, by: str) -> None:
     if tx.key(multikey) is not None:
         raise RuleViolationError(f"key {multikey} is already in use; keys are never reused")
     try:
@@ -61,7 +61,7 @@ def _add_key(tx: Tx, did: str, multikey: str, at: str, by: str) -> None:
     )
 
 
-def _registration(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
+def _registration(tx: StateTx, ctx: AcceptContext, record: ParsedRecord) -> None:
     subject = record.subject
     did = subject["id"]
     if tx.actor(did) is not None and did != record.issuer:
@@ -89,7 +89,7 @@ def _registration(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
     _add_key(tx, did, initial_key(subject), ctx.accepted_at, record.hash)
 
 
-def _rotation(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
+def _rotation(tx: StateTx, ctx: AcceptContext, record: ParsedRecord) -> None:
     # The ledger already checked that the signing key is the issuer's active key (step 2).
     tx.update_key(
         record.key_multikey, state="rotated", retired_at=ctx.accepted_at, retired_by=record.hash
@@ -97,7 +97,7 @@ def _rotation(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
     _add_key(tx, record.issuer, record.subject["nextKey"], ctx.accepted_at, record.hash)
 
 
-def _revocation(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
+def _revocation(tx: StateTx, ctx: AcceptContext, record: ParsedRecord) -> None:
     subject = record.subject
     actor_did = subject["actor"]
     if record.issuer not in (ctx.operator_did, actor_did):

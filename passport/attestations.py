@@ -23,8 +23,7 @@ from passport.kinds import SUPPLY_CHAIN_ROLES, AcceptContext, register
 from passport.lots import resolve_lot
 from passport.quantities import ATTESTATION_KINDS, PPM, RECYCLING_STEPS, element_ug
 from passport.records import ParsedRecord
-from passport.store.repository import Tx
-from passport.store.trace_repo import TraceTx
+from passport.store.state import StateTx, TraceStateTx
 from passport.store.trace_rows import AttestationRow, LotRow
 from passport.timefmt import normalise_ts
 
@@ -35,7 +34,7 @@ def _is_certifier(ctx: AcceptContext) -> bool:
     return "certifier" in ctx.issuer.roles
 
 
-def _subject(tx: Tx, tt: TraceTx, subject: Mapping[str, Any]) -> LotRow | None:
+def _subject(tx: StateTx, tt: TraceStateTx, subject: Mapping[str, Any]) -> LotRow | None:
     """Check the subject exists; the lot, for lot subjects."""
     if subject["type"] == "lot":
         return resolve_lot(tt, subject["lot"], subject["record"], tt.lots([subject["lot"]]))
@@ -49,7 +48,7 @@ def _subject(tx: Tx, tt: TraceTx, subject: Mapping[str, Any]) -> LotRow | None:
     return None
 
 
-def _verifier(tx: Tx, subject: Mapping[str, Any]) -> str | None:
+def _verifier(tx: StateTx, subject: Mapping[str, Any]) -> str | None:
     did = subject.get("verifier")
     if did is None:
         return None
@@ -69,7 +68,7 @@ def _period(subject: Mapping[str, Any]) -> tuple[str | None, str | None]:
 
 
 def _store(
-    tx: Tx,
+    tx: StateTx,
     ctx: AcceptContext,
     record: ParsedRecord,
     data: dict[str, Any],
@@ -108,7 +107,7 @@ def _own_lot(ctx: AcceptContext, lot: LotRow | None, kind: str) -> None:
         raise AttestationError(f"a supply-chain actor issues {kind} only about lots it created")
 
 
-def _carbon(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
+def _carbon(tx: StateTx, ctx: AcceptContext, record: ParsedRecord) -> None:
     s = record.subject
     lot = _subject(tx, tx.trace(), s["subject"])
     _own_lot(ctx, lot, "CarbonFootprint")
@@ -118,7 +117,7 @@ def _carbon(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
     _store(tx, ctx, record, data)
 
 
-def _recycled(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
+def _recycled(tx: StateTx, ctx: AcceptContext, record: ParsedRecord) -> None:
     s = record.subject
     tt = tx.trace()
     lot = _subject(tx, tt, s["subject"])
@@ -143,7 +142,7 @@ def _recycled(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
     _store(tx, ctx, record, data)
 
 
-def _certification(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
+def _certification(tx: StateTx, ctx: AcceptContext, record: ParsedRecord) -> None:
     s = record.subject
     _subject(tx, tx.trace(), s["subject"])
     data: dict[str, Any] = {
@@ -152,7 +151,7 @@ def _certification(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
     _store(tx, ctx, record, data, scheme=s["scheme"])
 
 
-def _due_diligence(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
+def _due_diligence(tx: StateTx, ctx: AcceptContext, record: ParsedRecord) -> None:
     s = record.subject
     _subject(tx, tx.trace(), s["subject"])
     if not _is_certifier(ctx) and s["subject"]["actor"] != record.issuer:
@@ -161,7 +160,7 @@ def _due_diligence(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
     _store(tx, ctx, record, {k: s[k] for k in keys if k in s})
 
 
-def _retraction(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
+def _retraction(tx: StateTx, ctx: AcceptContext, record: ParsedRecord) -> None:
     s = record.subject
     tt = tx.trace()
     target = tt.attestation(s["record"])

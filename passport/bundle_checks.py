@@ -2,7 +2,7 @@
 on every core.
 
 - :class:`ProofChecks`: the records' Data Integrity proofs (append step 2a,
-  :func:`passport.ledger.verify_record_proof`). Worker processes (``passport.proof_worker``)
+  :func:`passport.accept.verify_record_proof`). Worker processes (``passport.proof_worker``)
   are started before the records are parsed. As each record is parsed this process runs every
   check of its proof but the signature's (:func:`passport.record_proof.prepare_record_proof`)
   and puts what is left, the key, the proof value and the two canonical byte strings to hash,
@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from passport import proof_worker as pw
-from passport.ledger import verify_record_proof
+from passport.accept import verify_record_proof
 from passport.record_proof import prepare_record_proof
 from passport.records import ParsedRecord
 from signing.errors import BpassError

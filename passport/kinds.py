@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from passport.records import ParsedRecord
-from passport.store.repository import Tx
 from passport.store.rows import StoredActor
+from passport.store.state import StateTx
 
 ROLES = frozenset(
     {
@@ -45,7 +45,7 @@ class AcceptContext(NamedTuple):
     issuer: StoredActor
 
 
-Handler = Callable[[Tx, AcceptContext, ParsedRecord], None]
+Handler = Callable[[StateTx, AcceptContext, ParsedRecord], None]
 
 
 @dataclass(frozen=True)
@@ -70,16 +70,22 @@ def register(kind: str, roles: frozenset[str] | set[str], handler: Handler | Non
 def rule(kind: str) -> KindRule | None:
     """The registered rule of a kind, if any."""
     _load_kind_modules()
-    return _RULES.get(kind)
+    found = _RULES.get(kind)
+    if found is None and not _passport_kinds_loaded:
+        _load_passport_kinds()
+        found = _RULES.get(kind)
+    return found
 
 
 def registered() -> dict[str, KindRule]:
     """All registered kinds."""
     _load_kind_modules()
+    _load_passport_kinds()
     return dict(_RULES)
 
 
 _loaded = False
+_passport_kinds_loaded = False
 
 
 def _load_kind_modules() -> None:
@@ -90,8 +96,15 @@ def _load_kind_modules() -> None:
         return
     _loaded = True
     import passport.actors  # noqa: F401
-    from passport import (  # noqa: F401
-        attestations,
-        lots,
-        passport_kinds,
-    )
+    from passport import attestations, lots  # noqa: F401
+
+
+def _load_passport_kinds() -> None:
+    # The passport kinds' rules need the database's passport tables, and so SQLAlchemy: they
+    # are loaded when a lookup misses, so that a bundle's replay of provenance kinds runs
+    # without a database library (passport.store.state). A miss then still sees every kind.
+    global _passport_kinds_loaded
+    if _passport_kinds_loaded:
+        return
+    _passport_kinds_loaded = True
+    from passport import passport_kinds  # noqa: F401

@@ -55,8 +55,7 @@ from passport.quantities import (
     valid_at,
 )
 from passport.records import ParsedRecord
-from passport.store.repository import Tx
-from passport.store.trace_repo import TraceTx
+from passport.store.state import StateTx, TraceStateTx
 from passport.store.trace_rows import AttestationRow, InputRow, LotRow, StepRow, TransferRow
 from passport.timefmt import normalise_ts
 
@@ -82,7 +81,9 @@ def check_ppm(elements: Mapping[str, int], where: str) -> None:
         raise RuleViolationError(f"{where}: element contents sum to more than 1,000,000 ppm")
 
 
-def resolve_lot(tt: TraceTx, lot_id: str, record_hash: str, lots: Mapping[str, LotRow]) -> LotRow:
+def resolve_lot(
+    tt: TraceStateTx, lot_id: str, record_hash: str, lots: Mapping[str, LotRow]
+) -> LotRow:
     """The lot ``lot_id``, checking the cross-link names its creating record."""
     lot = lots.get(lot_id)
     if lot is None:
@@ -95,7 +96,7 @@ def resolve_lot(tt: TraceTx, lot_id: str, record_hash: str, lots: Mapping[str, L
 
 
 def valid_certificates(
-    tt: TraceTx, actor: str, facility: str, moment: str
+    tt: TraceStateTx, actor: str, facility: str, moment: str
 ) -> dict[str, list[AttestationRow]]:
     """Certificates (by scheme) covering ``facility`` of ``actor`` at ``moment``, not retracted."""
     out: dict[str, list[AttestationRow]] = defaultdict(list)
@@ -105,7 +106,7 @@ def valid_certificates(
     return dict(out)
 
 
-def _take(tt: TraceTx, lot: LotRow, holder: str, grams: int, action: str) -> None:
+def _take(tt: TraceStateTx, lot: LotRow, holder: str, grams: int, action: str) -> None:
     """Check ``holder`` holds ``grams`` of ``lot`` (issue §3: only the custodian, never more)."""
     held = tt.holdings([lot.lot_id], holder).get(lot.lot_id)
     if held is None:
@@ -123,7 +124,7 @@ def _take(tt: TraceTx, lot: LotRow, holder: str, grams: int, action: str) -> Non
 
 
 # -- Extraction --------------------------------------------------------------------------------
-def _extraction(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
+def _extraction(tx: StateTx, ctx: AcceptContext, record: ParsedRecord) -> None:
     s = record.subject
     tt = tx.trace()
     facility = facility_of(ctx, s["facility"])
@@ -352,7 +353,7 @@ def _output_credits(
     return result
 
 
-def _transformation(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
+def _transformation(tx: StateTx, ctx: AcceptContext, record: ParsedRecord) -> None:
     s = record.subject
     tt = tx.trace()
     _check_shape(ctx, s)
@@ -475,7 +476,7 @@ def _transformation(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
 
 
 # -- Transfer and TransferAcceptance ----------------------------------------------------------
-def _transfer(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
+def _transfer(tx: StateTx, ctx: AcceptContext, record: ParsedRecord) -> None:
     s = record.subject
     tt = tx.trace()
     lot = resolve_lot(tt, s["lot"], s["record"], tt.lots([s["lot"]]))
@@ -501,7 +502,7 @@ def _transfer(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
     )
 
 
-def _acceptance(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
+def _acceptance(tx: StateTx, ctx: AcceptContext, record: ParsedRecord) -> None:
     s = record.subject
     tt = tx.trace()
     transfer = tt.transfer(s["transfer"])

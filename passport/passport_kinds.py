@@ -20,12 +20,12 @@ read.
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from passport import passport_store as store
 from passport.errors import RoleNotAllowedError, RuleViolationError
-from passport.kinds import AcceptContext, register
+from passport.kinds import AcceptContext, Handler, register
 from passport.partitions import PARTITIONS
 from passport.passport_document import document_from
 from passport.passport_errors import (
@@ -47,6 +47,7 @@ from passport.passport_partition import (
 from passport.passport_validation import validate
 from passport.records import ParsedRecord
 from passport.store.repository import Tx
+from passport.store.state import StateTx
 from passport.timefmt import normalise_ts
 from signing.jcs import parse_json
 
@@ -465,7 +466,19 @@ def _on_mandate(tx: Tx, ctx: AcceptContext, record: ParsedRecord) -> None:
     _event(tx, ctx, state.passport_id, record, state.status)
 
 
-register("BatteryPassport", {"oem", "repairer"}, _on_passport)
-register(MANDATE_KIND, {"oem", "repairer"}, _on_mandate)
-register("PassportStatusChange", set(TARGET_ROLES["waste"]), _on_status_change)
-register("PassportUpdate", set(UPDATE_ROLES), _on_update)
+def _in_database(handler: Callable[[Tx, AcceptContext, ParsedRecord], None]) -> Handler:
+    """The rule of a passport kind, which reads and writes the passport tables: only the
+    database has them (a bundle's in-memory replay skips these kinds)."""
+
+    def rule(tx: StateTx, ctx: AcceptContext, record: ParsedRecord) -> None:
+        if not isinstance(tx, Tx):
+            raise RuleViolationError(f"{record.kind} records are accepted by a database ledger")
+        handler(tx, ctx, record)
+
+    return rule
+
+
+register("BatteryPassport", {"oem", "repairer"}, _in_database(_on_passport))
+register(MANDATE_KIND, {"oem", "repairer"}, _in_database(_on_mandate))
+register("PassportStatusChange", set(TARGET_ROLES["waste"]), _in_database(_on_status_change))
+register("PassportUpdate", set(UPDATE_ROLES), _in_database(_on_update))

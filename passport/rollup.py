@@ -34,7 +34,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from passport.errors import LedgerStateError, NotFoundError
 from passport.quantities import (
@@ -69,10 +69,13 @@ from passport.rollup_model import (
     Trail,
     TrailEntry,
 )
-from passport.store.repository import Repository, Tx
+from passport.store.state import StateTx
 from passport.store.trace_rows import AttestationRow, InputRow, LotRow, StepRow
 from passport.timefmt import format_ts, normalise_ts, now
 from passport.traceconfig import DEFAULT_CONFIG, TraceConfig
+
+if TYPE_CHECKING:
+    from passport.store.repository import Repository
 
 __all__ = [
     "Amount",
@@ -118,7 +121,7 @@ class Provenance:
     queries: int = 0
 
 
-def load_provenance(tx: Tx, lot_id: str) -> Provenance:
+def load_provenance(tx: StateTx, lot_id: str) -> Provenance:
     """Fetch ``lot_id``'s provenance with two batched queries per BFS level (the input edges of
     the steps found, then the lots they consume joined with the steps that created those)."""
     tt = tx.trace()
@@ -1293,7 +1296,7 @@ def rollup_from(
 
 
 def compute_rollup(
-    repo_or_tx: Repository | Tx,
+    repo_or_tx: Repository | StateTx,
     lot_id: str,
     *,
     at: str | None = None,
@@ -1306,7 +1309,7 @@ def compute_rollup(
     Raises :class:`passport.errors.NotFoundError` for an unknown lot.
     """
     with _gc_paused():
-        if isinstance(repo_or_tx, Tx):
+        if isinstance(repo_or_tx, StateTx):
             prov = load_provenance(repo_or_tx, lot_id)
         else:
             with repo_or_tx.read() as tx:

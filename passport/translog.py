@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from passport.records import leaf_data
-from passport.store.repository import Tx
 from passport.store.rows import StoredCheckpoint
 from signing import merkle
 from signing.errors import MerkleProofError
 from signing.keys import SigningKey
 from signing.note import Checkpoint, open_checkpoint, sign_checkpoint
+
+if TYPE_CHECKING:
+    from passport.store.repository import Tx
 
 
 def b64(data: bytes) -> str:

@@ -13,10 +13,13 @@ from typing import Any
 import pytest
 from trace_chain import Chain, Party, out
 
-from passport.errors import MassBalanceError
+from passport import kinds
+from passport.errors import MassBalanceError, RuleViolationError
 from passport.ledger import Ledger
+from passport.records import parse_record
 from passport.store.memory import MemoryTraceTx, MemoryTx, NotKeptInMemoryError
 from passport.store.repository import Tx
+from passport.store.state import StateTx, TraceStateTx
 from passport.store.trace_repo import TraceTx
 from passport.store.trace_rows import LotRow, StepRow
 from signing.keys import SigningKey
@@ -104,22 +107,46 @@ def test_the_mirror_catches_a_row_the_database_does_not_have(
 
 
 def test_every_trace_query_is_answered_from_memory() -> None:
-    """No method of :class:`TraceTx` falls through to its SQL (a connection it does not have)."""
-    public = {n for n, f in inspect.getmembers(TraceTx, inspect.isfunction) if n[0] != "_"}
-    assert public, "TraceTx has methods"
-    own = {n for n in public if MemoryTraceTx.__dict__.get(n) is not None}
-    assert own == public, sorted(public - own)
+    """The rules' trace interface is the whole of the SQL store's, and memory answers all of it
+    itself (an abstract method left out would also make ``MemoryTraceTx()`` fail)."""
+    sql = {n for n, f in inspect.getmembers(TraceTx, inspect.isfunction) if n[0] != "_"}
+    assert sql, "TraceTx has methods"
+    assert set(TraceStateTx.__abstractmethods__) == sql
+    own = {n for n in sql if MemoryTraceTx.__dict__.get(n) is not None}
+    assert own == sql, sorted(sql - own)
 
 
-def test_what_memory_does_not_keep_is_refused_by_name() -> None:
+def test_memory_offers_the_rules_interface_and_nothing_of_the_database() -> None:
+    """What memory does not keep (the log, metadata, checkpoints, challenges, tree nodes) is not
+    in the rules' interface at all, so a rule cannot reach it (mypy checks the rules against
+    :class:`StateTx`); memory has no such method either."""
     tx = MemoryTx()
-    for call in (tx.log_size, tx.meta, tx.latest_checkpoint, tx.count_challenges, tx.count_nodes):
-        with pytest.raises(NotKeptInMemoryError, match="keeps records, actors, keys"):
-            call()
-    with pytest.raises(NotKeptInMemoryError, match="keeps records, actors, keys"):
-        tx.records_range(0, 10)  # records are kept by hash, not in log order
-    assert isinstance(tx, Tx) and isinstance(tx.trace(), MemoryTraceTx)
+    assert isinstance(tx, StateTx) and not isinstance(tx, Tx)
+    for name in ("log_size", "meta", "latest_checkpoint", "count_challenges", "count_nodes"):
+        assert hasattr(Tx, name) and not hasattr(StateTx, name) and not hasattr(tx, name)
+    assert not hasattr(tx, "records_range")  # records are kept by hash, not in log order
+    assert not hasattr(tx, "conn")
+    assert isinstance(tx.trace(), MemoryTraceTx)
     assert tx.trace() is tx.trace()  # one state per transaction
+
+
+@pytest.mark.parametrize(
+    "kind", ["BatteryPassport", "PassportStatusChange", "PassportUpdate", "PassportMandate"]
+)
+def test_a_passport_kind_is_refused_in_memory(
+    kind: str, ledger: Ledger, operator_key: SigningKey
+) -> None:
+    """Passport kinds need the passport tables: on a memory state their rule refuses the record
+    with a typed error (a bundle's replay skips them) before reading anything."""
+    rule = kinds.rule(kind)
+    assert rule is not None and rule.handler is not None
+    with ledger.repo.read() as tx:
+        operator = tx.actor(operator_key.did)
+    assert operator is not None and operator.head_hash is not None
+    record = parse_record(ledger.record(operator.head_hash).body, max_bytes=1 << 20)
+    ctx = kinds.AcceptContext("2026-06-01T00:00:00Z", 1, operator.did, operator)
+    with pytest.raises(RuleViolationError, match="accepted by a database ledger"):
+        rule.handler(MemoryTx(), ctx, record)
 
 
 def test_a_duplicate_key_is_refused_like_a_primary_key() -> None:

@@ -29,8 +29,8 @@ from passport.passport_view import (
     load_state,
     show_passport,
     verify_passport,
-    verify_view,
 )
+from passport.view_verify import verify_view
 from signing.keys import SigningKey
 
 

@@ -24,7 +24,8 @@ from passport.partitions import (
 from passport.passport_errors import PartitionUnverifiedError, UnknownAccessRoleError
 from passport.passport_partition import partition_hash, sign_partition, verify_partition
 from passport.passport_validation import schema, schema_problems
-from passport.passport_view import show_passport, verify_view
+from passport.passport_view import show_passport
+from passport.view_verify import verify_view
 from signing.keys import SigningKey
 
 ROLES = (PUBLIC, LEGITIMATE_INTEREST, AUTHORITY)

@@ -17,9 +17,10 @@ from passport.audit import audit
 from passport.compliance import compliance_report
 from passport.ledger import Ledger
 from passport.passport_validation import validate
-from passport.passport_view import full_document, show_passport, verify_passport, verify_view
+from passport.passport_view import full_document, show_passport, verify_passport
 from passport.rollup import compute_rollup
 from passport.store.repository import Repository
+from passport.view_verify import verify_view
 from samples.catalogue import ACTORS
 from samples.chain import SampleLoadError
 from samples.generate import RECYCLED, STANDARD, SampleSummary, build_sample_ledger

@@ -2,7 +2,7 @@
 
 A :class:`Mirror` follows a real :class:`passport.ledger.Ledger` (SQLite or PostgreSQL, whichever
 the suite runs on): every record the ledger accepts is accepted by the same rules
-(``passport.ledger.accept_record``) on a :class:`MemoryTx`, every record it rejects must be
+(``passport.accept.accept_record``) on a :class:`MemoryTx`, every record it rejects must be
 rejected there with the same error type and code, and :meth:`Mirror.verify` requires both
 stores to answer every traceability query the same. ``trace_chain.Chain`` mirrors each of its
 ledgers, and a fixture in ``conftest.py`` verifies them after every test: the traceability tests
@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from passport.accept import accept_record, verify_record_proof
 from passport.bundle import PASSPORT_KINDS
-from passport.ledger import Ledger, accept_record, stored_row, verify_record_proof
+from passport.ledger import Ledger, stored_row
 from passport.records import ParsedRecord, parse_record
 from passport.rollup import compute_rollup
 from passport.store import trace_repo as tr

@@ -39,7 +39,7 @@ from api.openapi import problems
 from api.routes.log import latest
 from api.views import scoped_compliance
 from passport.access import AccessRole
-from passport.bundle import build_bundle
+from passport.bundle_build import build_bundle
 from passport.export_batterypass import PERFORMANCE_VERSIONS, export_batterypass
 from passport.ledger import Ledger
 from passport.passport_partition import staged
@@ -383,7 +383,7 @@ _BUNDLE_SCHEMA: dict[str, Any] = {
     },
 )
 async def bundle(passport_id: PassportId, state: State, role: RoleDep) -> Response:
-    """Built by :func:`passport.bundle.build_bundle`; verify it with ``bpass verify`` or in a
+    """Built by :func:`passport.bundle_build.build_bundle`; verify it with ``bpass verify`` or in a
     browser (the passport page does)."""
     body = await cached(
         state,

@@ -7,13 +7,15 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 
 from passport.errors import ConfigurationError, LedgerStateError, StorageUnavailableError
-from passport.settings import Settings
 from signing.errors import BpassError
+
+if TYPE_CHECKING:
+    from passport.settings import Settings
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -39,6 +41,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON 
 
 def settings(db: str | None = None, home: Path | None = None) -> Settings:
     """Settings from the environment, overridden by command-line options."""
+    from passport.settings import Settings
+
     overrides: dict[str, Any] = {}
     if db:
         overrides["database_url"] = db

@@ -12,14 +12,16 @@ import json
 import shlex
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
 
 import typer
 
 from passport.cli.common import EXIT_UNUSABLE, JsonOption, fail, handle_errors, print_json
 from passport.errors import ConfigurationError
-from passport.settings import Settings
+
+if TYPE_CHECKING:
+    from passport.settings import Settings
 
 DEFAULT_HOME = Path("demo")
 STATE_FILE = "demo.json"
@@ -340,6 +342,7 @@ def demo_command(
     as_json: JsonOption = False,
 ) -> None:
     """Load the sample mine-to-vehicle chain, issue the passports and serve them."""
+    from passport.settings import Settings
     from samples.designs import DESIGNS
 
     @handle_errors

@@ -9,11 +9,7 @@ from typing import Annotated
 import typer
 
 from passport.cli.common import EXIT_REJECTED, fail, handle_errors, read_json_file, write_output
-from passport.keystore import load_key, save_key
-from passport.timefmt import format_ts, now
 from signing.errors import BpassError
-from signing.keys import SigningKey
-from signing.proofs import create_proof, verify_proof
 
 keys_app = typer.Typer(help="Ed25519 keys and their DIDs.", no_args_is_help=True)
 credential_app = typer.Typer(
@@ -29,6 +25,9 @@ def keys_new(
     ],
 ) -> None:
     """Create a new Ed25519 key; print its DID. Set BPASS_KEY_PASSPHRASE to encrypt the file."""
+    from passport.keystore import save_key
+    from signing.keys import SigningKey
+
     key = SigningKey.generate()
     save_key(key, out)
     typer.echo(key.did)
@@ -43,6 +42,8 @@ def keys_did(
     ] = False,
 ) -> None:
     """Print the did:key (or the Multikey) of a private key file."""
+    from passport.keystore import load_key
+
     key = load_key(keyfile)
     typer.echo(key.multikey if multikey else key.did)
 
@@ -58,6 +59,10 @@ def credential_sign(
 
     The issuer is set to the key's did:key if the credential has none.
     """
+    from passport.keystore import load_key
+    from passport.timefmt import format_ts, now
+    from signing.proofs import create_proof
+
     doc = read_json_file(infile)
     if not isinstance(doc, dict):
         fail(f"{infile} must hold a JSON object", 2)
@@ -72,6 +77,8 @@ def credential_sign(
 @credential_app.command("verify")
 def credential_verify(infile: Path) -> None:
     """Verify a credential's proof: exit 0 "valid", 1 with the reason, 2 on unusable input."""
+    from signing.proofs import verify_proof
+
     doc = read_json_file(infile)
     if not isinstance(doc, dict):
         fail(f"{infile} must hold a JSON object", 2)

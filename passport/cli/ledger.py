@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from passport.audit import audit
 from passport.cli.common import (
     EXIT_REJECTED,
     DbOption,
@@ -24,14 +23,11 @@ from passport.cli.common import (
 )
 from passport.cli.serve import ServerOption
 from passport.errors import ConfigurationError
-from passport.keystore import load_key, load_or_create
-from passport.ledger import BatchItemError, Ledger
-from passport.records import pretty
-from passport.store.repository import Repository
 from signing.errors import BpassError
 
 if TYPE_CHECKING:
     from api.client import RemoteLedger
+    from passport.ledger import Ledger
 
 actor_app = typer.Typer(help="Registered actors, their roles and keys.", no_args_is_help=True)
 record_app = typer.Typer(help="Build and sign ledger records.", no_args_is_help=True)
@@ -40,6 +36,8 @@ log_app = typer.Typer(help="The transparency log: checkpoints and proofs.", no_a
 
 def open_ledger(db: str | None, home: Path | None, *, need_log_key: bool = True) -> Ledger:
     """Open the ledger chosen by the options and environment."""
+    from passport.ledger import Ledger
+
     return Ledger.open(settings(db, home), need_log_key=need_log_key)
 
 
@@ -63,6 +61,9 @@ def init_command(
     name: Annotated[str, typer.Option(help="The operator's legal name.")] = "Ledger operator",
 ) -> None:
     """Create (or upgrade) the ledger and its keys; print the log origin and operator DID."""
+    from passport.keystore import load_or_create
+    from passport.ledger import Ledger
+    from passport.store.repository import Repository
 
     @handle_errors
     def run() -> None:
@@ -102,6 +103,9 @@ def actor_add(
     home: HomeOption = None,
 ) -> None:
     """Register an actor: the operator signs an ActorRegistration record and appends it."""
+    from passport.keystore import load_key
+    from passport.ledger import Ledger
+
     cfg = settings(db, home)
     ledger = Ledger.open(cfg)
     subject: dict[str, Any] = {"id": did, "name": name, "roles": list(role)}
@@ -159,6 +163,9 @@ def record_new(
     server: ServerOption = None,
 ) -> None:
     """Sign a new record of KIND, continuing the issuer's chain from the ledger's head."""
+    from passport.keystore import load_key
+    from passport.records import pretty
+
     ledger = open_ledger_or_remote(db, home, server, need_log_key=append)
     subject = read_json_file(data)
     if not isinstance(subject, dict):
@@ -180,6 +187,7 @@ def append_command(
     server: ServerOption = None,
 ) -> None:
     """Append signed records, each on its own; print receipts, exit 1 naming every rejected file."""
+    from passport.ledger import BatchItemError
 
     @handle_errors
     def run() -> None:
@@ -217,6 +225,7 @@ def audit_command(
     workers: Annotated[int | None, typer.Option(help="Processes verifying signatures.")] = None,
 ) -> None:
     """Re-verify every record, chain, key, tree node and checkpoint; exit 1 naming the first."""
+    from passport.audit import audit
 
     @handle_errors
     def run() -> None:

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from passport import passport_store
 from passport.cli.common import (
     EXIT_REJECTED,
     DbOption,
@@ -21,23 +20,13 @@ from passport.cli.common import (
     read_json_file,
     settings,
 )
-from passport.compliance import compliance_report
 from passport.errors import ConfigurationError
-from passport.export_batterypass import ASPECTS, PERFORMANCE_VERSIONS, export_batterypass
-from passport.keystore import load_key
-from passport.ledger import Ledger
-from passport.partitions import PARTITION_TITLES, ROLE_PARTITIONS
-from passport.passport_config import load_class_table
-from passport.passport_issue import issue_passport
-from passport.passport_lifecycle import change_status, mandate, update_passport
-from passport.passport_view import (
-    full_document,
-    resolve,
-    show_passport,
-    verify_passport,
-    verify_view,
-)
+from passport.export_batterypass import PERFORMANCE_VERSIONS
+from passport.partitions import ROLE_PARTITIONS
 from signing.errors import BpassError
+
+if TYPE_CHECKING:
+    from passport.ledger import Ledger
 
 passport_app = typer.Typer(
     help="Battery passports (EU 2023/1542 Art. 77, Annex XIII).", no_args_is_help=True
@@ -63,6 +52,8 @@ IdArgument = Annotated[
 
 
 def _ledger(db: str | None, home: Path | None, *, write: bool) -> Ledger:
+    from passport.ledger import Ledger
+
     return Ledger.open(settings(db, home), need_log_key=write)
 
 
@@ -118,6 +109,11 @@ def issue_command(
     as_json: JsonOption = False,
 ) -> None:
     """Issue a pack's passport: roll-ups + model data, validated, signed, appended."""
+    from passport.keystore import load_key
+    from passport.ledger import Ledger
+    from passport.passport_config import load_class_table
+    from passport.passport_issue import issue_passport
+
     cfg = settings(db, home)
     ledger = Ledger.open(cfg)
     issued = issue_passport(
@@ -151,6 +147,9 @@ def show_command(
     as_json: JsonOption = False,
 ) -> None:
     """Show what ROLE may see of a passport (with --json: plus the signed evidence to verify it)."""
+    from passport.partitions import PARTITION_TITLES
+    from passport.passport_view import show_passport
+
     view = show_passport(_ledger(db, home, write=False), passport, role)
     if as_json:
         print_json(view.to_dict())
@@ -181,6 +180,9 @@ def verify_command(
 ) -> None:
     """Verify a passport against the ledger: signatures, log, partitions, lifecycle, schema,
     roll-ups."""
+    from passport.passport_config import load_class_table
+    from passport.passport_view import verify_passport
+
     report = verify_passport(
         _ledger(db, home, write=False), passport, class_table=load_class_table(class_table)
     )
@@ -211,6 +213,8 @@ def verify_view_command(
 ) -> None:
     """Verify a served view offline: record signatures, each partition against its commitment,
     the shown data, and (with a log key) every record's inclusion in the log."""
+    from passport.view_verify import verify_view
+
     served = _object(view_file, "a passport view")
     if log_vkey is None:
         try:
@@ -235,6 +239,10 @@ def check_command(
     as_json: JsonOption = False,
 ) -> None:
     """Compliance report: Annex XIII completeness, Art. 8 minimums, carbon class, due diligence."""
+    from passport.compliance import compliance_report
+    from passport.passport_config import load_class_table
+    from passport.passport_view import full_document, resolve
+
     ledger = _ledger(db, home, write=False)
     report = compliance_report(
         full_document(ledger, resolve(ledger, passport)), class_table=load_class_table(class_table)
@@ -299,6 +307,9 @@ def export_command(
     home: HomeOption = None,
 ) -> None:
     """Export the passport's seven Battery Pass aspects (all partitions: for the operator's use)."""
+    from passport.export_batterypass import ASPECTS, PERFORMANCE_VERSIONS, export_batterypass
+    from passport.passport_view import full_document, resolve
+
     if fmt != "batterypass":
         raise ConfigurationError(f"unknown export format {fmt!r}; supported: batterypass")
     if performance_version not in PERFORMANCE_VERSIONS:
@@ -355,6 +366,11 @@ def status_command(
 ) -> None:
     """Change the battery's status; repurposing or remanufacturing issues a linked successor
     passport."""
+    from passport.keystore import load_key
+    from passport.ledger import Ledger
+    from passport.passport_config import load_class_table
+    from passport.passport_lifecycle import change_status
+
     cfg = settings(db, home)
     result = change_status(
         Ledger.open(cfg),
@@ -415,6 +431,9 @@ def update_command(
     as_json: JsonOption = False,
 ) -> None:
     """Update point 4 (state of health, cycles, events, temperature, state of charge)."""
+    from passport.keystore import load_key
+    from passport.passport_lifecycle import update_passport
+
     changes = _object(data, "point-4 changes") if data else {}
     events = [_event(e) for e in event or []]
     if not changes and not events:
@@ -451,6 +470,9 @@ def mandate_command(
     as_json: JsonOption = False,
 ) -> None:
     """As the passport's economic operator, mandate an actor to update point 4 (or withdraw it)."""
+    from passport.keystore import load_key
+    from passport.passport_lifecycle import mandate
+
     result = mandate(
         _ledger(db, home, write=True),
         load_key(key),
@@ -478,6 +500,8 @@ def list_command(
     as_json: JsonOption = False,
 ) -> None:
     """List passports with their battery, status and links."""
+    from passport import passport_store
+
     ledger = _ledger(db, home, write=False)
     with ledger.repo.read() as tx:
         rows = passport_store.all_passports(tx, limit=limit)

@@ -13,7 +13,6 @@ import typer
 
 from passport.cli.common import DbOption, HomeOption, handle_errors, settings
 from passport.errors import ConfigurationError
-from passport.ledger import Ledger
 
 
 @handle_errors
@@ -29,6 +28,7 @@ def qr_command(
 ) -> None:
     """Write the QR code of a passport's GS1 Digital Link URI (error correction level Q)."""
     from api.qr import render
+    from passport.ledger import Ledger
     from passport.passport_view import load_state, resolve
 
     fmt = out.suffix.lower().lstrip(".")

@@ -6,7 +6,7 @@ Thin: it opens the ledger, calls :func:`passport.rollup.compute_rollup` and prin
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,9 +19,9 @@ from passport.cli.common import (
     print_json,
     settings,
 )
-from passport.ledger import Ledger
-from passport.rollup import Rollup, Trail, compute_rollup
-from passport.traceconfig import TraceConfig
+
+if TYPE_CHECKING:
+    from passport.rollup import Rollup, Trail
 
 
 def trace_command(
@@ -43,6 +43,9 @@ def trace_command(
     as_json: JsonOption = False,
 ) -> None:
     """Roll up a lot's provenance: origins, recycled content, carbon, coverage, risk flags."""
+    from passport.ledger import Ledger
+    from passport.rollup import compute_rollup
+    from passport.traceconfig import TraceConfig
 
     @handle_errors
     def run() -> None:

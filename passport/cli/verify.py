@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 
-from passport.bundle import build_bundle, verify_bundle
 from passport.cli.common import (
     EXIT_REJECTED,
     DbOption,
@@ -19,7 +18,6 @@ from passport.cli.common import (
     read_json_file,
     settings,
 )
-from passport.ledger import Ledger
 
 
 @handle_errors
@@ -33,6 +31,9 @@ def bundle_command(
     home: HomeOption = None,
 ) -> None:
     """Write the offline verification bundle of a passport, as ROLE may see it."""
+    from passport.bundle_build import build_bundle
+    from passport.ledger import Ledger
+
     ledger = Ledger.open(settings(db, home), need_log_key=False)
     bundle = build_bundle(ledger, passport, access_role=role)
     out.write_text(json.dumps(bundle, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -51,6 +52,8 @@ def verify_command(
     as_json: JsonOption = False,
 ) -> None:
     """Verify a passport bundle offline: exit 0 if every check passes, 1 naming the first."""
+    from passport.bundle import verify_bundle
+
     report = verify_bundle(read_json_file(bundle), log_vkey=log_key)
     if as_json:
         print_json(report.to_dict())

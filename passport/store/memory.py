@@ -1,10 +1,11 @@
 """A ledger state held in memory, for replaying a bundle's provenance (``passport.bundle``).
 
-A bundle's check 8 runs the ledger's own rules (``Ledger._accept`` and the kinds' handlers) on
-the bundle's records, and check 9 rolls the pack up from what they wrote. Those rules only ever
-see storage through :class:`passport.store.repository.Tx` and :class:`TraceTx`, so the replay
-gives them :class:`MemoryTx`, whose :meth:`MemoryTx.trace` is a :class:`MemoryTraceTx`: the same
-methods over dictionaries instead of tables. A throw-away database did the same job at several
+A bundle's check 8 runs the ledger's own rules (``passport.accept.accept_record`` and the kinds'
+handlers) on the bundle's records, and check 9 rolls the pack up from what they wrote. Those
+rules only ever see storage through :class:`passport.store.state.StateTx` and
+:class:`~passport.store.state.TraceStateTx`, so the replay gives them :class:`MemoryTx`, whose
+:meth:`MemoryTx.trace` is a :class:`MemoryTraceTx`: the same methods over dictionaries instead
+of tables, and no database library imported. A throw-away database did the same job at several
 times the cost (each record's rules issue five or six statements, and a statement costs more
 than the rule it serves); no rule is written twice, only the storage.
 
@@ -15,9 +16,10 @@ empty credits). ``tests/trace_chain.py`` mirrors every traceability test's recor
 :class:`MemoryTx` and requires the same verdict for each and the same state at the end, on both
 database backends.
 
-Only the ledger's provenance state is kept: records, actors, keys and the trace tables. The log,
-metadata, checkpoints, challenges and passports are not (a bundle's replay skips the passport
-kinds); asking for them raises :class:`NotKeptInMemoryError`.
+Only the ledger's provenance state is kept: records, actors, keys and the trace tables, which is
+all :class:`~passport.store.state.StateTx` offers. The log, metadata, checkpoints, challenges
+and passports are not (a bundle's replay skips the passport kinds). A rule that broke the
+store's own invariants (a duplicate primary key) raises :class:`NotKeptInMemoryError`.
 """
 
 from __future__ import annotations
@@ -26,9 +28,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import NoReturn
 
-from passport.store.repository import Tx
 from passport.store.rows import StoredActor, StoredKey, StoredRecord
-from passport.store.trace_repo import TraceTx
+from passport.store.state import StateTx, TraceStateTx
 from passport.store.trace_rows import (
     ELEMENT_ORDER,
     AttestationRow,
@@ -45,16 +46,6 @@ class NotKeptInMemoryError(RuntimeError):
     """A query of state a :class:`MemoryTx` does not keep (a programming error, not bad input)."""
 
 
-class _NoConnection:
-    """Stands for the database connection of a :class:`MemoryTx`: any use of it is an error."""
-
-    def __getattr__(self, name: str) -> NoReturn:
-        raise NotKeptInMemoryError(
-            f"a memory transaction keeps records, actors, keys and the trace tables only "
-            f"(asked for the connection's {name!r})"
-        )
-
-
 def _contents(elements: dict[str, int]) -> dict[str, int]:
     """Element contents as the ``ppm_*`` columns give them back: known elements, in column
     order, zeros left out."""
@@ -66,15 +57,15 @@ def _duplicate(table: str, key: object) -> NoReturn:
     raise NotKeptInMemoryError(f"duplicate primary key {key!r} in {table}: a rule let it through")
 
 
-class MemoryTx(Tx):
+class MemoryTx(StateTx):
     """A write transaction over an empty ledger state in memory (see the module docstring).
 
-    Actors and keys live in the caches :class:`Tx` keeps for every transaction, which here
+    Actors and keys live in the caches :class:`StateTx` keeps for every transaction, which here
     are the whole truth: nothing is ever flushed anywhere.
     """
 
     def __init__(self) -> None:
-        super().__init__(_NoConnection(), writable=True)  # type: ignore[arg-type]
+        super().__init__(writable=True)
         self._records: dict[str, StoredRecord] = {}
         self._by_position: dict[tuple[str, int], str] = {}
         self._trace = MemoryTraceTx()
@@ -124,8 +115,14 @@ class MemoryTx(Tx):
             self._by_position[(r.issuer, r.sequence)] = r.hash
 
     # -- actors and keys --------------------------------------------------------------------
+    def _load_actor(self, did: str) -> StoredActor | None:
+        return None  # the cache is the whole state
+
+    def _load_key(self, multikey: str) -> StoredKey | None:
+        return None
+
     def actor(self, did: str) -> StoredActor | None:
-        """The registered actor with this DID."""
+        """The registered actor with this DID (one lookup: the cache is the whole state)."""
         return self._actors.get(did)
 
     def actors(self) -> list[StoredActor]:
@@ -160,15 +157,13 @@ class MemoryTx(Tx):
         super().insert_key(key)
 
 
-class MemoryTraceTx(TraceTx):
+class MemoryTraceTx(TraceStateTx):
     """The trace tables of a :class:`MemoryTx` (see the module docstring): every method of
-    :class:`TraceTx`, over dictionaries indexed as the tables are."""
+    :class:`TraceStateTx`, over dictionaries indexed as the tables are."""
 
     def __init__(self) -> None:
-        # Not TraceTx.__init__: no connection to hold, and no reference back to the MemoryTx,
-        # which would make a cycle that only the cyclic collector frees (reference counting
-        # frees the whole state when the replay is done with it).
-        self.conn = _NoConnection()  # type: ignore[assignment]
+        # No reference back to the MemoryTx, which would make a cycle that only the cyclic
+        # collector frees (reference counting frees the whole state when the replay is done).
         self._lots: dict[str, LotRow] = {}
         self._lots_by_record: dict[str, list[str]] = defaultdict(list)
         self._holdings: dict[str, dict[str, int]] = {}  # lot -> holder -> grams

@@ -34,6 +34,7 @@ from passport.errors import ConfigurationError, LedgerStateError, StorageUnavail
 from passport.store import tables as t
 from passport.store.bulk import insert_rows, select_in, update_rows
 from passport.store.rows import StoredActor, StoredCheckpoint, StoredKey, StoredRecord
+from passport.store.state import KEY_STATE, StateTx
 from passport.store.walcheckpoint import BACKSTOP_PAGES, Checkpointer
 
 if TYPE_CHECKING:
@@ -78,9 +79,7 @@ _UPDATE_LOG_SIZE = (
 _RECORD_BY_HASH = select(RECORDS).where(RECORDS.c.hash == bindparam("hash"))
 _ACTOR_BY_DID = select(ACTORS).where(ACTORS.c.did == bindparam("did"))
 _KEY_BY_MULTIKEY = select(ACTOR_KEYS).where(ACTOR_KEYS.c.multikey == bindparam("multikey"))
-# The columns of a key that change after it is added (rotation, revocation).
-_KEY_STATE = frozenset({"state", "retired_at", "retired_by", "compromised_from"})
-_KEY_STATE_COLUMNS = tuple(sorted(_KEY_STATE))
+_KEY_STATE_COLUMNS = tuple(sorted(KEY_STATE))
 _NODES_AT = select(TREE).where(TREE.c.pos.in_(bindparam("pos", expanding=True)))
 _LATEST_CHECKPOINT = select(CHECKPOINTS).order_by(CHECKPOINTS.c.size.desc()).limit(1)
 _INSERT_ACTOR = ACTORS.insert()
@@ -159,27 +158,19 @@ def _key(row: Any) -> StoredKey:
     )
 
 
-class Tx:
-    """Queries inside one transaction. Writes are only allowed on a write transaction.
+class Tx(StateTx):
+    """Queries inside one database transaction: the rules' :class:`StateTx` in SQL, and what
+    only the ledger, the log and the API ask of the database.
 
-    Actors and keys read or written through this object are remembered for the rest of the
-    transaction (the append pipeline asks for the same issuer and key record after record), and
-    their writes are held back and written together by :meth:`flush`: an executemany per table
-    instead of three or four statements per record. :meth:`Repository.write` flushes before it
-    commits, and every query that reads those tables directly flushes first, so what a query
-    sees never differs from what the cache says, as long as ``actors`` and ``actor_keys`` are
-    written only through these methods.
+    :meth:`Repository.write` flushes the held-back actor and key writes before it commits, and
+    every query that reads those tables directly flushes first, so what a query sees never
+    differs from what the cache says, as long as ``actors`` and ``actor_keys`` are written only
+    through these methods.
     """
 
     def __init__(self, conn: Connection, *, writable: bool) -> None:
+        super().__init__(writable=writable)
         self.conn = conn
-        self.writable = writable
-        self._actors: dict[str, StoredActor | None] = {}
-        self._keys: dict[str, StoredKey | None] = {}
-        self._new_actors: dict[str, StoredActor] = {}  # inserted, not yet written
-        self._moved_heads: set[str] = set()  # stored actors whose chain head moved
-        self._new_keys: dict[str, StoredKey] = {}
-        self._changed_keys: set[str] = set()  # stored keys whose state changed
         self._staged: dict[str, StoredRecord] = {}  # accepted, inserted with the batch
 
     def flush(self) -> None:
@@ -216,9 +207,7 @@ class Tx:
             self._changed_keys.clear()
 
     def trace(self) -> TraceTx:
-        """The traceability queries of this transaction (:mod:`passport.store.trace_repo`).
-        Rules ask for them here, never build them, so that a transaction over another store
-        (:class:`passport.store.memory.MemoryTx`) answers with its own."""
+        """The traceability queries of this transaction (:mod:`passport.store.trace_repo`)."""
         from passport.store.trace_repo import TraceTx  # trace_repo imports this module
 
         return TraceTx(self)
@@ -321,52 +310,18 @@ class Tx:
                 staged.pop(r.hash, None)
 
     # -- actors and keys ------------------------------------------------------------------
-    def actor(self, did: str) -> StoredActor | None:
-        """The registered actor with this DID."""
-        if did in self._actors:
-            return self._actors[did]
+    def _load_actor(self, did: str) -> StoredActor | None:
         row = self.conn.execute(_ACTOR_BY_DID, {"did": did}).first()
-        actor = self._actors[did] = _actor(row) if row else None
-        return actor
+        return _actor(row) if row else None
 
     def actors(self) -> list[StoredActor]:
         """All registered actors."""
         self.flush()
         return [_actor(r) for r in self.conn.execute(select(ACTORS).order_by(ACTORS.c.did))]
 
-    def insert_actor(self, actor: StoredActor) -> None:
-        """Register an actor (written at the next :meth:`flush`)."""
-        self._actors[actor.did] = actor
-        self._new_actors[actor.did] = actor
-
-    def set_actor_head(self, did: str, sequence: int, record_hash: str) -> None:
-        """Advance an actor's chain head (written at the next :meth:`flush`)."""
-        cached = self.actor(did)
-        if cached is None:
-            return
-        moved = StoredActor(
-            cached.did,
-            cached.name,
-            cached.country,
-            cached.roles,
-            cached.facilities,
-            cached.registration,
-            sequence,
-            record_hash,
-        )
-        self._actors[did] = moved
-        if did in self._new_actors:
-            self._new_actors[did] = moved
-        else:
-            self._moved_heads.add(did)
-
-    def key(self, multikey: str) -> StoredKey | None:
-        """The key with this multikey."""
-        if multikey in self._keys:
-            return self._keys[multikey]
+    def _load_key(self, multikey: str) -> StoredKey | None:
         row = self.conn.execute(_KEY_BY_MULTIKEY, {"multikey": multikey}).first()
-        key = self._keys[multikey] = _key(row) if row else None
-        return key
+        return _key(row) if row else None
 
     def keys_of(self, did: str) -> list[StoredKey]:
         """All keys an actor has had, oldest first."""
@@ -380,26 +335,6 @@ class Tx:
         """Every key of every actor."""
         self.flush()
         return [_key(r) for r in self.conn.execute(select(ACTOR_KEYS))]
-
-    def insert_key(self, key: StoredKey) -> None:
-        """Add a key to an actor (written at the next :meth:`flush`)."""
-        self._keys[key.multikey] = key
-        self._new_keys[key.multikey] = key
-
-    def update_key(self, multikey: str, **values: Any) -> None:
-        """Change a key's state (rotation, revocation; written at the next :meth:`flush`)."""
-        unknown = values.keys() - _KEY_STATE
-        if unknown:
-            raise ValueError(f"not a key state column: {sorted(unknown)}")
-        cached = self.key(multikey)
-        if cached is None:
-            return
-        changed = cached._replace(**values)
-        self._keys[multikey] = changed
-        if multikey in self._new_keys:
-            self._new_keys[multikey] = changed
-        else:
-            self._changed_keys.add(multikey)
 
     # -- API auth challenges -------------------------------------------------------------
     def add_challenge(

@@ -20,6 +20,7 @@ from sqlmodel import SQLModel
 from passport.store import trace_tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 from passport.store.bulk import CHUNK, select_in
 from passport.store.repository import Tx
+from passport.store.state import TraceStateTx
 from passport.store.trace_rows import (
     ELEMENT_ORDER,
     AttestationRow,
@@ -149,8 +150,8 @@ def _chunks(keys: Iterable[str]) -> Iterable[list[str]]:
         yield items[start : start + CHUNK]
 
 
-class TraceTx:
-    """Traceability queries inside one transaction (writes only on a write transaction)."""
+class TraceTx(TraceStateTx):
+    """The traceability tables of one database transaction, in SQL."""
 
     def __init__(self, tx: Tx) -> None:
         self.tx = tx
@@ -387,11 +388,4 @@ class TraceTx:
         return sorted(found.values(), key=lambda a: a.leaf_index)
 
 
-__all__ = [
-    "AttestationRow",
-    "InputRow",
-    "LotRow",
-    "StepRow",
-    "TraceTx",
-    "TransferRow",
-]
+__all__ = ["TraceTx", "ppm_values"]
