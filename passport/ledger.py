@@ -9,6 +9,8 @@
 5. store record, log leaf and tree nodes, sign the checkpoint, commit, return receipts.
 
 Any failure raises a typed :class:`passport.errors.LedgerError` and rolls everything back.
+Steps 2a-4 are :mod:`passport.accept`'s, which a bundle's replay runs too; this module holds the
+database side: the lock, batches, the log and the commit.
 """
 
 from __future__ import annotations

@@ -43,7 +43,8 @@ __all__ = ["MemoryTraceTx", "MemoryTx", "NotKeptInMemoryError"]
 
 
 class NotKeptInMemoryError(RuntimeError):
-    """A query of state a :class:`MemoryTx` does not keep (a programming error, not bad input)."""
+    """A write the tables' own constraints would refuse, such as a duplicate primary key: a
+    rule let it through (a programming error, not bad input)."""
 
 
 def _contents(elements: dict[str, int]) -> dict[str, int]:
@@ -379,8 +380,8 @@ class MemoryTraceTx(TraceStateTx):
         actors: Iterable[str] = (),
         kinds: Sequence[str] | None = None,
     ) -> list[AttestationRow]:
-        """Attestations whose subject is one of ``lots`` or names one of ``actors``, optionally
-        of some kinds; in acceptance order."""
+        """Attestations about ``lots`` or ``actors`` (see :class:`TraceStateTx`), from the
+        by-lot and by-actor indexes."""
         wanted = None if kinds is None else {k for k in kinds if k.isalpha()}
         found: dict[str, AttestationRow] = {}
         by_lot, by_actor = self._attestations_by_lot, self._attestations_by_actor

@@ -372,8 +372,8 @@ class TraceTx(TraceStateTx):
         actors: Iterable[str] = (),
         kinds: Sequence[str] | None = None,
     ) -> list[AttestationRow]:
-        """Attestations whose subject is one of ``lots`` or names one of ``actors`` (facility or
-        actor subjects), optionally of some kinds; in acceptance order."""
+        """Attestations about ``lots`` or ``actors`` (see :class:`TraceStateTx`): one batched
+        query on each subject column, merged."""
         found: dict[str, AttestationRow] = {}
         extra = ""
         if kinds is not None:
