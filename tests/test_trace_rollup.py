@@ -5,8 +5,12 @@ under test."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -509,6 +513,30 @@ def test_cli_trace_prints_rollup_and_trails(shared: Shared) -> None:
     assert res.exit_code == 1 and "Ni.country.CA" in res.output
     res = runner.invoke(app, ["trace", "urn:lot:missing", "--db", db_url])
     assert res.exit_code == 1 and "not_found" in res.output
+
+
+def test_cli_trace_blames_the_config_file_only_for_its_own_errors(
+    shared: Shared, tmp_path: Path
+) -> None:
+    """An unreadable ``--config`` exits 2 naming the file; a reader that closed the output
+    (``bpass trace … | head``) is not reported as an unreadable config."""
+    nmc, db_url = shared.nmc, shared.url
+    missing = tmp_path / "absent.json"
+    res = CliRunner().invoke(app, ["trace", nmc.pack, "--db", db_url, "--config", str(missing)])
+    assert res.exit_code == 2 and f"cannot read {missing}" in res.output
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # every write to stdout now fails with EPIPE
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "passport.cli", "trace", nmc.pack, "--db", db_url],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    finally:
+        os.close(write_end)
+    assert "cannot read" not in proc.stderr, proc.stderr
+    assert proc.returncode == 1, proc.stderr  # click's exit for a closed pipe
 
 
 @dataclass

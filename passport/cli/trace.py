@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from passport.cli.common import (
+    EXIT_UNUSABLE,
     DbOption,
     HomeOption,
     JsonOption,
@@ -49,9 +50,12 @@ def trace_command(
 
     @handle_errors
     def run() -> None:
-        ledger = Ledger.open(settings(db, home), need_log_key=False)
         try:
             cfg = TraceConfig.from_json(config) if config else None
+        except OSError as exc:  # only the config file's (a closed stdout is click's to handle)
+            fail(f"cannot read {config}: {exc.strerror}", EXIT_UNUSABLE)
+        ledger = Ledger.open(settings(db, home), need_log_key=False)
+        try:
             rollup = compute_rollup(ledger.repo, lot, at=at, config=cfg)
         finally:
             ledger.close()
@@ -72,10 +76,7 @@ def trace_command(
         else:
             _print_rollup(rollup)
 
-    try:
-        run()
-    except OSError as exc:
-        fail(f"cannot read {config}: {exc.strerror}", 2)
+    run()
 
 
 def _grams(ug: int) -> str:
