@@ -8,6 +8,7 @@ of the same batch and any failure rolls the whole transaction back.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -86,6 +87,10 @@ def registered() -> dict[str, KindRule]:
 
 _loaded = False
 _passport_kinds_loaded = False
+_loading = threading.RLock()
+"""Held while kind modules are imported: a thread that finds a flag unset waits for the import
+to finish, so no lookup sees a half-filled registry (reentrant: an import that asks for a rule
+goes on)."""
 
 
 def _load_kind_modules() -> None:
@@ -94,9 +99,11 @@ def _load_kind_modules() -> None:
     global _loaded
     if _loaded:
         return
-    _loaded = True
-    import passport.actors  # noqa: F401
-    from passport import attestations, lots  # noqa: F401
+    with _loading:
+        import passport.actors  # noqa: F401
+        from passport import attestations, lots  # noqa: F401
+
+        _loaded = True
 
 
 def _load_passport_kinds() -> None:
@@ -106,5 +113,7 @@ def _load_passport_kinds() -> None:
     global _passport_kinds_loaded
     if _passport_kinds_loaded:
         return
-    _passport_kinds_loaded = True
-    from passport import passport_kinds  # noqa: F401
+    with _loading:
+        from passport import passport_kinds  # noqa: F401
+
+        _passport_kinds_loaded = True

@@ -8,6 +8,8 @@ the mirror itself (it must catch a store that strays) and what the store refuses
 from __future__ import annotations
 
 import inspect
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -196,3 +198,29 @@ def test_the_state_is_freed_by_reference_counting() -> None:
         assert tt() is None
     finally:
         gc.enable()
+
+
+_RACE = """
+import threading
+from passport import kinds
+barrier = threading.Barrier(8)
+found = []
+def look():
+    barrier.wait()
+    found.append(kinds.rule("BatteryPassport") is not None)
+threads = [threading.Thread(target=look) for _ in range(8)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(found)
+"""
+
+
+def test_threads_asking_first_for_a_passport_kind_all_find_it() -> None:
+    """The passport kinds load on the first lookup that misses (they need SQLAlchemy, which
+    takes a while to import): threads asking at once wait for it and each find the rule, none
+    sees a half-filled registry (an API server's first passport appends)."""
+    run = subprocess.run([sys.executable, "-c", _RACE], capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == str([True] * 8), run.stdout
