@@ -21,8 +21,8 @@ from passport.cli.common import (
     settings,
 )
 from passport.errors import ConfigurationError
-from passport.export_batterypass import PERFORMANCE_VERSIONS
-from passport.partitions import ROLE_PARTITIONS
+from passport.export_batterypass import ASPECTS, PERFORMANCE_VERSIONS, export_batterypass
+from passport.partitions import PARTITION_TITLES, ROLE_PARTITIONS
 from signing.errors import BpassError
 
 if TYPE_CHECKING:
@@ -147,7 +147,6 @@ def show_command(
     as_json: JsonOption = False,
 ) -> None:
     """Show what ROLE may see of a passport (with --json: plus the signed evidence to verify it)."""
-    from passport.partitions import PARTITION_TITLES
     from passport.passport_view import show_passport
 
     view = show_passport(_ledger(db, home, write=False), passport, role)
@@ -307,7 +306,6 @@ def export_command(
     home: HomeOption = None,
 ) -> None:
     """Export the passport's seven Battery Pass aspects (all partitions: for the operator's use)."""
-    from passport.export_batterypass import ASPECTS, PERFORMANCE_VERSIONS, export_batterypass
     from passport.passport_view import full_document, resolve
 
     if fmt != "batterypass":

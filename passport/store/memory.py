@@ -117,14 +117,10 @@ class MemoryTx(StateTx):
 
     # -- actors and keys --------------------------------------------------------------------
     def _load_actor(self, did: str) -> StoredActor | None:
-        return None  # the cache is the whole state
+        return None  # the cache is the whole state: what it lacks does not exist
 
     def _load_key(self, multikey: str) -> StoredKey | None:
         return None
-
-    def actor(self, did: str) -> StoredActor | None:
-        """The registered actor with this DID (one lookup: the cache is the whole state)."""
-        return self._actors.get(did)
 
     def actors(self) -> list[StoredActor]:
         """All registered actors, by DID."""
@@ -135,10 +131,6 @@ class MemoryTx(StateTx):
         if self._actors.get(actor.did) is not None:
             _duplicate("actors", actor.did)
         super().insert_actor(actor)
-
-    def key(self, multikey: str) -> StoredKey | None:
-        """The key with this multikey."""
-        return self._keys.get(multikey)
 
     def keys_of(self, did: str) -> list[StoredKey]:
         """All keys an actor has had, oldest first (ties in the order they were added)."""

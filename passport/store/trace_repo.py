@@ -388,4 +388,4 @@ class TraceTx(TraceStateTx):
         return sorted(found.values(), key=lambda a: a.leaf_index)
 
 
-__all__ = ["TraceTx", "ppm_values"]
+__all__ = ["TraceTx"]
