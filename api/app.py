@@ -36,9 +36,9 @@ from api.problems import install as install_problem_handlers
 from api.routes import actors, auth, log, lots, passports, records, resolver
 from api.writer import AppendCoalescer
 from passport.errors import RecordTooLargeError
-from passport.ledger import Ledger
-from passport.rollup_model import Rollup, Trail
+from passport.ledger.pipeline import Ledger
 from passport.settings import Settings
+from passport.trace.model import Rollup, Trail
 from signing.errors import BpassError
 
 VERSION = "0.1.0"

@@ -9,8 +9,8 @@ No password exists anywhere: an actor proves control of its current ledger key.
    bytes of the challenge, by one of the actor's active keys, as base58btc multibase (``z…``) or
    base64url. The challenge is consumed whatever the outcome.
 3. The server answers with a compact JWS (EdDSA) whose claims name the actor (``sub``), its ledger
-   roles, its access role (:func:`passport.access.role_for_actor`), the key that answered (``key``),
-   the audience (the node's public base URL) and an expiry at most 15 minutes ahead.
+   roles, its access role (:func:`passport.document.access.role_for_actor`), the key that answered
+   (``key``), the audience (the node's public base URL) and an expiry at most 15 minutes ahead.
 
 The token key is derived from the log key (the SHA-256 of a fixed, domain-separated message signed
 by it: Ed25519 signatures are deterministic), so it is stable across restarts, known only to the
@@ -30,11 +30,11 @@ from typing import Any
 
 from api import reads
 from api.errors import ChallengeInvalidError, TokenInvalidError
-from passport.access import AccessRole, role_for_actor
+from passport.document.access import AccessRole, role_for_actor
 from passport.errors import UnknownIssuerError
-from passport.ledger import Ledger
-from passport.store.repository import Repository
+from passport.ledger.pipeline import Ledger
 from passport.store.rows import StoredActor
+from passport.store.sql.repository import Repository
 from passport.timefmt import format_ts
 from signing import ed25519
 from signing.errors import BpassError, SignatureError

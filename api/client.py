@@ -1,10 +1,10 @@
 """A client of the HTTP API, and :class:`RemoteLedger`: the ledger's operations over HTTP.
 
-``RemoteLedger`` has the method names and return types of :class:`passport.ledger.Ledger` that the
-CLI uses (``sign_new``, ``parse``, ``append``, ``append_batch``, ``receipt``, ``checkpoint``,
-``consistency``, ``chain_head``, ``issuer_for_key``, ``info``, ``close``), so a command given
-``--server URL`` acts through a remote node exactly as it would on a local database: a supplier on
-another machine signs locally (its key never leaves it) and appends remotely.
+``RemoteLedger`` has the method names and return types of :class:`passport.ledger.pipeline.Ledger`
+that the CLI uses (``sign_new``, ``parse``, ``append``, ``append_batch``, ``receipt``,
+``checkpoint``, ``consistency``, ``chain_head``, ``issuer_for_key``, ``info``, ``close``), so a
+command given ``--server URL`` acts through a remote node exactly as it would on a local database: a
+supplier on another machine signs locally (its key never leaves it) and appends remotely.
 
 Problem documents come back as the domain's own typed errors (same class and ``code``), so the
 CLI's error handling and exit codes do not change. When the log's verifier key is pinned
@@ -22,11 +22,11 @@ import httpx
 import api.errors
 import passport.errors
 from api.auth import CHALLENGE_PREFIX
-from passport import translog
-from passport.accept import LedgerInfo
 from passport.errors import ConfigurationError, LedgerStateError, NotFoundError
-from passport.ledger import BatchItemError
-from passport.records import ParsedRecord, parse_record, sign_next
+from passport.ledger import log as translog
+from passport.ledger.accept import LedgerInfo
+from passport.ledger.pipeline import BatchItemError
+from passport.records.envelope import ParsedRecord, parse_record, sign_next
 from signing.errors import BpassError, SignatureError
 from signing.jcs import canonicalize
 from signing.jws import JwsError, b64url_encode

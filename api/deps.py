@@ -13,9 +13,9 @@ from api.auth import Authenticator, Principal
 from api.cache import LogHead, RecordCache, ViewCache
 from api.config import ApiConfig
 from api.writer import AppendCoalescer
-from passport.accept import LedgerInfo
-from passport.access import AccessRole
-from passport.ledger import Ledger
+from passport.document.access import AccessRole
+from passport.ledger.accept import LedgerInfo
+from passport.ledger.pipeline import Ledger
 from passport.settings import Settings
 
 

@@ -11,10 +11,10 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 
-from passport.accept import LedgerInfo
-from passport.access import AccessRole
+from passport.document.access import AccessRole
+from passport.ledger.accept import LedgerInfo
+from passport.ledger.log import Receipt
 from passport.store.rows import StoredActor, StoredKey, StoredRecord
-from passport.translog import Receipt
 
 DID_PATTERN = r"^did:(key|web):[A-Za-z0-9._:%-]+$"
 HASH_PATTERN = r"^sha256:[0-9a-f]{64}$"

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from fastapi.responses import HTMLResponse
 
-from passport.passport_document import parts_of
+from passport.document.body import parts_of
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "

@@ -1,4 +1,5 @@
-"""Read-only queries the API serves that :class:`passport.ledger.Ledger` has no method for yet.
+"""Read-only queries the API serves that :class:`passport.ledger.pipeline.Ledger` has no method for
+yet.
 
 Each is one short read transaction through the ledger's repository; none applies a rule. They
 belong on ``Ledger`` eventually (the CLI's ``actor list`` reads the repository the same way).
@@ -7,7 +8,7 @@ belong on ``Ledger`` eventually (the CLI's ``actor list`` reads the repository t
 from __future__ import annotations
 
 from passport.errors import NotFoundError
-from passport.ledger import Ledger
+from passport.ledger.pipeline import Ledger
 from passport.store.rows import StoredActor, StoredKey, StoredRecord
 
 

@@ -7,9 +7,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from passport.compliance import ALL as CATEGORIES
-from passport.compliance import ANNEX_XIII_ITEMS, compliance_report
-from passport.partitions import partition_of, partitions_for
+from passport.document.compliance import ALL as CATEGORIES
+from passport.document.compliance import ANNEX_XIII_ITEMS, compliance_report
+from passport.document.partitions import partition_of, partitions_for
 
 HTML = "text/html"
 JSON = "application/json"
@@ -95,7 +95,7 @@ def linkset(anchor: str, links: Sequence[Mapping[str, str]]) -> dict[str, Any]:
 def scoped_compliance(document: Mapping[str, Any], role: str) -> dict[str, Any]:
     """The compliance report of what ``role`` may see of a passport (its view's document).
 
-    The report is the domain's (:func:`passport.compliance.compliance_report`); only the
+    The report is the domain's (:func:`passport.document.compliance.compliance_report`); only the
     completeness items outside the role's partitions are left out, so that a reader is told
     neither that a partition it may not read is complete nor that it is not.
     """

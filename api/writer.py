@@ -2,7 +2,8 @@
 
 Each append costs the ledger one write transaction (and, on SQLite, one fsync); under concurrent
 load most of that cost is shared if the pending records go through one
-:meth:`~passport.ledger.Ledger.append_batch`. The result must be exactly what appending them one
+:meth:`~passport.ledger.pipeline.Ledger.append_batch`. The result must be exactly what appending
+them one
 by one, in arrival order, would give:
 
 * a batch is all-or-nothing, so when item *i* is rejected (``BatchItemError``) it gets its error
@@ -26,8 +27,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from api.errors import ServerBusyError
-from passport.ledger import BatchItemError, Ledger
-from passport.translog import Receipt
+from passport.ledger.log import Receipt
+from passport.ledger.pipeline import BatchItemError, Ledger
 from signing.errors import BpassError
 
 log = logging.getLogger("bpass.api")

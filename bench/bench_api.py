@@ -20,9 +20,9 @@ Run ``python bench/bench_api.py`` (about a minute; it stops by itself). It:
    every client waits behind the 99 others, so its p99 measures the queue at saturation (the bare
    endpoint exceeds 50 ms there too); the slowest paced endpoint is printed beside it;
 7. in process: verifies the offline bundle of a pack with ``--bundle-records`` provenance records
-   (default 5,000; ``passport.bundle.verify_bundle``, every check including the provenance replay
-   and the roll-ups) and compares it with the bare Ed25519 cost of the bundle's signatures: the
-   bundle's own record signatures verified one after another with ``signing.ed25519.verify``
+   (default 5,000; ``passport.verify.bundle.verify_bundle``, every check including the provenance
+   replay and the roll-ups) and compares it with the bare Ed25519 cost of the bundle's signatures:
+   the bundle's own record signatures verified one after another with ``signing.ed25519.verify``
    and nothing else, timed right before each run (this machine's speed drifts by tens of per
    cent within minutes, so each run is compared with the bare cost measured next to it, and the
    verdict is the median of the runs' ratios). The usual rate figure, one signature verified
@@ -140,7 +140,7 @@ class Fixture:
 def _chain(
     issuer: str, key: Any, start: int, previous: str | None, n: int
 ) -> tuple[list[bytes], Any, str | None]:
-    from passport.records import sign_next
+    from passport.records.envelope import sign_next
     from signing.jcs import canonicalize
     from signing.keys import SigningKey
 
@@ -168,10 +168,10 @@ def prepare(home: Path, base_url: str, packs: int) -> tuple[Fixture, float]:
     Also measures the ledger's own append rate in process (groups of as many records as there
     are concurrent HTTP clients, as group commit forms them), on issuers of its own.
     """
-    from passport.keystore import load_or_create
-    from passport.ledger import Ledger
+    from passport.ledger.keystore import load_or_create
+    from passport.ledger.pipeline import Ledger
     from passport.settings import Settings
-    from passport.store.repository import Repository
+    from passport.store.sql.repository import Repository
     from signing.keys import SigningKey
 
     settings = Settings(home=home)
@@ -420,8 +420,8 @@ Signature = tuple[bytes, bytes, bytes]
 def record_signatures(bundle: dict[str, Any]) -> list[Signature]:
     """What each record's Ed25519 signature signs (eddsa-jcs-2022: the two SHA-256 digests),
     with its key and signature, ready to be verified bare."""
-    from passport.record_proof import prepare_record_proof
-    from passport.records import parse_record
+    from passport.records.envelope import parse_record
+    from passport.records.proof import prepare_record_proof
     from signing.multikey import decode_multibase_signature
     from signing.proofs import hash_data
 
@@ -455,12 +455,12 @@ def bundle_bench(records: int, runs: int) -> BundleFigures:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from bench_passport import BASE, build_pack
 
-    from passport.bundle import verify_bundle
-    from passport.bundle_build import build_bundle
-    from passport.ledger import Ledger
-    from passport.passport_issue import issue_passport
-    from passport.passport_samples import sample_model
-    from passport.store.repository import Repository
+    from passport.ledger.pipeline import Ledger
+    from passport.service.bundle import build_bundle
+    from passport.service.issue import issue_passport
+    from passport.store.sql.repository import Repository
+    from passport.verify.bundle import verify_bundle
+    from samples.categories import sample_model
     from signing.jcs import parse_json
     from signing.keys import SigningKey
 

@@ -31,8 +31,8 @@ import nacl.bindings
 import orjson
 from bench_ledger import STAMP, TARGET_AUDIT_SHARE, bare_verify_rate
 
-from passport.record_proof import key_of_method
-from passport.records import record_hash, sign_next
+from passport.records.envelope import record_hash, sign_next
+from passport.records.proof import key_of_method
 from signing.jcs import canonicalize, parse_canonical
 from signing.keys import SigningKey
 from signing.multikey import decode_multibase_signature, decode_multikey, decode_multikey_cached

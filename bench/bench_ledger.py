@@ -39,11 +39,11 @@ from typing import Any
 
 import nacl.bindings
 
-from passport.audit import audit
-from passport.ledger import Ledger
-from passport.records import record_hash, sign_next
-from passport.store.repository import Repository
-from passport.translog import inclusion
+from passport.ledger.audit import audit
+from passport.ledger.log import inclusion
+from passport.ledger.pipeline import Ledger
+from passport.records.envelope import record_hash, sign_next
+from passport.store.sql.repository import Repository
 from signing.jcs import canonicalize
 from signing.keys import SigningKey
 

@@ -27,16 +27,16 @@ from typing import Any
 
 from bench_trace import database, settle
 
-from passport.ledger import Ledger
-from passport.partitions import PARTITION_FIELD
-from passport.passport_config import PLACEHOLDER_CLASS_TABLE
-from passport.passport_figures import figures_from_rollup
-from passport.passport_issue import issue_passport, sign_chain
-from passport.passport_partition import sign_partition
-from passport.passport_samples import sample_model
-from passport.passport_validation import validate
-from passport.rollup import compute_rollup
-from passport.store.repository import Repository
+from passport.document.figures import figures_from_rollup
+from passport.document.partitions import PARTITION_FIELD
+from passport.document.regulation import PLACEHOLDER_CLASS_TABLE
+from passport.document.signed_partitions import sign_partition
+from passport.document.validation import validate
+from passport.ledger.pipeline import Ledger
+from passport.service.issue import issue_passport, sign_chain
+from passport.store.sql.repository import Repository
+from passport.trace.rollup import compute_rollup
+from samples.categories import sample_model
 from signing.keys import SigningKey
 
 ISSUE_TARGET_MS = 300.0

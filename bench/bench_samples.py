@@ -17,8 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from passport.ledger import Ledger
-from passport.store.repository import Repository
+from passport.ledger.pipeline import Ledger
+from passport.store.sql.repository import Repository
 from samples.generate import build_sample_ledger
 from samples.passports import issue_sample_passports
 from signing import ed25519

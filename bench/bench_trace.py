@@ -8,12 +8,12 @@ afterwards). ``--packs`` sets the largest ledger (default 1000), ``--extractions
 extraction lots upstream (default 4,400, which gives a pack ~5,000 provenance records).
 
 The ledger is built through the public append interface: records are signed with
-:class:`passport.batchsign.BatchSigner` and appended with ``Ledger.append_batch`` (every record's
-proof verified, every traceability rule applied). Upstream: integrated mining companies extract
-Ni, Co, Li, Mn and natural-graphite lots and refine them (10 lots per refining step); a pCAM maker,
-a CAM maker and an anode maker blend all refined lots; certificates, due-diligence reports and
-carbon footprints are attested. Per pack: one cell step drawing from every CAM and anode lot, four
-module steps and the pack step. Every pack's provenance therefore spans the whole upstream.
+:class:`passport.ledger.batchsign.BatchSigner` and appended with ``Ledger.append_batch`` (every
+record's proof verified, every traceability rule applied). Upstream: integrated mining companies
+extract Ni, Co, Li, Mn and natural-graphite lots and refine them (10 lots per refining step); a pCAM
+maker, a CAM maker and an anode maker blend all refined lots; certificates, due-diligence reports
+and carbon footprints are attested. Per pack: one cell step drawing from every CAM and anode lot,
+four module steps and the pack step. Every pack's provenance therefore spans the whole upstream.
 """
 
 from __future__ import annotations
@@ -33,10 +33,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from passport.batchsign import BatchSigner
-from passport.ledger import Ledger
-from passport.rollup import compute_rollup
-from passport.store.repository import Repository
+from passport.ledger.batchsign import BatchSigner
+from passport.ledger.pipeline import Ledger
+from passport.store.sql.repository import Repository
+from passport.trace.rollup import compute_rollup
 from signing import ed25519
 from signing.keys import SigningKey
 

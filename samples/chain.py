@@ -1,11 +1,12 @@
 """Signing many records ahead of appending them, and the sample's simulated clock.
 
-:meth:`passport.ledger.Ledger.sign_new` reads the issuer's chain head from the ledger, so records
-signed one after another without an append in between would all claim the same sequence number.
-:class:`ChainWriter` (a :class:`passport.batchsign.BatchSigner`) keeps every issuer's head
+:meth:`passport.ledger.pipeline.Ledger.sign_new` reads the issuer's chain head from the ledger, so
+records signed one after another without an append in between would all claim the same sequence
+number.
+:class:`ChainWriter` (a :class:`passport.ledger.batchsign.BatchSigner`) keeps every issuer's head
 (sequence, hash of its newest record) locally,
 signs each record continuing that chain, and appends the queued records in batches with
-:meth:`passport.ledger.Ledger.append_batch` (a batch's records see the earlier ones).
+:meth:`passport.ledger.pipeline.Ledger.append_batch` (a batch's records see the earlier ones).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from passport.batchsign import BatchSigner
-from passport.ledger import BatchItemError, Ledger
+from passport.ledger.batchsign import BatchSigner
+from passport.ledger.pipeline import BatchItemError, Ledger
 from signing.keys import SigningKey
 
 DEFAULT_BATCH = 500

@@ -45,9 +45,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any, Final
 
-from passport.keystore import save_key
-from passport.ledger import Ledger
-from passport.passport_ids import digital_link
+from passport.document.ids import digital_link
+from passport.ledger.keystore import save_key
+from passport.ledger.pipeline import Ledger
 from samples.catalogue import ACTORS, BY_SLUG, actor_key
 from samples.chain import ChainWriter, SampleLoadError, Timeline
 from samples.designs import (

@@ -1,12 +1,12 @@
 """Issuing the sample packs' passports: the OEM issues one per pack from its model data file,
-through the passport engineer's domain function (:func:`passport.passport_issue.issue_passport`)."""
+through the passport engineer's domain function (:func:`passport.service.issue.issue_passport`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from passport.ledger import Ledger
+from passport.ledger.pipeline import Ledger
 from samples.designs import DESIGNS
 
 if TYPE_CHECKING:
@@ -28,8 +28,8 @@ def issue_sample_passports(
 ) -> None:
     """Issue the passport of every sample pack that has none yet, and mandate the service
     partner to update its point 4; fills in the pack's ``passport_id`` and ``passport_record``."""
-    from passport.passport_issue import issue_passport
-    from passport.passport_lifecycle import mandate
+    from passport.service.issue import issue_passport
+    from passport.service.lifecycle import mandate
     from samples.generate import model_for
 
     design = DESIGNS[summary.chemistry]

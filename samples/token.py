@@ -17,7 +17,7 @@ DEFAULT_SERVER = "http://127.0.0.1:8000"
 def main(argv: list[str] | None = None) -> int:
     """Print a token; exit 1 with the server's reason if refused."""
     from api.client import ApiClient
-    from passport.keystore import load_key
+    from passport.ledger.keystore import load_key
     from signing.errors import BpassError
 
     parser = argparse.ArgumentParser(prog="python -m samples.token", description=__doc__)

@@ -4,7 +4,7 @@ canonical byte strings (§3.3.4) and verify the Ed25519 signature over the resul
 :func:`signing.proofs.verify_proof` ends here, after its checks of the proof and the document
 (steps 1-7, :func:`signing.proofs.prepare_proof`). Kept apart because it imports no JSON
 library: a process that only verifies the signatures of proofs prepared elsewhere
-(``passport.proof_worker``) starts in half the time.
+(``passport.verify.proof_worker``) starts in half the time.
 
 Pure module: no I/O.
 """

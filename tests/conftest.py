@@ -16,9 +16,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from passport.ledger import Ledger
-from passport.records import dumps, record_hash, sign_next
-from passport.store.repository import Repository
+from passport.ledger.pipeline import Ledger
+from passport.records.envelope import dumps, record_hash, sign_next
+from passport.store.sql.repository import Repository
 from signing.keys import SigningKey
 
 BACKEND = os.environ.get("BPASS_TEST_DATABASE", "sqlite")

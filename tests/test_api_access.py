@@ -19,8 +19,8 @@ from fastapi.testclient import TestClient
 from test_api_passport_access import PARTITION_VISIBILITY
 from test_api_support import bearer, client, login
 
-from passport.access import AccessRole
-from passport.ledger import Ledger
+from passport.document.access import AccessRole
+from passport.ledger.pipeline import Ledger
 from signing.keys import SigningKey
 
 __all__ = ["client"]

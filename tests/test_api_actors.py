@@ -8,7 +8,7 @@ from conftest import Actors
 from fastapi.testclient import TestClient
 from test_api_support import assert_problem, client, post_record
 
-from passport.ledger import Ledger
+from passport.ledger.pipeline import Ledger
 from signing.keys import SigningKey
 
 __all__ = ["client"]

@@ -14,8 +14,8 @@ from test_api_support import BASE_URL, assert_problem, bearer, client, login, ma
 
 from api.auth import ChallengeStore, Principal, decode_signature
 from api.deps import AppState
-from passport.access import AccessRole, role_for_actor
-from passport.ledger import Ledger
+from passport.document.access import AccessRole, role_for_actor
+from passport.ledger.pipeline import Ledger
 from passport.settings import Settings
 from signing.errors import SignatureError
 from signing.jws import b64url_decode, b64url_encode, decode_jwt

@@ -19,8 +19,8 @@ from passport.errors import (
     NotFoundError,
     UnknownIssuerError,
 )
-from passport.ledger import BatchItemError, Ledger
-from passport.translog import verify_receipt
+from passport.ledger.log import verify_receipt
+from passport.ledger.pipeline import BatchItemError, Ledger
 from signing.errors import NoteError, ProofError
 from signing.keys import SigningKey
 from signing.note import verifier_key

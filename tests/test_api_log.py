@@ -9,8 +9,8 @@ from conftest import Actors
 from fastapi.testclient import TestClient
 from test_api_support import assert_problem, client
 
-from passport.ledger import Ledger
-from passport.translog import leaf_hash, verify_receipt
+from passport.ledger.log import leaf_hash, verify_receipt
+from passport.ledger.pipeline import Ledger
 from signing import merkle
 from signing.keys import SigningKey
 from signing.note import open_checkpoint, verifier_key

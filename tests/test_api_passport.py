@@ -10,9 +10,9 @@ import re
 from test_api_passport_support import Sample, sample
 from test_api_support import BASE_URL, assert_problem
 
-from passport.bundle import verify_bundle
-from passport.rollup import compute_rollup
-from passport.view_verify import verify_view
+from passport.trace.rollup import compute_rollup
+from passport.verify.bundle import verify_bundle
+from passport.verify.view import verify_view
 
 __all__ = ["sample"]
 

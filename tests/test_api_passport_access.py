@@ -14,9 +14,9 @@ import pytest
 from test_api_passport_support import Sample, sample
 from test_api_support import assert_problem
 
-from passport.access import AccessRole
-from passport.partitions import ROLE_PARTITIONS
-from passport.passport_view import full_document, show_passport
+from passport.document.access import AccessRole
+from passport.document.partitions import ROLE_PARTITIONS
+from passport.service.views import full_document, show_passport
 
 __all__ = ["sample"]
 

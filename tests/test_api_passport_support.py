@@ -14,13 +14,13 @@ from conftest import _new_db_url
 from fastapi.testclient import TestClient
 from test_api_support import BASE_URL, bearer, login, make_client
 
-from passport import passport_store
-from passport.ledger import Ledger
-from passport.passport_ids import new_salt
-from passport.passport_issue import sign_chain
-from passport.passport_partition import partition_hash, sign_partition
-from passport.passport_view import full_document, load_state
-from passport.store.repository import Repository
+from passport.document.ids import new_salt
+from passport.document.signed_partitions import partition_hash, sign_partition
+from passport.ledger.pipeline import Ledger
+from passport.service.issue import sign_chain
+from passport.service.views import full_document, load_state
+from passport.store.passport_rows import PassportState
+from passport.store.sql.repository import Repository
 from passport.timefmt import format_ts, now
 from samples.generate import SampleSummary, build_sample_ledger
 from signing.keys import SigningKey
@@ -127,6 +127,6 @@ def signed_status(
     return {"record": record}
 
 
-def passport_rows(ledger: Ledger) -> list[passport_store.PassportState]:
+def passport_rows(ledger: Ledger) -> list[PassportState]:
     with ledger.repo.read() as tx:
-        return passport_store.all_passports(tx)
+        return tx.passports().all_passports()

@@ -20,10 +20,10 @@ from test_api_passport_support import (
 )
 from test_api_support import BASE_URL, assert_problem, make_client
 
-from passport.passport_issue import prepare_passport, sign_chain
-from passport.passport_lifecycle import successor_model
-from passport.passport_view import full_document, load_state
-from passport.records import build_record, dumps, record_hash, sign_record
+from passport.records.envelope import build_record, dumps, record_hash, sign_record
+from passport.service.issue import prepare_passport, sign_chain
+from passport.service.lifecycle import successor_model
+from passport.service.views import full_document, load_state
 from samples.designs import DESIGNS
 from samples.generate import model_for
 from signing.jcs import canonicalize

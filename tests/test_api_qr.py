@@ -14,7 +14,7 @@ from test_api_passport_support import Sample, sample
 from test_api_support import BASE_URL
 from typer.testing import CliRunner
 
-from passport.cli import app
+from cli import app
 
 __all__ = ["sample"]
 

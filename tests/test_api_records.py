@@ -14,8 +14,8 @@ from conftest import Actors, rotation_chain
 from fastapi.testclient import TestClient
 from test_api_support import assert_problem, client, make_client, post_record
 
-from passport.ledger import Ledger
-from passport.records import build_record, sign_record
+from passport.ledger.pipeline import Ledger
+from passport.records.envelope import build_record, sign_record
 from signing.jcs import canonicalize
 from signing.keys import SigningKey
 

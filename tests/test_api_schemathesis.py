@@ -19,7 +19,7 @@ from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from test_api_support import make_client
 
-from passport.ledger import Ledger
+from passport.ledger.pipeline import Ledger
 
 MAX_EXAMPLES = 60
 

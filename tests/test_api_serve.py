@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from api.client import ApiClient, RemoteLedger
-from passport.keystore import load_key
+from passport.ledger.keystore import load_key
 from signing.keys import SigningKey
 
 BPASS = str(Path(sys.executable).parent / "bpass")
@@ -134,7 +134,7 @@ def test_server_logs_requests_but_never_tokens(server: Server) -> None:
 
 def test_remote_cli_appends_and_reads_through_the_server(server: Server, tmp_path: Path) -> None:
     """A supplier's machine: no database, only keys and ``--server``."""
-    from passport.keystore import save_key
+    from passport.ledger.keystore import save_key
     from signing.jcs import canonicalize
 
     elsewhere = tmp_path / "supplier"

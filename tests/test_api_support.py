@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.config import ApiConfig
-from passport.ledger import Ledger
+from passport.ledger.pipeline import Ledger
 from passport.settings import Settings
 from signing.jcs import canonicalize
 from signing.jws import b64url_encode

@@ -15,10 +15,10 @@ from test_api_support import assert_problem, client, make_client, post_record
 
 from api.cache import LogHead
 from api.writer import AppendCoalescer, _Pending
-from passport.audit import audit
 from passport.errors import ForkError, KeyNotValidError, UnknownIssuerError
-from passport.ledger import Ledger
-from passport.translog import Receipt
+from passport.ledger.audit import audit
+from passport.ledger.log import Receipt
+from passport.ledger.pipeline import Ledger
 from signing.errors import ProofError
 from signing.jcs import canonicalize
 from signing.keys import SigningKey

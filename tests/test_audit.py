@@ -11,9 +11,9 @@ import pytest
 from conftest import Actors
 from sqlalchemy import text
 
-from passport.audit import AuditReport, audit
-from passport.ledger import Ledger
-from passport.store.tables import node_pos
+from passport.ledger.audit import AuditReport, audit
+from passport.ledger.pipeline import Ledger
+from passport.store.sql.tables import node_pos
 from signing.keys import SigningKey
 
 
@@ -69,7 +69,7 @@ def test_one_changed_byte_in_a_record_is_named(busy: Ledger, offset: int) -> Non
 
 
 def test_rewritten_record_with_matching_hash_fails_its_signature(busy: Ledger) -> None:
-    from passport.records import record_hash
+    from passport.records.envelope import record_hash
 
     tampered = body_of(busy, 7).replace(b"2026", b"2025", 1)
     sql(
@@ -159,7 +159,7 @@ def test_rewritten_history_is_caught_by_a_client_holding_an_old_checkpoint(
     checkpoint: the consistency proof from that checkpoint to any later one fails."""
     import base64
 
-    from passport.records import build_record, sign_record
+    from passport.records.envelope import build_record, sign_record
     from signing import merkle
     from signing.errors import MerkleProofError
     from signing.note import open_checkpoint

@@ -17,11 +17,11 @@ import pytest
 from conftest import Actors
 from test_audit import body_of, sql
 
-import passport.audit as audit_module
-from passport.audit import audit
-from passport.ledger import Ledger
-from passport.records import record_hash
-from passport.store.tables import node_pos
+import passport.ledger.audit as audit_module
+from passport.ledger.audit import audit
+from passport.ledger.pipeline import Ledger
+from passport.records.envelope import record_hash
+from passport.store.sql.tables import node_pos
 from signing.keys import SigningKey
 
 # (workers, CHUNK_LEVEL): one range in one process (the reference), then ranges of 1, 2, 4 and
@@ -341,9 +341,9 @@ def test_pool_forks_only_beside_threads_known_to_be_safe() -> None:
 
 _FORKED_AUDIT = """
 import json, sys
-import passport.audit as audit_module
-from passport.ledger import Ledger
-from passport.store.repository import Repository
+import passport.ledger.audit as audit_module
+from passport.ledger.pipeline import Ledger
+from passport.store.sql.repository import Repository
 audit_module.CHUNK_LEVEL = 1
 repo = Repository(sys.argv[1])
 info = Ledger(repo).info()

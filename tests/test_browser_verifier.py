@@ -11,7 +11,7 @@ import pytest
 from browser_support import browser_page, static_server
 from vectors import VECTORS_DIR, load_json
 
-from passport.ledger import Ledger
+from passport.ledger.pipeline import Ledger
 from signing.keys import SigningKey
 
 STATIC = Path(__file__).resolve().parents[1] / "api" / "static"

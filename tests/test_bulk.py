@@ -1,4 +1,4 @@
-"""The driver-level bulk writes and keyed reads of the append path (passport.store.bulk), on the
+"""The driver-level bulk writes and keyed reads of the append path (passport.store.sql.bulk), on the
 backend under test: what they write is what Core would write, and a conflict is an error that
 leaves nothing behind."""
 
@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from passport.ledger import Ledger
-from passport.store.bulk import insert_rows, select_in
-from passport.store.repository import RECORDS, TREE
+from passport.ledger.pipeline import Ledger
+from passport.store.sql.bulk import insert_rows, select_in
+from passport.store.sql.repository import RECORDS, TREE
 
 
 def _node_rows(start: int, count: int) -> list[tuple[int, bytes]]:

@@ -18,15 +18,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from trace_mirror import _keys, trace_state
 
-from passport import bundle as bundle_module
-from passport import bundle_checks, proof_worker, translog
-from passport.accept import LedgerInfo, accept_record
-from passport.bundle import verify_bundle
-from passport.bundle_build import build_bundle
-from passport.ledger import Ledger
-from passport.records import parse_record, record_hash
-from passport.rollup import compute_rollup
-from passport.store.repository import Repository
+from passport.ledger import log as translog
+from passport.ledger.accept import LedgerInfo, accept_record
+from passport.ledger.pipeline import Ledger
+from passport.records.envelope import parse_record, record_hash
+from passport.service.bundle import build_bundle
+from passport.store.sql.repository import Repository
+from passport.trace.rollup import compute_rollup
+from passport.verify import bundle as bundle_module
+from passport.verify import bundle_proofs as bundle_checks
+from passport.verify import proof_worker
+from passport.verify.bundle import verify_bundle
 from samples.generate import SampleSummary, build_sample_ledger
 from signing import merkle
 from signing.errors import CanonicalizationError
@@ -173,7 +175,7 @@ def test_any_changed_byte_makes_the_bundle_fail(
 def test_cli_bundle_and_verify(sample: tuple[Ledger, SampleSummary], tmp_path: Path) -> None:
     ledger, summary = sample
     url = ledger.repo.url
-    cmd = [sys.executable, "-m", "passport.cli"]
+    cmd = [sys.executable, "-m", "cli"]
     pid = str(summary.packs[0].passport_id)
     out = tmp_path / "b.json"
     subprocess.run(
@@ -198,7 +200,7 @@ def test_cli_bundle_and_verify(sample: tuple[Ledger, SampleSummary], tmp_path: P
 
 _VERIFY_AND_LIST_MODULES = """
 import sys
-from passport.cli import main
+from cli import main
 sys.argv = ["bpass", "verify", sys.argv[1]]
 try:
     main()
@@ -399,7 +401,7 @@ def test_the_replay_in_memory_holds_what_a_database_replay_holds(
 
 _CLAIM_ALL_AND_DIE = """
 import mmap, os, struct, sys
-from passport import proof_worker as pw
+from passport.verify import proof_worker as pw
 fd = int(sys.argv[1])
 sys.stdin.buffer.read()  # until the verifier has filled every chunk and closed the input
 with mmap.mmap(fd, os.fstat(fd).st_size) as shared:
@@ -455,7 +457,7 @@ def test_the_worker_gives_each_record_its_verdict(
     shared_work: list[tuple[bool, int, int]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """``passport.proof_worker.run``, in this process, on the shared file of a bundle with a bad
+    """``passport.verify.proof_worker.run``, in this process, on the shared file of a bundle with a bad
     signature, a proof value that is not a signature, a proof that fails before its signature (left
     to this process by the preparation) and packed bytes that are not a proof: OK for the others,
     each verdict right, and every chunk claimed."""

@@ -16,7 +16,7 @@ from signing.keys import SigningKey
 from signing.note import open_checkpoint
 from signing.proofs import verify_proof
 
-BPASS = [sys.executable, "-m", "passport.cli"]
+BPASS = [sys.executable, "-m", "cli"]
 
 
 def bpass(
@@ -136,7 +136,7 @@ def test_ledger_commands_end_to_end(tmp_path: Path, db_url: str) -> None:
     vkey = next(line.split(": ", 1)[1] for line in init.splitlines() if line.startswith("log key:"))
     assert open_checkpoint(note, [vkey.strip()]).size == 3
     r1 = parse_json((tmp_path / "r1.json").read_bytes())
-    from passport.records import record_hash
+    from passport.records.envelope import record_hash
     from signing.jcs import canonicalize
 
     receipt = json.loads(

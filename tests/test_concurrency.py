@@ -10,8 +10,8 @@ import time
 
 from conftest import Actors
 
-from passport.audit import audit
-from passport.ledger import Ledger
+from passport.ledger.audit import audit
+from passport.ledger.pipeline import Ledger
 from signing.keys import SigningKey
 
 PROCESSES = 4

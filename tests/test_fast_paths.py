@@ -249,7 +249,7 @@ def test_fast_path_is_taken_for_plain_records_and_not_for_disagreeing_floats(
         verify_proof(floats, canonical=canonicalize(floats))
 
 
-# passport.records.leaf_data formats the usual leaf directly
+# passport.records.envelope.leaf_data formats the usual leaf directly
 
 _ANY_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30)
 
@@ -260,7 +260,7 @@ _ANY_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_si
 )
 @settings(max_examples=400)
 def test_leaf_data_is_the_canonical_form(accepted_at: str, record: str) -> None:
-    from passport.records import leaf_data
+    from passport.records.envelope import leaf_data
 
     expected = canonicalize({"acceptedAt": accepted_at, "record": record})
     assert leaf_data(record, accepted_at) == expected

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from conftest import Actors
 
-from passport.audit import audit
 from passport.errors import (
     ChainGapError,
     ChainPreviousMismatchError,
@@ -28,10 +27,11 @@ from passport.errors import (
     UnknownIssuerError,
     UnknownKindError,
 )
-from passport.ledger import BatchItemError, Ledger
-from passport.records import build_record, sign_record
+from passport.ledger.audit import audit
+from passport.ledger.log import verify_receipt
+from passport.ledger.pipeline import BatchItemError, Ledger
+from passport.records.envelope import build_record, sign_record
 from passport.store.rows import StoredRecord
-from passport.translog import verify_receipt
 from signing import merkle
 from signing.errors import MerkleProofError, ProofError
 from signing.keys import SigningKey
@@ -322,7 +322,7 @@ def test_batch_is_all_or_nothing(ledger: Ledger, operator_key: SigningKey) -> No
 def test_batch_appends_chain_and_log(ledger: Ledger, operator_key: SigningKey) -> None:
     records: list[dict[str, Any]] = []
     seq, prev = ledger.chain_head(operator_key.did)
-    from passport.records import record_hash
+    from passport.records.envelope import record_hash
     from signing.jcs import canonicalize
 
     for i in range(40):
@@ -393,7 +393,7 @@ def test_a_populated_ledger_is_upgraded_in_place(
     # (Repository.migrate) upgrades it in place; then nothing was lost and appends go on.
     from alembic import command
 
-    from passport.audit import audit
+    from passport.ledger.audit import audit
 
     key = actors.add("miner")
     ledger.append(ledger.sign_new(key, "KeyRotation", {"nextKey": SigningKey.generate().multikey}))

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from conftest import rotation_chain
 
-from passport.audit import audit
 from passport.errors import SchemaViolationError
-from passport.ledger import PARALLEL_VERIFY_MIN, BatchItemError, Ledger
-from passport.records import sign_next
-from passport.translog import verify_receipt
+from passport.ledger.audit import audit
+from passport.ledger.log import verify_receipt
+from passport.ledger.pipeline import PARALLEL_VERIFY_MIN, BatchItemError, Ledger
+from passport.records.envelope import sign_next
 from signing.errors import ProofError
 from signing.jcs import canonicalize
 from signing.keys import SigningKey

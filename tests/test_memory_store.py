@@ -15,14 +15,15 @@ from typing import Any
 import pytest
 from trace_chain import Chain, Party, out
 
-from passport import kinds
 from passport.errors import MassBalanceError, RuleViolationError
-from passport.ledger import Ledger
-from passport.records import parse_record
+from passport.ledger import kinds
+from passport.ledger.pipeline import Ledger
+from passport.records.envelope import parse_record
+from passport.records.kinds import AcceptContext
 from passport.store.memory import MemoryTraceTx, MemoryTx, NotKeptInMemoryError
-from passport.store.repository import Tx
+from passport.store.sql.repository import Tx
+from passport.store.sql.trace import TraceTx
 from passport.store.state import StateTx, TraceStateTx
-from passport.store.trace_repo import TraceTx
 from passport.store.trace_rows import LotRow, StepRow
 from signing.keys import SigningKey
 
@@ -146,7 +147,7 @@ def test_a_passport_kind_is_refused_in_memory(
         operator = tx.actor(operator_key.did)
     assert operator is not None and operator.head_hash is not None
     record = parse_record(ledger.record(operator.head_hash).body, max_bytes=1 << 20)
-    ctx = kinds.AcceptContext("2026-06-01T00:00:00Z", 1, operator.did, operator)
+    ctx = AcceptContext("2026-06-01T00:00:00Z", 1, operator.did, operator)
     with pytest.raises(RuleViolationError, match="accepted by a database ledger"):
         rule.handler(MemoryTx(), ctx, record)
 
@@ -202,7 +203,7 @@ def test_the_state_is_freed_by_reference_counting() -> None:
 
 _RACE = """
 import threading
-from passport import kinds
+from passport.ledger import kinds
 barrier = threading.Barrier(8)
 found = []
 def look():

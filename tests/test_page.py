@@ -23,9 +23,9 @@ from conftest import _new_db_url
 
 from api.app import create_app
 from api.config import ApiConfig
-from passport.ledger import Ledger
+from passport.ledger.pipeline import Ledger
 from passport.settings import Settings
-from passport.store.repository import Repository
+from passport.store.sql.repository import Repository
 from samples.generate import SampleSummary, build_sample_ledger
 from signing.keys import SigningKey
 

@@ -12,12 +12,12 @@ from typing import Any
 
 from test_passport_support import BATTERYPASS_SCHEMAS, external_validator
 
-from passport.keystore import load_key, save_key
-from passport.ledger import Ledger
-from passport.passport_samples import build_sample_chain, sample_model
+from passport.ledger.keystore import load_key, save_key
+from passport.ledger.pipeline import Ledger
 from passport.settings import Settings
+from samples.categories import build_sample_chain, sample_model
 
-BPASS = [sys.executable, "-m", "passport.cli"]
+BPASS = [sys.executable, "-m", "cli"]
 
 
 def bpass(*args: str, cwd: Path, db: str, check: bool = True) -> subprocess.CompletedProcess[str]:

@@ -8,9 +8,14 @@ from typing import Any
 
 import pytest
 
-from passport.compliance import completeness, compliance_report, due_diligence, recycled_content
-from passport.passport_config import PLACEHOLDER_CLASS_TABLE, parse_class_table
-from passport.passport_samples import CATEGORIES, sample_document
+from passport.document.compliance import (
+    completeness,
+    compliance_report,
+    due_diligence,
+    recycled_content,
+)
+from passport.document.regulation import PLACEHOLDER_CLASS_TABLE, parse_class_table
+from samples.categories import CATEGORIES, sample_document
 
 
 def _rows(doc: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:

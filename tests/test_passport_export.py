@@ -14,12 +14,12 @@ from test_passport_support import (
     issue_sample,
 )
 
-from passport.export_batterypass import ASPECTS, export_batterypass
-from passport.ledger import Ledger
-from passport.passport_errors import ExportIncompleteError
-from passport.passport_lifecycle import update_passport
-from passport.passport_samples import CATEGORIES, sample_document
-from passport.passport_view import full_document
+from passport.document.exports.batterypass import ASPECTS, export_batterypass
+from passport.errors import ExportIncompleteError
+from passport.ledger.pipeline import Ledger
+from passport.service.lifecycle import update_passport
+from passport.service.views import full_document
+from samples.categories import CATEGORIES, sample_document
 from signing.keys import SigningKey
 
 

@@ -11,16 +11,21 @@ from typing import Any
 import pytest
 from test_passport_support import BASE, issue_sample, snapshot
 
-from passport import translog
-from passport.errors import NotFoundError, RoleNotAllowedError, RuleViolationError
-from passport.ledger import Ledger
-from passport.passport_config import PLACEHOLDER_CLASS_TABLE
-from passport.passport_errors import PartitionMissingError, PassportInvalidError
-from passport.passport_issue import IssuedPassport, issue_passport, prepare_passport, sign_chain
-from passport.passport_partition import partition_hash, sign_partition, staged
-from passport.passport_samples import build_sample_chain, sample_model
-from passport.passport_view import full_document, verify_passport
-from passport.rollup import compute_rollup
+from passport.document.regulation import PLACEHOLDER_CLASS_TABLE
+from passport.document.signed_partitions import partition_hash, sign_partition, staged
+from passport.errors import (
+    NotFoundError,
+    PartitionMissingError,
+    PassportInvalidError,
+    RoleNotAllowedError,
+    RuleViolationError,
+)
+from passport.ledger import log as translog
+from passport.ledger.pipeline import Ledger
+from passport.service.issue import IssuedPassport, issue_passport, prepare_passport, sign_chain
+from passport.service.views import full_document, verify_passport
+from passport.trace.rollup import compute_rollup
+from samples.categories import build_sample_chain, sample_model
 from signing.jcs import parse_json
 from signing.keys import SigningKey
 from signing.note import open_checkpoint

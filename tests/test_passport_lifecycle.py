@@ -10,27 +10,28 @@ from typing import Any
 import pytest
 from test_passport_support import BASE, issue_sample, snapshot
 
-from passport.errors import RoleNotAllowedError, RuleViolationError
-from passport.ledger import Ledger
-from passport.partitions import LEGITIMATE_INTEREST, PUBLIC
-from passport.passport_errors import (
+from passport.document.partitions import LEGITIMATE_INTEREST, PUBLIC
+from passport.document.rules import TRANSITIONS
+from passport.document.signed_partitions import partition_hash, sign_partition, staged
+from passport.errors import (
     IllegalTransitionError,
     PartitionUnverifiedError,
     PassportCeasedError,
     PassportInvalidError,
     PassportStaleError,
+    RoleNotAllowedError,
+    RuleViolationError,
 )
-from passport.passport_issue import sign_chain
-from passport.passport_kinds import TRANSITIONS
-from passport.passport_lifecycle import change_status, mandate, update_passport
-from passport.passport_partition import partition_hash, sign_partition, staged
-from passport.passport_view import (
+from passport.ledger.pipeline import Ledger
+from passport.service.issue import sign_chain
+from passport.service.lifecycle import change_status, mandate, update_passport
+from passport.service.views import (
     full_document,
     load_state,
     show_passport,
     verify_passport,
 )
-from passport.view_verify import verify_view
+from passport.verify.view import verify_view
 from signing.keys import SigningKey
 
 
@@ -287,7 +288,7 @@ def test_repurposing_issues_a_successor_linked_to_the_original(ledger: Ledger, i
 
 
 def test_repurposing_with_a_new_model_and_serial(ledger: Ledger, issued: Any) -> None:
-    from passport.passport_samples import sample_model
+    from samples.categories import sample_model
 
     chain, original = issued
     model = sample_model("stationary")
@@ -484,7 +485,7 @@ def test_only_the_economic_operator_mandates_and_only_update_roles(
 
 
 def test_a_mandate_ends_at_its_end_time(ledger: Ledger, operator_key: SigningKey) -> None:
-    from passport.passport_kinds import mandataries
+    from passport.document.rules import mandataries
 
     chain, passport = issue_sample(ledger, operator_key, mandate_repairer=False)
     repairer = chain.did("repairer")

@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 from test_passport_support import complete_document, doc_leaves, issue_sample, schema_leaves
 
-from passport.ledger import Ledger
-from passport.partitions import (
+from passport.document.partitions import (
     AUTHORITY,
     FIELD_PARTITIONS,
     LEGITIMATE_INTEREST,
@@ -21,11 +20,12 @@ from passport.partitions import (
     partitions_for,
     view,
 )
-from passport.passport_errors import PartitionUnverifiedError, UnknownAccessRoleError
-from passport.passport_partition import partition_hash, sign_partition, verify_partition
-from passport.passport_validation import schema, schema_problems
-from passport.passport_view import show_passport
-from passport.view_verify import verify_view
+from passport.document.signed_partitions import partition_hash, sign_partition, verify_partition
+from passport.document.validation import schema, schema_problems
+from passport.errors import PartitionUnverifiedError, UnknownAccessRoleError
+from passport.ledger.pipeline import Ledger
+from passport.service.views import show_passport
+from passport.verify.view import verify_view
 from signing.keys import SigningKey
 
 ROLES = (PUBLIC, LEGITIMATE_INTEREST, AUTHORITY)

@@ -12,25 +12,24 @@ import pytest
 from jsonschema import Draft202012Validator
 from test_passport_support import complete_document, copy_doc
 
-from passport.errors import ConfigurationError
-from passport.partitions import FIELD_PARTITIONS
-from passport.passport_config import (
-    CLASS_TABLE_ENV,
-    PLACEHOLDER_CLASS_TABLE,
-    load_class_table,
-    parse_class_table,
-)
-from passport.passport_errors import PassportInvalidError
-from passport.passport_figures import carbon_figures
-from passport.passport_ids import (
+from passport.document.figures import carbon_figures
+from passport.document.ids import (
     digital_link,
     gtin_check_digit,
     parse_digital_link,
     valid_cas,
     valid_gtin14,
 )
-from passport.passport_samples import CATEGORIES, sample_document, sample_figures
-from passport.passport_validation import ensure_valid, schema, validate
+from passport.document.partitions import FIELD_PARTITIONS
+from passport.document.regulation import (
+    CLASS_TABLE_ENV,
+    PLACEHOLDER_CLASS_TABLE,
+    load_class_table,
+    parse_class_table,
+)
+from passport.document.validation import ensure_valid, schema, validate
+from passport.errors import ConfigurationError, PassportInvalidError
+from samples.categories import CATEGORIES, sample_document, sample_figures
 
 
 def problems_of(doc: Any, expected: dict[str, Any] | None = None) -> dict[str, str]:

@@ -11,15 +11,14 @@ from typing import Any
 
 from jsonschema import Draft4Validator
 
-from passport import passport_store
-from passport.ledger import Ledger
-from passport.passport_issue import IssuedPassport, issue_passport
-from passport.passport_lifecycle import mandate
-from passport.passport_samples import SampleChain, build_sample_chain, sample_document, sample_model
+from passport.ledger.pipeline import Ledger
+from passport.service.issue import IssuedPassport, issue_passport
+from passport.service.lifecycle import mandate
+from samples.categories import SampleChain, build_sample_chain, sample_document, sample_model
 from signing.keys import SigningKey
 
 BASE = "https://id.voltaris.example"
-EXTERNAL = Path("/work/shared/external-schemas/batterypass-1.2")
+EXTERNAL = Path(__file__).resolve().parent / "data" / "external-schemas" / "batterypass-1.2"
 BATTERYPASS_SCHEMAS = {
     "GeneralProductInformation": "io.BatteryPass.GeneralProductInformation/1.2.0/gen/GeneralProductInformation-schema.json",
     "CarbonFootprintForBatteries": "io.BatteryPass.CarbonFootprint/1.2.0/gen/CarbonFootprintForBatteries-schema.json",
@@ -69,9 +68,9 @@ def snapshot(ledger: Ledger) -> tuple[Any, ...]:
     with ledger.repo.read() as tx:
         size, _ = tx.log_size()
         cp = tx.latest_checkpoint()
-        rows = passport_store.all_passports(tx, limit=10_000)
-        parts = sum(len(passport_store.partitions_of(tx, r.passport_id)) for r in rows)
-        events = sum(len(passport_store.events(tx, r.passport_id)) for r in rows)
+        rows = tx.passports().all_passports(limit=10_000)
+        parts = sum(len(tx.passports().partitions_of(r.passport_id)) for r in rows)
+        events = sum(len(tx.passports().events(r.passport_id)) for r in rows)
         return size, tx.count_records(), cp.note if cp else "", rows, parts, events
 
 

@@ -580,7 +580,7 @@ def test_the_two_parts_accept_exactly_what_verify_proof_accepts(
         except CanonicalizationError:
             return
         assert _accepted_in_two_parts(document, canonical) == expected
-        if by_orjson:  # what a parsed record says of its bytes (passport.records)
+        if by_orjson:  # what a parsed record says of its bytes (passport.records.envelope)
             assert _accepted_in_two_parts(document, canonical, by_orjson=True) == expected
             try:
                 verify_proof(document, canonical=canonical, canonical_by_orjson=True)

@@ -12,15 +12,14 @@ from typing import Any
 import pytest
 from conftest import _new_db_url
 
-from passport import passport_store
-from passport.audit import audit
-from passport.compliance import compliance_report
-from passport.ledger import Ledger
-from passport.passport_validation import validate
-from passport.passport_view import full_document, show_passport, verify_passport
-from passport.rollup import compute_rollup
-from passport.store.repository import Repository
-from passport.view_verify import verify_view
+from passport.document.compliance import compliance_report
+from passport.document.validation import validate
+from passport.ledger.audit import audit
+from passport.ledger.pipeline import Ledger
+from passport.service.views import full_document, show_passport, verify_passport
+from passport.store.sql.repository import Repository
+from passport.trace.rollup import compute_rollup
+from passport.verify.view import verify_view
 from samples.catalogue import ACTORS
 from samples.chain import SampleLoadError
 from samples.generate import RECYCLED, STANDARD, SampleSummary, build_sample_ledger
@@ -205,7 +204,7 @@ def test_lfp_variant(db_url: str) -> None:
         rollup = compute_rollup(led.repo, pack.lot)
         assert set(rollup.elements) == {"Li", "C"}
     with led.repo.read() as tx:
-        assert len(passport_store.all_passports(tx)) == 2
+        assert len(tx.passports().all_passports()) == 2
     led.close()
 
 

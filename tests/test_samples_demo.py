@@ -10,8 +10,8 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from passport.cli import app
-from passport.ledger import Ledger
+from cli import app
+from passport.ledger.pipeline import Ledger
 from passport.settings import Settings
 
 runner = CliRunner()

@@ -26,8 +26,8 @@ from decimal import Decimal
 
 from conftest import Actors
 
-from passport.ledger import Ledger
-from passport.rollup import compute_rollup
+from passport.ledger.pipeline import Ledger
+from passport.trace.rollup import compute_rollup
 from samples.chain import ChainWriter, Timeline
 from samples.generate import BASE_DATE
 from signing.keys import SigningKey

@@ -18,11 +18,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from passport import passport_validation, schema_gate
-from passport.ledger import Ledger
-from passport.passport_samples import CATEGORIES, sample_document
-from passport.records import _validator, schema_errors
-from passport.store.repository import Repository
+from passport.document import validation as passport_validation
+from passport.ledger.pipeline import Ledger
+from passport.records import schema_gate
+from passport.records.envelope import _validator, schema_errors
+from passport.store.sql.repository import Repository
+from samples.categories import CATEGORIES, sample_document
 from samples.generate import build_sample_ledger
 from signing.keys import SigningKey
 

@@ -13,11 +13,11 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from trace_chain import T0, Chain, Party, external, out, snapshot
 
-from passport.batchsign import BatchSigner
 from passport.errors import CustodyError, DoubleClaimError, ElementBalanceError, MassBalanceError
-from passport.ledger import Ledger
-from passport.rollup import compute_rollup
-from passport.store import trace_repo as tr
+from passport.ledger.batchsign import BatchSigner
+from passport.ledger.pipeline import Ledger
+from passport.store.sql import trace as tr
+from passport.trace.rollup import compute_rollup
 from signing.keys import SigningKey
 
 PPM = 1_000_000

@@ -19,12 +19,12 @@ from sqlalchemy import event
 from trace_chain import Chain, Party, external, facility_subject, out
 from typer.testing import CliRunner
 
-from passport.cli import app
+from cli import app
 from passport.errors import NotFoundError
-from passport.ledger import Ledger
-from passport.rollup import Rollup, compute_rollup
-from passport.store.repository import Repository
-from passport.traceconfig import TraceConfig
+from passport.ledger.pipeline import Ledger
+from passport.store.sql.repository import Repository
+from passport.trace.config import TraceConfig
+from passport.trace.rollup import Rollup, compute_rollup
 from signing.keys import SigningKey
 
 KG = 10**9  # micrograms per kilogram
@@ -528,7 +528,7 @@ def test_cli_trace_blames_the_config_file_only_for_its_own_errors(
     os.close(read_end)  # every write to stdout now fails with EPIPE
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "passport.cli", "trace", nmc.pack, "--db", db_url],
+            [sys.executable, "-m", "cli", "trace", nmc.pack, "--db", db_url],
             stdout=write_end,
             stderr=subprocess.PIPE,
             text=True,
@@ -718,7 +718,7 @@ def test_certified_mass_balance_claim_becomes_unbacked_when_the_certificate_is_r
 def test_batched_lookups_find_lots_whatever_the_keys_hold(nmc: Nmc) -> None:
     # On PostgreSQL keys travel as one separator-joined parameter unless a key holds the
     # separator; both forms must find exactly the stored lots.
-    from passport.store.trace_repo import TraceTx
+    from passport.store.sql.trace import TraceTx
 
     with nmc.chain.ledger.repo.read() as tx:
         tt = TraceTx(tx)

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from trace_chain import Chain, Party, external, facility_subject, holding, out, snapshot
 
-from passport.batchsign import BatchSigner
 from passport.errors import (
     AttestationError,
     ChainOfCustodyError,
@@ -29,7 +28,8 @@ from passport.errors import (
     UnknownSubjectError,
     UnknownTransferError,
 )
-from passport.ledger import BatchItemError, Ledger
+from passport.ledger.batchsign import BatchSigner
+from passport.ledger.pipeline import BatchItemError, Ledger
 from signing.keys import SigningKey
 
 NI = {"Ni": 20_000}  # 2 % nickel ore

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from passport.store.repository import Repository
-from passport.store.walcheckpoint import BACKSTOP_PAGES, Checkpointer
+from passport.store.sql.repository import Repository
+from passport.store.sql.walcheckpoint import BACKSTOP_PAGES, Checkpointer
 
 
 def _wal_frames(path: Path) -> tuple[int, int]:

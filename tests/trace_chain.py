@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 from trace_mirror import Mirror
 
-from passport.ledger import Ledger
+from passport.ledger.pipeline import Ledger
 from signing.errors import BpassError
 from signing.keys import SigningKey
 
@@ -237,7 +237,7 @@ def snapshot(ledger: Ledger) -> tuple[Any, ...]:
     """Log size, record count and every traceability row: nothing may move on a rejection."""
     from sqlalchemy import select
 
-    from passport.store import trace_repo as tr
+    from passport.store.sql import trace as tr
 
     with ledger.repo.read() as tx:
         size, _ = tx.log_size()
@@ -248,7 +248,7 @@ def snapshot(ledger: Ledger) -> tuple[Any, ...]:
 
 
 def holding(ledger: Ledger, lot: str, party: Party) -> int | None:
-    from passport.store.trace_repo import TraceTx
+    from passport.store.sql.trace import TraceTx
 
     with ledger.repo.read() as tx:
         return TraceTx(tx).holdings([lot], party.did).get(lot)

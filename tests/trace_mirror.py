@@ -1,8 +1,8 @@
 """The in-memory store (``passport.store.memory``) held to the database, record by record.
 
-A :class:`Mirror` follows a real :class:`passport.ledger.Ledger` (SQLite or PostgreSQL, whichever
+A :class:`Mirror` follows a real :class:`passport.ledger.pipeline.Ledger` (SQLite or PostgreSQL, whichever
 the suite runs on): every record the ledger accepts is accepted by the same rules
-(``passport.accept.accept_record``) on a :class:`MemoryTx`, every record it rejects must be
+(``passport.ledger.accept.accept_record``) on a :class:`MemoryTx`, every record it rejects must be
 rejected there with the same error type and code, and :meth:`Mirror.verify` requires both
 stores to answer every traceability query the same. ``trace_chain.Chain`` mirrors each of its
 ledgers, and a fixture in ``conftest.py`` verifies them after every test: the traceability tests
@@ -13,15 +13,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from passport.accept import accept_record, verify_record_proof
-from passport.bundle import PASSPORT_KINDS
-from passport.ledger import Ledger, stored_row
-from passport.records import ParsedRecord, parse_record
-from passport.rollup import compute_rollup
-from passport.store import trace_repo as tr
+from passport.ledger.accept import accept_record, verify_record_proof
+from passport.ledger.pipeline import Ledger, stored_row
+from passport.records.envelope import ParsedRecord, parse_record
 from passport.store.memory import MemoryTx
-from passport.store.repository import Repository, Tx
+from passport.store.sql import trace as tr
+from passport.store.sql.repository import Repository, Tx
 from passport.timefmt import format_ts, now
+from passport.trace.rollup import compute_rollup
+from passport.verify.bundle import PASSPORT_KINDS
 from signing.errors import BpassError
 
 

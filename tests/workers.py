@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from passport.errors import ChainError
-from passport.ledger import Ledger
-from passport.records import build_record, record_hash, sign_record
-from passport.store.repository import Repository
+from passport.ledger.pipeline import Ledger
+from passport.records.envelope import build_record, record_hash, sign_record
+from passport.store.sql.repository import Repository
 from signing.jcs import canonicalize
 from signing.keys import SigningKey
 

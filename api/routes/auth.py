@@ -14,7 +14,7 @@ from api.models import (
     WhoAmI,
 )
 from api.openapi import problems
-from passport.access import AccessRole
+from passport.document.access import AccessRole
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 

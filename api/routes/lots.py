@@ -2,7 +2,7 @@
 due-diligence coverage, risk flags) and the trail behind each figure.
 
 The provenance records are public ledger records, so roll-ups are public: every reader gets the
-same. The figures are computed by :func:`passport.rollup.compute_rollup`, never here.
+same. The figures are computed by :func:`passport.trace.rollup.compute_rollup`, never here.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from api.deps import LedgerDep
 from api.errors import RequestInvalidError
 from api.models import LOT_PATTERN, TIMESTAMP_PATTERN
 from api.openapi import problems
-from passport.rollup import compute_rollup
-from passport.rollup_model import Rollup, Trail
 from passport.timefmt import parse_ts
+from passport.trace.model import Rollup, Trail
+from passport.trace.rollup import compute_rollup
 from signing.errors import BpassError
 
 router = APIRouter(prefix="/lots", tags=["lots"])

@@ -4,10 +4,11 @@ offline verification bundles.
 Every write is a record signed by the actor that makes it (the OEM issues, repairers and
 recyclers change the status, …), submitted with the signed partitions it commits to; the ledger
 checks signature, role, status machine and every partition inside the append transaction
-(:mod:`passport.passport_kinds`). Every read serves the caller exactly the Annex XIII partitions
-its access role may see (public without a token; :mod:`passport.partitions`), with the evidence to
-check them. The logic is the domain's: :mod:`passport.passport_view`, :mod:`passport.bundle`,
-:mod:`passport.compliance`, :mod:`passport.export_batterypass`.
+(:mod:`passport.document.rules`). Every read serves the caller exactly the Annex XIII partitions
+its access role may see (public without a token; :mod:`passport.document.partitions`), with the
+evidence to check them. The logic is the domain's: :mod:`passport.service.views`,
+:mod:`passport.verify.bundle`,
+:mod:`passport.document.compliance`, :mod:`passport.document.exports.batterypass`.
 """
 
 from __future__ import annotations
@@ -38,13 +39,13 @@ from api.models import (
 from api.openapi import problems
 from api.routes.log import latest
 from api.views import scoped_compliance
-from passport.access import AccessRole
-from passport.bundle_build import build_bundle
-from passport.export_batterypass import PERFORMANCE_VERSIONS, export_batterypass
-from passport.ledger import Ledger
-from passport.passport_partition import staged
-from passport.passport_view import full_document, load_state, show_passport
-from passport.translog import Receipt
+from passport.document.access import AccessRole
+from passport.document.exports.batterypass import PERFORMANCE_VERSIONS, export_batterypass
+from passport.document.signed_partitions import staged
+from passport.ledger.log import Receipt
+from passport.ledger.pipeline import Ledger
+from passport.service.bundle import build_bundle
+from passport.service.views import full_document, load_state, show_passport
 from signing.errors import CanonicalizationError
 from signing.jcs import parse_json
 
@@ -144,7 +145,7 @@ def issue(
     state: State,
     response: Response,
 ) -> PassportWritten:
-    """Append a passport prepared and signed by its OEM (``passport.passport_issue.
+    """Append a passport prepared and signed by its OEM (``passport.service.issue.
     prepare_passport`` makes one; ``bpass passport issue`` does the same locally).
 
     The ledger checks the OEM's signature and role, that the record commits to the four
@@ -383,8 +384,8 @@ _BUNDLE_SCHEMA: dict[str, Any] = {
     },
 )
 async def bundle(passport_id: PassportId, state: State, role: RoleDep) -> Response:
-    """Built by :func:`passport.bundle_build.build_bundle`; verify it with ``bpass verify`` or in a
-    browser (the passport page does)."""
+    """Built by :func:`passport.service.bundle.build_bundle`; verify it with ``bpass verify`` or
+    in a browser (the passport page does)."""
     body = await cached(
         state,
         ("bundle", passport_id, role.value),

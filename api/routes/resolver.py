@@ -20,10 +20,10 @@ from api.errors import NotAcceptableError
 from api.openapi import problems
 from api.routes.passports import cached, dump, json_response
 from api.views import HTML, JSON, LINKSET, link_header, linkset, negotiate, passport_links
-from passport.access import AccessRole
-from passport.passport_errors import PassportNotFoundError
-from passport.passport_ids import SERIAL, digital_link, valid_gtin14
-from passport.passport_view import resolve, show_passport
+from passport.document.access import AccessRole
+from passport.document.ids import SERIAL, digital_link, valid_gtin14
+from passport.errors import PassportNotFoundError
+from passport.service.views import resolve, show_passport
 
 router = APIRouter(tags=["resolver"])
 

@@ -1,7 +1,7 @@
-"""A ledger state held in memory, for replaying a bundle's provenance (``passport.bundle``).
+"""A ledger state held in memory, for replaying a bundle's provenance (``passport.verify.bundle``).
 
-A bundle's check 8 runs the ledger's own rules (``passport.accept.accept_record`` and the kinds'
-handlers) on the bundle's records, and check 9 rolls the pack up from what they wrote. Those
+A bundle's check 8 runs the ledger's own rules (``passport.ledger.accept.accept_record`` and the
+kinds' handlers) on the bundle's records, and check 9 rolls the pack up from what they wrote. Those
 rules only ever see storage through :class:`passport.store.state.StateTx` and
 :class:`~passport.store.state.TraceStateTx`, so the replay gives them :class:`MemoryTx`, whose
 :meth:`MemoryTx.trace` is a :class:`MemoryTraceTx`: the same methods over dictionaries instead

@@ -1,7 +1,7 @@
 """The rows of the ledger's own tables as the domain sees them: plain tuples, no storage.
 
-:mod:`passport.store.repository` reads and writes them in SQL; :mod:`passport.store.memory` keeps
-them in dictionaries for a bundle's replay, which runs without a database library.
+:mod:`passport.store.sql.repository` reads and writes them in SQL; :mod:`passport.store.memory`
+keeps them in dictionaries for a bundle's replay, which runs without a database library.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """What the ledger's rules may ask of storage, and nothing more: the transaction interfaces the
-append rules (:func:`passport.accept.accept_record` and the kinds' handlers) and the roll-ups
-(:mod:`passport.rollup`) run against.
+append rules (:func:`passport.ledger.accept.accept_record` and the kinds' handlers) and the roll-ups
+(:mod:`passport.trace.rollup`) run against.
 
-Two stores implement them: the database (:class:`passport.store.repository.Tx` and
-:class:`passport.store.trace_repo.TraceTx`, in SQL) and a ledger state held in memory for a
+Two stores implement them: the database (:class:`passport.store.sql.repository.Tx` and
+:class:`passport.store.sql.trace.TraceTx`, in SQL) and a ledger state held in memory for a
 bundle's replay (:mod:`passport.store.memory`). Rules annotated with :class:`StateTx` can only
 call what both stores answer, and mypy checks it; offline verification imports no database
 library, because nothing here or in the memory store needs one.
@@ -19,10 +19,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from passport.store.rows import StoredActor, StoredKey, StoredRecord
+from passport.store.passport_rows import PassportEventRow, PassportState, StoredPartition
+from passport.store.rows import StoredActor, StoredCheckpoint, StoredKey, StoredRecord
 from passport.store.trace_rows import AttestationRow, InputRow, LotRow, StepRow, TransferRow
 
-__all__ = ["KEY_STATE", "StateTx", "TraceStateTx"]
+__all__ = ["KEY_STATE", "PassportStateTx", "StateTx", "TraceStateTx"]
 
 KEY_STATE = frozenset({"state", "retired_at", "retired_by", "compromised_from"})
 """The columns of a key that change after it is added (rotation, revocation)."""
@@ -54,6 +55,11 @@ class StateTx(ABC):
     def trace(self) -> TraceStateTx:
         """The traceability queries of this transaction. Rules ask for them here, never build
         them, so that each store answers with its own."""
+
+    def passports(self) -> PassportStateTx | None:
+        """The passport tables of this transaction, or None where the store keeps none (a
+        bundle's replay in memory, which skips the passport kinds)."""
+        return None
 
     @abstractmethod
     def flush(self) -> None:
@@ -275,3 +281,59 @@ class TraceStateTx(ABC):
     ) -> list[AttestationRow]:
         """Attestations whose subject is one of ``lots`` or names one of ``actors`` (facility or
         actor subjects), optionally of some kinds; in acceptance order."""
+
+
+class PassportStateTx(ABC):
+    """What the passport's rules and readers may ask of the passport tables."""
+
+    @abstractmethod
+    def checkpoint(self, size: int) -> StoredCheckpoint | None:
+        """The log's signed checkpoint of this size (a passport commits to one)."""
+
+    @abstractmethod
+    def get(self, passport_id: str) -> PassportState | None:
+        """The passport with this identifier."""
+
+    @abstractmethod
+    def by_battery(self, battery_id: str) -> list[PassportState]:
+        """Every passport of a battery identifier, oldest first."""
+
+    @abstractmethod
+    def by_pack_lot(self, lot: str) -> list[PassportState]:
+        """Every passport issued for a pack lot, oldest first."""
+
+    @abstractmethod
+    def successors_of(self, passport_id: str) -> list[PassportState]:
+        """Passports that name ``passport_id`` as their predecessor."""
+
+    @abstractmethod
+    def all_passports(self, limit: int = 100, offset: int = 0) -> list[PassportState]:
+        """Passports ordered by issue time."""
+
+    @abstractmethod
+    def insert(self, state: PassportState) -> None:
+        """Add a passport (inside the append transaction of its record)."""
+
+    @abstractmethod
+    def save(self, state: PassportState) -> None:
+        """Write back a passport's changed state."""
+
+    @abstractmethod
+    def partition(self, partition_hash: str) -> StoredPartition | None:
+        """A stored partition by its hash."""
+
+    @abstractmethod
+    def partitions_of(self, passport_id: str) -> list[StoredPartition]:
+        """Every partition ever stored for a passport (point 4 has one per update)."""
+
+    @abstractmethod
+    def insert_partitions(self, rows: Sequence[StoredPartition]) -> None:
+        """Store signed partitions."""
+
+    @abstractmethod
+    def add_event(self, event: PassportEventRow) -> None:
+        """Record that a ledger record concerns a passport."""
+
+    @abstractmethod
+    def events(self, passport_id: str) -> list[PassportEventRow]:
+        """The passport's records in log order."""

@@ -1,7 +1,7 @@
 """The rows of the traceability tables as the rules and the roll-ups see them: plain slotted
 dataclasses, no storage.
 
-:mod:`passport.store.trace_repo` reads and writes them in SQL; :mod:`passport.store.memory`
+:mod:`passport.store.sql.trace` reads and writes them in SQL; :mod:`passport.store.memory`
 keeps them in dictionaries for a bundle's replay, which runs without a database library.
 """
 

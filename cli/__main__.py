@@ -1,0 +1,5 @@
+"""`python -m cli`: the same as the `bpass` console script."""
+
+from cli import main
+
+main()

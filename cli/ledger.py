@@ -1,0 +1,296 @@
+"""`bpass init`, `actor`, `record`, `append`, `audit`, `log …`: the ledger from a terminal."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from cli.common import (
+    EXIT_REJECTED,
+    DbOption,
+    HomeOption,
+    JsonOption,
+    handle_errors,
+    print_json,
+    read_bytes,
+    read_json_file,
+    settings,
+    write_output,
+)
+from cli.serve import ServerOption
+from passport.errors import ConfigurationError
+from signing.errors import BpassError
+
+if TYPE_CHECKING:
+    from api.client import RemoteLedger
+    from passport.ledger.pipeline import Ledger
+
+actor_app = typer.Typer(help="Registered actors, their roles and keys.", no_args_is_help=True)
+record_app = typer.Typer(help="Build and sign ledger records.", no_args_is_help=True)
+log_app = typer.Typer(help="The transparency log: checkpoints and proofs.", no_args_is_help=True)
+
+
+def open_ledger(db: str | None, home: Path | None, *, need_log_key: bool = True) -> Ledger:
+    """Open the ledger chosen by the options and environment."""
+    from passport.ledger.pipeline import Ledger
+
+    return Ledger.open(settings(db, home), need_log_key=need_log_key)
+
+
+def open_ledger_or_remote(
+    db: str | None, home: Path | None, server: str | None, *, need_log_key: bool = True
+) -> Ledger | RemoteLedger:
+    """The ledger chosen by the options, or the node at ``--server`` through its HTTP API."""
+    if server:
+        from api.client import RemoteLedger
+
+        return RemoteLedger(server)
+    return open_ledger(db, home, need_log_key=need_log_key)
+
+
+def init_command(
+    db: DbOption = None,
+    home: HomeOption = None,
+    origin: Annotated[
+        str | None, typer.Option(help="Log origin (default: a new unique name).")
+    ] = None,
+    name: Annotated[str, typer.Option(help="The operator's legal name.")] = "Ledger operator",
+) -> None:
+    """Create (or upgrade) the ledger and its keys; print the log origin and operator DID."""
+    from passport.ledger.keystore import load_or_create
+    from passport.ledger.pipeline import Ledger
+    from passport.store.sql.repository import Repository
+
+    @handle_errors
+    def run() -> None:
+        cfg = settings(db, home)
+        operator_key, _ = load_or_create(cfg.operator_key_path)
+        log_key, _ = load_or_create(cfg.log_key_path)
+        repo = Repository(cfg.resolved_database_url())
+        ledger = Ledger(repo, log_key=log_key, max_record_bytes=cfg.max_record_bytes)
+        chosen = origin or cfg.log_origin or f"battery-passport.local/log/{secrets.token_hex(4)}"
+        info, created = ledger.initialise(operator_key, chosen, name)
+        ledger.close()
+        typer.echo(
+            ("initialised" if created else "already initialised; schema up to date")
+            + f": {repo.url}"
+        )
+        typer.echo(f"log origin:   {info.origin}")
+        typer.echo(f"log key:      {info.log_vkey}")
+        typer.echo(f"operator DID: {info.operator_did}")
+
+    run()
+
+
+@actor_app.command("add")
+@handle_errors
+def actor_add(
+    did: Annotated[str, typer.Option("--did", help="The actor's DID (did:key or did:web).")],
+    name: Annotated[str, typer.Option("--name", help="Legal name.")],
+    role: Annotated[list[str], typer.Option("--role", help="Role (repeatable).")],
+    country: Annotated[str | None, typer.Option("--country", help="ISO 3166-1 alpha-2.")] = None,
+    key: Annotated[
+        str | None, typer.Option("--key", help="Multikey of the first key (required for did:web).")
+    ] = None,
+    facilities: Annotated[
+        Path | None, typer.Option("--facilities", help="JSON file with a list of facilities.")
+    ] = None,
+    db: DbOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Register an actor: the operator signs an ActorRegistration record and appends it."""
+    from passport.ledger.keystore import load_key
+    from passport.ledger.pipeline import Ledger
+
+    cfg = settings(db, home)
+    ledger = Ledger.open(cfg)
+    subject: dict[str, Any] = {"id": did, "name": name, "roles": list(role)}
+    if country:
+        subject["country"] = country
+    if key:
+        subject["publicKeyMultibase"] = key
+    if facilities:
+        subject["facilities"] = read_json_file(facilities)
+    record = ledger.sign_new(load_key(cfg.operator_key_path), "ActorRegistration", subject)
+    receipt = ledger.append(record)
+    typer.echo(
+        f"registered {did} as {', '.join(role)} "
+        f"(record {receipt.record_hash}, leaf {receipt.leaf_index})"
+    )
+
+
+@actor_app.command("list")
+@handle_errors
+def actor_list(db: DbOption = None, home: HomeOption = None, as_json: JsonOption = False) -> None:
+    """List registered actors."""
+    ledger = open_ledger(db, home, need_log_key=False)
+    with ledger.repo.read() as tx:
+        actors = tx.actors()
+    rows = [
+        {
+            "did": a.did,
+            "name": a.name,
+            "country": a.country,
+            "roles": list(a.roles),
+            "records": a.head_sequence,
+        }
+        for a in actors
+    ]
+    if as_json:
+        print_json(rows)
+        return
+    for a in actors:
+        typer.echo(
+            f"{a.did}  {a.name}  [{', '.join(a.roles)}]  {a.country or '--'}  "
+            f"{a.head_sequence} records"
+        )
+
+
+@record_app.command("new")
+@handle_errors
+def record_new(
+    kind: str,
+    key: Annotated[Path, typer.Option("--key", help="The issuer's private key file.")],
+    data: Annotated[Path, typer.Option("--data", help="JSON file with the credentialSubject.")],
+    append: Annotated[bool, typer.Option("--append", help="Append it to the ledger too.")] = False,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the signed record here.")] = None,
+    db: DbOption = None,
+    home: HomeOption = None,
+    server: ServerOption = None,
+) -> None:
+    """Sign a new record of KIND, continuing the issuer's chain from the ledger's head."""
+    from passport.ledger.keystore import load_key
+    from passport.records.envelope import pretty
+
+    ledger = open_ledger_or_remote(db, home, server, need_log_key=append)
+    subject = read_json_file(data)
+    if not isinstance(subject, dict):
+        raise ConfigurationError(f"{data} must hold a JSON object (the credentialSubject)")
+    record = ledger.sign_new(load_key(key), kind, subject)
+    ledger.parse(record)  # step 1 now, so a bad subject is reported before anything is written
+    if out is not None or not append:
+        write_output(pretty(record), out)
+    if append:
+        receipt = ledger.append(record)
+        typer.echo(json.dumps(receipt.to_dict(), indent=2), err=out is None)
+
+
+def append_command(
+    files: Annotated[list[Path], typer.Argument(help="Signed record files (JSON).")],
+    db: DbOption = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+    server: ServerOption = None,
+) -> None:
+    """Append signed records, each on its own; print receipts, exit 1 naming every rejected file."""
+    from passport.ledger.pipeline import BatchItemError
+
+    @handle_errors
+    def run() -> None:
+        ledger = open_ledger_or_remote(db, home, server)
+        rejected = 0
+        receipts = []
+        for path in files:
+            try:
+                receipt = ledger.append(read_bytes(path))
+            except BatchItemError as exc:
+                rejected += 1
+                typer.echo(f"rejected {path}: [{exc.error.code}] {exc.error.message}", err=True)
+                continue
+            except BpassError as exc:
+                rejected += 1
+                typer.echo(f"rejected {path}: [{exc.code}] {exc.message}", err=True)
+                continue
+            receipts.append({"file": str(path), **receipt.to_dict()})
+            if not as_json:
+                state = "already in the ledger" if receipt.existing else "appended"
+                typer.echo(f"{path}: {state} as leaf {receipt.leaf_index}, {receipt.record_hash}")
+        if as_json:
+            print_json(receipts)
+        ledger.close()
+        if rejected:
+            raise typer.Exit(EXIT_REJECTED)
+
+    run()
+
+
+def audit_command(
+    db: DbOption = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+    workers: Annotated[int | None, typer.Option(help="Processes verifying signatures.")] = None,
+) -> None:
+    """Re-verify every record, chain, key, tree node and checkpoint; exit 1 naming the first."""
+    from passport.ledger.audit import audit
+
+    @handle_errors
+    def run() -> None:
+        ledger = open_ledger(db, home, need_log_key=False)
+        info = ledger.info()
+        report = audit(ledger.repo, info.origin, info.log_vkey, workers=workers)
+        if as_json:
+            print_json(report.to_dict())
+        else:
+            for f in report.findings:
+                where = f" at leaf {f.leaf_index}" if f.leaf_index is not None else ""
+                rec = f" (record {f.record_hash})" if f.record_hash else ""
+                typer.echo(f"FAILED [{f.check}]{where}{rec}: {f.message}")
+            for s in report.suspect:
+                typer.echo(
+                    f"SUSPECT leaf {s['leafIndex']} ({s['recordHash']}): signed by key {s['key']} "
+                    f"after its declared compromise"
+                )
+            verdict = "ok" if report.ok else "FAILED"
+            typer.echo(
+                f"audit {verdict}: {report.records} records, {report.nodes} tree nodes, "
+                f"{report.checkpoints} checkpoints in {report.seconds:.2f}s"
+            )
+        if not report.ok:
+            raise typer.Exit(EXIT_REJECTED)
+
+    run()
+
+
+@log_app.command("checkpoint")
+@handle_errors
+def log_checkpoint(
+    size: Annotated[int | None, typer.Option(help="Tree size (default latest).")] = None,
+    db: DbOption = None,
+    home: HomeOption = None,
+    server: ServerOption = None,
+) -> None:
+    """Print the signed checkpoint (C2SP tlog-checkpoint signed note)."""
+    ledger = open_ledger_or_remote(db, home, server, need_log_key=False)
+    typer.echo(ledger.checkpoint(size), nl=False)
+
+
+@log_app.command("inclusion")
+@handle_errors
+def log_inclusion(
+    record_hash: str,
+    size: Annotated[int | None, typer.Option(help="Tree size (default latest).")] = None,
+    db: DbOption = None,
+    home: HomeOption = None,
+    server: ServerOption = None,
+) -> None:
+    """Print a record's receipt: leaf, acceptance time, checkpoint and inclusion proof."""
+    ledger = open_ledger_or_remote(db, home, server, need_log_key=False)
+    print_json(ledger.receipt(record_hash, size).to_dict())
+
+
+@log_app.command("consistency")
+@handle_errors
+def log_consistency(
+    old_size: int,
+    new_size: Annotated[int | None, typer.Argument()] = None,
+    db: DbOption = None,
+    home: HomeOption = None,
+    server: ServerOption = None,
+) -> None:
+    """Print a consistency proof from OLD_SIZE to NEW_SIZE (default: the latest size)."""
+    ledger = open_ledger_or_remote(db, home, server, need_log_key=False)
+    print_json(ledger.consistency(old_size, new_size))

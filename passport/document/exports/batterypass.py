@@ -1,0 +1,568 @@
+"""Export to the Battery Pass Data Model v1.2 (DIN DKE SPEC 99100): seven aspects.
+
+=============================  ===================================  =====================
+aspect                         from                                 schema version
+=============================  ===================================  =====================
+GeneralProductInformation      metadata, point 1, point 4           1.2.0
+CarbonFootprintForBatteries    point 1 carbon footprint             1.2.0
+Circularity                    points 1 and 2                       1.2.0
+Labeling                       points 1 and 3                       1.2.0
+MaterialComposition            points 1 and 2                       1.2.0
+PerformanceAndDurability       points 1 and 4                       1.2.1 (or 1.2.0)
+SupplyChainDueDiligence        point 1 responsible sourcing         1.2.0
+=============================  ===================================  =====================
+
+The export holds all four partitions, so it is for the economic operator's own use (data-space
+exchange), not for serving to a reader. Where the Battery Pass model is poorer than ours the
+passport keeps the richer data and the export says what it left out
+(:attr:`BatteryPassExport.notes`):
+recycled content of graphite and manganese (``recycledMaterial`` lists only Co, Ni, Li, Pb),
+per-element origins, certification and due-diligence coverage, risk flags, the status
+``recycled``. Where it requires a value our passport does not hold (e.g. the state of certified
+energy of a non-EV battery, or the date of putting into service before it is known), the export is
+refused with :class:`ExportIncompleteError` listing every gap: it never invents a value.
+
+Numbers become JSON numbers here (the Battery Pass schemas ask for ``number``); the signed
+passport keeps its decimal strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from passport.document.body import get_at
+from passport.errors import ExportIncompleteError
+
+ASPECTS: tuple[str, ...] = (
+    "GeneralProductInformation",
+    "CarbonFootprintForBatteries",
+    "Circularity",
+    "Labeling",
+    "MaterialComposition",
+    "PerformanceAndDurability",
+    "SupplyChainDueDiligence",
+)
+PERFORMANCE_VERSIONS = ("1.2.0", "1.2.1")
+
+_STATUS = {
+    "original": "Original",
+    "repurposed": "Repurposed",
+    "re-used": "Reused",
+    "remanufactured": "Remanufactured",
+    "waste": "Waste",
+    "recycled": "Waste",
+}
+_STAGE = {
+    "rawMaterialAcquisition": "RawMaterialExtraction",
+    "mainProduction": "MainProduction",
+    "distribution": "Distribution",
+    "endOfLifeAndRecycling": "Recycling",
+}
+_RECYCLED = {"cobalt": "Cobalt", "nickel": "Nickel", "lithium": "Lithium", "lead": "Lead"}
+_LABEL = {
+    "separateCollection": "SeparateCollection",
+    "hazardousMaterial": "HazardousMaterial",
+    "cadmium": "HazardousMaterial",
+    "lead": "HazardousMaterial",
+    "carbonFootprint": "CarbonFootPrint",
+    "extinguishingAgent": "ExtinguishingAgent",
+}
+_HAZARD = {
+    "acuteToxicity": "AcuteToxicity",
+    "skinCorrosionOrIrritation": "SkinCorrosionOrIrritation",
+    "eyeDamageOrIrritation": "EyeDamageOrIrritation",
+}
+
+
+@dataclass
+class BatteryPassExport:
+    """The seven aspects, and what the mapping could not carry."""
+
+    aspects: dict[str, dict[str, Any]]
+    notes: list[str] = field(default_factory=list)
+
+
+class _Reader:
+    """Reads the passport document, collecting every value the Battery Pass needs but lacks."""
+
+    def __init__(self, document: Mapping[str, Any]) -> None:
+        self.doc = document
+        self.gaps: list[dict[str, str]] = []
+
+    def get(self, pointer: str, why: str) -> Any:
+        value = get_at(self.doc, pointer)
+        if value is None:
+            self.gaps.append({"pointer": pointer, "message": f"required by Battery Pass: {why}"})
+        return value
+
+    def num(self, pointer: str, why: str) -> int | float:
+        return _number(self.get(pointer, why))
+
+
+def _number(value: Any) -> int | float:
+    if value is None:
+        return 0
+    if isinstance(value, int):
+        return value
+    d = Decimal(str(value))
+    return int(d) if d == d.to_integral_value() else float(d)
+
+
+def _address(address: Any) -> dict[str, str]:
+    if not isinstance(address, Mapping):
+        return {"addressCountry": "", "postalCode": "", "streetAddress": ""}
+    return {
+        "addressCountry": str(address.get("country", "")),
+        "postalCode": str(address.get("postalCode", "")),
+        "streetAddress": f"{address.get('streetAddress', '')}, {address.get('city', '')}",
+    }
+
+
+def _moment(date_or_time: Any) -> str:
+    text = str(date_or_time)
+    return text if "T" in text else f"{text}T00:00:00Z"
+
+
+def _general(r: _Reader, notes: list[str]) -> dict[str, Any]:
+    manufacturer = r.get("/point1/manufacturer", "manufacturerInformation") or {}
+    operator_address = r.get("/economicOperator/address", "operatorInformation.postalAddress")
+    months = r.get("/point1/performance/warrantyPeriodMonths", "warrentyPeriod")
+    status = r.get("/status", "batteryStatus")
+    if status == "recycled":
+        notes.append(
+            "batteryStatus: the battery was recycled and its passport ceased; Battery Pass has "
+            "no such status, exported as Waste"
+        )
+    warranty_month = min(max(int(months or 1), 1), 12)
+    if months is not None and months > 12:
+        notes.append(
+            "warrentyPeriod: Battery Pass 1.2 types it as an xsd:gMonth (--MM), which cannot hold "
+            f"the "
+            f"{months}-month warranty; exported as --12, the passport keeps warrantyPeriodMonths"
+        )
+    notes.append(
+        "manufacturerInformation.emailAddress: left out, the 1.2.0 pattern ^[w.-]+@… accepts "
+        "no real address"
+    )
+    out: dict[str, Any] = {
+        "productIdentifier": r.get("/batteryId", "productIdentifier"),
+        "batteryPassportIdentifier": r.get("/passportId", "batteryPassportIdentifier"),
+        "batteryCategory": r.get("/point1/category", "batteryCategory"),
+        "manufacturerInformation": {
+            "contactName": manufacturer.get("name", ""),
+            "postalAddress": _address(manufacturer.get("address")),
+            "identifier": manufacturer.get("identifier", ""),
+        },
+        "manufacturingDate": _moment(r.get("/point1/manufacturing/date", "manufacturingDate")),
+        "batteryStatus": _STATUS.get(str(status), "Original"),
+        "batteryMass": r.num("/point1/massKg", "batteryMass"),
+        "manufacturingPlace": _address(
+            r.get("/point1/manufacturing/facility/address", "manufacturingPlace")
+        ),
+        "operatorInformation": {
+            "contactName": r.get("/economicOperator/name", "operatorInformation"),
+            "postalAddress": _address(operator_address),
+            "identifier": r.get("/economicOperator/id", "operatorInformation"),
+        },
+        "puttingIntoService": r.get(
+            "/point4/puttingIntoService", "puttingIntoService (record it with a passport update)"
+        ),
+        "warrentyPeriod": f"--{warranty_month:02d}",
+    }
+    if manufacturer.get("webUrl"):
+        out["manufacturerInformation"]["webAddress"] = manufacturer["webUrl"]
+    return out
+
+
+def _carbon(r: _Reader) -> dict[str, Any]:
+    cf = "/point1/carbonFootprint"
+    return {
+        "batteryCarbonFootprint": r.num(f"{cf}/perKWh/total", "batteryCarbonFootprint"),
+        "carbonFootprintPerLifecycleStage": [
+            {
+                "lifecycleStage": stage,
+                "carbonFootprint": r.num(f"{cf}/perKWh/{ours}", "carbonFootprintPerLifecycleStage"),
+            }
+            for ours, stage in _STAGE.items()
+        ],
+        "carbonFootprintPerformanceClass": r.get(
+            f"{cf}/performanceClass", "carbonFootprintPerformanceClass"
+        ),
+        "carbonFootprintStudy": r.get(f"{cf}/studyUrl", "carbonFootprintStudy"),
+        "absoluteCarbonFootprint": r.num(f"{cf}/absoluteKg/total", "absoluteCarbonFootprint"),
+    }
+
+
+def _circularity(r: _Reader, notes: list[str]) -> dict[str, Any]:
+    recycled = r.get("/point1/recycledContent", "recycledContent") or {}
+    kept = sorted(set(recycled) - set(_RECYCLED))
+    if kept:
+        notes.append(
+            f"recycledContent: {', '.join(kept)} kept in the passport only (Battery Pass "
+            "recycledMaterial lists Co, Ni, Li, Pb)"
+        )
+    docs = r.get("/point2/dismantling", "dismantlingAndRemovalInformation") or []
+    sources = r.get("/point2/sparePartSources", "sparePartSources") or []
+    eol = "/point1/endOfLife"
+    return {
+        "dismantlingAndRemovalInformation": [
+            {
+                "documentType": d["documentType"][0].upper() + d["documentType"][1:],
+                "mimeType": d["mimeType"],
+                "documentURL": d["url"],
+            }
+            for d in docs
+        ],
+        "sparePartSources": [
+            {
+                "nameOfSupplier": s["supplierName"],
+                "addressOfSupplier": _address(s["address"]),
+                "emailAddressOfSupplier": s["email"],
+                "supplierWebAddress": s["webUrl"],
+                "components": [
+                    {"partName": p["partName"], "partNumber": p["partNumber"]} for p in s["parts"]
+                ],
+            }
+            for s in sources
+        ],
+        "recycledContent": [
+            {
+                "recycledMaterial": name,
+                "preConsumerShare": _number(recycled[element]["preConsumerPercent"]),
+                "postConsumerShare": _number(recycled[element]["postConsumerPercent"]),
+            }
+            for element, name in _RECYCLED.items()
+            if element in recycled
+        ],
+        "safetyMeasures": {
+            "safetyInstructions": r.get(
+                "/point2/safetyMeasures/instructionsUrl", "safetyMeasures.safetyInstructions"
+            ),
+            "extinguishingAgent": list(
+                r.get("/point1/extinguishingAgents", "safetyMeasures.extinguishingAgent") or []
+            ),
+        },
+        "endOfLifeInformation": {
+            "wastePrevention": r.get(
+                f"{eol}/wastePreventionUrl", "endOfLifeInformation.wastePrevention"
+            ),
+            "separateCollection": r.get(
+                f"{eol}/separateCollectionUrl", "endOfLifeInformation.separateCollection"
+            ),
+            "informationOnCollection": r.get(
+                f"{eol}/collectionInformationUrl", "endOfLifeInformation.informationOnCollection"
+            ),
+        },
+        "renewableContent": r.num("/point1/renewableContentPercent", "renewableContent"),
+    }
+
+
+def _labeling(r: _Reader, notes: list[str]) -> dict[str, Any]:
+    reports = r.get("/point3/testReports", "resultOfTestReport") or [{}]
+    if len(reports) > 1:
+        notes.append(
+            "resultOfTestReport: Battery Pass takes one URL; exported the first of "
+            f"{len(reports)} test reports"
+        )
+    labels = r.get("/point1/labels", "labels") or []
+    return {
+        "declarationOfConformity": r.get(
+            "/point1/declarationOfConformityUrl", "declarationOfConformity"
+        ),
+        "resultOfTestReport": reports[0].get("reportUrl"),
+        "labels": [
+            {
+                "labelingSubject": _LABEL[label["subject"]],
+                "labelingSymbol": label["symbolUrl"],
+                "labelingMeaning": {"en": label["meaning"]},
+            }
+            for label in labels
+        ],
+    }
+
+
+def _composition(r: _Reader) -> dict[str, Any]:
+    chemistry = r.get("/point1/chemistry", "batteryChemistry") or {}
+    components = r.get("/point2/composition", "batteryMaterials") or []
+    hazards = r.get("/point1/hazardousSubstances", "hazardousSubstances") or []
+    return {
+        "batteryChemistry": {
+            "shortName": chemistry.get("shortName", ""),
+            "clearName": chemistry.get("clearName", ""),
+        },
+        "batteryMaterials": [
+            {
+                "batteryMaterialLocation": {"componentName": c["component"]},
+                "batteryMaterialIdentifier": m["casNumber"],
+                "batteryMaterialName": m["name"],
+                "batteryMaterialMass": _number(m["massKg"]),
+                "isCriticalRawMaterial": m["criticalRawMaterial"],
+            }
+            for c in components
+            for m in c["materials"]
+        ],
+        "hazardousSubstances": [
+            {
+                "hazardousSubstanceClass": _HAZARD[h["hazardClass"]],
+                "hazardousSubstanceName": h["name"],
+                "hazardousSubstanceConcentration": _number(h["concentrationPercent"]),
+                "hazardousSubstanceImpact": list(h["impacts"]),
+                "hazardousSubstanceLocation": {
+                    "componentName": h["location"]["component"],
+                    **(
+                        {"componentId": h["location"]["componentId"]}
+                        if "componentId" in h["location"]
+                        else {}
+                    ),
+                },
+                "hazardousSubstanceIdentifier": h["casNumber"],
+            }
+            for h in hazards
+        ],
+    }
+
+
+def _performance(r: _Reader, version: str, notes: list[str]) -> dict[str, Any]:
+    p = "/point1/performance"
+    soh = "/point4/stateOfHealth"
+    use = "/point4/usage"
+    measured = r.get(f"{soh}/measuredAt", "batteryCondition lastUpdate")
+    recorded = r.get(f"{use}/recordedAt", "batteryCondition lastUpdate")
+    resistances = r.get(f"{p}/internalResistance", "initialInternalResistance") or {}
+    power = [
+        {"atSoC": _number(x["atSocPercent"]), "powerCapabilityAt": _number(x["powerW"])}
+        for x in (r.get(f"{p}/power/originalPowerCapability", "originalPowerCapability") or [])
+    ]
+    remaining = [
+        {
+            "atSoC": _number(x["atSocPercent"]),
+            "powerCapabilityAt": _number(x["powerW"]),
+            "rPCLastUpdated": measured,
+        }
+        for x in (r.get(f"{soh}/remainingPowerCapability", "remainingPowerCapability") or [])
+    ]
+    tech: dict[str, Any] = {
+        "originalPowerCapability": power,
+        "ratedMaximumPower": r.num(f"{p}/power/ratedMaximumPowerW", "ratedMaximumPower"),
+        "powerCapabilityRatio": r.num(f"{p}/power/powerCapabilityRatio", "powerCapabilityRatio"),
+        "ratedEnergy": r.num(f"{p}/ratedEnergyKWh", "ratedEnergy"),
+        "expectedNumberOfCycles": r.num(f"{p}/expectedLifetime/cycles", "expectedNumberOfCycles"),
+        "initialSelfDischarge": r.num(
+            f"{p}/initialSelfDischargePercentPerMonth", "initialSelfDischarge"
+        ),
+        "roundtripEfficiency": r.num(
+            f"{p}/roundTripEfficiency/initialPercent", "roundtripEfficiency"
+        ),
+        "ratedCapacity": r.num(f"{p}/ratedCapacityAh", "ratedCapacity"),
+        "initialInternalResistance": [
+            {"ohmicResistance": _number(resistances[k]), "batteryComponent": component}
+            for k, component in (
+                ("cellMilliohm", "cell"),
+                ("moduleMilliohm", "module"),
+                ("packMilliohm", "pack"),
+            )
+            if k in resistances
+        ],
+        "expectedLifetime": r.num(f"{p}/expectedLifetime/years", "expectedLifetime"),
+        "cRate": r.num(f"{p}/expectedLifetime/cRateOfTest", "cRate"),
+        "nominalVoltage": r.num(f"{p}/voltage/nominalV", "nominalVoltage"),
+        "minimumVoltage": r.num(f"{p}/voltage/minimumV", "minimumVoltage"),
+        "maximumVoltage": r.num(f"{p}/voltage/maximumV", "maximumVoltage"),
+        "capacityThresholdForExhaustion": r.num(
+            f"{p}/capacityThresholdForExhaustionPercent",
+            "capacityThresholdForExhaustion (Annex XIII asks it of EV batteries only)",
+        ),
+        "lifetimeReferenceTest": r.get(
+            f"{p}/expectedLifetime/referenceTestUrl", "lifetimeReferenceTest"
+        ),
+        "cRateLifeCycleTest": r.num(f"{p}/expectedLifetime/cRateOfTest", "cRateLifeCycleTest"),
+    }
+    rte50 = r.num(
+        f"{p}/roundTripEfficiency/at50PercentCycleLifePercent",
+        "roundTripEfficiencyat50PerCentCycleLife",
+    )
+    rte_fade = r.num(f"{soh}/roundTripEfficiencyFadePercent", "roundTripEfficiencyFade")
+    power_fade = r.num(f"{soh}/powerFadePercent", "powerFade")
+    t_min = r.num(f"{p}/temperatureRangeIdle/minimumC", "temperatureRangeIdleState")
+    t_max = r.num(f"{p}/temperatureRangeIdle/maximumC", "temperatureRangeIdleState")
+    self_discharge = r.num(f"{soh}/selfDischargeRatePercentPerMonth", "currentSelfDischargingRate")
+    temperature = {
+        "timeExtremeHighTemp": r.num(
+            f"{use}/temperature/timeExtremeHighHours", "temperatureInformation"
+        ),
+        "timeExtremeLowTemp": r.num(
+            f"{use}/temperature/timeExtremeLowHours", "temperatureInformation"
+        ),
+        "timeExtremeHighTempCharging": r.num(
+            f"{use}/temperature/timeExtremeHighChargingHours", "temperatureInformation"
+        ),
+        "timeExtremeLowTempCharging": r.num(
+            f"{use}/temperature/timeExtremeLowChargingHours", "temperatureInformation"
+        ),
+        "lastUpdate": recorded,
+    }
+    events = r.get(f"{use}/negativeEvents", "negativeEvents") or []
+    condition: dict[str, Any] = {
+        "capacityThroughput": {
+            "capacityThroughputValue": r.num(f"{use}/capacityThroughputAh", "capacityThroughput"),
+            "lastUpdate": recorded,
+        },
+        "numberOfFullCycles": {
+            "numberOfFullCyclesValue": r.num(f"{use}/fullCycles", "numberOfFullCycles"),
+            "lastUpdate": recorded,
+        },
+        "stateOfCertifiedEnergy": {
+            "stateOfCertifiedEnergyValue": r.num(
+                f"{soh}/stateOfCertifiedEnergyPercent",
+                "stateOfCertifiedEnergy (Annex XIII asks it of EV batteries only)",
+            ),
+            "lastUpdate": measured,
+        },
+        "capacityFade": {
+            "capacityFadeValue": r.num(f"{soh}/capacityFadePercent", "capacityFade"),
+            "lastUpdate": measured,
+        },
+        "remainingCapacity": {
+            "remainingCapacityValue": r.num(f"{soh}/remainingCapacityAh", "remainingCapacity"),
+            "lastUpdate": measured,
+        },
+        "negativeEvents": [
+            {
+                "negativeEvent": e["event"]
+                + (f": {e['description']}" if e.get("description") else ""),
+                "lastUpdate": e["occurredAt"],
+            }
+            for e in events
+        ],
+        "temperatureInformation": temperature,
+        "internalResistanceIncrease": [
+            {
+                "internalResistanceIncreaseValue": _number(x["increasePercent"]),
+                "lastUpdate": measured,
+                "batteryComponent": x["component"],
+            }
+            for x in (
+                r.get(f"{soh}/internalResistanceIncrease", "internalResistanceIncrease") or []
+            )
+        ],
+        "remainingRoundTripEnergyEfficiency": {
+            "remainingRoundTripEnergyEfficiencyValue": r.num(
+                f"{soh}/remainingRoundTripEfficiencyPercent", "remainingRoundTripEnergyEfficiency"
+            ),
+            "lastUpdate": measured,
+        },
+        "stateOfCharge": {
+            "stateOfChargeValue": r.num(f"{use}/stateOfChargePercent", "stateOfCharge"),
+            "lastUpdate": recorded,
+        },
+    }
+    remaining_energy = r.num(f"{soh}/remainingEnergyKWh", "remainingEnergy")
+    throughput = r.num(f"{use}/energyThroughputKWh", "energyThroughput")
+    if version == "1.2.1":
+        tech["temperatureRangeIdleState"] = {"minimum": t_min, "maximum": t_max}
+        tech.update(
+            {
+                "roundTripEfficiencyat50PerCentCycleLife": rte50,
+                "roundTripEfficiencyFade": rte_fade,
+                "powerFade": power_fade,
+            }
+        )
+        condition.update(
+            {
+                "energyThroughput": {"energyThroughputValue": throughput, "lastUpdate": recorded},
+                "remainingEnergy": {
+                    "remainingEnergyValue": remaining_energy,
+                    "lastUpdate": measured,
+                },
+                "remainingPowerCapability": {
+                    "remainingPowerCapabilityValue": remaining[0] if remaining else {},
+                    "lastUpdate": measured,
+                },
+                "evolutionOfSelfDischarge": {
+                    "evolutionOfSelfDischargeValue": self_discharge,
+                    "lastUpdate": measured,
+                },
+                "currentSelfDischargingRate": {
+                    "currentSelfDischargingRateValue": self_discharge,
+                    "lastUpdate": measured,
+                },
+            }
+        )
+        if len(remaining) > 1:
+            notes.append(
+                "remainingPowerCapability: Battery Pass 1.2.1 takes one value; exported the "
+                "first state of charge"
+            )
+    else:
+        tech["temperatureRangeIdleState"] = max(min(t_max, 60), -20)
+        notes.append(
+            "temperatureRangeIdleState: 1.2.0 takes one number; exported the maximum of the "
+            "idle range"
+        )
+        condition.update(
+            {
+                "energyThroughput": throughput,
+                "remainingEnergy": {
+                    "remainingEnergyalue": remaining_energy,
+                    "lastUpdate": measured,
+                },
+                "remainingPowerCapability": [
+                    {"remainingPowerCapabilityValue": x, "lastUpdate": measured} for x in remaining
+                ],
+                "evolutionOfSelfDischarge": {"evolutionOfSelfDischargeEntityValue": self_discharge},
+                "currentSelfDischargingRate": {
+                    "currentSelfDischargingRateEntity": self_discharge,
+                    "lastUpdate": measured,
+                },
+                "roundTripEfficiencyat50PerCentCycleLife": rte50,
+                "roundTripEfficiencyFade": rte_fade,
+                "powerFade": power_fade,
+            }
+        )
+    notes.append(
+        "initialInternalResistance: values in milliohm (the Battery Pass model names no unit)"
+    )
+    return {"batteryTechicalProperties": tech, "batteryCondition": condition}
+
+
+def _diligence(r: _Reader, notes: list[str]) -> dict[str, Any]:
+    rs = "/point1/responsibleSourcing"
+    out: dict[str, Any] = {
+        "supplyChainDueDiligenceReport": r.get(f"{rs}/reportUrl", "supplyChainDueDiligenceReport")
+    }
+    assurances = get_at(r.doc, f"{rs}/thirdPartyAssurancesUrl")
+    if assurances is not None:
+        out["thirdPartyAussurances"] = assurances
+    notes.append(
+        "SupplyChainDueDiligence: origins by country, ore types, certification and "
+        "due-diligence coverage and "
+        "risk flags are kept in the passport only (the aspect carries report links)"
+    )
+    return out
+
+
+def export_batterypass(
+    document: Mapping[str, Any], *, performance_version: str = "1.2.1"
+) -> BatteryPassExport:
+    """The seven Battery Pass v1.2 aspects of a full passport document; refuses (listing every gap)
+    if the Battery Pass requires a value the passport does not hold."""
+    if performance_version not in PERFORMANCE_VERSIONS:
+        raise ValueError(f"performance_version must be one of {PERFORMANCE_VERSIONS}")
+    reader = _Reader(document)
+    notes: list[str] = []
+    aspects = {
+        "GeneralProductInformation": _general(reader, notes),
+        "CarbonFootprintForBatteries": _carbon(reader),
+        "Circularity": _circularity(reader, notes),
+        "Labeling": _labeling(reader, notes),
+        "MaterialComposition": _composition(reader),
+        "PerformanceAndDurability": _performance(reader, performance_version, notes),
+        "SupplyChainDueDiligence": _diligence(reader, notes),
+    }
+    if reader.gaps:
+        unique = {g["pointer"]: g for g in reader.gaps}
+        raise ExportIncompleteError(sorted(unique.values(), key=lambda g: g["pointer"]))
+    return BatteryPassExport(aspects=aspects, notes=notes)

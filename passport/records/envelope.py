@@ -1,0 +1,294 @@
+"""Ledger records: building, signing and parsing the W3C VC 2.0 envelope.
+
+A record is a Verifiable Credential with one ``eddsa-jcs-2022`` Data Integrity proof. Its hash, the
+record's id, is SHA-256 over the RFC 8785 canonical bytes of the whole signed credential
+(design: "A record"). The issuer's hash chain lives in ``chain``: ``sequence`` counts from 1 and
+``previous`` is the hash of the issuer's previous record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from functools import cache
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import orjson
+
+import schemas
+from passport.errors import (
+    MalformedRecordError,
+    RecordTooLargeError,
+    SchemaViolationError,
+    UnknownKindError,
+)
+from passport.records import schema_gate
+from passport.timefmt import format_ts, now, parse_ts
+from signing.errors import CanonicalizationError
+from signing.jcs import canonical_form, canonicalize, parse_canonical
+from signing.keys import SigningKey
+from signing.proofs import create_proof
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+
+CONTEXT = ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/battery-passport/v1"]
+HASH_PREFIX = "sha256:"
+
+
+def record_hash(canonical: bytes) -> str:
+    """``sha256:<hex>`` of a record's canonical bytes: the record's id."""
+    return HASH_PREFIX + hashlib.sha256(canonical).hexdigest()
+
+
+_PLAIN_ASCII = re.compile(r"[ !#-\[\]-~]*")  # printable ASCII but '"' and '\\': JCS as is
+
+
+def leaf_data(record_hash_value: str, accepted_at: str) -> bytes:
+    """The bytes a log leaf commits to: the record hash and the time the ledger accepted it.
+
+    That is the RFC 8785 form of ``{"acceptedAt": …, "record": …}``. Both values are normally
+    printable ASCII without quote or backslash (a ``sha256:`` hex id and a timestamp), which
+    RFC 8785 §3.2.2.2 writes unescaped: the bytes are then formatted directly; anything else
+    is canonicalized in full.
+    """
+    if _PLAIN_ASCII.fullmatch(accepted_at) and _PLAIN_ASCII.fullmatch(record_hash_value):
+        return f'{{"acceptedAt":"{accepted_at}","record":"{record_hash_value}"}}'.encode("ascii")
+    return canonicalize({"acceptedAt": accepted_at, "record": record_hash_value})
+
+
+class ParsedRecord(NamedTuple):
+    """A record that passed step 1 of the append pipeline (size, JSON, schemas).
+
+    A named tuple, not a frozen dataclass: as immutable, and a batch of 1,000 builds it in
+    0.4 ms instead of 1.7 ms (a frozen dataclass sets each field through ``object.__setattr__``).
+    """
+
+    doc: dict[str, Any]
+    canonical: bytes
+    hash: str
+    kind: str
+    issuer: str
+    sequence: int
+    previous: str | None
+    verification_method: str
+    subject: dict[str, Any]
+    valid_from: str
+    canonical_by_orjson: bool = False
+    """``canonical`` is orjson's sorted serialization of ``doc`` (``signing.jcs.canonical_form``),
+    which spares the proof check a serialization (``signing.proofs.prepare_proof``)."""
+
+    @property
+    def key_multikey(self) -> str:
+        """The multikey named by the proof's verification method fragment."""
+        return self.verification_method.rsplit("#", 1)[1]
+
+
+@cache
+def _validator(relpath: str) -> Draft202012Validator:
+    # The reference validator only lists an invalid record's errors: imported when one comes.
+    from jsonschema import Draft202012Validator
+
+    schema = schemas.load(relpath)
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+_ENVELOPE = "records/envelope.schema.json"
+_sha256 = hashlib.sha256
+
+
+@cache
+def _kind_schema(kind: str) -> str:
+    return f"records/{kind}.schema.json"
+
+
+@cache
+def known_kinds() -> frozenset[str]:
+    """Record kinds that have a schema in ``schemas/records/`` (read once: shipped files)."""
+    return frozenset(
+        p.name.removesuffix(".schema.json")
+        for p in schemas.RECORDS_DIR.glob("*.schema.json")
+        if p.name != "envelope.schema.json"
+    )
+
+
+def schema_errors(relpath: str, instance: Any, prefix: str = "") -> list[dict[str, str]]:
+    """Every schema error as {pointer, message}, sorted by pointer (all at once, not the first).
+
+    The compiled check decides valid input alone; the reference validator lists the errors of
+    invalid input (see :mod:`passport.records.schema_gate`).
+    """
+
+    def reference() -> list[dict[str, str]]:
+        out = []
+        for err in _validator(relpath).iter_errors(instance):
+            pointer = prefix + "".join(f"/{p}" for p in err.absolute_path)
+            out.append({"pointer": pointer or "/", "message": err.message})
+        return out
+
+    problems = schema_gate.errors_or_none(
+        schema_gate.compiled(relpath), instance, reference, prefix
+    )
+    return sorted(problems, key=lambda e: e["pointer"])
+
+
+def parse_record(raw: bytes | str | dict[str, Any], *, max_bytes: int = 256 * 1024) -> ParsedRecord:
+    """Append step 1: size limit (before parsing), strict JSON, envelope and kind schemas."""
+    by_orjson = False
+    if isinstance(raw, dict):
+        doc: Any = raw
+        try:
+            canonical, by_orjson = canonical_form(doc)
+        except CanonicalizationError as exc:
+            raise MalformedRecordError(
+                f"record is not canonicalisable JSON: {exc.message}"
+            ) from exc
+        if len(canonical) > max_bytes:
+            raise RecordTooLargeError(f"record is {len(canonical)} bytes, limit {max_bytes}")
+    else:
+        data = raw.encode("utf-8") if isinstance(raw, str) else raw
+        if len(data) > max_bytes:
+            raise RecordTooLargeError(
+                f"record is {len(data)} bytes, limit {max_bytes}", limit=max_bytes
+            )
+        try:
+            doc, canonical = parse_canonical(bytes(data))
+        except CanonicalizationError as exc:
+            raise MalformedRecordError(f"record is not valid JSON: {exc.message}") from exc
+    if not isinstance(doc, dict):
+        raise MalformedRecordError("record must be a JSON object")
+    # The compiled check decides valid records alone; schema_errors lists an invalid one's
+    # problems (reference validator), so the common case costs one Rust call per schema.
+    if not schema_gate.compiled(_ENVELOPE).is_valid(doc):
+        problems = schema_errors(_ENVELOPE, doc)
+        raise SchemaViolationError(
+            f"record envelope invalid at {problems[0]['pointer']}: {problems[0]['message']}",
+            problems=problems,
+        )
+    kind = doc["type"][1]
+    if kind not in known_kinds():
+        raise UnknownKindError(f"unknown record kind {kind!r}", kind=kind)
+    subject = doc["credentialSubject"]
+    kind_schema = _kind_schema(kind)
+    if not schema_gate.compiled(kind_schema).is_valid(subject):
+        problems = schema_errors(kind_schema, subject, "/credentialSubject")
+        raise SchemaViolationError(
+            f"{kind} invalid at {problems[0]['pointer']}: {problems[0]['message']}",
+            problems=problems,
+        )
+    chain = doc["chain"]
+    sequence = chain["sequence"]
+    previous = chain.get("previous")
+    if (sequence == 1) != (previous is None):
+        raise SchemaViolationError(
+            "chain.previous must be absent at sequence 1 and present after it",
+            problems=[{"pointer": "/chain", "message": "previous/sequence mismatch"}],
+        )
+    parse_ts(doc["validFrom"])
+    return _parsed(doc, canonical, by_orjson)
+
+
+def _parsed(doc: dict[str, Any], canonical: bytes, by_orjson: bool = False) -> ParsedRecord:
+    """The ParsedRecord of a record whose checks (step 1) passed."""
+    chain = doc["chain"]
+    return ParsedRecord(
+        doc,
+        canonical,
+        HASH_PREFIX + _sha256(canonical).hexdigest(),
+        doc["type"][1],
+        doc["issuer"],
+        chain["sequence"],
+        chain.get("previous"),
+        doc["proof"]["verificationMethod"],
+        doc["credentialSubject"],
+        doc["validFrom"],
+        by_orjson,
+    )
+
+
+def reparse_checked(canonical: bytes) -> ParsedRecord:
+    """The ParsedRecord of canonical bytes that :func:`parse_record` accepted in another process.
+
+    A ledger checks large batches in a process pool; shipping each parsed document back costs
+    more (pickling nested dicts) than parsing its canonical bytes again with orjson, which for
+    such bytes yields the same document. Never call it on bytes that were not checked: it
+    skips every check of step 1.
+    """
+    doc = orjson.loads(canonical)
+    return _parsed(doc, canonical)
+
+
+def build_record(
+    kind: str,
+    *,
+    issuer: str,
+    subject: dict[str, Any],
+    sequence: int,
+    previous: str | None,
+    valid_from: str,
+) -> dict[str, Any]:
+    """An unsigned record envelope with its chain position filled in."""
+    chain: dict[str, Any] = {"sequence": sequence}
+    if previous is not None:
+        chain["previous"] = previous
+    return {
+        "@context": list(CONTEXT),
+        "type": ["VerifiableCredential", kind],
+        "issuer": issuer,
+        "validFrom": valid_from,
+        "chain": chain,
+        "credentialSubject": subject,
+    }
+
+
+def verification_method_for(issuer: str, key: SigningKey) -> str:
+    """The verification method id under which ``key`` signs for ``issuer``: ``issuer#multikey``.
+
+    For a did:key actor's first key this is exactly the did:key verification method; after a
+    rotation the fragment names the new key while the issuer (the actor's identity) stays.
+    """
+    return f"{issuer}#{key.multikey}"
+
+
+def sign_record(
+    unsigned: dict[str, Any], key: SigningKey, *, created: str | None = None
+) -> dict[str, Any]:
+    """Add an eddsa-jcs-2022 proof by ``key`` for the record's issuer."""
+    vm = verification_method_for(unsigned["issuer"], key)
+    return create_proof(unsigned, key, vm, created=created)
+
+
+def sign_next(
+    key: SigningKey,
+    kind: str,
+    subject: dict[str, Any],
+    *,
+    issuer: str,
+    head: tuple[int, str | None],
+    valid_from: str | None = None,
+) -> dict[str, Any]:
+    """A record of ``kind`` signed by ``key``, continuing the issuer's chain from ``head``
+    ((sequence, hash) of its newest record; (0, None) before its first)."""
+    sequence, previous = head
+    stamp = valid_from or format_ts(now(), micro=False)
+    unsigned = build_record(
+        kind,
+        issuer=issuer,
+        subject=subject,
+        sequence=sequence + 1,
+        previous=previous,
+        valid_from=stamp,
+    )
+    return sign_record(unsigned, key, created=stamp)
+
+
+def dumps(doc: dict[str, Any]) -> bytes:
+    """Canonical bytes of a record, as stored and served."""
+    return canonicalize(doc)
+
+
+def pretty(doc: Any) -> str:
+    """Human-readable JSON for terminals (never hashed)."""
+    return json.dumps(doc, indent=2, ensure_ascii=False)
