@@ -37,8 +37,8 @@ from passport.store.rows import StoredActor
 from passport.store.sql.repository import Repository
 from passport.timefmt import format_ts
 from signing import ed25519
-from signing.errors import BpassError, SignatureError
-from signing.jws import JwsError, b64url_decode, decode_jwt, encode_jwt
+from signing.errors import BpassError, JwsError, SignatureError
+from signing.jws import b64url_decode, decode_jwt, encode_jwt
 from signing.keys import SigningKey
 from signing.multikey import decode_multibase_signature, public_key_to_jwk
 

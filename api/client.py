@@ -13,54 +13,33 @@ CLI's error handling and exit codes do not change. When the log's verifier key i
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
-import api.errors
-import passport.errors
 from api.auth import CHALLENGE_PREFIX
-from passport.errors import ConfigurationError, LedgerStateError, NotFoundError
+from api.errors import RemoteError, errors_by_code
+from passport.errors import BatchItemError, ConfigurationError, LedgerStateError, NotFoundError
 from passport.ledger import log as translog
 from passport.ledger.accept import LedgerInfo
-from passport.ledger.pipeline import BatchItemError
 from passport.records.envelope import ParsedRecord, parse_record, sign_next
 from signing.errors import BpassError, SignatureError
 from signing.jcs import canonicalize
-from signing.jws import JwsError, b64url_encode
+from signing.jws import b64url_encode
 from signing.keys import SigningKey
 from signing.note import open_checkpoint
-
-_REGISTERED = (api.errors.ApiError, passport.errors.LedgerError, JwsError)
-"""Modules whose error classes the problem-to-error registry must see."""
 
 PROBLEM_JSON = "application/problem+json"
 USER_AGENT = "bpass-remote/0.1"
 _STANDARD_MEMBERS = frozenset({"type", "title", "status", "detail", "instance", "code", "index"})
 
 
-class RemoteError(BpassError):
-    """The server answered with an error this client does not know by its code."""
-
-    code = "remote_error"
-
-
-def _subclasses(base: type[BpassError]) -> Iterator[type[BpassError]]:
-    for sub in base.__subclasses__():
-        yield sub
-        yield from _subclasses(sub)
-
-
-def _registry() -> dict[str, type[BpassError]]:
-    # Importing the modules above registers their classes (``api.errors``, ``passport.errors``,
-    # ``JwsError``). A class with its own constructor (BatchItemError) is rebuilt separately.
-    out: dict[str, type[BpassError]] = {}
-    for cls in _subclasses(BpassError):
-        if cls is not BatchItemError and "__init__" not in cls.__dict__:
-            out.setdefault(cls.code, cls)
-    return out
+_BY_CODE = {code: cls for code, cls in errors_by_code().items() if cls is not BatchItemError}
+"""The error class of every code the server can answer with, from the layers' error modules
+(so the client knows them all, whatever else was imported). A batch item's error is rebuilt
+from the problem's ``index``."""
 
 
 def error_from_problem(status: int, problem: dict[str, Any]) -> BpassError:
@@ -68,15 +47,17 @@ def error_from_problem(status: int, problem: dict[str, Any]) -> BpassError:
     code = str(problem.get("code", ""))
     message = str(problem.get("detail") or problem.get("title") or f"HTTP {status}")
     details = {k: v for k, v in problem.items() if k not in _STANDARD_MEMBERS}
-    cls = _registry().get(code)
+    cls = _BY_CODE.get(code)
     error: BpassError
     if cls is None:
         error = RemoteError(message, status=status, remote_code=code, **details)
     else:
-        try:
-            error = cls(message, **details)
-        except TypeError:
-            error = RemoteError(message, status=status, remote_code=code)
+        # The class, with the server's message and details, whatever its own constructor asks
+        # for (an error listing problems takes them as one argument).
+        error = cls.__new__(cls)
+        BpassError.__init__(error, message, **details)
+        if "__init__" in cls.__dict__:
+            vars(error).update(details)  # such classes keep their details as attributes too
     index = problem.get("index")
     if isinstance(index, int):
         return BatchItemError(index, error)

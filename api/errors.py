@@ -3,8 +3,12 @@ the same problem+json mapping renders them; ``code`` values are stable API."""
 
 from __future__ import annotations
 
+import sys
+
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+import passport.errors
+import signing.errors
 from signing.errors import BpassError
 
 
@@ -107,3 +111,31 @@ class SubmissionInvalidError(ApiError):
     """A passport submission holds the wrong kind of record, or one for another passport."""
 
     code = "submission_invalid"
+
+
+class RemoteError(BpassError):
+    """The server answered with an error this client does not know by its code."""
+
+    code = "remote_error"
+
+
+ERROR_MODULES = (signing.errors, passport.errors, sys.modules[__name__])
+"""The one error module of each layer: signing, the domain, the HTTP layer. Every error class
+the project raises is defined in one of them (``tests`` holds that)."""
+
+
+def error_classes() -> list[type[BpassError]]:
+    """Every error class the layers' error modules define, in module order."""
+    return [
+        obj
+        for module in ERROR_MODULES
+        for obj in vars(module).values()
+        if isinstance(obj, type)
+        and issubclass(obj, BpassError)
+        and obj.__module__ == module.__name__
+    ]
+
+
+def errors_by_code() -> dict[str, type[BpassError]]:
+    """The error class of each code (codes are unique across the layers; a test holds that)."""
+    return {cls.code: cls for cls in error_classes()}

@@ -28,7 +28,7 @@ from api.errors import (
     RequestTooLargeError,
     RouteNotFoundError,
 )
-from passport.ledger.pipeline import BatchItemError
+from passport.errors import BatchItemError
 from signing.errors import BpassError, Category
 
 PROBLEM_JSON = "application/problem+json"

@@ -27,8 +27,9 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from api.errors import ServerBusyError
+from passport.errors import BatchItemError
 from passport.ledger.log import Receipt
-from passport.ledger.pipeline import BatchItemError, Ledger
+from passport.ledger.pipeline import Ledger
 from signing.errors import BpassError
 
 log = logging.getLogger("bpass.api")

@@ -187,7 +187,7 @@ def append_command(
     server: ServerOption = None,
 ) -> None:
     """Append signed records, each on its own; print receipts, exit 1 naming every rejected file."""
-    from passport.ledger.pipeline import BatchItemError
+    from passport.errors import BatchItemError
 
     @handle_errors
     def run() -> None:

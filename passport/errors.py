@@ -318,3 +318,28 @@ class ExportIncompleteError(PassportError):
             problems=list(problems),
         )
         self.problems = list(problems)
+
+
+# -- batches, bundles and the memory store --------------------------------------------------
+class BatchItemError(LedgerError):
+    """Wraps the error of one record of a batch; the whole batch was rolled back."""
+
+    code = "batch_rejected"
+
+    def __init__(self, index: int, error: BpassError) -> None:
+        super().__init__(
+            f"record #{index} of the batch: {error.message}", index=index, cause=error.code
+        )
+        self.index = index
+        self.error = error
+
+
+class BundleError(LedgerError):
+    """A bundle cannot be built (the passport or one of its records is missing)."""
+
+    code = "bundle_error"
+
+
+class NotKeptInMemoryError(RuntimeError):
+    """A write the tables' own constraints would refuse, such as a duplicate primary key: a
+    rule let it through (a programming error, not bad input)."""

@@ -16,8 +16,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from passport.errors import BatchItemError
 from passport.ledger.batchsign import BatchSigner
-from passport.ledger.pipeline import BatchItemError, Ledger
+from passport.ledger.pipeline import Ledger
 from signing.keys import SigningKey
 
 DEFAULT_BATCH = 500

@@ -82,3 +82,10 @@ class NoteError(SigningError):
 
     code = "note_invalid"
     category = "unverified"
+
+
+class JwsError(SigningError):
+    """A compact JWS or JWT is malformed, uses another algorithm, or does not verify."""
+
+    code = "jws_invalid"
+    category = "unverified"

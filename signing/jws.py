@@ -22,13 +22,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from signing import ed25519
-from signing.errors import CanonicalizationError, SignatureError, SigningError
+from signing.errors import CanonicalizationError, JwsError, SignatureError
 from signing.jcs import canonicalize, parse_json
 from signing.keys import SigningKey
 
 __all__ = [
     "MAX_TOKEN_LENGTH",
-    "JwsError",
     "b64url_decode",
     "b64url_encode",
     "decode_jwt",
@@ -45,13 +44,6 @@ _B64URL_RE = re.compile(r"[A-Za-z0-9_-]*")
 
 KeyLookup = Callable[[Mapping[str, Any]], bytes]
 """Given a verified-to-be-well-formed protected header, return the 32-byte public key to use."""
-
-
-class JwsError(SigningError):
-    """A compact JWS or JWT is malformed, uses another algorithm, or does not verify."""
-
-    code = "jws_invalid"
-    category = "unverified"
 
 
 def b64url_encode(data: bytes) -> str:

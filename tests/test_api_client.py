@@ -11,8 +11,10 @@ from conftest import Actors
 from fastapi.testclient import TestClient
 from test_api_support import client
 
-from api.client import RemoteError, RemoteLedger, error_from_problem
+from api.client import RemoteLedger, error_from_problem
+from api.errors import RemoteError
 from passport.errors import (
+    BatchItemError,
     ConfigurationError,
     ForkError,
     LedgerStateError,
@@ -20,7 +22,7 @@ from passport.errors import (
     UnknownIssuerError,
 )
 from passport.ledger.log import verify_receipt
-from passport.ledger.pipeline import BatchItemError, Ledger
+from passport.ledger.pipeline import Ledger
 from signing.errors import NoteError, ProofError
 from signing.keys import SigningKey
 from signing.note import verifier_key

@@ -12,6 +12,7 @@ import pytest
 from conftest import Actors
 
 from passport.errors import (
+    BatchItemError,
     ChainGapError,
     ChainPreviousMismatchError,
     ForkError,
@@ -29,7 +30,7 @@ from passport.errors import (
 )
 from passport.ledger.audit import audit
 from passport.ledger.log import verify_receipt
-from passport.ledger.pipeline import BatchItemError, Ledger
+from passport.ledger.pipeline import Ledger
 from passport.records.envelope import build_record, sign_record
 from passport.store.rows import StoredRecord
 from signing import merkle

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from conftest import rotation_chain
 
-from passport.errors import SchemaViolationError
+from passport.errors import BatchItemError, SchemaViolationError
 from passport.ledger.audit import audit
 from passport.ledger.log import verify_receipt
-from passport.ledger.pipeline import PARALLEL_VERIFY_MIN, BatchItemError, Ledger
+from passport.ledger.pipeline import PARALLEL_VERIFY_MIN, Ledger
 from passport.records.envelope import sign_next
 from signing.errors import ProofError
 from signing.jcs import canonicalize

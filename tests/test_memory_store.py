@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 from trace_chain import Chain, Party, out
 
-from passport.errors import MassBalanceError, RuleViolationError
+from passport.errors import MassBalanceError, NotKeptInMemoryError, RuleViolationError
 from passport.ledger import kinds
 from passport.ledger.pipeline import Ledger
 from passport.records.envelope import parse_record
 from passport.records.kinds import AcceptContext
-from passport.store.memory import MemoryTraceTx, MemoryTx, NotKeptInMemoryError
+from passport.store.memory import MemoryTraceTx, MemoryTx
 from passport.store.sql.repository import Tx
 from passport.store.sql.trace import TraceTx
 from passport.store.state import StateTx, TraceStateTx

@@ -13,6 +13,7 @@ from trace_chain import Chain, Party, external, facility_subject, holding, out, 
 
 from passport.errors import (
     AttestationError,
+    BatchItemError,
     ChainOfCustodyError,
     CustodyError,
     DoubleClaimError,
@@ -29,7 +30,7 @@ from passport.errors import (
     UnknownTransferError,
 )
 from passport.ledger.batchsign import BatchSigner
-from passport.ledger.pipeline import BatchItemError, Ledger
+from passport.ledger.pipeline import Ledger
 from signing.keys import SigningKey
 
 NI = {"Ni": 20_000}  # 2 % nickel ore

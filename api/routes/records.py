@@ -17,8 +17,7 @@ from api.deps import LedgerDep, State
 from api.errors import BatchInvalidError, BatchTooLargeError, JsonMalformedError
 from api.models import HASH_PATTERN, MAX_SEQUENCE, Did, ReceiptModel, RecordPage, RecordSummary
 from api.openapi import problems, record_body, record_schema
-from passport.errors import MalformedRecordError
-from passport.ledger.pipeline import BatchItemError
+from passport.errors import BatchItemError, MalformedRecordError
 from signing.errors import CanonicalizationError
 from signing.jcs import parse_json
 

@@ -23,9 +23,9 @@ from typing import Any, cast
 
 from passport import gcpause
 from passport.errors import (
+    BatchItemError,
     ConfigurationError,
     ForkError,
-    LedgerError,
     LedgerStateError,
     NotFoundError,
 )
@@ -71,19 +71,6 @@ def _parse_and_verify(
 
 _Checked = tuple[int, "ParsedRecord | None", "BpassError | None"]
 """A record of a batch after steps 1 and 2a: (index, record or None if step 1 failed, error)."""
-
-
-class BatchItemError(LedgerError):
-    """Wraps the error of one record of a batch; the whole batch was rolled back."""
-
-    code = "batch_rejected"
-
-    def __init__(self, index: int, error: BpassError) -> None:
-        super().__init__(
-            f"record #{index} of the batch: {error.message}", index=index, cause=error.code
-        )
-        self.index = index
-        self.error = error
 
 
 class Ledger:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from passport.errors import LedgerError, NotFoundError
+from passport.errors import BundleError, NotFoundError
 from passport.ledger import log as translog
 from passport.ledger.pipeline import Ledger
 from passport.records.envelope import parse_record
@@ -16,15 +16,9 @@ from passport.service.views import resolve, show_passport
 from passport.store.sql.repository import Tx
 from passport.verify.bundle import BUNDLE_TYPE, BUNDLE_VERSION
 
-__all__ = ["BundleError", "build_bundle"]
+__all__ = ["build_bundle"]
 
 _NO_LIMIT = 1 << 30
-
-
-class BundleError(LedgerError):
-    """A bundle cannot be built (the passport or one of its records is missing)."""
-
-    code = "bundle_error"
 
 
 def _provenance_closure(tx: Tx, lot_id: str) -> set[str]:

@@ -28,6 +28,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import NoReturn
 
+from passport.errors import NotKeptInMemoryError
 from passport.store.rows import StoredActor, StoredKey, StoredRecord
 from passport.store.state import StateTx, TraceStateTx
 from passport.store.trace_rows import (
@@ -39,12 +40,7 @@ from passport.store.trace_rows import (
     TransferRow,
 )
 
-__all__ = ["MemoryTraceTx", "MemoryTx", "NotKeptInMemoryError"]
-
-
-class NotKeptInMemoryError(RuntimeError):
-    """A write the tables' own constraints would refuse, such as a duplicate primary key: a
-    rule let it through (a programming error, not bad input)."""
+__all__ = ["MemoryTraceTx", "MemoryTx"]
 
 
 def _contents(elements: dict[str, int]) -> dict[str, int]:
