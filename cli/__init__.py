@@ -33,7 +33,35 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"bpass {version('battery-passport')}")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            typer.echo("bpass (not installed: no version)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        "-V",
+        callback=_print_version,
+        is_eager=True,
+        help="Print the version and exit.",
+    ),
+) -> None:
+    """Battery passport and material traceability ledger."""
+
+
 app.add_typer(keys_app, name="keys")
 app.add_typer(credential_app, name="credential")
 app.command("init")(init_command)

@@ -23,9 +23,18 @@ An NMC811 cathode is thus about 48 % Ni, 6 % Co, 6 % Mn and 7 % Li by mass.
 
 from __future__ import annotations
 
+import copy
+import json
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Final
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from samples.generate import SamplePack
+
+MODELS_DIR: Final = Path(__file__).parent / "models"
+"""The OEM model files of the sample pack designs."""
 
 PCAM_NMC811: Final = {"Ni": 508_409, "Mn": 59_485, "Co": 63_811}
 CAM_NMC811: Final = {"Li": 71_341, "Ni": 482_675, "Mn": 56_474, "Co": 60_581}
@@ -147,3 +156,16 @@ LFP_60: Final = PackDesign(
 
 DESIGNS: Final = {"NMC811": NMC811_75, "LFP": LFP_60}
 """Pack designs by chemistry name (``--chemistry``)."""
+
+
+def load_model(design: PackDesign) -> dict[str, Any]:
+    """The OEM's model data for ``design`` (``samples/models/*.json``)."""
+    data: dict[str, Any] = json.loads((MODELS_DIR / design.model_file).read_text("utf-8"))
+    return data
+
+
+def model_for(design: PackDesign, pack: SamplePack) -> dict[str, Any]:
+    """The OEM's model data for one pack: the model file with the pack's manufacturing date."""
+    model = copy.deepcopy(load_model(design))
+    model["point1"]["manufacturing"]["date"] = pack.made_on
+    return model

@@ -33,9 +33,7 @@ identifiers and issue times differ between runs).
 
 from __future__ import annotations
 
-import copy
 import hashlib
-import json
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -57,6 +55,7 @@ from samples.designs import (
     LI2CO3,
     LIOH,
     MNSO4,
+    MODELS_DIR,
     NEEDLE_COKE,
     NISO4,
     PCAM_NMC811,
@@ -65,13 +64,14 @@ from samples.designs import (
     SPHERICAL_GRAPHITE,
     SYNTHETIC_GRAPHITE,
     PackDesign,
+    load_model,
 )
+from samples.passports import issue_sample_passports
 from signing.keys import SigningKey
 
 BASE_DATE: Final = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 """Day 0 of the sample's timeline; the packs are made between April and August 2026."""
 
-MODELS_DIR: Final = Path(__file__).parent / "models"
 """The OEM's model data files (``bpass passport issue --model``)."""
 
 DEFAULT_BASE_URL: Final = "http://127.0.0.1:8000"
@@ -214,12 +214,6 @@ def kg(value: Decimal) -> str:
 def sha256_text(text: str) -> str:
     """``sha256:<hex>`` of a text (stands in for the hash of a report's bytes)."""
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def load_model(design: PackDesign) -> dict[str, Any]:
-    """The OEM's model data for ``design`` (``samples/models/*.json``)."""
-    data: dict[str, Any] = json.loads((MODELS_DIR / design.model_file).read_text("utf-8"))
-    return data
 
 
 @dataclass
@@ -1733,7 +1727,6 @@ def build_sample_ledger(
         records=dict(builder.story),
     )
     if issue_passports:
-        from samples.passports import issue_sample_passports
 
         def step() -> None:
             nonlocal done
@@ -1744,10 +1737,3 @@ def build_sample_ledger(
         issue_sample_passports(ledger, summary, base_url=base_url, on_issued=step)
     summary.seconds = time.perf_counter() - started
     return summary
-
-
-def model_for(design: PackDesign, pack: SamplePack) -> dict[str, Any]:
-    """The OEM's model data for one pack: the model file with the pack's manufacturing date."""
-    model = copy.deepcopy(load_model(design))
-    model["point1"]["manufacturing"]["date"] = pack.made_on
-    return model

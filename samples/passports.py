@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from passport.ledger.pipeline import Ledger
-from samples.designs import DESIGNS
+from samples.designs import DESIGNS, model_for
 
 if TYPE_CHECKING:
     from samples.generate import SampleSummary
@@ -30,7 +30,6 @@ def issue_sample_passports(
     partner to update its point 4; fills in the pack's ``passport_id`` and ``passport_record``."""
     from passport.service.issue import issue_passport
     from passport.service.lifecycle import mandate
-    from samples.generate import model_for
 
     design = DESIGNS[summary.chemistry]
     key = summary.actor(OEM).key

@@ -24,8 +24,7 @@ from passport.records.envelope import build_record, dumps, record_hash, sign_rec
 from passport.service.issue import prepare_passport, sign_chain
 from passport.service.lifecycle import successor_model
 from passport.service.views import full_document, load_state
-from samples.designs import DESIGNS
-from samples.generate import model_for
+from samples.designs import DESIGNS, model_for
 from signing.jcs import canonicalize
 
 
