@@ -460,7 +460,7 @@ def bundle_bench(records: int, runs: int) -> BundleFigures:
     from passport.service.issue import issue_passport
     from passport.store.sql.repository import Repository
     from passport.verify.bundle import verify_bundle
-    from samples.categories import sample_model
+    from samples.models import sample_model
     from signing.jcs import parse_json
     from signing.keys import SigningKey
 

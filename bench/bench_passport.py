@@ -36,7 +36,7 @@ from passport.ledger.pipeline import Ledger
 from passport.service.issue import issue_passport, sign_chain
 from passport.store.sql.repository import Repository
 from passport.trace.rollup import compute_rollup
-from samples.categories import sample_model
+from samples.models import sample_model
 from signing.keys import SigningKey
 
 ISSUE_TARGET_MS = 300.0

@@ -15,7 +15,7 @@ from passport.document.compliance import (
     recycled_content,
 )
 from passport.document.regulation import PLACEHOLDER_CLASS_TABLE, parse_class_table
-from samples.categories import CATEGORIES, sample_document
+from tests.helpers.sample_passports import CATEGORIES, sample_document
 
 
 def _rows(doc: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:

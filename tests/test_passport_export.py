@@ -19,8 +19,8 @@ from passport.errors import ExportIncompleteError
 from passport.ledger.pipeline import Ledger
 from passport.service.lifecycle import update_passport
 from passport.service.views import full_document
-from samples.categories import CATEGORIES, sample_document
 from signing.keys import SigningKey
+from tests.helpers.sample_passports import CATEGORIES, sample_document
 
 
 def schema_errors(name: str, payload: Any, performance_version: str = "1.2.1") -> list[str]:

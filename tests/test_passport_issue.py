@@ -25,10 +25,10 @@ from passport.ledger.pipeline import Ledger
 from passport.service.issue import IssuedPassport, issue_passport, prepare_passport, sign_chain
 from passport.service.views import full_document, verify_passport
 from passport.trace.rollup import compute_rollup
-from samples.categories import build_sample_chain, sample_model
 from signing.jcs import parse_json
 from signing.keys import SigningKey
 from signing.note import open_checkpoint
+from tests.helpers.sample_passports import build_sample_chain, sample_model
 
 
 @pytest.fixture
@@ -70,7 +70,7 @@ def test_issued_passport_validates_and_verifies_against_the_ledger(
     assert doc["passportId"] != doc["batteryId"] and doc["passportId"].startswith("urn:bpass:")
     assert doc["economicOperator"] == {
         "id": chain.did("oem"),
-        "name": "Voltaris Automotive GmbH",
+        "name": "Elbe Motors AG",
         "address": sample_model("ev")["economicOperator"]["address"],
     }
     assert doc["status"] == "original" and doc["issuedAt"] == doc["lastUpdated"]
@@ -128,7 +128,7 @@ def test_figures_come_from_the_roll_ups(ledger: Ledger, operator_key: SigningKey
     countries = {o["country"] for o in rs["materials"]["cobalt"]["originByCountry"]}
     assert countries == {"CD", "DE"}
     facilities = doc["point3"]["supplyChainEvidence"]["originByFacility"]
-    assert {f["facility"] for f in facilities} >= {"cd-kolwezi", "au-greenbushes", "de-recycling"}
+    assert {f["facility"] for f in facilities} >= {"lcc-kolwezi", "pilbara-mine", "rbr-dormagen"}
     assert Decimal(doc["point2"]["elementMassesKg"]["nickel"]) == Decimal("45.200")
 
 

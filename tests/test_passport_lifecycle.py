@@ -288,7 +288,7 @@ def test_repurposing_issues_a_successor_linked_to_the_original(ledger: Ledger, i
 
 
 def test_repurposing_with_a_new_model_and_serial(ledger: Ledger, issued: Any) -> None:
-    from samples.categories import sample_model
+    from samples.models import sample_model
 
     chain, original = issued
     model = sample_model("stationary")

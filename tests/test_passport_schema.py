@@ -29,7 +29,7 @@ from passport.document.regulation import (
 )
 from passport.document.validation import ensure_valid, schema, validate
 from passport.errors import ConfigurationError, PassportInvalidError
-from samples.categories import CATEGORIES, sample_document, sample_figures
+from tests.helpers.sample_passports import CATEGORIES, sample_document, sample_figures
 
 
 def problems_of(doc: Any, expected: dict[str, Any] | None = None) -> dict[str, str]:

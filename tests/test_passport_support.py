@@ -14,8 +14,13 @@ from jsonschema import Draft4Validator
 from passport.ledger.pipeline import Ledger
 from passport.service.issue import IssuedPassport, issue_passport
 from passport.service.lifecycle import mandate
-from samples.categories import SampleChain, build_sample_chain, sample_document, sample_model
 from signing.keys import SigningKey
+from tests.helpers.sample_passports import (
+    SampleChain,
+    build_sample_chain,
+    sample_document,
+    sample_model,
+)
 
 BASE = "https://id.voltaris.example"
 EXTERNAL = Path(__file__).resolve().parent / "data" / "external-schemas" / "batterypass-1.2"

@@ -23,9 +23,9 @@ from passport.ledger.pipeline import Ledger
 from passport.records import schema_gate
 from passport.records.envelope import _validator, schema_errors
 from passport.store.sql.repository import Repository
-from samples.categories import CATEGORIES, sample_document
 from samples.generate import build_sample_ledger
 from signing.keys import SigningKey
+from tests.helpers.sample_passports import CATEGORIES, sample_document
 
 _OPERATOR = SigningKey.from_seed(b"\x31" * 32)
 _LOG = SigningKey.from_seed(b"\x32" * 32)
