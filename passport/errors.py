@@ -140,7 +140,7 @@ class StorageUnavailableError(LedgerError):
     category = "unavailable"
 
 
-# -- material traceability (passport/lots.py, passport/attestations.py) ------------------------
+# -- material traceability (passport/trace/lots.py, passport/trace/attestations.py) ---------
 # Append pipeline step 4 (design): "referenced lots exist; mass balance holds". Each rule has its
 # own stable code so that API clients and the sample generator can tell rejections apart.
 

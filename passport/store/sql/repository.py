@@ -3,7 +3,7 @@
 SQLite (WAL, ``BEGIN IMMEDIATE`` for writers) is the embedded default; PostgreSQL is chosen by URL.
 Writers are serialised on the log: SQLite by its write lock, PostgreSQL by
 ``SELECT … FOR UPDATE`` of the single ``log_state`` row. Readers never block writers. The schema
-is created and upgraded by Alembic migrations (``passport/store/migrations``).
+is created and upgraded by Alembic migrations (``passport/store/sql/migrations``).
 """
 
 from __future__ import annotations
