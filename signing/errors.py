@@ -89,3 +89,17 @@ class JwsError(SigningError):
 
     code = "jws_invalid"
     category = "unverified"
+
+
+class DisclosureError(SigningError):
+    """A selective disclosure (RFC 9901 adapted to the ledger's JSON records) is malformed, or
+    does not answer a digest of the record it is presented with."""
+
+    code = "disclosure_invalid"
+
+
+class DisclosureMismatchError(DisclosureError):
+    """A disclosure whose digest the record does not contain: tampered, guessed, or taken from
+    another record (RFC 9901 §7.1 step 5: every disclosure must be referenced)."""
+
+    code = "disclosure_mismatch"
