@@ -26,6 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 from bench_trace import database, settle
+from report import Figure, add_argument, record_run
 
 from passport.document.figures import figures_from_rollup
 from passport.document.partitions import PARTITION_FIELD
@@ -230,18 +231,22 @@ def timed(fn: Callable[[], Any], runs: int) -> tuple[list[float], list[float]]:
 
 def report(
     name: str, samples: tuple[list[float], list[float]], target: float | None = None
-) -> None:
-    """Print wall-clock median and min and CPU median; compare the wall median with ``target``."""
+) -> Figure:
+    """Print wall-clock median and min and CPU median; compare the wall median with ``target``.
+    Return the figure for bench/README.md."""
     wall, cpu = samples
     median = statistics.median(wall)
-    verdict = (
-        ""
-        if target is None
-        else f"  target < {target:.0f} ms: {'OK' if median < target else 'MISSED'}"
-    )
+    ok = target is not None and median < target
+    verdict = "" if target is None else f"  target < {target:.0f} ms: {'OK' if ok else 'MISSED'}"
     print(
         f"{name:<52} median {median:8.2f} ms  min {min(wall):8.2f} ms  "
         f"cpu {statistics.median(cpu):8.2f} ms{verdict}"
+    )
+    return Figure(
+        name.strip(),
+        f"median {median:.2f} ms (min {min(wall):.2f}, CPU {statistics.median(cpu):.2f})",
+        "—" if target is None else f"< {target:.0f} ms",
+        "" if target is None else ("OK" if ok else "MISSED"),
     )
 
 
@@ -253,6 +258,7 @@ def main() -> None:
     parser.add_argument(
         "--db", help="PostgreSQL URL (a fresh schema, dropped afterwards); default SQLite"
     )
+    add_argument(parser)
     args = parser.parse_args()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"load average at start: {load} on {os.cpu_count()} cores")
@@ -314,12 +320,16 @@ def main() -> None:
         )
         ledger.close()
     print()
-    report("issuance (roll-ups + validation + signing + append)", issue_ms, ISSUE_TARGET_MS)
-    report("  roll-ups (compute_rollup as of the checkpoint)", rollup_ms)
-    report("  figures from the roll-up", figures_ms)
-    report("  validation against the roll-ups", validate_rollup_ms)
-    report("  signing the four partitions", sign_ms)
-    report("validation of one passport (schema + rules)", validate_ms, VALIDATE_TARGET_MS)
+    figures = [
+        report("issuance (roll-ups + validation + signing + append)", issue_ms, ISSUE_TARGET_MS),
+        report("  roll-ups (compute_rollup as of the checkpoint)", rollup_ms),
+        report("  figures from the roll-up", figures_ms),
+        report("  validation against the roll-ups", validate_rollup_ms),
+        report("  signing the four partitions", sign_ms),
+        report("validation of one passport (schema + rules)", validate_ms, VALIDATE_TARGET_MS),
+    ]
+    size = Figure("backend, provenance records of the pack", f"{backend}, {provenance:,}")
+    record_run("bench_passport", [size, *figures], no_record=args.no_record)
 
 
 if __name__ == "__main__":
