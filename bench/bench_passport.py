@@ -25,7 +25,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from bench_trace import database, settle
+from bench_trace import database, settle, verify_rate
 from report import Figure, add_argument, record_run
 
 from passport.document.figures import figures_from_rollup
@@ -262,6 +262,8 @@ def main() -> None:
     args = parser.parse_args()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"load average at start: {load} on {os.cpu_count()} cores")
+    bare = verify_rate()
+    print(f"bare Ed25519 verify (signing.ed25519): {bare:,.0f}/s")
     with database(args.db) as url:
         operator = SigningKey.from_seed(b"\x01" * 32)
         ledger = Ledger(
@@ -329,7 +331,8 @@ def main() -> None:
         report("validation of one passport (schema + rules)", validate_ms, VALIDATE_TARGET_MS),
     ]
     size = Figure("backend, provenance records of the pack", f"{backend}, {provenance:,}")
-    record_run("bench_passport", [size, *figures], no_record=args.no_record)
+    reference = Figure("bare Ed25519 verify (signing.ed25519)", f"{bare:,.0f} /s")
+    record_run("bench_passport", [reference, size, *figures], no_record=args.no_record)
 
 
 if __name__ == "__main__":
