@@ -57,6 +57,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from report import Figure, add_argument, record_run
 
 CLIENTS = 100
 GET_SECONDS = 5.0
@@ -515,8 +516,8 @@ def bundle_bench(records: int, runs: int) -> BundleFigures:
         )
 
 
-def report_bundle(b: BundleFigures) -> None:
-    """Print the bundle verification figures."""
+def report_bundle(b: BundleFigures) -> list[Figure]:
+    """Print the bundle verification figures; return them for bench/README.md."""
     print(
         f"\noffline bundle of a pack with {b.provenance} provenance records: {b.records} records, "
         f"{b.signatures} signatures, {b.bytes / 1e6:.1f} MB"
@@ -550,6 +551,26 @@ def report_bundle(b: BundleFigures) -> None:
         f"({ratios[0]:.2f}-{ratios[-1]:.2f}x; {repeated:.2f}x against the repeated signature) "
         f"(target <= {BUNDLE_TARGET}x: {verdict})"
     )
+    size = f"bundle of {b.provenance:,} provenance records"
+    return [
+        Figure(
+            f"{size}: bare Ed25519 of its signatures (median)",
+            f"{bare:.0f} ms ({bare * 1000 / b.signatures:.1f} µs/verify)",
+        ),
+        Figure(f"{size}: verify_bundle (median)", f"{median(b.verify_ms):.0f} ms"),
+        Figure(
+            f"{size}: verify_bundle / bare, run by run (median)",
+            f"{ratio:.2f}x ({ratios[0]:.2f}-{ratios[-1]:.2f}x over {len(ratios)} runs;"
+            f" {repeated:.2f}x against one signature repeated)",
+            f"<= {BUNDLE_TARGET}x",
+            verdict,
+        ),
+        Figure(f"{size}: strict parse of the served bytes (not counted)", f"{b.parse_ms:.0f} ms"),
+        Figure(
+            f"{size}: verify_bundle of the builder's own dict (reference)",
+            f"{builders:.0f} ms = {builders / bare:.2f}x",
+        ),
+    ]
 
 
 def report(results: list[Result], in_process: float) -> None:
@@ -584,14 +605,16 @@ def main() -> None:
         action="store_true",
         help="skip the HTTP measurements (steps 1-6): only the offline bundle (step 7)",
     )
+    add_argument(parser)
     args = parser.parse_args()
     if args.serve_bare:
         serve_bare(args.serve_bare)
         return
     if args.bundle_only:
         t0 = time.perf_counter()
-        report_bundle(bundle_bench(args.bundle_records, args.bundle_runs))
+        figures = report_bundle(bundle_bench(args.bundle_records, args.bundle_runs))
         print(f"(bundle set-up and runs took {time.perf_counter() - t0:.0f} s)")
+        record_run("bench_api", figures, no_record=args.no_record)
         return
     if args.client == "httpx":
         CONNECTION = HttpxConnection
@@ -619,7 +642,7 @@ def main() -> None:
     report(results, in_process)
     t0 = time.perf_counter()
     bundle = bundle_bench(args.bundle_records, args.bundle_runs)
-    report_bundle(bundle)
+    bundle_figures = report_bundle(bundle)
     print(f"(bundle set-up and runs took {time.perf_counter() - t0:.0f} s)")
     paced = [r for r in results if "paced" in r.name and "bare" not in r.name]
     passport_p99 = next(r.pct(0.99) for r in paced if "passport" in r.name)
@@ -633,6 +656,36 @@ def main() -> None:
         f"(>= {APPENDS_TARGET:.0f}: {'met' if singles >= APPENDS_TARGET else 'MISSED'} single, "
         f"{'met' if batched >= APPENDS_TARGET else 'MISSED'} batched)"
     )
+    passport_ok, singles_ok = passport_p99 < P99_TARGET_MS, singles >= APPENDS_TARGET
+    batched_ok = batched >= APPENDS_TARGET
+    bare_paced = next(r for r in results if "paced" in r.name and "bare" in r.name)
+    figures = [
+        Figure(f"{bare_paced.name}: p99 (the scale)", f"{bare_paced.pct(0.99):.1f} ms"),
+        Figure(
+            f"public passport GET p99, {CLIENTS} paced clients",
+            f"{passport_p99:.1f} ms",
+            f"< {P99_TARGET_MS:.0f} ms",
+            "met" if passport_ok else "MISSED",
+        ),
+        Figure(
+            "slowest paced endpoint p99", f"{worst.pct(0.99):.1f} ms ({worst.name.split(',')[0]})"
+        ),
+        Figure(
+            "appends over HTTP, single records",
+            f"{singles:.0f} /s",
+            f">= {APPENDS_TARGET:.0f} /s",
+            "met" if singles_ok else "MISSED",
+        ),
+        Figure(
+            f"appends over HTTP, batches of {BATCH}",
+            f"{batched:.0f} /s",
+            f">= {APPENDS_TARGET:.0f} /s",
+            "met" if batched_ok else "MISSED",
+        ),
+        Figure("ledger.append_batch in process", f"{in_process:.0f} /s"),
+        *bundle_figures,
+    ]
+    record_run("bench_api", figures, no_record=args.no_record)
     if any(r.errors for r in results):
         raise SystemExit("some requests failed")
 

@@ -14,10 +14,13 @@ functions:
 
 It prints the total next to the bare libsodium verification measured in the same run (the
 yardstick of ``bench_ledger.py``). The ratio ``bare / (1 + 2 + 3)`` is the most the audit can
-reach against bare per core while it checks signatures one at a time. The row reads, the
+reach against bare per core while it checks signatures one at a time; ``bench_ledger.py`` calls
+:func:`measure_floor` right after its audit and prints that ceiling beside the audit's figure.
+The row reads, the
 chains, the key history, the Merkle tree and the process pool all cost more on top of that.
 It also times the same three steps stripped to the library calls that no implementation can
 leave out (:func:`stripped`), as a lower bound for any Python audit of these records.
+The figures are also added to ``bench/README.md`` (``--no-record`` leaves that file alone).
 """
 
 from __future__ import annotations
@@ -26,10 +29,12 @@ import argparse
 import hashlib
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import nacl.bindings
 import orjson
 from bench_ledger import STAMP, TARGET_AUDIT_SHARE, bare_verify_rate
+from report import Figure, add_argument, record_run
 
 from passport.records.envelope import record_hash, sign_next
 from passport.records.proof import key_of_method
@@ -87,12 +92,35 @@ def stripped(body: bytes) -> None:
     nacl.bindings.crypto_sign_open(signature + message, public)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--records", type=int, default=5000)
-    parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args()
-    bodies = signed_rotations(args.records)
+@dataclass(frozen=True)
+class Floor:
+    """What checking one stored record costs, in microseconds, and the ceiling it sets."""
+
+    records: int
+    record_bytes: float
+    bare_us: float
+    steps: list[tuple[str, float]]
+    stripped_us: float
+
+    @property
+    def floor_us(self) -> float:
+        """Steps 1 + 2 + 3."""
+        return sum(us for _, us in self.steps)
+
+    @property
+    def ceiling(self) -> float:
+        """The most an audit with these functions reaches against bare per core."""
+        return self.bare_us / self.floor_us
+
+    @property
+    def stripped_ceiling(self) -> float:
+        """The same with the steps stripped to their library calls."""
+        return self.bare_us / self.stripped_us
+
+
+def measure_floor(records: int = 5000, rounds: int = 5) -> Floor:
+    """Sign ``records`` KeyRotation records and time the three steps, best of ``rounds``."""
+    bodies = signed_rotations(records)
     docs = {body: parse_canonical(body)[0] for body in bodies}
 
     def prove(body: bytes) -> object:
@@ -107,26 +135,54 @@ def main() -> None:
     bare = float("inf")
     best = [float("inf")] * len(fns)
     # Interleaved rounds, best of each: a change in the machine's load affects every step alike.
-    for _ in range(args.rounds):
+    for _ in range(rounds):
         bare = min(bare, 1e6 / bare_verify_rate(0.5)[0])
         best = [min(b, per_record_us(bodies, fn)) for b, fn in zip(best, fns, strict=True)]
-    steps = list(zip(names, best[:3], strict=True))
-    floor = sum(us for _, us in steps)
-    ceiling = bare / floor
-    least = best[3]
-    print(f"{args.records:,} KeyRotation records, {sum(map(len, bodies)) / len(bodies):.0f} B each")
-    print(f"{'bare Ed25519 verify (libsodium)':48s} {bare:7.2f} us")
-    for name, us in steps:
+    return Floor(
+        records=records,
+        record_bytes=sum(map(len, bodies)) / len(bodies),
+        bare_us=bare,
+        steps=list(zip(names, best[:3], strict=True)),
+        stripped_us=best[3],
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=5)
+    add_argument(parser)
+    args = parser.parse_args()
+    floor = measure_floor(args.records, args.rounds)
+    print(f"{floor.records:,} KeyRotation records, {floor.record_bytes:.0f} B each")
+    print(f"{'bare Ed25519 verify (libsodium)':48s} {floor.bare_us:7.2f} us")
+    for name, us in floor.steps:
         print(f"{name:48s} {us:7.2f} us")
-    print(f"{'  all but the bare verification':48s} {floor - bare:7.2f} us")
-    print(f"{'floor of one record (1 + 2 + 3)':48s} {floor:7.2f} us")
-    print(f"{'1 + 2 + 3 stripped to their library calls':48s} {least:7.2f} us")
-    for label, value in (("with these functions", ceiling), ("stripped", bare / least)):
+    print(f"{'  all but the bare verification':48s} {floor.floor_us - floor.bare_us:7.2f} us")
+    print(f"{'floor of one record (1 + 2 + 3)':48s} {floor.floor_us:7.2f} us")
+    print(f"{'1 + 2 + 3 stripped to their library calls':48s} {floor.stripped_us:7.2f} us")
+    target = f">= {TARGET_AUDIT_SHARE:.2f} x bare per core"
+    figures = [
+        Figure("bare Ed25519 verify (libsodium)", f"{floor.bare_us:.2f} µs"),
+        Figure("floor of one record (1 + 2 + 3)", f"{floor.floor_us:.2f} µs"),
+        Figure("1 + 2 + 3 stripped to their library calls", f"{floor.stripped_us:.2f} µs"),
+    ]
+    ceilings = (("with these functions", floor.ceiling), ("stripped", floor.stripped_ceiling))
+    for label, value in ceilings:
         verdict = "reachable" if value >= TARGET_AUDIT_SHARE else "out of reach"
         print(
             f"audit ceiling, one signature at a time, {label}: {value:.3f} x bare per core "
             f"(target {TARGET_AUDIT_SHARE:.2f}: {verdict})"
         )
+        figures.append(
+            Figure(
+                f"audit ceiling, one signature at a time, {label}",
+                f"{value:.3f} x bare per core",
+                target,
+                verdict,
+            )
+        )
+    record_run("bench_audit_floor", figures, no_record=args.no_record)
 
 
 if __name__ == "__main__":

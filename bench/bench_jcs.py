@@ -8,6 +8,7 @@ has to fit in). Takes a few seconds.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import timeit
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from typing import Any
 
 import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from report import Figure, add_argument, record_run
 
 from signing.jcs import _canonicalize_slow, canonicalize, parse_json
 
@@ -59,7 +61,10 @@ def per_call(func: Callable[[], object], budget: float = 0.04) -> float:
 
 
 def main() -> None:
-    """Measure and print the table."""
+    """Measure, print the table and record it in bench/README.md."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    add_argument(parser)
+    args = parser.parse_args()
     record = make_record()
     with_float = make_record()
     with_float["credentialSubject"]["purity"] = 0.9995  # a float forces the general path
@@ -89,8 +94,23 @@ def main() -> None:
         print(f"{name:<36} {1 / seconds:>12,.0f} {seconds * 1e6:>9.2f}")
     overhead = timings[rows[0][0]] + timings["hashlib.sha256(output)"]
     verify = timings["Ed25519 verify (reference)"]
-    print(f"\ncanonicalize + sha256 = {overhead / verify:.0%} of one Ed25519 verify")
-    print(f"rfc8785.dumps / our fast path = {timings['rfc8785.dumps'] / timings[rows[0][0]]:.1f}x")
+    share = overhead / verify
+    speed_up = timings["rfc8785.dumps"] / timings[rows[0][0]]
+    print(f"\ncanonicalize + sha256 = {share:.0%} of one Ed25519 verify")
+    print(f"rfc8785.dumps / our fast path = {speed_up:.1f}x")
+    us = {name: f"{timings[name] * 1e6:.2f} µs" for name, _ in rows}
+    record_run(
+        "bench_jcs",
+        [
+            Figure("Ed25519 verify (reference, cryptography/OpenSSL)", us[rows[-1][0]]),
+            Figure("canonicalize (fast path)", us[rows[0][0]]),
+            Figure("canonicalize (record with a float)", us[rows[1][0]]),
+            Figure("rfc8785.dumps", us["rfc8785.dumps"]),
+            Figure("canonicalize + sha256 against one Ed25519 verify", f"{share:.0%}"),
+            Figure("rfc8785.dumps / our fast path", f"{speed_up:.1f}x"),
+        ],
+        no_record=args.no_record,
+    )
 
 
 if __name__ == "__main__":

@@ -25,7 +25,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from bench_trace import database, settle
+from bench_trace import database, settle, verify_rate
+from report import Figure, add_argument, record_run
 
 from passport.document.figures import figures_from_rollup
 from passport.document.partitions import PARTITION_FIELD
@@ -230,18 +231,22 @@ def timed(fn: Callable[[], Any], runs: int) -> tuple[list[float], list[float]]:
 
 def report(
     name: str, samples: tuple[list[float], list[float]], target: float | None = None
-) -> None:
-    """Print wall-clock median and min and CPU median; compare the wall median with ``target``."""
+) -> Figure:
+    """Print wall-clock median and min and CPU median; compare the wall median with ``target``.
+    Return the figure for bench/README.md."""
     wall, cpu = samples
     median = statistics.median(wall)
-    verdict = (
-        ""
-        if target is None
-        else f"  target < {target:.0f} ms: {'OK' if median < target else 'MISSED'}"
-    )
+    ok = target is not None and median < target
+    verdict = "" if target is None else f"  target < {target:.0f} ms: {'OK' if ok else 'MISSED'}"
     print(
         f"{name:<52} median {median:8.2f} ms  min {min(wall):8.2f} ms  "
         f"cpu {statistics.median(cpu):8.2f} ms{verdict}"
+    )
+    return Figure(
+        name.strip(),
+        f"median {median:.2f} ms (min {min(wall):.2f}, CPU {statistics.median(cpu):.2f})",
+        "—" if target is None else f"< {target:.0f} ms",
+        "" if target is None else ("OK" if ok else "MISSED"),
     )
 
 
@@ -253,9 +258,12 @@ def main() -> None:
     parser.add_argument(
         "--db", help="PostgreSQL URL (a fresh schema, dropped afterwards); default SQLite"
     )
+    add_argument(parser)
     args = parser.parse_args()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"load average at start: {load} on {os.cpu_count()} cores")
+    bare = verify_rate()
+    print(f"bare Ed25519 verify (signing.ed25519): {bare:,.0f}/s")
     with database(args.db) as url:
         operator = SigningKey.from_seed(b"\x01" * 32)
         ledger = Ledger(
@@ -314,12 +322,17 @@ def main() -> None:
         )
         ledger.close()
     print()
-    report("issuance (roll-ups + validation + signing + append)", issue_ms, ISSUE_TARGET_MS)
-    report("  roll-ups (compute_rollup as of the checkpoint)", rollup_ms)
-    report("  figures from the roll-up", figures_ms)
-    report("  validation against the roll-ups", validate_rollup_ms)
-    report("  signing the four partitions", sign_ms)
-    report("validation of one passport (schema + rules)", validate_ms, VALIDATE_TARGET_MS)
+    figures = [
+        report("issuance (roll-ups + validation + signing + append)", issue_ms, ISSUE_TARGET_MS),
+        report("  roll-ups (compute_rollup as of the checkpoint)", rollup_ms),
+        report("  figures from the roll-up", figures_ms),
+        report("  validation against the roll-ups", validate_rollup_ms),
+        report("  signing the four partitions", sign_ms),
+        report("validation of one passport (schema + rules)", validate_ms, VALIDATE_TARGET_MS),
+    ]
+    size = Figure("backend, provenance records of the pack", f"{backend}, {provenance:,}")
+    reference = Figure("bare Ed25519 verify (signing.ed25519)", f"{bare:,.0f} /s")
+    record_run("bench_passport", [reference, size, *figures], no_record=args.no_record)
 
 
 if __name__ == "__main__":

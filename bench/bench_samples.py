@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from report import Figure, add_argument, record_run
+
 from passport.ledger.pipeline import Ledger
 from passport.store.sql.repository import Repository
 from samples.generate import build_sample_ledger
@@ -67,6 +69,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--full", action="store_true", help="also load 1000 packs (minutes)")
     parser.add_argument("--packs", type=int, nargs="*", help="sizes to load instead")
+    add_argument(parser)
     args = parser.parse_args()
     sizes = args.packs or ([10, 100, 1000] if args.full else [10, 100])
     sign_rate, verify_rate = ed25519_rates()
@@ -78,6 +81,10 @@ def main() -> None:
         f"{'packs':>6} {'records':>8} {'load s':>8} {'records/s':>10} "
         f"{'passports/s':>12} {'total s':>8}"
     )
+    figures = [
+        Figure("bare Ed25519 sign (libsodium)", f"{sign_rate:,.0f} /s"),
+        Figure("bare Ed25519 verify (libsodium)", f"{verify_rate:,.0f} /s"),
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         for packs in sizes:
             records, chain, passports = load(packs, Path(tmp))
@@ -85,6 +92,11 @@ def main() -> None:
                 f"{packs:>6} {records:>8} {chain:>8.2f} {records / chain:>10,.0f} "
                 f"{packs / passports:>12,.1f} {chain + passports:>8.1f}"
             )
+            figures += [
+                Figure(f"{packs} packs: records appended", f"{records / chain:,.0f} /s"),
+                Figure(f"{packs} packs: passports issued", f"{packs / passports:,.1f} /s"),
+            ]
+    record_run("bench_samples", figures, no_record=args.no_record)
 
 
 if __name__ == "__main__":

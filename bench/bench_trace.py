@@ -33,6 +33,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from report import Figure, add_argument, record_run
+
 from passport.ledger.batchsign import BatchSigner
 from passport.ledger.pipeline import Ledger
 from passport.store.sql.repository import Repository
@@ -461,10 +463,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--extractions", type=int, default=4400, help="extraction lots upstream")
     parser.add_argument("--runs", type=int, default=7, help="roll-ups timed per size (median)")
+    add_argument(parser)
     args = parser.parse_args(argv)
     sizes = [n for n in (10, 100, 1000, 10_000) if n < args.packs] + [args.packs]
     backend = "PostgreSQL" if args.db and not args.db.startswith("sqlite") else "SQLite"
-    print(f"bare Ed25519 verify (signing.ed25519): {verify_rate():,.0f}/s")
+    bare = verify_rate()
+    print(f"bare Ed25519 verify (signing.ed25519): {bare:,.0f}/s")
+    figures = [Figure("bare Ed25519 verify (signing.ed25519)", f"{bare:,.0f} /s")]
     with database(args.db) as url:
         operator = SigningKey.from_seed(os.urandom(32))
         ledger = Ledger(Repository(url), log_key=SigningKey.from_seed(os.urandom(32)))
@@ -487,6 +492,13 @@ def main(argv: list[str] | None = None) -> int:
                 last = time_rollup(world, world.packs[-1], args.runs)
                 ledger_size = ledger.info().size
                 results.append((size, first["wall"]))
+                figures.append(
+                    Figure(
+                        f"{backend}: roll-up of the first pack, ledger of {size} packs (median)",
+                        f"{first['wall']:.0f} ms (CPU {first['cpu']:.0f} ms;"
+                        f" {first['records']:,.0f} provenance records)",
+                    )
+                )
                 print(
                     f"{backend}: {size:>5} packs, ledger {ledger_size:>6,} records "
                     f"(+{built:.0f} s to build); first pack ({first['records']:,.0f} provenance "
@@ -501,6 +513,17 @@ def main(argv: list[str] | None = None) -> int:
                 f"{backend}: slowest median {worst:.0f} ms (target < {TARGET_MS:.0f} ms: "
                 f"{verdict}); largest/smallest ledger ratio {ratio:.2f}"
             )
+            figures += [
+                Figure(
+                    f"{backend}: slowest median roll-up",
+                    f"{worst:.0f} ms",
+                    f"< {TARGET_MS:.0f} ms",
+                    verdict,
+                ),
+                Figure(f"{backend}: largest/smallest ledger ratio", f"{ratio:.2f}"),
+            ]
+            run = (" ".join(argv) or "defaults") if argv is not None else None
+            record_run("bench_trace", figures, no_record=args.no_record, run=run)
         finally:
             ledger.close()
     return 0
