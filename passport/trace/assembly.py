@@ -142,32 +142,8 @@ class Assembler:
         return self.trails.add(fid, description, parts)
 
     def element(self, e: str, total: int, mine: list[Origin]) -> ElementFigures:
-        w = self.w
         self.figure(f"{e}.mass", f"{e} in the lot, by origin record", mine)
-        by_cat: dict[str, list[Origin]] = {c: [] for c in ORIGINS}
-        groups: dict[str, dict[str, list[Origin]]] = {
-            "country": defaultdict(list),
-            "facility": defaultdict(list),
-            "deposit": defaultdict(list),
-            "method": defaultdict(list),
-        }
-        cahra: list[Origin] = []
-        countries, deposits, methods = groups["country"], groups["deposit"], groups["method"]
-        facilities: dict[tuple[str | None, str | None], list[Origin]] = defaultdict(list)
-        cahra_list = w.cfg.cahra_countries
-        for o in mine:
-            by_cat[o.category].append(o)
-            if o.country is not None:
-                countries[o.country].append(o)
-                facilities[(o.actor, o.facility)].append(o)
-            if o.deposit is not None:
-                deposits[o.deposit].append(o)
-                if o.country in cahra_list:
-                    cahra.append(o)
-            if o.method is not None:
-                methods[o.method].append(o)
-        for (actor, facility), items in facilities.items():
-            groups["facility"][f"{actor}#{facility}"] = items
+        by_cat, groups, cahra = self.group_origins(mine)
         sums = {
             c: self.figure(f"{e}.origin.{c}", f"{e} of {c} origin", items)
             for c, items in by_cat.items()
@@ -188,50 +164,9 @@ class Assembler:
         by_country = {
             k: Amount(micrograms=v, percent=country_pct[k]) for k, v in totals["country"].items()
         }
-        fac_pct = percent_split(totals["facility"], total, self.dec, origin["unknown"])
-        by_facility = []
-        for k, v in totals["facility"].items():
-            first = groups["facility"][k][0]
-            by_facility.append(
-                FacilityAmount(
-                    actor=str(first.actor),
-                    facility=str(first.facility),
-                    country=str(first.country),
-                    origin=first.category,
-                    micrograms=v,
-                    percent=fac_pct[k],
-                )
-            )
+        by_facility = self.by_facility(totals["facility"], groups["facility"], total, origin)
         cahra_ug = self.figure(f"{e}.cahra", f"{e} extracted in CAHRA countries", cahra)
-
-        recycled = {}
-        for prop, tag in ((RECYCLED_PRE, "pre-consumer"), (RECYCLED_POST, "post-consumer")):
-            parts: Sequence[Contribution] = (
-                w.covered.get((prop, e), []) if w.recycled_walk else by_cat[prop]
-            )
-            value = self.figure(f"{e}.recycled.{tag}", f"{e} recycled content, {tag}", parts)
-            recycled[prop] = self.amount(value, total)
-        certified = {}
-        for scheme in w.schemes:
-            value = self.figure(
-                f"{e}.certified.{scheme}",
-                f"{e} covered by a valid {scheme} certificate",
-                w.covered.get((CERTIFIED_PREFIX + scheme, e), []),
-            )
-            certified[scheme] = self.amount(value, total)
-        dd = None
-        if e in w.cfg.due_diligence_elements:
-            covered = self.figure(
-                f"{e}.due-diligence",
-                f"{e} (mined or unknown origin) with due diligence by every handler",
-                w.covered.get((DD, e), []),
-            )
-            base = origin["extracted"].micrograms + origin["unknown"].micrograms
-            dd = DueDiligenceCoverage(
-                covered_micrograms=covered,
-                base_micrograms=base,
-                percent=percent_of(covered, base, self.dec),
-            )
+        recycled = self.recycled(e, total, by_cat)
         return ElementFigures(
             element=e,
             micrograms=total,
@@ -243,8 +178,106 @@ class Assembler:
             cahra=self.amount(cahra_ug, total),
             recycled_pre_consumer=recycled[RECYCLED_PRE],
             recycled_post_consumer=recycled[RECYCLED_POST],
-            certified=certified,
-            due_diligence=dd,
+            certified=self.certified(e, total),
+            due_diligence=self.due_diligence(e, origin),
+        )
+
+    def group_origins(
+        self, mine: list[Origin]
+    ) -> tuple[dict[str, list[Origin]], dict[str, dict[str, list[Origin]]], list[Origin]]:
+        """An element's origins by category; by country, facility, deposit type and mining
+        method; and those extracted in CAHRA countries."""
+        by_cat: dict[str, list[Origin]] = {c: [] for c in ORIGINS}
+        groups: dict[str, dict[str, list[Origin]]] = {
+            "country": defaultdict(list),
+            "facility": defaultdict(list),
+            "deposit": defaultdict(list),
+            "method": defaultdict(list),
+        }
+        cahra: list[Origin] = []
+        countries, deposits, methods = groups["country"], groups["deposit"], groups["method"]
+        facilities: dict[tuple[str | None, str | None], list[Origin]] = defaultdict(list)
+        cahra_list = self.w.cfg.cahra_countries
+        for o in mine:
+            by_cat[o.category].append(o)
+            if o.country is not None:
+                countries[o.country].append(o)
+                facilities[(o.actor, o.facility)].append(o)
+            if o.deposit is not None:
+                deposits[o.deposit].append(o)
+                if o.country in cahra_list:
+                    cahra.append(o)
+            if o.method is not None:
+                methods[o.method].append(o)
+        for (actor, facility), items in facilities.items():
+            groups["facility"][f"{actor}#{facility}"] = items
+        return by_cat, groups, cahra
+
+    def by_facility(
+        self,
+        totals: Mapping[str, int],
+        groups: Mapping[str, list[Origin]],
+        total: int,
+        origin: Mapping[str, Amount],
+    ) -> list[FacilityAmount]:
+        """Per-facility amounts; their percents add up with the unknown origin's to 100."""
+        fac_pct = percent_split(totals, total, self.dec, origin["unknown"])
+        by_facility = []
+        for k, v in totals.items():
+            first = groups[k][0]
+            by_facility.append(
+                FacilityAmount(
+                    actor=str(first.actor),
+                    facility=str(first.facility),
+                    country=str(first.country),
+                    origin=first.category,
+                    micrograms=v,
+                    percent=fac_pct[k],
+                )
+            )
+        return by_facility
+
+    def recycled(self, e: str, total: int, by_cat: Mapping[str, list[Origin]]) -> dict[str, Amount]:
+        """Recycled content, pre- and post-consumer (Art. 8)."""
+        w = self.w
+        recycled = {}
+        for prop, tag in ((RECYCLED_PRE, "pre-consumer"), (RECYCLED_POST, "post-consumer")):
+            parts: Sequence[Contribution] = (
+                w.covered.get((prop, e), []) if w.recycled_walk else by_cat[prop]
+            )
+            value = self.figure(f"{e}.recycled.{tag}", f"{e} recycled content, {tag}", parts)
+            recycled[prop] = self.amount(value, total)
+        return recycled
+
+    def certified(self, e: str, total: int) -> dict[str, Amount]:
+        """Coverage by a valid certificate, per scheme."""
+        w = self.w
+        certified = {}
+        for scheme in w.schemes:
+            value = self.figure(
+                f"{e}.certified.{scheme}",
+                f"{e} covered by a valid {scheme} certificate",
+                w.covered.get((CERTIFIED_PREFIX + scheme, e), []),
+            )
+            certified[scheme] = self.amount(value, total)
+        return certified
+
+    def due_diligence(self, e: str, origin: Mapping[str, Amount]) -> DueDiligenceCoverage | None:
+        """Due-diligence coverage of the mined or unknown-origin part, for the elements that
+        need it."""
+        w = self.w
+        if e not in w.cfg.due_diligence_elements:
+            return None
+        covered = self.figure(
+            f"{e}.due-diligence",
+            f"{e} (mined or unknown origin) with due diligence by every handler",
+            w.covered.get((DD, e), []),
+        )
+        base = origin["extracted"].micrograms + origin["unknown"].micrograms
+        return DueDiligenceCoverage(
+            covered_micrograms=covered,
+            base_micrograms=base,
+            percent=percent_of(covered, base, self.dec),
         )
 
     def graphite(self, c: ElementFigures, mine: list[Origin]) -> GraphiteFigures:
@@ -313,52 +346,83 @@ class Assembler:
 
     # -- risk flags ---------------------------------------------------------------------------
     def risk_flags(self, elements: Mapping[str, ElementFigures], carbon: CarbonFigures) -> None:
-        w, f, ev = self.w, self.flags, self.evidence
+        """Raise the risk flags, in a fixed order: per element, then mining, carbon data,
+        unbacked claims and attestations."""
+        w, f = self.w, self.flags
         for e, fig in elements.items():
-            if fig.cahra.micrograms:
-                countries = sorted(
-                    {
-                        str(o.country)
-                        for o in w.origins
-                        if o.element == e
-                        and o.category == "extracted"
-                        and o.country in w.cfg.cahra_countries
-                    }
-                )
-                f.add(
-                    "cahra-origin",
-                    "high",
-                    f"{fig.cahra.percent} % of {e} was extracted in conflict-affected or high-risk "
-                    f"areas ({', '.join(countries)})",
-                    ev(f"{e}.cahra"),
-                    element=e,
-                    percent=fig.cahra.percent,
-                    figure=f"{e}.cahra",
-                )
-            unknown = fig.origin["unknown"]
-            if unknown.micrograms:
-                f.add(
-                    "unknown-origin",
-                    "warning",
-                    f"{unknown.percent} % of {e} comes from untraced inputs (origin unknown)",
-                    ev(f"{e}.origin.unknown"),
-                    element=e,
-                    percent=unknown.percent,
-                    figure=f"{e}.origin.unknown",
-                )
-            dd = fig.due_diligence
-            if dd is not None and dd.base_micrograms and dd.covered_micrograms < dd.base_micrograms:
-                f.add(
-                    "missing-due-diligence",
-                    "warning",
-                    f"only {dd.percent} % of mined or unknown-origin {e} had due diligence by "
-                    "every handler; the evidence lists the records whose issuer had no report "
-                    "valid at the record's time, or that took untraced input",
-                    w.dd_gaps.get(e, ()),
-                    element=e,
-                    percent=dd.percent,
-                    figure=f"{e}.due-diligence",
-                )
+            self.element_flags(e, fig)
+        self.mining_flags(elements)
+        if carbon.total.default_milligrams:
+            f.add(
+                "default-carbon-data",
+                "info",
+                f"{carbon.default_percent} % of the carbon footprint rests on default factors, "
+                "not on attested or declared data",
+                (c.record for c in w.carbon if not c.primary),
+                percent=carbon.default_percent,
+                figure="carbon.total",
+            )
+        if w.unbacked:
+            f.add(
+                "unbacked-claim",
+                "high",
+                "mass-balance claims exceed the credits that back them as of this roll-up "
+                "(e.g. a certificate was revoked since); the claims were scaled down",
+                w.unbacked,
+            )
+        self.attestation_flags()
+
+    def element_flags(self, e: str, fig: ElementFigures) -> None:
+        """Flags about one element: CAHRA origin, unknown origin, missing due diligence."""
+        w, f, ev = self.w, self.flags, self.evidence
+        if fig.cahra.micrograms:
+            countries = sorted(
+                {
+                    str(o.country)
+                    for o in w.origins
+                    if o.element == e
+                    and o.category == "extracted"
+                    and o.country in w.cfg.cahra_countries
+                }
+            )
+            f.add(
+                "cahra-origin",
+                "high",
+                f"{fig.cahra.percent} % of {e} was extracted in conflict-affected or high-risk "
+                f"areas ({', '.join(countries)})",
+                ev(f"{e}.cahra"),
+                element=e,
+                percent=fig.cahra.percent,
+                figure=f"{e}.cahra",
+            )
+        unknown = fig.origin["unknown"]
+        if unknown.micrograms:
+            f.add(
+                "unknown-origin",
+                "warning",
+                f"{unknown.percent} % of {e} comes from untraced inputs (origin unknown)",
+                ev(f"{e}.origin.unknown"),
+                element=e,
+                percent=unknown.percent,
+                figure=f"{e}.origin.unknown",
+            )
+        dd = fig.due_diligence
+        if dd is not None and dd.base_micrograms and dd.covered_micrograms < dd.base_micrograms:
+            f.add(
+                "missing-due-diligence",
+                "warning",
+                f"only {dd.percent} % of mined or unknown-origin {e} had due diligence by "
+                "every handler; the evidence lists the records whose issuer had no report "
+                "valid at the record's time, or that took untraced input",
+                w.dd_gaps.get(e, ()),
+                element=e,
+                percent=dd.percent,
+                figure=f"{e}.due-diligence",
+            )
+
+    def mining_flags(self, elements: Mapping[str, ElementFigures]) -> None:
+        """Flags about how cobalt and nickel were mined."""
+        f, ev = self.flags, self.evidence
         co = elements.get("Co")
         artisanal = co.by_mining_method.get("artisanal-small-scale") if co else None
         if artisanal and artisanal.micrograms:
@@ -384,25 +448,6 @@ class Assembler:
                 percent=laterite.percent,
                 figure="Ni.deposit.lateritic",
             )
-        if carbon.total.default_milligrams:
-            f.add(
-                "default-carbon-data",
-                "info",
-                f"{carbon.default_percent} % of the carbon footprint rests on default factors, "
-                "not on attested or declared data",
-                (c.record for c in w.carbon if not c.primary),
-                percent=carbon.default_percent,
-                figure="carbon.total",
-            )
-        if w.unbacked:
-            f.add(
-                "unbacked-claim",
-                "high",
-                "mass-balance claims exceed the credits that back them as of this roll-up "
-                "(e.g. a certificate was revoked since); the claims were scaled down",
-                w.unbacked,
-            )
-        self.attestation_flags()
 
     def attestation_flags(self) -> None:
         w, f = self.w, self.flags
