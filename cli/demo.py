@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
@@ -342,61 +343,26 @@ def demo_command(
     as_json: JsonOption = False,
 ) -> None:
     """Load the sample mine-to-vehicle chain, issue the passports and serve them."""
-    from passport.settings import Settings
     from samples.designs import DESIGNS
 
     @handle_errors
     def run() -> None:
         if chemistry not in DESIGNS:
             fail(f"--chemistry must be one of {', '.join(DESIGNS)}", EXIT_UNUSABLE)
-        overrides: dict[str, Any] = {"home": home}
-        if db:
-            overrides["database_url"] = db
-        if host is not None:
-            overrides["host"] = host
-        if port is not None:
-            overrides["port"] = port
-        cfg = Settings(**overrides)
-        if base_url:
-            cfg = cfg.model_copy(update={"public_base_url": base_url})
-        elif port is not None or host is not None:
-            cfg = cfg.model_copy(update={"public_base_url": f"http://{cfg.host}:{cfg.port}"})
+        cfg = _demo_settings(home, db=db, host=host, port=port, base_url=base_url)
         url = cfg.resolved_database_url()
-        own_db = db is None
-        state = _read_state(cfg.home)
 
         def say(text: str) -> None:
             typer.echo(text, err=as_json)
 
-        reused = False
-        if reset:
-            if not own_db and _sqlite_path(url) is None:
-                raise ConfigurationError(
-                    "--reset removes only SQLite files; empty the database yourself"
-                )
-            say(f"resetting the demo ledger at {cfg.home}")
-            _reset(cfg.home, url)
-            state = None
-        elif _wanted(state, url, packs, seed, chemistry, passports) and _ledger_exists(url):
-            reused = True
-            say(f"reusing the demo ledger at {cfg.home} ({url}); --reset builds it afresh")
-        elif _ledger_exists(url):
-            if not own_db and (state is None or _sqlite_path(url) is None):
-                raise ConfigurationError(
-                    f"{url} already holds a ledger"
-                    + (
-                        " that the demo did not build"
-                        if state is None
-                        else " built with other options"
-                    )
-                    + "; give an empty database (or --reset for a SQLite file)"
-                )
-            say(
-                f"the demo ledger at {cfg.home} is incomplete or was built with other options; "
-                "resetting it"
-            )
-            _reset(cfg.home, url)
-            state = None
+        state, reused = _reuse_or_reset(
+            cfg,
+            url,
+            own_db=db is None,
+            reset=reset,
+            wanted=(packs, seed, chemistry, passports),
+            say=say,
+        )
         if not reused:
             say(
                 f"building the demo ledger at {cfg.home} ({url}): "
@@ -421,6 +387,67 @@ def demo_command(
             _serve(cfg)
 
     run()
+
+
+def _demo_settings(
+    home: Path, *, db: str | None, host: str | None, port: int | None, base_url: str | None
+) -> Settings:
+    """The demo's settings: the environment's, overridden by the command's options."""
+    from passport.settings import Settings
+
+    overrides: dict[str, Any] = {"home": home}
+    if db:
+        overrides["database_url"] = db
+    if host is not None:
+        overrides["host"] = host
+    if port is not None:
+        overrides["port"] = port
+    cfg = Settings(**overrides)
+    if base_url:
+        cfg = cfg.model_copy(update={"public_base_url": base_url})
+    elif port is not None or host is not None:
+        cfg = cfg.model_copy(update={"public_base_url": f"http://{cfg.host}:{cfg.port}"})
+    return cfg
+
+
+def _reuse_or_reset(
+    cfg: Settings,
+    url: str,
+    *,
+    own_db: bool,
+    reset: bool,
+    wanted: tuple[int, int, str, bool],
+    say: Callable[[str], None],
+) -> tuple[dict[str, Any] | None, bool]:
+    """Reuse the demo ledger if it was built with the wanted options (packs, seed, chemistry,
+    passports), else reset it (only SQLite files the demo owns); its state and whether reused."""
+    state = _read_state(cfg.home)
+    reused = False
+    if reset:
+        if not own_db and _sqlite_path(url) is None:
+            raise ConfigurationError(
+                "--reset removes only SQLite files; empty the database yourself"
+            )
+        say(f"resetting the demo ledger at {cfg.home}")
+        _reset(cfg.home, url)
+        state = None
+    elif _wanted(state, url, *wanted) and _ledger_exists(url):
+        reused = True
+        say(f"reusing the demo ledger at {cfg.home} ({url}); --reset builds it afresh")
+    elif _ledger_exists(url):
+        if not own_db and (state is None or _sqlite_path(url) is None):
+            raise ConfigurationError(
+                f"{url} already holds a ledger"
+                + (" that the demo did not build" if state is None else " built with other options")
+                + "; give an empty database (or --reset for a SQLite file)"
+            )
+        say(
+            f"the demo ledger at {cfg.home} is incomplete or was built with other options; "
+            "resetting it"
+        )
+        _reset(cfg.home, url)
+        state = None
+    return state, reused
 
 
 def _serve(cfg: Settings) -> None:

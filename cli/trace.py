@@ -22,7 +22,7 @@ from cli.common import (
 )
 
 if TYPE_CHECKING:
-    from passport.trace.rollup import Rollup, Trail
+    from passport.trace.model import Rollup, Trail
 
 
 def trace_command(

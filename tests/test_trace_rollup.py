@@ -24,7 +24,8 @@ from passport.errors import NotFoundError
 from passport.ledger.pipeline import Ledger
 from passport.store.sql.repository import Repository
 from passport.trace.config import TraceConfig
-from passport.trace.rollup import Rollup, compute_rollup
+from passport.trace.model import Rollup
+from passport.trace.rollup import compute_rollup
 from signing.keys import SigningKey
 
 KG = 10**9  # micrograms per kilogram

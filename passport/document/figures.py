@@ -10,7 +10,7 @@ exactly 100 %).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
@@ -23,7 +23,7 @@ from passport.document.regulation import (
     CarbonClassTable,
 )
 from passport.document.validation import STAGES
-from passport.trace.model import Rollup
+from passport.trace.model import ElementFigures, RiskFlag, Rollup
 
 CF = "/point1/carbonFootprint"
 
@@ -139,27 +139,7 @@ def figures_from_rollup(
             "preConsumerPercent": _share(ef.recycled_pre_consumer),
             "postConsumerPercent": _share(ef.recycled_post_consumer),
         }
-        origin: dict[str, Any] = {
-            "originByCountry": [
-                {"country": cc, "sharePercent": _share(a)}
-                for cc, a in sorted(
-                    ef.by_country.items(), key=lambda kv: (-kv[1].micrograms, kv[0])
-                )
-            ],
-            "unknownOriginPercent": _share(ef.origin["unknown"]),
-            "cahraPercent": _share(ef.cahra),
-            "artisanalPercent": _share(ef.by_mining_method["artisanal-small-scale"])
-            if "artisanal-small-scale" in ef.by_mining_method
-            else fixed(0, PERCENT_QUANTUM),
-        }
-        if ef.by_deposit_type:
-            origin["oreTypes"] = [
-                {"oreType": t, "sharePercent": _share(a)}
-                for t, a in sorted(
-                    ef.by_deposit_type.items(), key=lambda kv: (-kv[1].micrograms, kv[0])
-                )
-            ]
-        materials[name] = origin
+        materials[name] = _origin(ef)
         masses[name] = fixed(Fraction(ef.micrograms, _MASS_PER_KG), MASS_QUANTUM)
         certifications.extend(
             {"scheme": scheme, "element": name, "coveragePercent": _share(a)}
@@ -178,18 +158,7 @@ def figures_from_rollup(
             }
             for f in sorted(ef.by_facility, key=lambda f: (-f.micrograms, f.actor, f.facility))
         )
-    flags = []
-    for flag in rollup.flags:
-        entry: dict[str, str] = {
-            "flag": flag.code,
-            "severity": flag.severity,
-            "description": flag.message,
-        }
-        if flag.element is not None:
-            entry["element"] = ELEMENT_NAMES.get(flag.element, flag.element)
-        if flag.percent is not None:
-            entry["percent"] = flag.percent
-        flags.append(entry)
+    flags = _risk_flags(rollup.flags)
     carbon = rollup.carbon
     absolute = {
         STAGE_NAMES[stage]: Decimal(figure.kg_co2e) for stage, figure in carbon.stages.items()
@@ -228,3 +197,44 @@ def figures_from_rollup(
             "unknownPercent": _share(g.unknown),
         }
     return out
+
+
+def _origin(ef: ElementFigures) -> dict[str, Any]:
+    """An element's origin figures: by country (largest first), unknown, CAHRA, artisanal and,
+    when known, by ore type."""
+    origin: dict[str, Any] = {
+        "originByCountry": [
+            {"country": cc, "sharePercent": _share(a)}
+            for cc, a in sorted(ef.by_country.items(), key=lambda kv: (-kv[1].micrograms, kv[0]))
+        ],
+        "unknownOriginPercent": _share(ef.origin["unknown"]),
+        "cahraPercent": _share(ef.cahra),
+        "artisanalPercent": _share(ef.by_mining_method["artisanal-small-scale"])
+        if "artisanal-small-scale" in ef.by_mining_method
+        else fixed(0, PERCENT_QUANTUM),
+    }
+    if ef.by_deposit_type:
+        origin["oreTypes"] = [
+            {"oreType": t, "sharePercent": _share(a)}
+            for t, a in sorted(
+                ef.by_deposit_type.items(), key=lambda kv: (-kv[1].micrograms, kv[0])
+            )
+        ]
+    return origin
+
+
+def _risk_flags(rollup_flags: Sequence[RiskFlag]) -> list[dict[str, str]]:
+    """The roll-up's risk flags as the passport states them."""
+    flags = []
+    for flag in rollup_flags:
+        entry: dict[str, str] = {
+            "flag": flag.code,
+            "severity": flag.severity,
+            "description": flag.message,
+        }
+        if flag.element is not None:
+            entry["element"] = ELEMENT_NAMES.get(flag.element, flag.element)
+        if flag.percent is not None:
+            entry["percent"] = flag.percent
+        flags.append(entry)
+    return flags

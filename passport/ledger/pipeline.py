@@ -33,7 +33,7 @@ from passport.ledger import log as translog
 from passport.ledger.accept import LedgerInfo, accept_record, verify_record_proof
 from passport.records.envelope import ParsedRecord, parse_record, reparse_checked, sign_next
 from passport.settings import Settings
-from passport.store.rows import StoredRecord
+from passport.store.rows import StoredCheckpoint, StoredRecord
 from passport.store.sql.repository import IntegrityError, Repository, Tx
 from passport.timefmt import format_ts, now
 from signing.errors import BpassError, ProofError
@@ -346,20 +346,12 @@ class Ledger:
                 tx, new_size, info.origin, self._log_key(), accepted_at, nodes
             )
         else:
-            latest = tx.latest_checkpoint()
-            if latest is None:
-                raise LedgerStateError("the log has no checkpoint")
-            cp = latest
+            cp = _latest_checkpoint(tx)
         # One receipt per submitted record, in order; a resubmitted record gets its stored one.
         rows = [
             (record_hash, leaf, accepted_at, False)
             if leaf is not None
-            else (
-                record_hash,
-                existing[record_hash].leaf_index,
-                existing[record_hash].accepted_at,
-                True,
-            )
+            else _resubmitted(record_hash, existing[record_hash])
             for record_hash, leaf in slots
         ]
         proofs = translog.inclusions(tx, [leaf for _, leaf, _, _ in rows], cp.size, nodes)
@@ -447,6 +439,19 @@ class Ledger:
             "proof": [translog.b64(p) for p in proof],
             "checkpoint": cp.note if cp else None,
         }
+
+
+def _latest_checkpoint(tx: Tx) -> StoredCheckpoint:
+    """The log's latest checkpoint (a batch of resubmissions only adds none)."""
+    latest = tx.latest_checkpoint()
+    if latest is None:
+        raise LedgerStateError("the log has no checkpoint")
+    return latest
+
+
+def _resubmitted(record_hash: str, stored: StoredRecord) -> tuple[str, int, str, bool]:
+    """The receipt fields of a resubmitted record: its stored leaf and time."""
+    return (record_hash, stored.leaf_index, stored.accepted_at, True)
 
 
 def _already_stored(tx: Tx, record: ParsedRecord) -> StoredRecord | None:

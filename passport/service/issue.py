@@ -32,6 +32,8 @@ from passport.ledger import log as translog
 from passport.ledger.pipeline import Ledger
 from passport.records.envelope import dumps, record_hash, sign_next
 from passport.store.passport_rows import PassportState
+from passport.store.rows import StoredActor, StoredCheckpoint
+from passport.store.trace_rows import LotRow
 from passport.timefmt import format_ts, now
 from passport.trace.config import TraceConfig
 from passport.trace.model import Rollup
@@ -194,18 +196,7 @@ def prepare_passport(
     energy = service_life_energy(model)
     table = class_table or load_class_table()
     issuer = ledger.issuer_for_key(key)
-    with ledger.repo.read() as tx:
-        size, _ = tx.log_size()
-        checkpoint = tx.checkpoint(size)
-        lot = tx.trace().lot(pack_lot)
-        actor = tx.actor(issuer)
-        if checkpoint is None:
-            raise NotFoundError(f"the log has no checkpoint at its size {size}")
-        if lot is None:
-            raise NotFoundError(f"no lot {pack_lot}", lot=pack_lot)
-        if actor is None:
-            raise UnknownIssuerError(f"{issuer} is not a registered actor")
-        rollup = compute_rollup(tx, pack_lot, at=checkpoint.created_at, config=trace_config)
+    checkpoint, lot, actor, rollup = _rollup_at_checkpoint(ledger, issuer, pack_lot, trace_config)
     figures = figures_from_rollup(rollup, service_life_energy_kwh=energy, table=table)
     model = dict(model)
     if battery_id is None:
@@ -238,17 +229,7 @@ def prepare_passport(
         raise PassportInvalidError(
             [p.to_dict() for p in problems], "refusing to issue: the passport is invalid"
         )
-    partitions = {
-        n: sign_partition(
-            passport_id=pid,
-            number=n,
-            data=document[PARTITION_FIELD[n]],
-            issuer=issuer,
-            key=key,
-            valid_from=stamp,
-        )
-        for n in PARTITIONS
-    }
+    partitions = _sign_partitions(document, pid, issuer, key, stamp)
     subject: dict[str, Any] = {
         "passportId": pid,
         "batteryId": battery_id,
@@ -269,6 +250,43 @@ def prepare_passport(
     return PreparedPassport(
         document=document, partitions=partitions, record=record, figures=figures, rollup=rollup
     )
+
+
+def _rollup_at_checkpoint(
+    ledger: Ledger, issuer: str, pack_lot: str, trace_config: TraceConfig | None
+) -> tuple[StoredCheckpoint, LotRow, StoredActor, Rollup]:
+    """The log's latest checkpoint, the pack lot, the issuing actor and the pack's roll-up as of
+    that checkpoint, read in one transaction."""
+    with ledger.repo.read() as tx:
+        size, _ = tx.log_size()
+        checkpoint = tx.checkpoint(size)
+        lot = tx.trace().lot(pack_lot)
+        actor = tx.actor(issuer)
+        if checkpoint is None:
+            raise NotFoundError(f"the log has no checkpoint at its size {size}")
+        if lot is None:
+            raise NotFoundError(f"no lot {pack_lot}", lot=pack_lot)
+        if actor is None:
+            raise UnknownIssuerError(f"{issuer} is not a registered actor")
+        rollup = compute_rollup(tx, pack_lot, at=checkpoint.created_at, config=trace_config)
+    return checkpoint, lot, actor, rollup
+
+
+def _sign_partitions(
+    document: Mapping[str, Any], pid: str, issuer: str, key: SigningKey, stamp: str
+) -> dict[int, dict[str, Any]]:
+    """Each partition of the document, signed by the issuer."""
+    return {
+        n: sign_partition(
+            passport_id=pid,
+            number=n,
+            data=document[PARTITION_FIELD[n]],
+            issuer=issuer,
+            key=key,
+            valid_from=stamp,
+        )
+        for n in PARTITIONS
+    }
 
 
 def issue_passport(

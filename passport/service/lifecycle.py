@@ -51,6 +51,7 @@ from passport.ledger.pipeline import Ledger
 from passport.records.envelope import build_record, dumps, record_hash, sign_record
 from passport.service.issue import IssuedPassport, prepare_passport, sign_chain
 from passport.service.views import full_document, load_state, resolve
+from passport.store.passport_rows import PassportState
 from passport.timefmt import format_ts, normalise_ts, now
 from passport.trace.config import TraceConfig
 from signing.keys import SigningKey
@@ -255,6 +256,32 @@ def change_status(
             receipt = ledger.append(record)
         return LifecycleResult(passport_id, receipt.record_hash, receipt, to)
     # Successor passport, then the original's status change naming it: one atomic batch.
+    base, battery_id = _successor_base(document, state, model, point4, serial, base_url, stamp)
+    second, issued = _issue_successor(
+        ledger,
+        key,
+        state,
+        to,
+        subject,
+        base=base,
+        base_url=base_url,
+        battery_id=battery_id,
+        class_table=class_table,
+        trace_config=trace_config,
+    )
+    return LifecycleResult(passport_id, second.record_hash, second, to, successor=issued)
+
+
+def _successor_base(
+    document: Mapping[str, Any],
+    state: PassportState,
+    model: Mapping[str, Any] | None,
+    point4: Mapping[str, Any] | None,
+    serial: str | None,
+    base_url: str,
+    stamp: str,
+) -> tuple[dict[str, Any], str | None]:
+    """The successor's model and battery identifier (None: a new one from the model)."""
     base = dict(model) if model is not None else successor_model(document)
     if "point4" not in base:  # a new model: the battery's state at the change carries over
         base["point4"] = {k: v for k, v in document["point4"].items() if k != "salt"}
@@ -270,6 +297,24 @@ def change_status(
             **base["point1"],
             "identification": {**base["point1"]["identification"], "serialNumber": serial},
         }
+    return base, battery_id
+
+
+def _issue_successor(
+    ledger: Ledger,
+    key: SigningKey,
+    state: PassportState,
+    to: str,
+    subject: dict[str, Any],
+    *,
+    base: dict[str, Any],
+    base_url: str,
+    battery_id: str | None,
+    class_table: CarbonClassTable | None,
+    trace_config: TraceConfig | None,
+) -> tuple[translog.Receipt, IssuedPassport]:
+    """Issue the successor passport and the original's status change naming it, as one atomic
+    batch; the change's receipt and the successor."""
     if state.pack_lot is None:
         raise PassportInvalidError(
             [{"pointer": "/pack", "message": "the original passport names no pack lot"}]
@@ -307,7 +352,7 @@ def change_status(
         document=prepared.document,
         partitions=prepared.partitions,
     )
-    return LifecycleResult(passport_id, second.record_hash, second, to, successor=issued)
+    return second, issued
 
 
 def mandate(

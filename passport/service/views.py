@@ -37,7 +37,8 @@ from passport.ledger import log as translog
 from passport.ledger.accept import verify_record_proof
 from passport.ledger.pipeline import Ledger
 from passport.records.envelope import parse_record
-from passport.store.passport_rows import PassportState
+from passport.store.passport_rows import PassportEventRow, PassportState, StoredPartition
+from passport.store.rows import StoredCheckpoint, StoredRecord
 from passport.store.sql.repository import Tx
 from passport.trace.config import TraceConfig
 from passport.trace.rollup import compute_rollup
@@ -286,7 +287,35 @@ def verify_passport(
             except (BpassError, ArithmeticError) as exc:
                 why = exc.message if isinstance(exc, BpassError) else "no service-life energy"
                 check("roll-ups", False, f"cannot recompute the roll-ups of {lot}: {why}")
-    # Records: signatures and inclusion in the log.
+    check("records", *_records_verified(ledger, info.log_vkey, bodies))
+    check("checkpoint", *_checkpoint_matches(cp_doc, committed_cp))
+    partitions_ok, partitions_message = _partitions_verified(events, bodies, partition_rows)
+    if not any(c.name == "partitions" for c in checks):
+        check("partitions", partitions_ok, partitions_message)
+    check("lifecycle", *_lifecycle_replays(record_doc, events, bodies, state))
+    if document is not None:
+        problems = validate(document)
+        check(
+            "schema",
+            not problems,
+            "; ".join(f"{p.pointer}: {p.message}" for p in problems)
+            or "valid against the passport schema and rules",
+        )
+        if expected is not None:
+            differences = [p for p in validate(document, expected) if p not in problems]
+            check(
+                "roll-ups",
+                not differences,
+                "; ".join(f"{p.pointer}: {p.message}" for p in differences)
+                or f"figures equal the roll-ups of {lot} as of checkpoint {committed_cp['size']}",
+            )
+    return VerificationReport(passport_id=passport_id, checks=checks)
+
+
+def _records_verified(
+    ledger: Ledger, log_vkey: str, bodies: Mapping[str, StoredRecord | None]
+) -> tuple[bool, str]:
+    """Records: signatures and inclusion in the log."""
     bad = []
     for h, stored in bodies.items():
         if stored is None:
@@ -294,26 +323,35 @@ def verify_passport(
             continue
         try:
             verify_record_proof(parse_record(stored.body, max_bytes=len(stored.body) + 1))
-            translog.verify_receipt(ledger.receipt(h).to_dict(), info.log_vkey)
+            translog.verify_receipt(ledger.receipt(h).to_dict(), log_vkey)
         except BpassError as exc:
             bad.append(f"{h}: {exc.message}")
-    check(
-        "records",
+    return (
         not bad,
         "; ".join(bad) or f"{len(bodies)} records signed by their issuers and included in the log",
     )
-    # The checkpoint the roll-ups were computed at.
+
+
+def _checkpoint_matches(
+    cp_doc: StoredCheckpoint | None, committed_cp: Mapping[str, Any]
+) -> tuple[bool, str]:
+    """The checkpoint the roll-ups were computed at."""
     if cp_doc is None:
-        check("checkpoint", False, f"the log has no checkpoint at size {committed_cp['size']}")
-    else:
-        same = translog.b64(cp_doc.root) == committed_cp["rootHash"]
-        check(
-            "checkpoint",
-            same,
-            f"checkpoint {committed_cp['size']} ({committed_cp['rootHash']}) "
-            + ("is this log's" if same else "differs from this log's"),
-        )
-    # Partitions: every one ever committed verifies against its record.
+        return False, f"the log has no checkpoint at size {committed_cp['size']}"
+    same = translog.b64(cp_doc.root) == committed_cp["rootHash"]
+    return (
+        same,
+        f"checkpoint {committed_cp['size']} ({committed_cp['rootHash']}) "
+        + ("is this log's" if same else "differs from this log's"),
+    )
+
+
+def _partitions_verified(
+    events: list[PassportEventRow],
+    bodies: Mapping[str, StoredRecord | None],
+    partition_rows: list[StoredPartition],
+) -> tuple[bool, str]:
+    """Partitions: every one ever committed verifies against its record."""
     failures = []
     committed: set[str] = set()
     for e in events:
@@ -331,13 +369,19 @@ def verify_passport(
             verify_partition(parse_json(record.body), parse_partition(row.body))
         except BpassError as exc:
             failures.append(exc.message)
-    if not any(c.name == "partitions" for c in checks):
-        check(
-            "partitions",
-            not failures,
-            "; ".join(failures) or f"{len(committed)} partitions match their commitments",
-        )
-    # Lifecycle: the status history replays under the status machine.
+    return (
+        not failures,
+        "; ".join(failures) or f"{len(committed)} partitions match their commitments",
+    )
+
+
+def _lifecycle_replays(
+    record_doc: Mapping[str, Any],
+    events: list[PassportEventRow],
+    bodies: Mapping[str, StoredRecord | None],
+    state: PassportState,
+) -> tuple[bool, str]:
+    """Lifecycle: the status history replays under the status machine."""
     status = record_doc["credentialSubject"]["status"]
     history_ok, message = True, f"status {status}"
     for e in events:
@@ -358,21 +402,4 @@ def verify_passport(
             False,
             f"the records end in {status}, the passport says {state.status}",
         )
-    check("lifecycle", history_ok, message + (" (ceased)" if state.ceased else ""))
-    if document is not None:
-        problems = validate(document)
-        check(
-            "schema",
-            not problems,
-            "; ".join(f"{p.pointer}: {p.message}" for p in problems)
-            or "valid against the passport schema and rules",
-        )
-        if expected is not None:
-            differences = [p for p in validate(document, expected) if p not in problems]
-            check(
-                "roll-ups",
-                not differences,
-                "; ".join(f"{p.pointer}: {p.message}" for p in differences)
-                or f"figures equal the roll-ups of {lot} as of checkpoint {committed_cp['size']}",
-            )
-    return VerificationReport(passport_id=passport_id, checks=checks)
+    return history_ok, message + (" (ceased)" if state.ceased else "")

@@ -366,22 +366,7 @@ def _transformation(tx: StateTx, ctx: AcceptContext, record: ParsedRecord) -> No
     if taken:
         raise LotExistsError(f"lot {taken[0]} already exists", lot=taken[0])
     lots = {i["lot"]: resolve_lot(tt, i["lot"], i["record"], found) for i in inputs}
-    held = tt.holdings(lots, record.issuer)
-    for inp in inputs:
-        lot = lots[inp["lot"]]
-        if lot.lot_id not in held:
-            raise CustodyError(
-                f"{record.issuer} is not a custodian of lot {lot.lot_id} and cannot consume it",
-                lot=lot.lot_id,
-            )
-        if inp["massGrams"] > held[lot.lot_id]:
-            raise MassBalanceError(
-                f"cannot consume {inp['massGrams']} g of lot {lot.lot_id}: "
-                f"{record.issuer} holds {held[lot.lot_id]} g",
-                lot=lot.lot_id,
-                requested=inp["massGrams"],
-                held=held[lot.lot_id],
-            )
+    _check_inputs_held(tt, record.issuer, inputs, lots)
     edges = [
         InputRow.make(
             record.hash,
@@ -393,13 +378,56 @@ def _transformation(tx: StateTx, ctx: AcceptContext, record: ParsedRecord) -> No
         )
         for inp in inputs
     ]
+    pool = _balanced_pool(edges, externals, s["outputs"])
+    origin_key = _check_custody_model(s, lots)
+    event_time = normalise_ts(record.valid_from)
+    certs = valid_certificates(tt, record.issuer, s["facility"], event_time)
+    entering = _entering_credits(s, lots, edges, certs, pool)
+    out_credits = _output_credits(s, entering, pool)
+
+    step_claims = _step_claims(s["outputs"])
+    # Every input is held by the issuer, in the amount consumed, and listed once (checked above).
+    tt.consume(record.issuer, [(edge.lot_id, edge.grams) for edge in edges])
+    tt.insert_step(_transformation_step(ctx, record, facility, event_time, step_claims))
+    tt.insert_inputs(edges)
+    new_lots = _output_lots(record, s, out_credits, origin_key, event_time)
+    tt.insert_lots(new_lots)
+    tt.new_holdings([(out["lot"], record.issuer, out["massGrams"]) for out in s["outputs"]])
+
+
+def _check_inputs_held(
+    tt: TraceStateTx, issuer: str, inputs: list[dict[str, Any]], lots: dict[str, LotRow]
+) -> None:
+    """Each consumed lot is held by the issuer, in at least the amount consumed."""
+    held = tt.holdings(lots, issuer)
+    for inp in inputs:
+        lot = lots[inp["lot"]]
+        if lot.lot_id not in held:
+            raise CustodyError(
+                f"{issuer} is not a custodian of lot {lot.lot_id} and cannot consume it",
+                lot=lot.lot_id,
+            )
+        if inp["massGrams"] > held[lot.lot_id]:
+            raise MassBalanceError(
+                f"cannot consume {inp['massGrams']} g of lot {lot.lot_id}: "
+                f"{issuer} holds {held[lot.lot_id]} g",
+                lot=lot.lot_id,
+                requested=inp["massGrams"],
+                held=held[lot.lot_id],
+            )
+
+
+def _balanced_pool(
+    edges: list[InputRow], externals: list[dict[str, Any]], outputs: list[dict[str, Any]]
+) -> dict[str, int]:
+    """The µg of each element entering the step; no more of any may leave it."""
     pool: dict[str, int] = {}
     for edge in edges:
         add_into(pool, edge.elements)
     for ext in externals:
         add_into(pool, element_ug(ext["massGrams"], ext.get("elements", {})))
     leaving: dict[str, int] = {}
-    for out in s["outputs"]:
+    for out in outputs:
         add_into(leaving, element_ug(out["massGrams"], out["elements"]))
     for e, value in sorted(leaving.items()):
         if value > pool.get(e, 0):
@@ -410,48 +438,65 @@ def _transformation(tx: StateTx, ctx: AcceptContext, record: ParsedRecord) -> No
                 leaving_ug=value,
                 entering_ug=pool.get(e, 0),
             )
-    origin_key = _check_custody_model(s, lots)
-    event_time = normalise_ts(record.valid_from)
-    certs = valid_certificates(tt, record.issuer, s["facility"], event_time)
-    entering = _entering_credits(s, lots, edges, certs, pool)
-    out_credits = _output_credits(s, entering, pool)
+    return pool
 
+
+def _step_claims(outputs: list[dict[str, Any]]) -> dict[str, int]:
+    """The step's mass-balance claims: grams per ``claim key/element``, summed over outputs."""
     step_claims: dict[str, int] = defaultdict(int)
-    for out in s["outputs"]:
+    for out in outputs:
         for claim in out.get("claims", []):
             step_claims[f"{claim_key(claim)}/{claim['element']}"] += claim["grams"]
-    # Every input is held by the issuer, in the amount consumed, and listed once (checked above).
-    tt.consume(record.issuer, [(edge.lot_id, edge.grams) for edge in edges])
-    tt.insert_step(
-        StepRow(
-            record_hash=record.hash,
-            kind="Transformation",
-            issuer=record.issuer,
-            facility_id=s["facility"],
-            country=facility["country"],
-            process_step=s["processStep"],
-            custody=s["custody"],
-            material=None,
-            deposit_type=None,
-            mining_method=None,
-            event_time=event_time,
-            accepted_at=ctx.accepted_at,
-            emissions=s.get("emissions"),
-            externals=[
-                {
-                    "source": ext["source"],
-                    "description": ext["description"],
-                    "massGrams": ext["massGrams"],
-                    "ug": element_ug(ext["massGrams"], ext.get("elements", {})),
-                }
-                for ext in externals
-            ]
-            or None,
-            claims=dict(step_claims) or None,
-            output_mass_grams=sum(o["massGrams"] for o in s["outputs"]),
-        )
+    return step_claims
+
+
+def _transformation_step(
+    ctx: AcceptContext,
+    record: ParsedRecord,
+    facility: Mapping[str, Any],
+    event_time: str,
+    step_claims: dict[str, int],
+) -> StepRow:
+    """The stored row of a Transformation record."""
+    s = record.subject
+    externals: list[dict[str, Any]] = s.get("externalInputs", [])
+    return StepRow(
+        record_hash=record.hash,
+        kind="Transformation",
+        issuer=record.issuer,
+        facility_id=s["facility"],
+        country=facility["country"],
+        process_step=s["processStep"],
+        custody=s["custody"],
+        material=None,
+        deposit_type=None,
+        mining_method=None,
+        event_time=event_time,
+        accepted_at=ctx.accepted_at,
+        emissions=s.get("emissions"),
+        externals=[
+            {
+                "source": ext["source"],
+                "description": ext["description"],
+                "massGrams": ext["massGrams"],
+                "ug": element_ug(ext["massGrams"], ext.get("elements", {})),
+            }
+            for ext in externals
+        ]
+        or None,
+        claims=dict(step_claims) or None,
+        output_mass_grams=sum(o["massGrams"] for o in s["outputs"]),
     )
-    tt.insert_inputs(edges)
+
+
+def _output_lots(
+    record: ParsedRecord,
+    s: Mapping[str, Any],
+    out_credits: list[Credits],
+    origin_key: str | None,
+    event_time: str,
+) -> list[LotRow]:
+    """The lots a Transformation record creates."""
     new_lots = []
     for out, credits in zip(s["outputs"], out_credits, strict=True):
         claims = {f"{claim_key(c)}/{c['element']}": c["grams"] for c in out.get("claims", [])}
@@ -471,8 +516,7 @@ def _transformation(tx: StateTx, ctx: AcceptContext, record: ParsedRecord) -> No
                 created_at=event_time,
             )
         )
-    tt.insert_lots(new_lots)
-    tt.new_holdings([(out["lot"], record.issuer, out["massGrams"]) for out in s["outputs"]])
+    return new_lots
 
 
 # -- Transfer and TransferAcceptance ----------------------------------------------------------

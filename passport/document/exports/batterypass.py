@@ -325,12 +325,46 @@ def _composition(r: _Reader) -> dict[str, Any]:
     }
 
 
+_PERF = "/point1/performance"
+_SOH = "/point4/stateOfHealth"
+_USE = "/point4/usage"
+
+
 def _performance(r: _Reader, version: str, notes: list[str]) -> dict[str, Any]:
-    p = "/point1/performance"
-    soh = "/point4/stateOfHealth"
-    use = "/point4/usage"
+    p, soh = _PERF, _SOH
     measured = r.get(f"{soh}/measuredAt", "batteryCondition lastUpdate")
-    recorded = r.get(f"{use}/recordedAt", "batteryCondition lastUpdate")
+    recorded = r.get(f"{_USE}/recordedAt", "batteryCondition lastUpdate")
+    tech, remaining = _technical_properties(r, measured)
+    # Values are read in the order in which the gaps of a document are reported.
+    versioned: dict[str, Any] = {
+        "rte50": r.num(
+            f"{p}/roundTripEfficiency/at50PercentCycleLifePercent",
+            "roundTripEfficiencyat50PerCentCycleLife",
+        ),
+        "rte_fade": r.num(f"{soh}/roundTripEfficiencyFadePercent", "roundTripEfficiencyFade"),
+        "power_fade": r.num(f"{soh}/powerFadePercent", "powerFade"),
+        "t_min": r.num(f"{p}/temperatureRangeIdle/minimumC", "temperatureRangeIdleState"),
+        "t_max": r.num(f"{p}/temperatureRangeIdle/maximumC", "temperatureRangeIdleState"),
+        "self_discharge": r.num(
+            f"{soh}/selfDischargeRatePercentPerMonth", "currentSelfDischargingRate"
+        ),
+    }
+    condition = _condition(r, measured, recorded)
+    versioned["remaining_energy"] = r.num(f"{soh}/remainingEnergyKWh", "remainingEnergy")
+    versioned["throughput"] = r.num(f"{_USE}/energyThroughputKWh", "energyThroughput")
+    if version == "1.2.1":
+        _performance_121(tech, condition, versioned, remaining, measured, recorded, notes)
+    else:
+        _performance_120(tech, condition, versioned, remaining, measured, notes)
+    notes.append(
+        "initialInternalResistance: values in milliohm (the Battery Pass model names no unit)"
+    )
+    return {"batteryTechicalProperties": tech, "batteryCondition": condition}
+
+
+def _technical_properties(r: _Reader, measured: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The version-independent technical properties, and the remaining power capability."""
+    p, soh = _PERF, _SOH
     resistances = r.get(f"{p}/internalResistance", "initialInternalResistance") or {}
     power = [
         {"atSoC": _number(x["atSocPercent"]), "powerCapabilityAt": _number(x["powerW"])}
@@ -380,16 +414,12 @@ def _performance(r: _Reader, version: str, notes: list[str]) -> dict[str, Any]:
         ),
         "cRateLifeCycleTest": r.num(f"{p}/expectedLifetime/cRateOfTest", "cRateLifeCycleTest"),
     }
-    rte50 = r.num(
-        f"{p}/roundTripEfficiency/at50PercentCycleLifePercent",
-        "roundTripEfficiencyat50PerCentCycleLife",
-    )
-    rte_fade = r.num(f"{soh}/roundTripEfficiencyFadePercent", "roundTripEfficiencyFade")
-    power_fade = r.num(f"{soh}/powerFadePercent", "powerFade")
-    t_min = r.num(f"{p}/temperatureRangeIdle/minimumC", "temperatureRangeIdleState")
-    t_max = r.num(f"{p}/temperatureRangeIdle/maximumC", "temperatureRangeIdleState")
-    self_discharge = r.num(f"{soh}/selfDischargeRatePercentPerMonth", "currentSelfDischargingRate")
-    temperature = {
+    return tech, remaining
+
+
+def _temperature(r: _Reader, recorded: Any) -> dict[str, Any]:
+    use = _USE
+    return {
         "timeExtremeHighTemp": r.num(
             f"{use}/temperature/timeExtremeHighHours", "temperatureInformation"
         ),
@@ -404,8 +434,14 @@ def _performance(r: _Reader, version: str, notes: list[str]) -> dict[str, Any]:
         ),
         "lastUpdate": recorded,
     }
+
+
+def _condition(r: _Reader, measured: Any, recorded: Any) -> dict[str, Any]:
+    """The version-independent battery condition."""
+    soh, use = _SOH, _USE
+    temperature = _temperature(r, recorded)
     events = r.get(f"{use}/negativeEvents", "negativeEvents") or []
-    condition: dict[str, Any] = {
+    return {
         "capacityThroughput": {
             "capacityThroughputValue": r.num(f"{use}/capacityThroughputAh", "capacityThroughput"),
             "lastUpdate": recorded,
@@ -459,73 +495,89 @@ def _performance(r: _Reader, version: str, notes: list[str]) -> dict[str, Any]:
             "lastUpdate": recorded,
         },
     }
-    remaining_energy = r.num(f"{soh}/remainingEnergyKWh", "remainingEnergy")
-    throughput = r.num(f"{use}/energyThroughputKWh", "energyThroughput")
-    if version == "1.2.1":
-        tech["temperatureRangeIdleState"] = {"minimum": t_min, "maximum": t_max}
-        tech.update(
-            {
-                "roundTripEfficiencyat50PerCentCycleLife": rte50,
-                "roundTripEfficiencyFade": rte_fade,
-                "powerFade": power_fade,
-            }
-        )
-        condition.update(
-            {
-                "energyThroughput": {"energyThroughputValue": throughput, "lastUpdate": recorded},
-                "remainingEnergy": {
-                    "remainingEnergyValue": remaining_energy,
-                    "lastUpdate": measured,
-                },
-                "remainingPowerCapability": {
-                    "remainingPowerCapabilityValue": remaining[0] if remaining else {},
-                    "lastUpdate": measured,
-                },
-                "evolutionOfSelfDischarge": {
-                    "evolutionOfSelfDischargeValue": self_discharge,
-                    "lastUpdate": measured,
-                },
-                "currentSelfDischargingRate": {
-                    "currentSelfDischargingRateValue": self_discharge,
-                    "lastUpdate": measured,
-                },
-            }
-        )
-        if len(remaining) > 1:
-            notes.append(
-                "remainingPowerCapability: Battery Pass 1.2.1 takes one value; exported the "
-                "first state of charge"
-            )
-    else:
-        tech["temperatureRangeIdleState"] = max(min(t_max, 60), -20)
-        notes.append(
-            "temperatureRangeIdleState: 1.2.0 takes one number; exported the maximum of the "
-            "idle range"
-        )
-        condition.update(
-            {
-                "energyThroughput": throughput,
-                "remainingEnergy": {
-                    "remainingEnergyalue": remaining_energy,
-                    "lastUpdate": measured,
-                },
-                "remainingPowerCapability": [
-                    {"remainingPowerCapabilityValue": x, "lastUpdate": measured} for x in remaining
-                ],
-                "evolutionOfSelfDischarge": {"evolutionOfSelfDischargeEntityValue": self_discharge},
-                "currentSelfDischargingRate": {
-                    "currentSelfDischargingRateEntity": self_discharge,
-                    "lastUpdate": measured,
-                },
-                "roundTripEfficiencyat50PerCentCycleLife": rte50,
-                "roundTripEfficiencyFade": rte_fade,
-                "powerFade": power_fade,
-            }
-        )
-    notes.append(
-        "initialInternalResistance: values in milliohm (the Battery Pass model names no unit)"
+
+
+def _performance_121(
+    tech: dict[str, Any],
+    condition: dict[str, Any],
+    v: Mapping[str, Any],
+    remaining: list[dict[str, Any]],
+    measured: Any,
+    recorded: Any,
+    notes: list[str],
+) -> None:
+    """The fields whose shape Battery Pass 1.2.1 changed."""
+    tech["temperatureRangeIdleState"] = {"minimum": v["t_min"], "maximum": v["t_max"]}
+    tech.update(
+        {
+            "roundTripEfficiencyat50PerCentCycleLife": v["rte50"],
+            "roundTripEfficiencyFade": v["rte_fade"],
+            "powerFade": v["power_fade"],
+        }
     )
-    return {"batteryTechicalProperties": tech, "batteryCondition": condition}
+    condition.update(
+        {
+            "energyThroughput": {"energyThroughputValue": v["throughput"], "lastUpdate": recorded},
+            "remainingEnergy": {
+                "remainingEnergyValue": v["remaining_energy"],
+                "lastUpdate": measured,
+            },
+            "remainingPowerCapability": {
+                "remainingPowerCapabilityValue": remaining[0] if remaining else {},
+                "lastUpdate": measured,
+            },
+            "evolutionOfSelfDischarge": {
+                "evolutionOfSelfDischargeValue": v["self_discharge"],
+                "lastUpdate": measured,
+            },
+            "currentSelfDischargingRate": {
+                "currentSelfDischargingRateValue": v["self_discharge"],
+                "lastUpdate": measured,
+            },
+        }
+    )
+    if len(remaining) > 1:
+        notes.append(
+            "remainingPowerCapability: Battery Pass 1.2.1 takes one value; exported the "
+            "first state of charge"
+        )
+
+
+def _performance_120(
+    tech: dict[str, Any],
+    condition: dict[str, Any],
+    v: Mapping[str, Any],
+    remaining: list[dict[str, Any]],
+    measured: Any,
+    notes: list[str],
+) -> None:
+    """The same fields in the shape of Battery Pass 1.2.0."""
+    tech["temperatureRangeIdleState"] = max(min(v["t_max"], 60), -20)
+    notes.append(
+        "temperatureRangeIdleState: 1.2.0 takes one number; exported the maximum of the idle range"
+    )
+    condition.update(
+        {
+            "energyThroughput": v["throughput"],
+            "remainingEnergy": {
+                "remainingEnergyalue": v["remaining_energy"],
+                "lastUpdate": measured,
+            },
+            "remainingPowerCapability": [
+                {"remainingPowerCapabilityValue": x, "lastUpdate": measured} for x in remaining
+            ],
+            "evolutionOfSelfDischarge": {
+                "evolutionOfSelfDischargeEntityValue": v["self_discharge"]
+            },
+            "currentSelfDischargingRate": {
+                "currentSelfDischargingRateEntity": v["self_discharge"],
+                "lastUpdate": measured,
+            },
+            "roundTripEfficiencyat50PerCentCycleLife": v["rte50"],
+            "roundTripEfficiencyFade": v["rte_fade"],
+            "powerFade": v["power_fade"],
+        }
+    )
 
 
 def _diligence(r: _Reader, notes: list[str]) -> dict[str, Any]:
