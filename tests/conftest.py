@@ -66,7 +66,7 @@ def log_key() -> SigningKey:
 @pytest.fixture
 def ledger(db_url: str, operator_key: SigningKey, log_key: SigningKey) -> Iterator[Ledger]:
     """An initialised ledger with its operator registered (leaf 0)."""
-    from trace_chain import Chain
+    from tests.helpers.chain import Chain
 
     led = Ledger(Repository(db_url), log_key=log_key, workers=1)
     led.initialise(operator_key, "test.example/log", "Test operator")

@@ -14,14 +14,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import Actors
 from fastapi.testclient import TestClient
-from test_api_passport_access import PARTITION_VISIBILITY
-from test_api_support import bearer, client, login
 
 from passport.document.access import AccessRole
 from passport.ledger.pipeline import Ledger
 from signing.keys import SigningKey
+from tests.api.test_passport_access import PARTITION_VISIBILITY
+from tests.conftest import Actors
+from tests.helpers.api import bearer, client, login
 
 __all__ = ["client"]
 

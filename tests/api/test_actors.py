@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from conftest import Actors
 from fastapi.testclient import TestClient
-from test_api_support import assert_problem, client, post_record
 
 from passport.ledger.pipeline import Ledger
 from signing.keys import SigningKey
+from tests.conftest import Actors
+from tests.helpers.api import assert_problem, client, post_record
 
 __all__ = ["client"]
 

@@ -8,9 +8,7 @@ import logging
 
 import httpx
 import pytest
-from conftest import Actors
 from fastapi.testclient import TestClient
-from test_api_support import BASE_URL, assert_problem, bearer, client, login, make_client
 
 from api.auth import ChallengeStore, Principal, decode_signature
 from api.deps import AppState
@@ -21,6 +19,8 @@ from signing.errors import SignatureError
 from signing.jws import b64url_decode, b64url_encode, decode_jwt
 from signing.keys import SigningKey
 from signing.multikey import encode_multibase_signature
+from tests.conftest import Actors
+from tests.helpers.api import BASE_URL, assert_problem, bearer, client, login, make_client
 
 __all__ = ["client"]
 
@@ -231,7 +231,7 @@ def test_expired_token_is_401(client: TestClient, actors: Actors, clock: Clock) 
 
 
 def test_token_from_another_node_is_401(ledger: Ledger, actors: Actors) -> None:
-    from test_api_support import make_client
+    from tests.helpers.api import make_client
 
     key = actors.add("authority")
     with make_client(ledger) as here:

@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import browser_page, static_server
-from vectors import VECTORS_DIR, load_json
 
 from passport.ledger.pipeline import Ledger
 from signing.keys import SigningKey
+from tests.helpers.browser import browser_page, static_server
+from tests.helpers.vectors import VECTORS_DIR, load_json
 
-STATIC = Path(__file__).resolve().parents[1] / "api" / "static"
+STATIC = Path(__file__).resolve().parents[2] / "api" / "static"
 
 
 @pytest.fixture(scope="module")

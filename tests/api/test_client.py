@@ -7,9 +7,7 @@ import socket
 from collections.abc import Iterator
 
 import pytest
-from conftest import Actors
 from fastapi.testclient import TestClient
-from test_api_support import client
 
 from api.client import RemoteError, RemoteLedger, error_from_problem
 from passport.errors import (
@@ -24,6 +22,8 @@ from passport.ledger.pipeline import BatchItemError, Ledger
 from signing.errors import NoteError, ProofError
 from signing.keys import SigningKey
 from signing.note import verifier_key
+from tests.conftest import Actors
+from tests.helpers.api import client
 
 __all__ = ["client"]
 

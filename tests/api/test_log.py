@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import base64
 
-from conftest import Actors
 from fastapi.testclient import TestClient
-from test_api_support import assert_problem, client
 
 from passport.ledger.log import leaf_hash, verify_receipt
 from passport.ledger.pipeline import Ledger
 from signing import merkle
 from signing.keys import SigningKey
 from signing.note import open_checkpoint, verifier_key
+from tests.conftest import Actors
+from tests.helpers.api import assert_problem, client
 
 __all__ = ["client"]
 

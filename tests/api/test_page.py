@@ -18,8 +18,6 @@ from typing import Any
 
 import pytest
 import uvicorn
-from browser_support import CHROMIUM, CHROMIUM_ARGS
-from conftest import _new_db_url
 
 from api.app import create_app
 from api.config import ApiConfig
@@ -28,6 +26,8 @@ from passport.settings import Settings
 from passport.store.sql.repository import Repository
 from samples.generate import SampleSummary, build_sample_ledger
 from signing.keys import SigningKey
+from tests.conftest import _new_db_url
+from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS
 
 # Screenshots are documentation: `BPASS_SCREENSHOTS=docs/screenshots make test-sqlite` refreshes
 # the committed ones; by default they go to a temporary folder so a test run leaves the tree clean.
@@ -334,7 +334,8 @@ def test_an_unreachable_bundle_fails_plainly(page: Any, site: Site) -> None:
 def test_restricted_bundles_verify_in_the_browser(page: Any, site: Site) -> None:
     """With a bearer token the same module verifies the role's partitions."""
     from fastapi.testclient import TestClient
-    from test_api_support import login
+
+    from tests.helpers.api import login
 
     page.goto(site.url)
     _verdict(page)

@@ -7,12 +7,11 @@ from __future__ import annotations
 import json
 import re
 
-from test_api_passport_support import Sample, sample
-from test_api_support import BASE_URL, assert_problem
-
 from passport.trace.rollup import compute_rollup
 from passport.verify.bundle import verify_bundle
 from passport.verify.view import verify_view
+from tests.helpers.api import BASE_URL, assert_problem
+from tests.helpers.api_passport import Sample, sample
 
 __all__ = ["sample"]
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 import pytest
-from test_api_passport_support import Sample, sample
-from test_api_support import assert_problem
 
 from passport.document.access import AccessRole
 from passport.document.partitions import ROLE_PARTITIONS
 from passport.service.views import full_document, show_passport
+from tests.helpers.api import assert_problem
+from tests.helpers.api_passport import Sample, sample
 
 __all__ = ["sample"]
 

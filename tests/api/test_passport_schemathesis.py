@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
-from test_api_passport_support import Sample, sample
+
+from tests.helpers.api_passport import Sample, sample
 
 __all__ = ["sample"]
 

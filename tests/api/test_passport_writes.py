@@ -10,15 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_api_passport_support import (
-    Sample,
-    open_sample,
-    passport_rows,
-    signed_status,
-    signed_update,
-    stamp,
-)
-from test_api_support import BASE_URL, assert_problem, make_client
 
 from passport.records.envelope import build_record, dumps, record_hash, sign_record
 from passport.service.issue import prepare_passport, sign_chain
@@ -27,6 +18,15 @@ from passport.service.views import full_document, load_state
 from samples.designs import DESIGNS
 from samples.generate import model_for
 from signing.jcs import canonicalize
+from tests.helpers.api import BASE_URL, assert_problem, make_client
+from tests.helpers.api_passport import (
+    Sample,
+    open_sample,
+    passport_rows,
+    signed_status,
+    signed_update,
+    stamp,
+)
 
 
 @pytest.fixture(scope="module")

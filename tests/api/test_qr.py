@@ -10,11 +10,11 @@ from xml.etree import ElementTree
 
 import zxingcpp
 from PIL import Image, ImageDraw
-from test_api_passport_support import Sample, sample
-from test_api_support import BASE_URL
 from typer.testing import CliRunner
 
 from cli import app
+from tests.helpers.api import BASE_URL
+from tests.helpers.api_passport import Sample, sample
 
 __all__ = ["sample"]
 

@@ -10,14 +10,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import Actors, rotation_chain
 from fastapi.testclient import TestClient
-from test_api_support import assert_problem, client, make_client, post_record
 
 from passport.ledger.pipeline import Ledger
 from passport.records.envelope import build_record, sign_record
 from signing.jcs import canonicalize
 from signing.keys import SigningKey
+from tests.conftest import Actors, rotation_chain
+from tests.helpers.api import assert_problem, client, make_client, post_record
 
 __all__ = ["client"]  # the fixture, re-exported for pytest
 

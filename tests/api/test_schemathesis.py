@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 import schemathesis
-from conftest import Actors
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
-from test_api_support import make_client
 
 from passport.ledger.pipeline import Ledger
+from tests.conftest import Actors
+from tests.helpers.api import make_client
 
 MAX_EXAMPLES = 60
 

@@ -9,9 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from conftest import Actors, rotation_chain
 from fastapi.testclient import TestClient
-from test_api_support import assert_problem, client, make_client, post_record
 
 from api.cache import LogHead
 from api.writer import AppendCoalescer, _Pending
@@ -22,6 +20,8 @@ from passport.ledger.pipeline import Ledger
 from signing.errors import ProofError
 from signing.jcs import canonicalize
 from signing.keys import SigningKey
+from tests.conftest import Actors, rotation_chain
+from tests.helpers.api import assert_problem, client, make_client, post_record
 
 __all__ = ["client"]
 

@@ -10,12 +10,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from test_passport_support import BATTERYPASS_SCHEMAS, external_validator
-
 from passport.ledger.keystore import load_key, save_key
 from passport.ledger.pipeline import Ledger
 from passport.settings import Settings
 from samples.categories import build_sample_chain, sample_model
+from tests.helpers.passport import BATTERYPASS_SCHEMAS, external_validator
 
 BPASS = [sys.executable, "-m", "cli"]
 

@@ -10,9 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import _new_db_url
 from fastapi.testclient import TestClient
-from test_api_support import BASE_URL, bearer, login, make_client
 
 from passport.document.ids import new_salt
 from passport.document.signed_partitions import partition_hash, sign_partition
@@ -24,6 +22,8 @@ from passport.store.sql.repository import Repository
 from passport.timefmt import format_ts, now
 from samples.generate import SampleSummary, build_sample_ledger
 from signing.keys import SigningKey
+from tests.conftest import _new_db_url
+from tests.helpers.api import BASE_URL, bearer, login, make_client
 
 OPERATOR = SigningKey.from_seed(b"\x01" * 32)
 LOG = SigningKey.from_seed(b"\x02" * 32)

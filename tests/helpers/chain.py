@@ -8,11 +8,10 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from trace_mirror import Mirror
-
 from passport.ledger.pipeline import Ledger
 from signing.errors import BpassError
 from signing.keys import SigningKey
+from tests.helpers.mirror import Mirror
 
 T0 = "2026-01-15T08:00:00Z"
 

@@ -18,7 +18,7 @@ from samples.categories import SampleChain, build_sample_chain, sample_document,
 from signing.keys import SigningKey
 
 BASE = "https://id.voltaris.example"
-EXTERNAL = Path(__file__).resolve().parent / "data" / "external-schemas" / "batterypass-1.2"
+EXTERNAL = Path(__file__).resolve().parents[1] / "data" / "external-schemas" / "batterypass-1.2"
 BATTERYPASS_SCHEMAS = {
     "GeneralProductInformation": "io.BatteryPass.GeneralProductInformation/1.2.0/gen/GeneralProductInformation-schema.json",
     "CarbonFootprintForBatteries": "io.BatteryPass.CarbonFootprint/1.2.0/gen/CarbonFootprintForBatteries-schema.json",

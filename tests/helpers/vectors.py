@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-VECTORS_DIR = Path(__file__).resolve().parent / "data" / "vectors"
+VECTORS_DIR = Path(__file__).resolve().parents[1] / "data" / "vectors"
 
 
 def load_json(relpath: str) -> Any:

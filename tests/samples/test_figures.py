@@ -24,13 +24,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from conftest import Actors
-
 from passport.ledger.pipeline import Ledger
 from passport.trace.rollup import compute_rollup
 from samples.chain import ChainWriter, Timeline
 from samples.generate import BASE_DATE
 from signing.keys import SigningKey
+from tests.conftest import Actors
 
 RMA = "raw-material-acquisition"
 

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import _new_db_url
 
 from passport.document.compliance import compliance_report
 from passport.document.validation import validate
@@ -25,6 +24,7 @@ from samples.chain import SampleLoadError
 from samples.generate import RECYCLED, STANDARD, SampleSummary, build_sample_ledger
 from signing.errors import BpassError
 from signing.keys import SigningKey
+from tests.conftest import _new_db_url
 
 OPERATOR = SigningKey.from_seed(b"\x01" * 32)
 LOG = SigningKey.from_seed(b"\x02" * 32)

@@ -8,11 +8,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from vectors import load_json
 
 from signing import ed25519
 from signing.errors import KeyFormatError, SignatureError
 from signing.keys import SigningKey
+from tests.helpers.vectors import load_json
 
 WYCHEPROOF = load_json("ed25519/wycheproof/ed25519_test.json")
 RFC8032 = load_json("ed25519/rfc8032-7.1-ed25519.json")["vectors"]

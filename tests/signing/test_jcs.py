@@ -17,7 +17,6 @@ import pytest
 import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from vectors import VECTORS_DIR
 
 import signing.jcs as jcs
 from signing.errors import CanonicalizationError
@@ -28,6 +27,7 @@ from signing.jcs import (
     parse_canonical,
     parse_json,
 )
+from tests.helpers.vectors import VECTORS_DIR
 
 JCS_DIR = VECTORS_DIR / "jcs-rfc8785"
 VECTOR_NAMES = sorted(p.stem for p in (JCS_DIR / "input").glob("*.json"))

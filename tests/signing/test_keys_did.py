@@ -10,7 +10,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from vectors import load_json
 
 from signing.did import (
     did_key_document,
@@ -38,6 +37,7 @@ from signing.multikey import (
     public_key_to_jwk,
     varint,
 )
+from tests.helpers.vectors import load_json
 
 W3C_KEYPAIR = load_json("w3c-vc-di-eddsa/keyPair.json")
 RFC8032_TEST1 = load_json("ed25519/rfc8032-7.1-ed25519.json")["vectors"][0]

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from vectors import VECTORS_DIR, load_json
 
 from signing.errors import MerkleProofError
 from signing.merkle import (
@@ -29,6 +28,7 @@ from signing.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from tests.helpers.vectors import VECTORS_DIR, load_json
 
 MERKLE_DIR = VECTORS_DIR / "merkle-rfc6962"
 

@@ -8,7 +8,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from vectors import load_json
 
 from signing.errors import NoteError
 from signing.note import (
@@ -23,6 +22,7 @@ from signing.note import (
     sign_note,
     verifier_key,
 )
+from tests.helpers.vectors import load_json
 
 EXAMPLE = load_json("signed-note/signed-note-example.json")
 DASH = "\u2014"

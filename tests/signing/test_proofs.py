@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from vectors import VECTORS_DIR, load_json
 
 from signing.did import did_web_document, resolve_verification_method
 from signing.errors import CanonicalizationError, KeyFormatError, ProofError
@@ -31,6 +30,7 @@ from signing.proofs import (
     proof_configuration,
     verify_proof,
 )
+from tests.helpers.vectors import VECTORS_DIR, load_json
 
 JCS_DIR = "w3c-vc-di-eddsa/eddsa-jcs-2022"
 

@@ -7,12 +7,6 @@ import json
 from typing import Any
 
 import pytest
-from test_passport_support import (
-    BATTERYPASS_SCHEMAS,
-    PERFORMANCE_120,
-    external_validator,
-    issue_sample,
-)
 
 from passport.document.exports.batterypass import ASPECTS, export_batterypass
 from passport.errors import ExportIncompleteError
@@ -21,6 +15,12 @@ from passport.service.lifecycle import update_passport
 from passport.service.views import full_document
 from samples.categories import CATEGORIES, sample_document
 from signing.keys import SigningKey
+from tests.helpers.passport import (
+    BATTERYPASS_SCHEMAS,
+    PERFORMANCE_120,
+    external_validator,
+    issue_sample,
+)
 
 
 def schema_errors(name: str, payload: Any, performance_version: str = "1.2.1") -> list[str]:
@@ -39,7 +39,7 @@ def schema_errors(name: str, payload: Any, performance_version: str = "1.2.1") -
 def test_the_upstream_schemas_load_and_their_known_defects_hold() -> None:
     """The copies are draft-04 (read with utf-8-sig: SOURCES.md says one may carry a BOM); the
     payload examples are random and MaterialComposition's fails its own schema."""
-    from test_passport_support import EXTERNAL
+    from tests.helpers.passport import EXTERNAL
 
     assert set(BATTERYPASS_SCHEMAS) == set(ASPECTS)
     for path in (*BATTERYPASS_SCHEMAS.values(), PERFORMANCE_120):

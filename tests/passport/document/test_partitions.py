@@ -8,7 +8,6 @@ import json
 from typing import Any
 
 import pytest
-from test_passport_support import complete_document, doc_leaves, issue_sample, schema_leaves
 
 from passport.document.partitions import (
     AUTHORITY,
@@ -27,6 +26,7 @@ from passport.ledger.pipeline import Ledger
 from passport.service.views import show_passport
 from passport.verify.view import verify_view
 from signing.keys import SigningKey
+from tests.helpers.passport import complete_document, doc_leaves, issue_sample, schema_leaves
 
 ROLES = (PUBLIC, LEGITIMATE_INTEREST, AUTHORITY)
 

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
-from test_passport_support import complete_document, copy_doc
 
 from passport.document.figures import carbon_figures
 from passport.document.ids import (
@@ -30,6 +29,7 @@ from passport.document.regulation import (
 from passport.document.validation import ensure_valid, schema, validate
 from passport.errors import ConfigurationError, PassportInvalidError
 from samples.categories import CATEGORIES, sample_document, sample_figures
+from tests.helpers.passport import complete_document, copy_doc
 
 
 def problems_of(doc: Any, expected: dict[str, Any] | None = None) -> dict[str, str]:
@@ -85,7 +85,7 @@ def test_complete_sample_passport_of_each_category_is_valid(category: str) -> No
 
 
 def test_complete_document_covers_every_schema_field() -> None:
-    from test_passport_support import doc_leaves, schema_leaves
+    from tests.helpers.passport import doc_leaves, schema_leaves
 
     doc = complete_document()
     assert doc_leaves(doc) == schema_leaves(schema())

@@ -8,13 +8,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from conftest import Actors
 from sqlalchemy import text
 
 from passport.ledger.audit import AuditReport, audit
 from passport.ledger.pipeline import Ledger
 from passport.store.sql.tables import node_pos
 from signing.keys import SigningKey
+from tests.conftest import Actors
 
 
 def run_audit(ledger: Ledger, workers: int = 1) -> AuditReport:

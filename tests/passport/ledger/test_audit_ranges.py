@@ -14,8 +14,6 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import pytest
-from conftest import Actors
-from test_audit import body_of, sql
 
 import passport.ledger.audit as audit_module
 from passport.ledger.audit import audit
@@ -23,6 +21,8 @@ from passport.ledger.pipeline import Ledger
 from passport.records.envelope import record_hash
 from passport.store.sql.tables import node_pos
 from signing.keys import SigningKey
+from tests.conftest import Actors
+from tests.passport.ledger.test_audit import body_of, sql
 
 # (workers, CHUNK_LEVEL): one range in one process (the reference), then ranges of 1, 2, 4 and
 # 8 leaves, in this process and in a pool of two.

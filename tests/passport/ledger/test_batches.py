@@ -7,7 +7,6 @@ import hashlib
 from typing import Any
 
 import pytest
-from conftest import rotation_chain
 
 from passport.errors import SchemaViolationError
 from passport.ledger.audit import audit
@@ -17,6 +16,7 @@ from passport.records.envelope import sign_next
 from signing.errors import ProofError
 from signing.jcs import canonicalize
 from signing.keys import SigningKey
+from tests.conftest import rotation_chain
 
 STAMP = "2026-11-22T10:00:00Z"
 COUNT = PARALLEL_VERIFY_MIN + 44

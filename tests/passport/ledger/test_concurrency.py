@@ -8,11 +8,11 @@ import multiprocessing as mp
 import random
 import time
 
-from conftest import Actors
-
 from passport.ledger.audit import audit
 from passport.ledger.pipeline import Ledger
 from signing.keys import SigningKey
+from tests.conftest import Actors
+from tests.helpers import workers
 
 PROCESSES = 4
 APPENDS = 1000
@@ -44,7 +44,7 @@ def test_processes_racing_on_one_chain(ledger: Ledger, db_url: str) -> None:
     ctx = mp.get_context("spawn")
     with ctx.Pool(PROCESSES) as pool:
         args = [(db_url, LOG_SEED, OPERATOR_SEED, APPENDS, f"p{i}") for i in range(PROCESSES)]
-        pool.starmap(__import__("workers").register_many, args)
+        pool.starmap(workers.register_many, args)
     size = _check_consistent(ledger, 1 + PROCESSES * APPENDS)
     assert ledger.chain_head(ledger.info().operator_did)[0] == size  # one unbroken chain
 
@@ -62,9 +62,7 @@ def test_processes_on_their_own_chains(ledger: Ledger, actors: Actors, db_url: s
         )
     ctx = mp.get_context("spawn")
     with ctx.Pool(PROCESSES) as pool:
-        done = pool.starmap(
-            __import__("workers").rotate_many, [(db_url, LOG_SEED, s, APPENDS) for s in seeds]
-        )
+        done = pool.starmap(workers.rotate_many, [(db_url, LOG_SEED, s, APPENDS) for s in seeds])
     assert done == [APPENDS] * PROCESSES
     _check_consistent(ledger, 1 + PROCESSES + PROCESSES * APPENDS)
     for seed in seeds:
@@ -77,7 +75,7 @@ def test_sigkill_mid_batch_leaves_the_ledger_consistent(ledger: Ledger, db_url: 
     sizes = []
     for _ in range(6):
         proc = ctx.Process(
-            target=__import__("workers").batches_forever, args=(db_url, LOG_SEED, OPERATOR_SEED, 40)
+            target=workers.batches_forever, args=(db_url, LOG_SEED, OPERATOR_SEED, 40)
         )
         proc.start()
         # Kill only once the writer is demonstrably committing (spawning is slow on a loaded

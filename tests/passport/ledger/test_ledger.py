@@ -9,7 +9,6 @@ import json
 from typing import Any
 
 import pytest
-from conftest import Actors
 
 from passport.errors import (
     ChainGapError,
@@ -36,6 +35,7 @@ from signing import merkle
 from signing.errors import MerkleProofError, ProofError
 from signing.keys import SigningKey
 from signing.note import open_checkpoint
+from tests.conftest import Actors
 
 
 def state(ledger: Ledger) -> tuple[int, int, str]:

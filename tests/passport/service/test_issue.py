@@ -9,7 +9,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from test_passport_support import BASE, issue_sample, snapshot
 
 from passport.document.regulation import PLACEHOLDER_CLASS_TABLE
 from passport.document.signed_partitions import partition_hash, sign_partition, staged
@@ -29,6 +28,7 @@ from samples.categories import build_sample_chain, sample_model
 from signing.jcs import parse_json
 from signing.keys import SigningKey
 from signing.note import open_checkpoint
+from tests.helpers.passport import BASE, issue_sample, snapshot
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import json
 from typing import Any
 
 import pytest
-from test_passport_support import BASE, issue_sample, snapshot
 
 from passport.document.partitions import LEGITIMATE_INTEREST, PUBLIC
 from passport.document.rules import TRANSITIONS
@@ -33,6 +32,7 @@ from passport.service.views import (
 )
 from passport.verify.view import verify_view
 from signing.keys import SigningKey
+from tests.helpers.passport import BASE, issue_sample, snapshot
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import sys
 from typing import Any
 
 import pytest
-from trace_chain import Chain, Party, out
 
 from passport.errors import MassBalanceError, RuleViolationError
 from passport.ledger import kinds
@@ -26,6 +25,7 @@ from passport.store.sql.trace import TraceTx
 from passport.store.state import StateTx, TraceStateTx
 from passport.store.trace_rows import LotRow, StepRow
 from signing.keys import SigningKey
+from tests.helpers.chain import Chain, Party, out
 
 NI = {"Ni": 500_000}
 

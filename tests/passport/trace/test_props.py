@@ -11,7 +11,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
-from trace_chain import T0, Chain, Party, external, out, snapshot
 
 from passport.errors import CustodyError, DoubleClaimError, ElementBalanceError, MassBalanceError
 from passport.ledger.batchsign import BatchSigner
@@ -19,6 +18,7 @@ from passport.ledger.pipeline import Ledger
 from passport.store.sql import trace as tr
 from passport.trace.rollup import compute_rollup
 from signing.keys import SigningKey
+from tests.helpers.chain import T0, Chain, Party, external, out, snapshot
 
 PPM = 1_000_000
 MATERIAL = {

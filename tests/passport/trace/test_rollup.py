@@ -14,9 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import _new_db_url
 from sqlalchemy import event
-from trace_chain import Chain, Party, external, facility_subject, out
 from typer.testing import CliRunner
 
 from cli import app
@@ -26,6 +24,8 @@ from passport.store.sql.repository import Repository
 from passport.trace.config import TraceConfig
 from passport.trace.rollup import Rollup, compute_rollup
 from signing.keys import SigningKey
+from tests.conftest import _new_db_url
+from tests.helpers.chain import Chain, Party, external, facility_subject, out
 
 KG = 10**9  # micrograms per kilogram
 G = 10**6  # micrograms per gram

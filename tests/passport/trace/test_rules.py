@@ -9,7 +9,6 @@ import copy
 from typing import Any
 
 import pytest
-from trace_chain import Chain, Party, external, facility_subject, holding, out, snapshot
 
 from passport.errors import (
     AttestationError,
@@ -31,6 +30,7 @@ from passport.errors import (
 from passport.ledger.batchsign import BatchSigner
 from passport.ledger.pipeline import BatchItemError, Ledger
 from signing.keys import SigningKey
+from tests.helpers.chain import Chain, Party, external, facility_subject, holding, out, snapshot
 
 NI = {"Ni": 20_000}  # 2 % nickel ore
 

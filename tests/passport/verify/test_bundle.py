@@ -13,10 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import _new_db_url
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from trace_mirror import _keys, trace_state
 
 from passport.ledger import log as translog
 from passport.ledger.accept import LedgerInfo, accept_record
@@ -35,6 +33,8 @@ from signing.errors import CanonicalizationError
 from signing.jcs import canonicalize, parse_json
 from signing.keys import SigningKey
 from signing.note import Checkpoint, sign_checkpoint, verifier_key
+from tests.conftest import _new_db_url
+from tests.helpers.mirror import _keys, trace_state
 
 
 @pytest.fixture(scope="module")
