@@ -53,7 +53,9 @@ def challenge(client: TestClient, did: str) -> str:
 
 
 def token_request(client: TestClient, did: str, text: str, signature: str) -> httpx.Response:
-    return client.post("/auth/token", json={"did": did, "challenge": text, "signature": signature})
+    body = {"did": did, "challenge": text, "signature": signature}
+    response: httpx.Response = client.post("/auth/token", json=body)  # TestClient: Any (httpx2)
+    return response
 
 
 @pytest.mark.parametrize(

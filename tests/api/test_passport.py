@@ -107,7 +107,7 @@ def test_the_resolver_negotiates_html_json_and_linkset(sample: Sample) -> None:
 
 def test_the_link_header_points_to_bundle_qr_and_checkpoint(sample: Sample) -> None:
     response = sample.client.get(sample.resolver_path, headers={"Accept": "application/json"})
-    links = {}
+    links: dict[str, list[str]] = {}
     for part in response.headers["link"].split(", <"):
         target, *params = part.strip("<").split(">; ", 1)[0], part.split(">; ", 1)[1]
         rel = re.search(r'rel="([^"]+)"', params[0])

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from passport.records.envelope import build_record, dumps, record_hash, sign_record
-from passport.service.issue import prepare_passport, sign_chain
+from passport.service.issue import PreparedPassport, prepare_passport, sign_chain
 from passport.service.lifecycle import successor_model
 from passport.service.views import full_document, load_state
 from samples.designs import DESIGNS
@@ -40,7 +40,7 @@ def fresh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sample]:
     drop()
 
 
-def _prepared(s: Sample, index: int) -> Any:
+def _prepared(s: Sample, index: int) -> PreparedPassport:
     pack = s.summary.packs[index]
     return prepare_passport(
         s.ledger,

@@ -28,7 +28,7 @@ def make_client(ledger: Ledger, **config: Any) -> TestClient:
     """A test client of a fresh app over ``ledger`` (ApiConfig overrides as keywords).
 
     The latest-checkpoint cache is off unless asked for, because tests also append through the
-    ledger directly (as another process would); ``test_api_writer`` tests the cache itself.
+    ledger directly (as another process would); ``tests/api/test_writer.py`` tests the cache itself.
     """
     config.setdefault("checkpoint_cache_seconds", 0)
     app = create_app(Settings(public_base_url=BASE_URL), ledger, config=ApiConfig(**config))
@@ -44,9 +44,11 @@ def client(ledger: Ledger) -> Iterator[TestClient]:
 
 def post_record(client: TestClient, record: dict[str, Any]) -> httpx.Response:
     """POST one signed record as its canonical bytes."""
-    return client.post(
+    # TestClient's methods are typed through httpx2 (not installed), so they read as Any here.
+    response: httpx.Response = client.post(
         "/records", content=canonicalize(record), headers={"Content-Type": "application/json"}
     )
+    return response
 
 
 def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:

@@ -57,7 +57,8 @@ def browser_page() -> Iterator[Any]:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
             context = browser.new_context()
-            page = context.new_page()
+            # Any: the tests read the ``errors`` attribute this attaches to Playwright's Page.
+            page: Any = context.new_page()
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.errors = errors

@@ -35,8 +35,8 @@ class Party:
 class Chain:
     """Writes traceability records on a ledger; returns record hashes.
 
-    Each chain's ledger is mirrored into the in-memory store (``trace_mirror``): a rejection
-    must be the same there, and ``conftest.py`` checks both stores agree after the test."""
+    Each chain's ledger is mirrored into the in-memory store (``tests.helpers.mirror``): a rejection
+    must be the same there, and ``tests/conftest.py`` checks both stores agree after the test."""
 
     created: ClassVar[list[Chain]] = []  # this test's chains, for the mirror check
 

@@ -4,8 +4,8 @@ A :class:`Mirror` follows a real :class:`passport.ledger.pipeline.Ledger` (SQLit
 the suite runs on): every record the ledger accepts is accepted by the same rules
 (``passport.ledger.accept.accept_record``) on a :class:`MemoryTx`, every record it rejects must be
 rejected there with the same error type and code, and :meth:`Mirror.verify` requires both
-stores to answer every traceability query the same. ``trace_chain.Chain`` mirrors each of its
-ledgers, and a fixture in ``conftest.py`` verifies them after every test: the traceability tests
+stores to answer every traceability query the same. ``tests.helpers.chain.Chain`` mirrors each of its
+ledgers, and a fixture in ``tests/conftest.py`` verifies them after every test: the traceability tests
 (the rule tests, the roll-up tests, the random DAGs) are the memory store's differential tests.
 """
 
@@ -19,6 +19,7 @@ from passport.records.envelope import ParsedRecord, parse_record
 from passport.store.memory import MemoryTx
 from passport.store.sql import trace as tr
 from passport.store.sql.repository import Repository, Tx
+from passport.store.state import StateTx
 from passport.timefmt import format_ts, now
 from passport.trace.rollup import compute_rollup
 from passport.verify.bundle import PASSPORT_KINDS
@@ -102,7 +103,7 @@ class Mirror:
             assert _rollup(self.state, lot, at) == _rollup(self.ledger.repo, lot, at), lot
 
 
-def _rollup(store: Tx | Repository, lot: str, at: str) -> Any:
+def _rollup(store: StateTx | Repository, lot: str, at: str) -> Any:
     """A lot's roll-up with its trails, or the error it raises."""
     try:
         rollup = compute_rollup(store, lot, at=at)
@@ -121,7 +122,7 @@ def _keys(tx: Tx) -> tuple[list[str], ...]:
     return (*out, [a.did for a in tx.actors()])
 
 
-def trace_state(tx: Tx, keys: tuple[list[str], ...]) -> dict[str, Any]:
+def trace_state(tx: StateTx, keys: tuple[list[str], ...]) -> dict[str, Any]:
     """What every query of ``tx`` and its trace tables answers about ``keys`` (see
     :func:`_keys`): lists in the order the query gives them, dicts as dicts (a query keyed by
     id promises no order of its keys, and PostgreSQL's differs from SQLite's)."""

@@ -508,7 +508,7 @@ def test_inclusion_proofs_equal_single_proofs(size: int, picks: list[int]) -> No
         calls.append(len(coords))
         return tree.reader(coords)
 
-    proofs = inclusion_proofs(indices, size, reader)
+    proofs: list[tuple[bytes, ...]] = inclusion_proofs(indices, size, reader)
     assert proofs == [tuple(inclusion_proof(i, size, tree.reader)) for i in indices]
     assert len(calls) == (1 if size > 1 else 0)  # all sibling subtrees in one reader call
     encoded = inclusion_proofs(indices, size, tree.reader, encode=bytes.hex)

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 import passport.ledger.audit as audit_module
+from passport.forking import fork_is_safe  # what the audit imports as _fork_is_safe
 from passport.ledger.audit import audit
 from passport.ledger.pipeline import Ledger
 from passport.records.envelope import record_hash
@@ -321,7 +322,7 @@ def test_missing_last_leaves_name_no_next_row(
 
 def test_pool_forks_only_beside_threads_known_to_be_safe() -> None:
     """A thread that might be inside SQLite or OpenSSL at the fork rules fork out."""
-    assert audit_module._fork_is_safe() == all(
+    assert fork_is_safe() == all(
         t is threading.current_thread()
         or type(t).__name__ == "_ExecutorManagerThread"
         or t.name == "QueueFeederThread"
@@ -332,7 +333,7 @@ def test_pool_forks_only_beside_threads_known_to_be_safe() -> None:
     other = threading.Thread(target=stop.wait, daemon=True)
     other.start()
     try:
-        assert not audit_module._fork_is_safe()
+        assert not fork_is_safe()
         assert audit_module._pool_context().get_start_method() == "forkserver"
     finally:
         stop.set()

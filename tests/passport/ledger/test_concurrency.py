@@ -72,7 +72,7 @@ def test_processes_on_their_own_chains(ledger: Ledger, actors: Actors, db_url: s
 def test_sigkill_mid_batch_leaves_the_ledger_consistent(ledger: Ledger, db_url: str) -> None:
     ctx = mp.get_context("spawn")
     rng = random.Random(7)
-    sizes = []
+    sizes: list[int] = []
     for _ in range(6):
         proc = ctx.Process(
             target=workers.batches_forever, args=(db_url, LOG_SEED, OPERATOR_SEED, 40)

@@ -1,7 +1,7 @@
 """The in-memory store a bundle's provenance is replayed into (``passport.store.memory``).
 
-Its main test is differential: every ``trace_chain.Chain`` mirrors its ledger into one
-(``trace_mirror``), so the traceability suites check it on both backends. The tests here check
+Its main test is differential: every ``tests.helpers.chain.Chain`` mirrors its ledger into one
+(``tests.helpers.mirror``), so the traceability suites check it on both backends. The tests here check
 the mirror itself (it must catch a store that strays) and what the store refuses.
 """
 

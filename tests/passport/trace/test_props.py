@@ -129,7 +129,7 @@ def test_random_dags_conserve_mass_and_reject_violations(world: World, data: st.
     signer = BatchSigner(ledger)
     lots: dict[str, LotModel] = {}
     for i in range(data.draw(st.integers(1, 4), label="mines")):
-        elements = data.draw(element_contents, label="elements")
+        elements: dict[str, int] = data.draw(element_contents, label="elements")
         material, deposit = MATERIAL[sorted(elements)[0]]
         mass = data.draw(st.integers(1, 10**6), label="mass")
         lot = f"urn:lot:{px}:m{i}"
@@ -178,7 +178,7 @@ def test_random_dags_conserve_mass_and_reject_violations(world: World, data: st.
         left = dict(pool)
         for k in range(data.draw(st.integers(1, 2), label="outputs")):
             mass = data.draw(st.integers(1, 10**6), label="out mass")
-            elements: dict[str, int] = {}
+            elements = {}
             room = PPM
             for e in sorted(left):
                 share = data.draw(st.integers(0, 100), label="share")

@@ -6,7 +6,7 @@ Every rejection raises a typed error and leaves the ledger unchanged."""
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -32,6 +32,8 @@ from passport.ledger.pipeline import BatchItemError, Ledger
 from signing.keys import SigningKey
 from tests.helpers.chain import Chain, Party, external, facility_subject, holding, out, snapshot
 
+E = TypeVar("E", bound=Exception)
+
 NI = {"Ni": 20_000}  # 2 % nickel ore
 
 
@@ -40,7 +42,7 @@ def chain(ledger: Ledger, operator_key: SigningKey) -> Chain:
     return Chain(ledger, operator_key)
 
 
-def rejected(ledger: Ledger, error: type[Exception], fn: Any, *args: Any, **kw: Any) -> Exception:
+def rejected(ledger: Ledger, error: type[E], fn: Any, *args: Any, **kw: Any) -> E:
     """Run ``fn``, expect ``error`` and an unchanged ledger."""
     before = snapshot(ledger)
     with pytest.raises(error) as info:
