@@ -66,13 +66,13 @@ def log_key() -> SigningKey:
 @pytest.fixture
 def ledger(db_url: str, operator_key: SigningKey, log_key: SigningKey) -> Iterator[Ledger]:
     """An initialised ledger with its operator registered (leaf 0)."""
-    from trace_chain import Chain
+    from tests.helpers.chain import Chain
 
     led = Ledger(Repository(db_url), log_key=log_key, workers=1)
     led.initialise(operator_key, "test.example/log", "Test operator")
     yield led
-    # The in-memory store that mirrored the ledger through each ``trace_chain.Chain`` answers
-    # every traceability query as the database does (``trace_mirror``).
+    # The in-memory store that mirrored the ledger through each ``tests.helpers.chain.Chain`` answers
+    # every traceability query as the database does (``tests.helpers.mirror``).
     try:
         for chain in [c for c in Chain.created if c.ledger is led]:
             chain.mirror.verify()

@@ -53,10 +53,13 @@ def test_error_codes_are_unique() -> None:
 def test_a_duplicate_code_would_be_caught() -> None:
     """The check above can fail: a class that reuses a code shows up in the count."""
 
-    class TwinError(BpassError):
-        code = error_classes()[3].code
+    taken = error_classes()[3].code
 
-    counts = Counter(cls.code for cls in [*error_classes(), TwinError])
+    class TwinError(BpassError):
+        code = taken
+
+    classes: list[type[BpassError]] = [*error_classes(), TwinError]
+    counts = Counter(cls.code for cls in classes)
     assert counts[TwinError.code] == 2
 
 

@@ -1,0 +1,230 @@
+"""`bpass passport …` run as a user runs it: issue, show per role, verify, check, update, export,
+status with a successor, list; bad input exits non-zero listing every problem."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from passport.ledger.keystore import load_key, save_key
+from passport.ledger.pipeline import Ledger
+from passport.settings import Settings
+from tests.helpers.passport import BATTERYPASS_SCHEMAS, external_validator
+from tests.helpers.sample_passports import build_sample_chain, sample_model
+
+BPASS = [sys.executable, "-m", "cli"]
+
+
+def bpass(*args: str, cwd: Path, db: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    full = [*BPASS, *args, "--db", db, "--home", str(cwd / "home")]
+    env = {**os.environ, "BPASS_PUBLIC_BASE_URL": "https://id.voltaris.example"}
+    proc = subprocess.run(full, cwd=cwd, capture_output=True, text=True, env=env, check=False)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"bpass {' '.join(args)} exited {proc.returncode}: {proc.stderr}")
+    return proc
+
+
+def test_passport_commands(tmp_path: Path, db_url: str) -> None:
+    bpass("init", cwd=tmp_path, db=db_url)
+    home = tmp_path / "home"
+    ledger = Ledger.open(Settings(database_url=db_url, home=home))
+    chain = build_sample_chain(ledger, load_key(home / "operator.key"))
+    ledger.close()
+    for who in ("oem", "repairer", "authority"):
+        save_key(chain.keys[who], tmp_path / f"{who}.pem")
+    model = sample_model("ev")
+    (tmp_path / "model.json").write_text(json.dumps(model))
+
+    # a bad model is refused, every problem listed, exit 1
+    bad = json.loads(json.dumps(model))
+    bad["point1"]["massKg"] = "-1"
+    bad["point1"]["performance"]["voltage"]["nominalV"] = "500"
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+    refused = bpass(
+        "passport",
+        "issue",
+        "--pack",
+        chain.pack_lot,
+        "--model",
+        "bad.json",
+        "--key",
+        "oem.pem",
+        "--serial",
+        "P1",
+        cwd=tmp_path,
+        db=db_url,
+        check=False,
+    )
+    assert refused.returncode == 1
+    assert "[passport_invalid] refusing to issue" in refused.stderr
+    assert "/point1/massKg: must not be negative" in refused.stderr
+    assert "/point1/performance/voltage/maximumV" in refused.stderr
+
+    out = bpass(
+        "passport",
+        "issue",
+        "--pack",
+        chain.pack_lot,
+        "--model",
+        "model.json",
+        "--key",
+        "oem.pem",
+        "--serial",
+        "P75-1",
+        "--json",
+        cwd=tmp_path,
+        db=db_url,
+    )
+    issued = json.loads(out.stdout)
+    pid = issued["passportId"]
+    assert issued["batteryId"] == "https://id.voltaris.example/01/09506000134352/21/P75-1"
+
+    views: dict[str, Any] = {}
+    for role in ("public", "legitimate-interest", "authority"):
+        views[role] = json.loads(
+            bpass("passport", "show", pid, "--role", role, "--json", cwd=tmp_path, db=db_url).stdout
+        )
+    assert set(views["public"]["evidence"]["partitions"]) == {"1"}
+    assert set(views["legitimate-interest"]["evidence"]["partitions"]) == {"1", "2", "4"}
+    assert set(views["authority"]["evidence"]["partitions"]) == {"1", "2", "3"}
+    text = bpass(
+        "passport", "show", issued["batteryId"], "--role", "authority", cwd=tmp_path, db=db_url
+    ).stdout
+    assert "== Annex XIII point 3" in text and "== Annex XIII point 4" not in text, text
+    assert "salt:" not in text
+    wrong = bpass("passport", "show", pid, "--role", "oem", cwd=tmp_path, db=db_url, check=False)
+    assert wrong.returncode == 1 and "access_role_unknown" in wrong.stderr
+
+    (tmp_path / "view.json").write_text(json.dumps(views["authority"]))
+    offline = bpass("passport", "verify-view", "view.json", cwd=tmp_path, db=db_url)
+    assert "partitions 1, 2, 3 match the signed records and the log" in offline.stdout
+    views["authority"]["passport"]["point3"]["testReports"][0]["result"] = "fail"
+    (tmp_path / "forged.json").write_text(json.dumps(views["authority"]))
+    forged = bpass("passport", "verify-view", "forged.json", cwd=tmp_path, db=db_url, check=False)
+    assert forged.returncode == 1 and "partition_unverified" in forged.stderr
+
+    verified = bpass("passport", "verify", pid, cwd=tmp_path, db=db_url)
+    assert "verified" in verified.stdout and "FAILED" not in verified.stdout
+
+    report = json.loads(bpass("passport", "check", pid, "--json", cwd=tmp_path, db=db_url).stdout)
+    assert report["completeness"]["complete"]
+    assert {(r["element"], r["year"]): r["status"] for r in report["recycledContent"]}[
+        ("cobalt", "2031")
+    ] == "pass"
+    check_text = bpass("passport", "check", pid, cwd=tmp_path, db=db_url).stdout
+    assert "PROVISIONAL" in check_text and "margin" in check_text
+
+    # the export needs the date of putting into service
+    refused = bpass(
+        "passport",
+        "export",
+        pid,
+        "--format",
+        "batterypass",
+        "--out",
+        "bp",
+        cwd=tmp_path,
+        db=db_url,
+        check=False,
+    )
+    assert refused.returncode == 1 and "/point4/puttingIntoService" in refused.stderr
+    (tmp_path / "service.json").write_text(
+        json.dumps({"puttingIntoService": views["public"]["passport"]["issuedAt"]})
+    )
+    bpass(
+        "passport",
+        "update",
+        pid,
+        "--key",
+        "oem.pem",
+        "--data",
+        "service.json",
+        cwd=tmp_path,
+        db=db_url,
+    )
+    repair = (
+        "passport",
+        "update",
+        pid,
+        "--key",
+        "repairer.pem",
+        "--event",
+        "accident@2026-11-20T10:00:00Z:rear collision",
+    )
+    unmandated = bpass(*repair, cwd=tmp_path, db=db_url, check=False)
+    assert unmandated.returncode == 1 and "mandated" in unmandated.stderr
+    repairer_did = chain.did("repairer")
+    granted = bpass(
+        "passport",
+        "mandate",
+        pid,
+        "--to",
+        repairer_did,
+        "--key",
+        "oem.pem",
+        cwd=tmp_path,
+        db=db_url,
+    )
+    assert f"mandated {repairer_did}" in granted.stdout
+    bpass(*repair, cwd=tmp_path, db=db_url)
+    denied = bpass(
+        "passport",
+        "update",
+        pid,
+        "--key",
+        "authority.pem",
+        "--data",
+        "service.json",
+        cwd=tmp_path,
+        db=db_url,
+        check=False,
+    )
+    assert denied.returncode == 1 and "role_forbidden" in denied.stderr
+    exported = bpass(
+        "passport", "export", pid, "--format", "batterypass", "--out", "bp", cwd=tmp_path, db=db_url
+    )
+    assert "wrote 7 aspects" in exported.stdout and "note:" in exported.stderr
+    for name, path in BATTERYPASS_SCHEMAS.items():
+        payload = json.loads((tmp_path / "bp" / f"{name}.json").read_text())
+        assert list(external_validator(path).iter_errors(payload)) == [], name
+
+    moved = json.loads(
+        bpass(
+            "passport",
+            "status",
+            pid,
+            "--to",
+            "repurposed",
+            "--key",
+            "repairer.pem",
+            "--reason",
+            "home storage",
+            "--json",
+            cwd=tmp_path,
+            db=db_url,
+        ).stdout
+    )
+    successor = moved["successor"]["passportId"]
+    illegal = bpass(
+        "passport",
+        "status",
+        successor,
+        "--to",
+        "recycled",
+        "--key",
+        "repairer.pem",
+        cwd=tmp_path,
+        db=db_url,
+        check=False,
+    )
+    assert illegal.returncode == 1 and "passport_transition_illegal" in illegal.stderr
+    listed = {
+        p["passportId"]: p
+        for p in json.loads(bpass("passport", "list", "--json", cwd=tmp_path, db=db_url).stdout)
+    }
+    assert listed[pid]["successor"] == successor and listed[successor]["predecessor"] == pid
+    assert bpass("passport", "verify", successor, cwd=tmp_path, db=db_url).returncode == 0

@@ -1,0 +1,147 @@
+"""Shared helpers of the passport tests (no tests here): sample issuance, ledger state snapshots,
+schema and document leaf enumeration, the external Battery Pass schemas."""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft4Validator
+
+from passport.ledger.pipeline import Ledger
+from passport.service.issue import IssuedPassport, issue_passport
+from passport.service.lifecycle import mandate
+from signing.keys import SigningKey
+from tests.helpers.sample_passports import (
+    SampleChain,
+    build_sample_chain,
+    sample_document,
+    sample_model,
+)
+
+BASE = "https://id.voltaris.example"
+EXTERNAL = Path(__file__).resolve().parents[1] / "data" / "external-schemas" / "batterypass-1.2"
+BATTERYPASS_SCHEMAS = {
+    "GeneralProductInformation": "io.BatteryPass.GeneralProductInformation/1.2.0/gen/GeneralProductInformation-schema.json",
+    "CarbonFootprintForBatteries": "io.BatteryPass.CarbonFootprint/1.2.0/gen/CarbonFootprintForBatteries-schema.json",
+    "Circularity": "io.BatteryPass.Circularity/1.2.0/gen/Circularity-schema.json",
+    "Labeling": "io.BatteryPass.Labels/1.2.0/gen/Labeling-schema.json",
+    "MaterialComposition": "io.BatteryPass.MaterialComposition/1.2.0/gen/MaterialComposition-schema.json",
+    "PerformanceAndDurability": "io.BatteryPass.Performance/1.2.1/gen/PerformanceAndDurability.schema",
+    "SupplyChainDueDiligence": "io.BatteryPass.SupplyChainDueDiligence/1.2.0/gen/SupplyChainDueDiligence-schema.json",
+}
+PERFORMANCE_120 = "io.BatteryPass.Performance/1.2.0/gen/PerformanceAndDurability-schema.json"
+
+
+@cache
+def external_validator(relpath: str) -> Draft4Validator:
+    """A draft-04 validator of one Battery Pass schema (files may carry a UTF-8 BOM)."""
+    schema = json.loads((EXTERNAL / relpath).read_text(encoding="utf-8-sig"))
+    Draft4Validator.check_schema(schema)
+    return Draft4Validator(schema)
+
+
+def issue_sample(
+    ledger: Ledger,
+    operator_key: SigningKey,
+    *,
+    serial: str = "P75-000001",
+    tag: str = "s1",
+    mandate_repairer: bool = True,
+) -> tuple[SampleChain, IssuedPassport]:
+    """The sample supply chain and the OEM's passport for its pack (by default with a mandate
+    for the chain's repairer to update point 4)."""
+    chain = build_sample_chain(ledger, operator_key, tag=tag)
+    issued = issue_passport(
+        ledger,
+        chain.keys["oem"],
+        pack_lot=chain.pack_lot,
+        model=sample_model("ev"),
+        base_url=BASE,
+        serial=serial,
+    )
+    if mandate_repairer:
+        mandate(ledger, chain.keys["oem"], issued.passport_id, chain.did("repairer"))
+    return chain, issued
+
+
+def snapshot(ledger: Ledger) -> tuple[Any, ...]:
+    """Everything a rejected append must leave unchanged."""
+    with ledger.repo.read() as tx:
+        size, _ = tx.log_size()
+        cp = tx.latest_checkpoint()
+        rows = tx.passports().all_passports(limit=10_000)
+        parts = sum(len(tx.passports().partitions_of(r.passport_id)) for r in rows)
+        events = sum(len(tx.passports().events(r.passport_id)) for r in rows)
+        return size, tx.count_records(), cp.note if cp else "", rows, parts, events
+
+
+def complete_document() -> dict[str, Any]:
+    """A schema-valid document holding every field the schema defines (for leaf enumeration)."""
+    doc = sample_document("ev")
+    doc["status"] = "repurposed"
+    doc["predecessor"] = "urn:bpass:" + "1" * 32
+    doc["successor"] = "urn:bpass:" + "2" * 32
+    doc["ceasedAt"] = "2026-11-06T00:00:00Z"
+    for origin in doc["point1"]["responsibleSourcing"]["materials"].values():
+        origin.setdefault("artisanalPercent", "0.00")
+        origin.setdefault("cahraPercent", "0.00")
+        origin.setdefault("oreTypes", [{"oreType": "sedimentary", "sharePercent": "100.00"}])
+    doc["point1"]["recycledContent"]["lead"] = {
+        "preConsumerPercent": "0",
+        "postConsumerPercent": "0",
+    }
+    doc["point4"]["usage"]["negativeEvents"] = [
+        {
+            "event": "accident",
+            "occurredAt": "2026-11-03T10:00:00Z",
+            "description": "minor collision",
+        }
+    ]
+    doc["point4"]["stateOfHealth"]["remainingCapacityAh"] = "199"
+    return doc
+
+
+def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node:
+        target = schema["$defs"][node["$ref"].removeprefix("#/$defs/")]
+        node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+    return node
+
+
+def schema_leaves(
+    schema: dict[str, Any], node: dict[str, Any] | None = None, path: str = ""
+) -> set[str]:
+    """Every leaf field the schema defines, as pointer patterns (``*`` for array items)."""
+    node = _resolve(schema, node if node is not None else schema)
+    if "properties" in node:
+        out: set[str] = set()
+        for key, sub in node["properties"].items():
+            out |= schema_leaves(schema, sub, f"{path}/{key}")
+        return out
+    if isinstance(node.get("items"), dict):
+        return schema_leaves(schema, node["items"], f"{path}/*")
+    return {path}
+
+
+def doc_leaves(value: Any, path: str = "") -> set[str]:
+    """Every leaf of a document, as pointer patterns (``*`` for array items)."""
+    if isinstance(value, dict):
+        out: set[str] = set()
+        for key, sub in value.items():
+            out |= doc_leaves(sub, f"{path}/{key}")
+        return out
+    if isinstance(value, list):
+        out = set()
+        for item in value:
+            out |= doc_leaves(item, f"{path}/*")
+        return out
+    return {path}
+
+
+def copy_doc(doc: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy (tests mutate documents)."""
+    return copy.deepcopy(doc)

@@ -1,0 +1,159 @@
+"""Export to the Battery Pass Data Model v1.2: the seven aspects validate against the upstream
+draft-04 schemas; richer data stays in the passport; missing required values refuse the export."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from passport.document.exports.batterypass import ASPECTS, export_batterypass
+from passport.errors import ExportIncompleteError
+from passport.ledger.pipeline import Ledger
+from passport.service.lifecycle import update_passport
+from passport.service.views import full_document
+from signing.keys import SigningKey
+from tests.helpers.passport import (
+    BATTERYPASS_SCHEMAS,
+    PERFORMANCE_120,
+    external_validator,
+    issue_sample,
+)
+from tests.helpers.sample_passports import CATEGORIES, sample_document
+
+
+def schema_errors(name: str, payload: Any, performance_version: str = "1.2.1") -> list[str]:
+    path = (
+        PERFORMANCE_120
+        if name == "PerformanceAndDurability" and performance_version == "1.2.0"
+        else BATTERYPASS_SCHEMAS[name]
+    )
+    as_sent = json.loads(json.dumps(payload))
+    return [
+        f"{list(e.absolute_path)}: {e.message}"
+        for e in external_validator(path).iter_errors(as_sent)
+    ]
+
+
+def test_the_upstream_schemas_load_and_their_known_defects_hold() -> None:
+    """The copies are draft-04 (read with utf-8-sig: SOURCES.md says one may carry a BOM); the
+    payload examples are random and MaterialComposition's fails its own schema."""
+    from tests.helpers.passport import EXTERNAL
+
+    assert set(BATTERYPASS_SCHEMAS) == set(ASPECTS)
+    for path in (*BATTERYPASS_SCHEMAS.values(), PERFORMANCE_120):
+        schema = external_validator(path).schema
+        assert not isinstance(schema, bool)  # a document, not a boolean schema
+        assert schema["$schema"].startswith("http://json-schema.org/draft-04/")
+    example = json.loads(
+        (
+            EXTERNAL
+            / "io.BatteryPass.MaterialComposition/1.2.0/gen/MaterialComposition-payload.json"
+        ).read_text(encoding="utf-8-sig")
+    )
+    assert schema_errors("MaterialComposition", example)  # '7439-93-2 ' has a trailing space
+
+
+@pytest.mark.parametrize("performance_version", ["1.2.1", "1.2.0"])
+def test_ev_sample_exports_seven_valid_aspects(performance_version: str) -> None:
+    exported = export_batterypass(sample_document("ev"), performance_version=performance_version)
+    assert list(exported.aspects) == list(ASPECTS)
+    for name, payload in exported.aspects.items():
+        assert schema_errors(name, payload, performance_version) == [], name
+
+
+def test_mapping_of_key_figures() -> None:
+    doc = sample_document("ev")
+    a = export_batterypass(doc).aspects
+    gpi = a["GeneralProductInformation"]
+    assert (
+        gpi["productIdentifier"] == doc["batteryId"]
+        and gpi["batteryPassportIdentifier"] == doc["passportId"]
+    )
+    assert (gpi["batteryCategory"], gpi["batteryStatus"], gpi["batteryMass"]) == (
+        "ev",
+        "Original",
+        452.5,
+    )
+    cf = a["CarbonFootprintForBatteries"]
+    assert cf["batteryCarbonFootprint"] == 0.0375 and cf["absoluteCarbonFootprint"] == 5625
+    assert [s["lifecycleStage"] for s in cf["carbonFootprintPerLifecycleStage"]] == [
+        "RawMaterialExtraction",
+        "MainProduction",
+        "Distribution",
+        "Recycling",
+    ]
+    assert sum(
+        s["carbonFootprint"] for s in cf["carbonFootprintPerLifecycleStage"]
+    ) == pytest.approx(0.0375)
+    recycled = {r["recycledMaterial"]: r for r in a["Circularity"]["recycledContent"]}
+    assert set(recycled) == {"Cobalt", "Lithium", "Nickel"}
+    assert recycled["Cobalt"] == {
+        "recycledMaterial": "Cobalt",
+        "preConsumerShare": 4,
+        "postConsumerShare": 14,
+    }
+    perf = a["PerformanceAndDurability"]
+    assert perf["batteryTechicalProperties"]["temperatureRangeIdleState"] == {
+        "minimum": -20,
+        "maximum": 45,
+    }
+    assert perf["batteryCondition"]["stateOfCertifiedEnergy"]["stateOfCertifiedEnergyValue"] == 100
+    assert (
+        a["SupplyChainDueDiligence"]["supplyChainDueDiligenceReport"]
+        == doc["point1"]["responsibleSourcing"]["reportUrl"]
+    )
+
+
+def test_richer_data_stays_in_the_passport_and_is_noted() -> None:
+    doc = sample_document("ev")
+    exported = export_batterypass(doc)
+    circularity = json.dumps(exported.aspects["Circularity"]).lower()
+    assert "graphite" not in circularity and "manganese" not in circularity
+    assert any("graphite, manganese kept in the passport only" in n for n in exported.notes)
+    assert any("warrentyPeriod" in n and "96-month" in n for n in exported.notes)
+    assert doc["point1"]["recycledContent"]["graphite"]  # still in our passport
+
+
+@pytest.mark.parametrize("category", [c for c in CATEGORIES if c != "ev"])
+def test_non_ev_export_is_refused_listing_ev_only_gaps(category: str) -> None:
+    with pytest.raises(ExportIncompleteError) as err:
+        export_batterypass(sample_document(category))
+    assert [p["pointer"] for p in err.value.details["problems"]] == [
+        "/point1/performance/capacityThresholdForExhaustionPercent",
+        "/point4/stateOfHealth/stateOfCertifiedEnergyPercent",
+    ]
+    assert err.value.code == "export_incomplete"
+
+
+@pytest.mark.parametrize("category", [c for c in CATEGORIES if c != "ev"])
+def test_non_ev_export_validates_when_the_optional_values_are_given(category: str) -> None:
+    doc = sample_document(category)
+    doc["point1"]["performance"]["capacityThresholdForExhaustionPercent"] = "60"
+    doc["point4"]["stateOfHealth"]["stateOfCertifiedEnergyPercent"] = "100"
+    for version in ("1.2.1", "1.2.0"):
+        exported = export_batterypass(doc, performance_version=version)
+        for name, payload in exported.aspects.items():
+            assert schema_errors(name, payload, version) == [], (category, name)
+
+
+def test_export_of_an_issued_passport(ledger: Ledger, operator_key: SigningKey) -> None:
+    chain, issued = issue_sample(ledger, operator_key)
+    with pytest.raises(ExportIncompleteError) as err:  # not yet put into service
+        export_batterypass(full_document(ledger, issued.passport_id))
+    assert [p["pointer"] for p in err.value.details["problems"]] == ["/point4/puttingIntoService"]
+    update_passport(
+        ledger,
+        chain.keys["oem"],
+        issued.passport_id,
+        {"puttingIntoService": issued.document["issuedAt"]},
+    )
+    exported = export_batterypass(full_document(ledger, issued.passport_id))
+    for name, payload in exported.aspects.items():
+        assert schema_errors(name, payload) == [], name
+    recycled = {
+        r["recycledMaterial"]: r["postConsumerShare"]
+        for r in exported.aspects["Circularity"]["recycledContent"]
+    }
+    assert recycled["Cobalt"] == pytest.approx(16.67)
