@@ -107,6 +107,14 @@ class RuleViolationError(LedgerError):
     code = "rule_violation"
 
 
+class RecordFromFutureError(RuleViolationError):
+    """The record's ``validFrom`` or proof ``created`` lies after the ledger's acceptance time
+    plus the allowed clock skew (append step 2d): a record dated ahead would make every genuine
+    later record of the same passport look like it predates it."""
+
+    code = "record_from_future"
+
+
 class ActorExistsError(LedgerError):
     """An actor with this DID is already registered."""
 
