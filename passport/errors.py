@@ -115,6 +115,13 @@ class RecordFromFutureError(RuleViolationError):
     code = "record_from_future"
 
 
+class Point4NotMandatedError(RoleNotAllowedError):
+    """A record changes a passport's point 4 (Annex XIII point 4) but its issuer is neither the
+    passport's economic operator nor an actor it mandated for this passport (Art. 77)."""
+
+    code = "point4_not_mandated"
+
+
 class ActorExistsError(LedgerError):
     """An actor with this DID is already registered."""
 

@@ -131,7 +131,9 @@ def test_point4_updates_by_the_repairer_then_the_export(fresh: Sample) -> None:
     pid = _issued(fresh, 1)
     # the repairer needs the economic operator's mandate (appended like any record)
     body = signed_update(fresh.ledger, fresh.key("saale"), pid, {"fullCycles": 1})
-    assert_problem(fresh.client.post(f"/passports/{pid}/updates", json=body), 403, "role_forbidden")
+    assert_problem(
+        fresh.client.post(f"/passports/{pid}/updates", json=body), 403, "point4_not_mandated"
+    )
     state = load_state(fresh.ledger, pid)
     subject = {
         "passportId": pid,

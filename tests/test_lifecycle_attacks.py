@@ -145,6 +145,37 @@ def _unchanged(s: Sample, size: int, passport_id: str, state: PassportState) -> 
     assert load_state(s.ledger, passport_id) == state
 
 
+# -- 1. point 4 rewritten without a mandate --------------------------------------------------------
+def test_point4_rewritten_by_a_status_change_without_a_mandate_is_refused(world: Sample) -> None:
+    pid = _issue(world, 0)
+    # the recycler holds the battery (so it may mark it waste), but no mandate for point 4
+    _hand_vehicle(world, 0, "rbr")
+    health = _point4(world, pid)["stateOfHealth"]
+    size, state = world.ledger.info().size, load_state(world.ledger, pid)
+    for slug, to in (("rbr", "waste"), ("saale", "re-used")):
+        body = _status_with_point4(world, slug, pid, to, LOW_HEALTH)
+        assert_problem(
+            world.client.post(f"/passports/{pid}/status", json=body), 403, "point4_not_mandated"
+        )
+        _unchanged(world, size, pid, state)
+    assert _point4(world, pid)["stateOfHealth"] == health
+    # the same change without a point-4 partition is the recycler's to make
+    body = signed_status(world.ledger, world.key("rbr"), pid, "waste")
+    response = world.client.post(f"/passports/{pid}/status", json=body)
+    assert response.status_code == 201, response.text
+    assert _point4(world, pid)["stateOfHealth"] == health
+
+
+def test_a_mandated_repairer_records_point4_with_a_status_change(world: Sample) -> None:
+    pid = _issue(world, 3)
+    _mandate(world, pid, "saale")
+    body = _status_with_point4(world, "saale", pid, "re-used", LOW_HEALTH)
+    response = world.client.post(f"/passports/{pid}/status", json=body)
+    assert response.status_code == 201, response.text
+    health = _point4(world, pid)["stateOfHealth"]
+    assert (health["stateOfCertifiedEnergyPercent"], health["remainingCapacityAh"]) == ("9", "20")
+
+
 # -- 2. a date in the future freezes a passport ----------------------------------------------------
 def _ahead(seconds: int) -> str:
     return format_ts(now() + timedelta(seconds=seconds), micro=False)

@@ -365,9 +365,10 @@ def test_waste_then_recycled_ceases_the_passport_with_history_verifiable(
     update_passport(
         ledger, chain.keys["repairer"], passport.passport_id, {"usage": {"fullCycles": 900}}
     )
+    # the battery's performance at the change is point 4: the mandated repairer records it
     waste = change_status(
         ledger,
-        chain.keys["recycler"],
+        chain.keys["repairer"],
         passport.passport_id,
         "waste",
         base_url=BASE,

@@ -6,7 +6,8 @@ pipeline step 4, inside the append transaction: a violation writes nothing).
   the four signed partitions (which must come with it, see :func:`passport_partition.staged`) and
   to a checkpoint of this log; the reassembled passport must validate.
 - ``PassportStatusChange``: the status machine :data:`TRANSITIONS`, who may set which status
-  (:data:`TARGET_ROLES`), successor links, cessation after recycling.
+  (:data:`TARGET_ROLES`), successor links, cessation after recycling; a new point-4 partition
+  it carries obeys the mandate rule of updates (:func:`require_point4_right`).
 - ``PassportUpdate``: a new point-4 partition, replacing the current one, by the passport's
   economic operator or an actor it mandated.
 - ``PassportMandate``: the economic operator grants an actor (a repairer, say) the right to update
@@ -41,6 +42,7 @@ from passport.errors import (
     PassportInvalidError,
     PassportNotFoundError,
     PassportStaleError,
+    Point4NotMandatedError,
     RoleNotAllowedError,
     RuleViolationError,
 )
@@ -106,6 +108,24 @@ def may_update(
     if not UPDATE_ROLES.intersection(actor_roles):
         return False
     return actor_did == passport.issuer or mandated
+
+
+def require_point4_right(
+    tx: StateTx, actor_did: str, actor_roles: tuple[str, ...], passport: PassportState, at: str
+) -> None:
+    """Point4NotMandatedError unless the actor may change the passport's point 4 at time ``at``:
+    it holds an update role and is the passport's economic operator or holds its mandate
+    (Art. 77; Annex XIII point 4). Applies to every record that commits to a new point-4
+    partition of an existing passport, whatever its kind (``PassportUpdate``,
+    ``PassportStatusChange``)."""
+    mandated = actor_did in mandataries(tx, passport.passport_id, at)
+    if not may_update(actor_did, actor_roles, passport, mandated):
+        raise Point4NotMandatedError(
+            f"{actor_did} (roles: {', '.join(actor_roles)}) may not change point 4 of passport "
+            f"{passport.passport_id}: only its economic operator {passport.issuer} and the "
+            f"actors it mandated (roles: {', '.join(sorted(UPDATE_ROLES))}) may",
+            passport=passport.passport_id,
+        )
 
 
 def mandataries(tx: StateTx, passport_id: str, at: str) -> dict[str, str | None]:
@@ -394,6 +414,10 @@ def _on_status_change(tx: StateTx, ctx: AcceptContext, record: ParsedRecord) -> 
             raise RuleViolationError(
                 f"passport {succ.passport_id} is not a {target} successor of {state.passport_id}"
             )
+    if 4 in commitments(record):
+        # A status change may record the battery's performance at the change; it rewrites
+        # point 4 like an update, so the same mandate rule holds (Art. 77).
+        require_point4_right(tx, ctx.issuer.did, ctx.issuer.roles, state, ctx.accepted_at)
     point4 = _new_point4(tx, record, state)
     new_state = state.with_changes(
         status=target,
@@ -413,14 +437,7 @@ def _on_status_change(tx: StateTx, ctx: AcceptContext, record: ParsedRecord) -> 
 
 def _on_update(tx: StateTx, ctx: AcceptContext, record: ParsedRecord) -> None:
     state = _live(tx, record)
-    mandated = ctx.issuer.did in mandataries(tx, state.passport_id, ctx.accepted_at)
-    if not may_update(ctx.issuer.did, ctx.issuer.roles, state, mandated):
-        raise RoleNotAllowedError(
-            f"{ctx.issuer.did} may not update point 4 of passport {state.passport_id}: only its "
-            f"economic operator {state.issuer} and the actors it mandated (roles: "
-            f"{', '.join(sorted(UPDATE_ROLES))}) may",
-            passport=state.passport_id,
-        )
+    require_point4_right(tx, ctx.issuer.did, ctx.issuer.roles, state, ctx.accepted_at)
     point4 = _new_point4(tx, record, state)
     assert point4 is not None  # the schema requires partitions.4
     new_state = state.with_changes(
