@@ -122,6 +122,14 @@ class Point4NotMandatedError(RoleNotAllowedError):
     code = "point4_not_mandated"
 
 
+class StatusChangeNoBasisError(RoleNotAllowedError):
+    """A status change (or successor passport) by an actor with no basis on the ledger: not the
+    passport's economic operator, not mandated by it, and never handed the battery
+    (Art. 77(6)-(8), Art. 73 and 74)."""
+
+    code = "status_change_no_basis"
+
+
 class ActorExistsError(LedgerError):
     """An actor with this DID is already registered."""
 

@@ -22,8 +22,9 @@ from test_api_support import BASE_URL, assert_problem, make_client, post_record
 from passport.document.body import deep_merge
 from passport.document.ids import new_salt
 from passport.document.signed_partitions import partition_hash, sign_partition
-from passport.records.envelope import sign_record
+from passport.records.envelope import build_record, dumps, record_hash, sign_record
 from passport.service.issue import prepare_passport, sign_chain
+from passport.service.lifecycle import successor_model
 from passport.service.views import full_document, load_state
 from passport.settings import Settings
 from passport.store.passport_rows import PassportState
@@ -238,3 +239,79 @@ def test_the_clock_skew_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Settings().clock_skew_seconds == 300
     monkeypatch.setenv("BPASS_CLOCK_SKEW_SECONDS", "30")
     assert Settings().clock_skew_seconds == 30
+
+
+# -- 3. status changes need a basis the ledger can check ---------------------------------------
+def test_a_status_change_needs_a_basis_on_the_ledger(world: Sample) -> None:
+    pid = _issue(world, 2)
+
+    def refused(slug: str, to: str, status: int, code: str) -> None:
+        size, state = world.ledger.info().size, load_state(world.ledger, pid)
+        body = signed_status(world.ledger, world.key(slug), pid, to)
+        assert_problem(world.client.post(f"/passports/{pid}/status", json=body), status, code)
+        _unchanged(world, size, pid, state)
+
+    def accepted(slug: str, to: str) -> None:
+        body = signed_status(world.ledger, world.key(slug), pid, to)
+        response = world.client.post(f"/passports/{pid}/status", json=body)
+        assert response.status_code == 201, response.text
+        assert load_state(world.ledger, pid).status == to
+
+    refused("rbr", "waste", 403, "status_change_no_basis")  # a recycler not holding it
+    refused("saale", "re-used", 403, "status_change_no_basis")  # a repairer without mandate
+    refused("saale", "waste", 403, "status_change_no_basis")
+    refused("msa", "waste", 403, "role_forbidden")  # an authority only reads
+    accepted("elbe", "re-used")  # the economic operator
+    _mandate(world, pid, "saale")
+    accepted("saale", "waste")  # the repairer it mandated
+    refused("rbr", "recycled", 403, "status_change_no_basis")
+    _hand_vehicle(world, 2, "rbr")
+    accepted("rbr", "recycled")  # the recycler the vehicle was handed to
+
+
+def test_a_successor_passport_needs_a_basis_too(world: Sample) -> None:
+    """A repairer without a mandate cannot start a second life (repurposing issues a successor
+    passport naming it economic operator, Art. 77(6)) for a battery it never held."""
+    pid = _issue(world, 4)
+    state = load_state(world.ledger, pid)
+    repairer = world.key("saale")
+    prepared = prepare_passport(
+        world.ledger,
+        repairer,
+        pack_lot=world.summary.packs[4].lot,
+        model=successor_model(full_document(world.ledger, pid)),
+        base_url=BASE_URL,
+        battery_id=state.battery_id,
+        status="repurposed",
+        predecessor=state,
+    )
+    chain = prepared.record["chain"]
+    change = sign_record(
+        build_record(
+            "PassportStatusChange",
+            issuer=prepared.record["issuer"],
+            subject={
+                "passportId": pid,
+                "passport": state.record_hash,
+                "from": state.status,
+                "to": "repurposed",
+                "successor": {"passportId": prepared.passport_id, "record": prepared.record_hash},
+            },
+            sequence=chain["sequence"] + 1,
+            previous=record_hash(dumps(prepared.record)),
+            valid_from=prepared.record["validFrom"],
+        ),
+        repairer,
+        created=prepared.record["validFrom"],
+    )
+    successor = {"record": prepared.record, "partitions": list(prepared.partitions.values())}
+    size = world.ledger.info().size
+    assert_problem(
+        world.client.post(
+            f"/passports/{pid}/status", json={"record": change, "successor": successor}
+        ),
+        403,
+        "status_change_no_basis",
+    )
+    assert world.ledger.info().size == size
+    assert load_state(world.ledger, pid) == state

@@ -37,6 +37,7 @@ from passport.document.rules import (
     may_act,
     may_update,
     require_point4_right,
+    require_status_basis,
 )
 from passport.document.signed_partitions import partition_hash, sign_partition, staged
 from passport.document.validation import validate
@@ -226,6 +227,8 @@ def change_status(
             f"{did} (roles: {', '.join(roles)}) may not set passport {passport_id} to {to}; "
             f"allowed: {', '.join(sorted(TARGET_ROLES[to]))} (an oem only for passports it issued)"
         )
+    with ledger.repo.read() as tx:  # economic operator, mandatary or recipient (Art. 77(6)-(8))
+        require_status_basis(tx, did, state, format_ts(now()), f"set the status {to}")
     successor = to in SUCCESSOR_REQUIRED or (bool(new_passport) and to in SUCCESSOR_ALLOWED)
     if new_passport and to not in SUCCESSOR_ALLOWED:
         raise IllegalTransitionError(f"a {to} battery gets no new passport")
