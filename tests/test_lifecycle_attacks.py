@@ -22,6 +22,8 @@ from test_api_support import BASE_URL, assert_problem, make_client, post_record
 from passport.document.body import deep_merge
 from passport.document.ids import new_salt
 from passport.document.signed_partitions import partition_hash, sign_partition
+from passport.errors import RecordFromFutureError
+from passport.ledger.accept import check_not_future
 from passport.records.envelope import build_record, dumps, record_hash, sign_record
 from passport.service.issue import prepare_passport, sign_chain
 from passport.service.lifecycle import successor_model
@@ -213,9 +215,10 @@ def test_a_record_dated_in_the_future_is_refused(world: Sample) -> None:
     assert response.status_code == 201, response.text
 
 
-def test_a_record_of_any_kind_dated_beyond_the_clock_skew_is_refused(world: Sample) -> None:
-    subject = {
-        "subject": {"type": "actor", "actor": world.ledger.issuer_for_key(world.key("rbr"))},
+def _due_diligence(s: Sample) -> dict[str, Any]:
+    """A DueDiligence subject of the recycler about itself (a record of a traceability kind)."""
+    return {
+        "subject": {"type": "actor", "actor": s.ledger.issuer_for_key(s.key("rbr"))},
         "framework": "OECD-DDG",
         "reportRef": "https://rbr.example/due-diligence-2027.pdf",
         "reportHash": "sha256:" + "cd" * 32,
@@ -224,6 +227,10 @@ def test_a_record_of_any_kind_dated_beyond_the_clock_skew_is_refused(world: Samp
         "validUntil": "2028-12-31T00:00:00Z",
         "riskFindings": [],
     }
+
+
+def test_a_record_of_any_kind_dated_beyond_the_clock_skew_is_refused(world: Sample) -> None:
+    subject = _due_diligence(world)
     size = world.ledger.info().size
     late = world.ledger.sign_new(world.key("rbr"), "DueDiligence", subject, valid_from=_ahead(3600))
     assert_problem(post_record(world.client, late), 422, "record_from_future")
@@ -233,6 +240,23 @@ def test_a_record_of_any_kind_dated_beyond_the_clock_skew_is_refused(world: Samp
     response = post_record(world.client, early)
     assert response.status_code == 201, response.text
     assert world.ledger.info().size == size + 1
+
+
+def test_the_time_check_judges_a_record_by_its_own_acceptance_time(world: Sample) -> None:
+    """A bundle's replay passes each record's acceptance time from the log: the check compares
+    with that, never with the verifier's clock (so old bundles still verify, and a record dated
+    after the time its ledger accepted it does not)."""
+    signed_at = "2026-03-01T12:00:00Z"
+    record = world.ledger.parse(
+        world.ledger.sign_new(
+            world.key("rbr"), "DueDiligence", _due_diligence(world), valid_from=signed_at
+        )
+    )
+    check_not_future(record, "2026-03-01T11:55:00.000000Z", 300)  # exactly the skew ahead
+    with pytest.raises(RecordFromFutureError):
+        check_not_future(record, "2026-03-01T11:54:59.999999Z", 300)
+    with pytest.raises(RecordFromFutureError):
+        check_not_future(record, "2026-03-01T11:59:59.000000Z", 0)
 
 
 def test_the_clock_skew_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
