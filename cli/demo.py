@@ -123,7 +123,12 @@ def _build(
     operator_key, _ = load_or_create(cfg.operator_key_path)
     log_key, _ = load_or_create(cfg.log_key_path)
     url = cfg.resolved_database_url()
-    ledger = Ledger(Repository(url), log_key=log_key, max_record_bytes=cfg.max_record_bytes)
+    ledger = Ledger(
+        Repository(url),
+        log_key=log_key,
+        max_record_bytes=cfg.max_record_bytes,
+        clock_skew_seconds=cfg.clock_skew_seconds,
+    )
     try:
         ledger.initialise(operator_key, f"battery-passport.demo/log/{seed}", "Demo ledger operator")
         console = Console(stderr=True)

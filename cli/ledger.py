@@ -71,7 +71,12 @@ def init_command(
         operator_key, _ = load_or_create(cfg.operator_key_path)
         log_key, _ = load_or_create(cfg.log_key_path)
         repo = Repository(cfg.resolved_database_url())
-        ledger = Ledger(repo, log_key=log_key, max_record_bytes=cfg.max_record_bytes)
+        ledger = Ledger(
+            repo,
+            log_key=log_key,
+            max_record_bytes=cfg.max_record_bytes,
+            clock_skew_seconds=cfg.clock_skew_seconds,
+        )
         chosen = origin or cfg.log_origin or f"battery-passport.local/log/{secrets.token_hex(4)}"
         info, created = ledger.initialise(operator_key, chosen, name)
         ledger.close()

@@ -107,6 +107,29 @@ class RuleViolationError(LedgerError):
     code = "rule_violation"
 
 
+class RecordFromFutureError(RuleViolationError):
+    """The record's ``validFrom`` or proof ``created`` lies after the ledger's acceptance time
+    plus the allowed clock skew (append step 2d): a record dated ahead would make every genuine
+    later record of the same passport look like it predates it."""
+
+    code = "record_from_future"
+
+
+class Point4NotMandatedError(RoleNotAllowedError):
+    """A record changes a passport's point 4 (Annex XIII point 4) but its issuer is neither the
+    passport's economic operator nor an actor it mandated for this passport (Art. 77)."""
+
+    code = "point4_not_mandated"
+
+
+class StatusChangeNoBasisError(RoleNotAllowedError):
+    """A status change (or successor passport) by an actor with no basis on the ledger: not the
+    passport's economic operator, not mandated by it, and never handed the battery
+    (Art. 77(6)-(8), Art. 73 and 74)."""
+
+    code = "status_change_no_basis"
+
+
 class ActorExistsError(LedgerError):
     """An actor with this DID is already registered."""
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from passport.timefmt import DEFAULT_CLOCK_SKEW_SECONDS
+
 
 class Settings(BaseSettings):
     """Runtime settings of a ledger node."""
@@ -19,6 +21,9 @@ class Settings(BaseSettings):
     home: Path = Path(".bpass")
     database_url: str | None = None
     max_record_bytes: int = 256 * 1024
+    clock_skew_seconds: int = DEFAULT_CLOCK_SKEW_SECONDS
+    """How far a record's ``validFrom`` / proof ``created`` may lie ahead of the ledger's
+    acceptance time (``BPASS_CLOCK_SKEW_SECONDS``); later ones are refused at append."""
     log_origin: str | None = None
     public_base_url: str = "http://127.0.0.1:8000"
     host: str = "127.0.0.1"

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from passport.errors import MalformedRecordError
+
+DEFAULT_CLOCK_SKEW_SECONDS = 300
+"""How far ahead of the ledger's acceptance time a record's ``validFrom`` or proof ``created``
+may lie (signers' clocks drift): five minutes unless configured (``BPASS_CLOCK_SKEW_SECONDS``)."""
 
 
 def now() -> datetime:
@@ -53,3 +57,11 @@ def _normalise(value: str) -> str:
 
 
 _normalise_str = lru_cache(maxsize=4096)(_normalise)
+
+
+@lru_cache(maxsize=64)
+def latest_allowed(accepted_at: str, skew_seconds: int) -> str:
+    """The latest time a record accepted at ``accepted_at`` may speak of: ``accepted_at`` plus
+    ``skew_seconds``, in the fixed-width form :func:`normalise_ts` gives (so strings compare as
+    times). Remembered: every record of a batch shares its acceptance time."""
+    return format_ts(parse_ts(accepted_at) + timedelta(seconds=skew_seconds))

@@ -6,15 +6,17 @@ pipeline step 4, inside the append transaction: a violation writes nothing).
   the four signed partitions (which must come with it, see :func:`passport_partition.staged`) and
   to a checkpoint of this log; the reassembled passport must validate.
 - ``PassportStatusChange``: the status machine :data:`TRANSITIONS`, who may set which status
-  (:data:`TARGET_ROLES`), successor links, cessation after recycling.
+  (:data:`TARGET_ROLES`), successor links, cessation after recycling; a new point-4 partition
+  it carries obeys the mandate rule of updates (:func:`require_point4_right`).
 - ``PassportUpdate``: a new point-4 partition, replacing the current one, by the passport's
   economic operator or an actor it mandated.
 - ``PassportMandate``: the economic operator grants an actor (a repairer, say) the right to update
   this passport's point 4, until a time or until withdrawn (Art. 77).
 
-An ``oem`` acts only on passports it issued; repairers and recyclers set statuses on any passport
-(they are the ones handling the battery), and update point 4 with a mandate. Authorities only
-read.
+An ``oem`` acts only on passports it issued. A status change (and a successor passport) needs,
+besides the role, a basis the ledger can check (:func:`require_status_basis`): the economic
+operator, its mandatary, or an actor the battery was handed to. Point 4 changes only by the
+economic operator or its mandatary. Authorities only read.
 """
 
 from __future__ import annotations
@@ -41,8 +43,10 @@ from passport.errors import (
     PassportInvalidError,
     PassportNotFoundError,
     PassportStaleError,
+    Point4NotMandatedError,
     RoleNotAllowedError,
     RuleViolationError,
+    StatusChangeNoBasisError,
 )
 from passport.records.envelope import ParsedRecord
 from passport.records.kinds import AcceptContext, Handler, KindRule, kind_rule
@@ -90,12 +94,66 @@ def may_act(
     allowed: frozenset[str],
     passport: PassportState,
 ) -> bool:
-    """Whether an actor may act on a passport: one of its roles is allowed, and if its only
-    allowed role is ``oem`` it is the passport's own economic operator."""
+    """Whether an actor's roles let it act on a passport: one of its roles is allowed, and if
+    its only allowed role is ``oem`` it is the passport's own economic operator. (Whether it has
+    a basis for acting on this battery is :func:`require_status_basis`'s question.)"""
     held = allowed.intersection(actor_roles)
     if not held:
         return False
     return held != {"oem"} or actor_did == passport.issuer
+
+
+VEHICLE_STEP = "vehicle-integration"
+"""The Transformation step that builds a pack lot into a vehicle lot (samples/generate.py)."""
+
+
+def battery_recipients(tx: StateTx, pack_lot: str) -> set[str]:
+    """Actors the battery was handed to on the ledger: the buyers who accepted a ``Transfer``
+    of its pack lot, or of a vehicle lot a ``vehicle-integration`` step made from the pack lot.
+
+    An acceptance counts whether or not the buyer still holds the lot: a recycler that shredded
+    the vehicle still ends the passport's life (waste, then recycled)."""
+    trace = tx.trace()
+    lots = [pack_lot]
+    for edge in trace.consumers_of(pack_lot):
+        step = trace.step(edge.step_hash)
+        if step is not None and step.process_step == VEHICLE_STEP:
+            lots.extend(lot.lot_id for lot in trace.lots_created_by(edge.step_hash))
+    return {
+        transfer.buyer
+        for lot_id in lots
+        for transfer in trace.transfers_of_lot(lot_id)
+        if transfer.status == "accepted"
+    }
+
+
+def require_status_basis(
+    tx: StateTx, actor_did: str, passport: PassportState, at: str, what: str
+) -> None:
+    """StatusChangeNoBasisError unless the actor has a basis the ledger can check for changing
+    this battery's status (or issuing its successor passport) at time ``at``:
+
+    - it is the passport's economic operator, responsible for the passport (Art. 77(1), and
+      after repurposing or remanufacturing the operator placing the battery on the market again,
+      Art. 77(6));
+    - it holds this operator's mandate for the passport (``PassportMandate``, valid at ``at``;
+      Art. 77(1) lets the operator act through an authorised representative);
+    - or the battery was handed to it on the ledger (:func:`battery_recipients`): the re-use,
+      repurposing, remanufacturing (Art. 73, 77(6)-(7)) or waste management and recycling
+      (Art. 74, 77(8)) operator that received it.
+    """
+    if actor_did == passport.issuer:
+        return
+    if actor_did in mandataries(tx, passport.passport_id, at):
+        return
+    if passport.pack_lot is not None and actor_did in battery_recipients(tx, passport.pack_lot):
+        return
+    raise StatusChangeNoBasisError(
+        f"{actor_did} may not {what} of passport {passport.passport_id}: it is not its economic "
+        f"operator {passport.issuer}, holds no mandate from it, and the battery (pack lot "
+        f"{passport.pack_lot}, or a vehicle built from it) was never handed to it on the ledger",
+        passport=passport.passport_id,
+    )
 
 
 def may_update(
@@ -106,6 +164,24 @@ def may_update(
     if not UPDATE_ROLES.intersection(actor_roles):
         return False
     return actor_did == passport.issuer or mandated
+
+
+def require_point4_right(
+    tx: StateTx, actor_did: str, actor_roles: tuple[str, ...], passport: PassportState, at: str
+) -> None:
+    """Point4NotMandatedError unless the actor may change the passport's point 4 at time ``at``:
+    it holds an update role and is the passport's economic operator or holds its mandate
+    (Art. 77; Annex XIII point 4). Applies to every record that commits to a new point-4
+    partition of an existing passport, whatever its kind (``PassportUpdate``,
+    ``PassportStatusChange``)."""
+    mandated = actor_did in mandataries(tx, passport.passport_id, at)
+    if not may_update(actor_did, actor_roles, passport, mandated):
+        raise Point4NotMandatedError(
+            f"{actor_did} (roles: {', '.join(actor_roles)}) may not change point 4 of passport "
+            f"{passport.passport_id}: only its economic operator {passport.issuer} and the "
+            f"actors it mandated (roles: {', '.join(sorted(UPDATE_ROLES))}) may",
+            passport=passport.passport_id,
+        )
 
 
 def mandataries(tx: StateTx, passport_id: str, at: str) -> dict[str, str | None]:
@@ -287,6 +363,15 @@ def _on_passport(tx: StateTx, ctx: AcceptContext, record: ParsedRecord) -> None:
         _require_actor(
             ctx, TARGET_ROLES[s["status"]], predecessor_state, f"issue a {s['status']} successor"
         )
+        # The successor's issuer becomes the battery's economic operator (Art. 77(6)): it needs
+        # the same basis as for the status change that names the successor.
+        require_status_basis(
+            tx,
+            ctx.issuer.did,
+            predecessor_state,
+            ctx.accepted_at,
+            f"issue a {s['status']} successor",
+        )
     for other in _passports(tx).by_battery(s["batteryId"]):
         if not other.closed and (
             predecessor_state is None or other.passport_id != predecessor_state.passport_id
@@ -394,6 +479,11 @@ def _on_status_change(tx: StateTx, ctx: AcceptContext, record: ParsedRecord) -> 
             raise RuleViolationError(
                 f"passport {succ.passport_id} is not a {target} successor of {state.passport_id}"
             )
+    if 4 in commitments(record):
+        # A status change may record the battery's performance at the change; it rewrites
+        # point 4 like an update, so the same mandate rule holds (Art. 77).
+        require_point4_right(tx, ctx.issuer.did, ctx.issuer.roles, state, ctx.accepted_at)
+    require_status_basis(tx, ctx.issuer.did, state, ctx.accepted_at, f"set the status {target}")
     point4 = _new_point4(tx, record, state)
     new_state = state.with_changes(
         status=target,
@@ -413,14 +503,7 @@ def _on_status_change(tx: StateTx, ctx: AcceptContext, record: ParsedRecord) -> 
 
 def _on_update(tx: StateTx, ctx: AcceptContext, record: ParsedRecord) -> None:
     state = _live(tx, record)
-    mandated = ctx.issuer.did in mandataries(tx, state.passport_id, ctx.accepted_at)
-    if not may_update(ctx.issuer.did, ctx.issuer.roles, state, mandated):
-        raise RoleNotAllowedError(
-            f"{ctx.issuer.did} may not update point 4 of passport {state.passport_id}: only its "
-            f"economic operator {state.issuer} and the actors it mandated (roles: "
-            f"{', '.join(sorted(UPDATE_ROLES))}) may",
-            passport=state.passport_id,
-        )
+    require_point4_right(tx, ctx.issuer.did, ctx.issuer.roles, state, ctx.accepted_at)
     point4 = _new_point4(tx, record, state)
     assert point4 is not None  # the schema requires partitions.4
     new_state = state.with_changes(

@@ -19,6 +19,7 @@ from passport.errors import (
     KeyNotValidError,
     KeyRevokedError,
     KeyRotatedError,
+    RecordFromFutureError,
     RoleNotAllowedError,
     RuleViolationError,
     UnknownIssuerError,
@@ -29,9 +30,10 @@ from passport.records.kinds import AcceptContext
 from passport.records.proof import check_record_proof, key_of_method
 from passport.store.rows import StoredActor, StoredKey
 from passport.store.state import StateTx
+from passport.timefmt import DEFAULT_CLOCK_SKEW_SECONDS, latest_allowed, normalise_ts
 from signing.errors import BpassError, ProofError
 
-__all__ = ["LedgerInfo", "accept_record", "verify_record_proof"]
+__all__ = ["LedgerInfo", "accept_record", "check_not_future", "verify_record_proof"]
 
 
 @dataclass(frozen=True)
@@ -64,12 +66,14 @@ def accept_record(
     leaf_index: int,
     *,
     check_chain: bool = True,
+    clock_skew_seconds: int = DEFAULT_CLOCK_SKEW_SECONDS,
 ) -> None:
-    """Append steps 2b-4 for a record whose proof verified (step 2a): issuer, key, chain, role
-    and the kind's rule, writing what the rule writes through ``tx``. Raises the rule's
+    """Append steps 2b-4 for a record whose proof verified (step 2a): issuer, key, times, chain,
+    role and the kind's rule, writing what the rule writes through ``tx``. Raises the rule's
     :class:`passport.errors.LedgerError` and then leaves ``tx`` to be rolled back. The ledger
     runs it under its append lock; a bundle's replay runs it on a
-    :class:`passport.store.memory.MemoryTx`."""
+    :class:`passport.store.memory.MemoryTx`, with each record's own acceptance time from the
+    log, so the time check (step 2d) judges a record as its ledger did."""
     # Step 2b: the issuer is a registered actor (or the operator registering itself).
     actor = tx.actor(record.issuer)
     if actor is None:
@@ -77,6 +81,8 @@ def accept_record(
     # Step 2c: the key is the issuer's, and current (not rotated away, not revoked).
     key = tx.key(record.key_multikey)
     _check_key(key, record)
+    # Step 2d: the record speaks of no time after its acceptance (plus the clock skew).
+    check_not_future(record, accepted_at, clock_skew_seconds)
     # Step 3: the chain continues from the issuer's head. (A replay of a bundle's subset of
     # records skips it: chains there are checked on the records present, see
     # passport.verify.bundle.)
@@ -148,6 +154,34 @@ def _check_key(key: StoredKey | None, record: ParsedRecord) -> None:
         )
     if key.state == "rotated":
         raise KeyRotatedError(f"key {key.multikey} was rotated away at {key.retired_at}")
+
+
+def check_not_future(record: ParsedRecord, accepted_at: str, skew_seconds: int) -> None:
+    """Step 2d: RecordFromFutureError if the record's ``validFrom`` or its proof's ``created``
+    lies after ``accepted_at`` plus ``skew_seconds``.
+
+    Rules that order records by the times they state (a lifecycle record cannot predate the
+    passport's last update; a mandate's end) would otherwise let one record dated ahead refuse
+    every genuine later one: the ledger's acceptance time, which the log commits to, bounds
+    them."""
+    limit = latest_allowed(accepted_at, skew_seconds)
+    created = record.doc["proof"].get("created")
+    for what, value in (("validFrom", record.valid_from), ("proof created", created)):
+        if not isinstance(value, str):
+            continue
+        # Both are schema-checked RFC 3339 stamps: a value a whole second before the limit's
+        # is earlier without parsing it (the usual case, on the append path).
+        if value[:19] < limit[:19]:
+            continue
+        if normalise_ts(value) > limit:
+            raise RecordFromFutureError(
+                f"record {record.hash}: its {what} {value} lies after the ledger's acceptance "
+                f"time {accepted_at} plus the allowed clock skew of {skew_seconds} s",
+                field=what,
+                value=value,
+                acceptedAt=accepted_at,
+                skewSeconds=skew_seconds,
+            )
 
 
 def _check_chain(tx: StateTx, actor: StoredActor, record: ParsedRecord) -> None:

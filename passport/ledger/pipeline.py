@@ -35,7 +35,7 @@ from passport.records.envelope import ParsedRecord, parse_record, reparse_checke
 from passport.settings import Settings
 from passport.store.rows import StoredCheckpoint, StoredRecord
 from passport.store.sql.repository import IntegrityError, Repository, Tx
-from passport.timefmt import format_ts, now
+from passport.timefmt import DEFAULT_CLOCK_SKEW_SECONDS, format_ts, now
 from signing.errors import BpassError, ProofError
 from signing.keys import SigningKey
 from signing.note import verifier_key
@@ -83,10 +83,12 @@ class Ledger:
         log_key: SigningKey | None = None,
         max_record_bytes: int = 256 * 1024,
         workers: int | None = None,
+        clock_skew_seconds: int = DEFAULT_CLOCK_SKEW_SECONDS,
     ) -> None:
         self.repo = repo
         self.log_key = log_key
         self.max_record_bytes = max_record_bytes
+        self.clock_skew_seconds = clock_skew_seconds
         self.workers = workers if workers is not None else (os.cpu_count() or 1)
         self._info: LedgerInfo | None = None
         self._pool: ProcessPoolExecutor | None = None
@@ -100,7 +102,12 @@ class Ledger:
         repo = Repository(settings.resolved_database_url())
         repo.check_schema()
         log_key = load_key(settings.log_key_path) if need_log_key else None
-        ledger = cls(repo, log_key=log_key, max_record_bytes=settings.max_record_bytes)
+        ledger = cls(
+            repo,
+            log_key=log_key,
+            max_record_bytes=settings.max_record_bytes,
+            clock_skew_seconds=settings.clock_skew_seconds,
+        )
         info = ledger.info()
         if (
             log_key is not None
@@ -323,7 +330,14 @@ class Ledger:
                     continue
                 leaf_index = size + len(new_rows)
                 try:
-                    accept_record(tx, record, info, accepted_at, leaf_index)
+                    accept_record(
+                        tx,
+                        record,
+                        info,
+                        accepted_at,
+                        leaf_index,
+                        clock_skew_seconds=self.clock_skew_seconds,
+                    )
                 except BpassError as exc:
                     held = (3, i, exc)
                     continue

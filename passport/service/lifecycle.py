@@ -36,12 +36,15 @@ from passport.document.rules import (
     mandataries,
     may_act,
     may_update,
+    require_point4_right,
+    require_status_basis,
 )
 from passport.document.signed_partitions import partition_hash, sign_partition, staged
 from passport.document.validation import validate
 from passport.errors import (
     IllegalTransitionError,
     PassportInvalidError,
+    Point4NotMandatedError,
     RoleNotAllowedError,
     RuleViolationError,
     UnknownIssuerError,
@@ -141,7 +144,10 @@ def update_passport(
     with ledger.repo.read() as tx:
         mandated = did in mandataries(tx, passport_id, stamp)
     if not may_update(did, roles, state, mandated):
-        raise RoleNotAllowedError(
+        refusal = (
+            Point4NotMandatedError if UPDATE_ROLES.intersection(roles) else RoleNotAllowedError
+        )
+        raise refusal(
             f"{did} (roles: {', '.join(roles)}) may not update passport {passport_id}: only its "
             f"economic operator {state.issuer} and the actors it mandated "
             f"(`bpass passport mandate`; roles: {', '.join(sorted(UPDATE_ROLES))}) may"
@@ -222,6 +228,8 @@ def change_status(
             f"{did} (roles: {', '.join(roles)}) may not set passport {passport_id} to {to}; "
             f"allowed: {', '.join(sorted(TARGET_ROLES[to]))} (an oem only for passports it issued)"
         )
+    with ledger.repo.read() as tx:  # economic operator, mandatary or recipient (Art. 77(6)-(8))
+        require_status_basis(tx, did, state, format_ts(now()), f"set the status {to}")
     successor = to in SUCCESSOR_REQUIRED or (bool(new_passport) and to in SUCCESSOR_ALLOWED)
     if new_passport and to not in SUCCESSOR_ALLOWED:
         raise IllegalTransitionError(f"a {to} battery gets no new passport")
@@ -239,6 +247,8 @@ def change_status(
         subject["reason"] = reason
     staged_parts: list[dict[str, Any]] = []
     if point4 and not successor:
+        with ledger.repo.read() as tx:  # the mandate rule of point 4 (Art. 77)
+            require_point4_right(tx, did, roles, state, stamp)
         new4 = _new_point4(document, point4, (), stamp)
         _ensure_valid(
             {**document, "point4": new4, "lastUpdated": stamp, "status": to},

@@ -365,9 +365,10 @@ def test_waste_then_recycled_ceases_the_passport_with_history_verifiable(
     update_passport(
         ledger, chain.keys["repairer"], passport.passport_id, {"usage": {"fullCycles": 900}}
     )
+    # the battery's performance at the change is point 4: the mandated repairer records it
     waste = change_status(
         ledger,
-        chain.keys["recycler"],
+        chain.keys["repairer"],
         passport.passport_id,
         "waste",
         base_url=BASE,
@@ -381,6 +382,8 @@ def test_waste_then_recycled_ceases_the_passport_with_history_verifiable(
         change_status(
             ledger, chain.keys["repairer"], passport.passport_id, "recycled", base_url=BASE
         )
+    # the recycler records recycling once the OEM has handed it the pack (Art. 74, 77(8))
+    _hand_pack(ledger, chain, "recycler2")
     change_status(ledger, chain.keys["recycler2"], passport.passport_id, "recycled", base_url=BASE)
     state = load_state(ledger, passport.passport_id)
     assert state.ceased and state.status == "recycled"
@@ -409,6 +412,22 @@ def test_waste_then_recycled_ceases_the_passport_with_history_verifiable(
     assert lifecycle.message == "status original → waste → recycled (ceased)"
     partitions = next(c for c in report.checks if c.name == "partitions")
     assert partitions.message == "6 partitions match their commitments"  # 4 + two later point 4s
+
+
+def _hand_pack(ledger: Ledger, chain: Any, buyer: str) -> None:
+    """The OEM transfers the whole pack lot to ``buyer``, who accepts it."""
+    with ledger.repo.read() as tx:
+        lot = tx.trace().lot(chain.pack_lot)
+    assert lot is not None
+    subject = {
+        "lot": chain.pack_lot,
+        "record": chain.pack_record,
+        "massGrams": lot.mass_grams,
+        "buyer": chain.did(buyer),
+    }
+    transfer = ledger.append(ledger.sign_new(chain.keys["oem"], "Transfer", subject))
+    accept = {"transfer": transfer.record_hash, "decision": "accepted"}
+    ledger.append(ledger.sign_new(chain.keys[buyer], "TransferAcceptance", accept))
 
 
 # -- mandates: who may update point 4 ---------------------------------------------------------------
