@@ -82,7 +82,6 @@ def _leaks(world: World, response_text: str) -> bool:
 
 
 # -- the attacks -------------------------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="issue #20 item 4: the attack succeeds until the fix")
 @pytest.mark.parametrize(
     "who",
     [
@@ -102,7 +101,6 @@ def test_attack_an_unrelated_actor_reads_points_2_and_4(world: World, who: str) 
     assert asked.json()["code"] == "access_not_entitled"
 
 
-@pytest.mark.xfail(strict=True, reason="issue #20 item 4: the attack succeeds until the fix")
 def test_attack_a_token_outlives_the_role_it_was_issued_for(world: World) -> None:
     """The token names the roles the actor had; the ledger decides at each request."""
     token = world.token("fallen")
