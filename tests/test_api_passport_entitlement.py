@@ -393,3 +393,17 @@ def test_decide_access_defaults_to_the_widest_and_refuses_the_rest() -> None:
     assert refused.value.code == "access_not_entitled"
     with pytest.raises(AccessNotEntitledError):
         decide_access(Reader("did:key:oem", ("oem",)), FACTS, AUTHORITY)
+
+
+def test_a_holders_bundle_with_grant_records_verifies_offline(world: World) -> None:
+    """The passport's grant records travel in its bundle (public, like mandates) and the bundle
+    still verifies; a grantee's bundle carries points 1, 2 and 4."""
+    from passport.verify.bundle import verify_bundle
+
+    url = f"/passports/{world.passport_id}/bundle"
+    bundle = world.client.get(url, headers=bearer(world.token("holder"))).json()
+    kinds = {entry["record"]["type"][1] for entry in bundle["records"]}
+    assert "PassportAccessGrant" in kinds
+    assert bundle["passport"]["role"] == "legitimate-interest"
+    report = verify_bundle(bundle, log_vkey=world.ledger.info().log_vkey, workers=0)
+    assert report.ok, report.to_dict()
