@@ -12,6 +12,11 @@ No password exists anywhere: an actor proves control of its current ledger key.
    roles, its access role (:func:`passport.document.access.role_for_actor`), the key that answered
    (``key``), the audience (the node's public base URL) and an expiry at most 15 minutes ahead.
 
+The token only authenticates. At each request :meth:`Authenticator.verify` reads the key and the
+actor's roles from the ledger (the roles in the claims are informative only), and what the reader
+may see of a passport is decided per passport from the ledger
+(:func:`passport.document.access.decide_access`, :func:`api.deps.passport_audience`).
+
 The token key is derived from the log key (the SHA-256 of a fixed, domain-separated message signed
 by it: Ed25519 signatures are deterministic), so it is stable across restarts, known only to the
 holder of the log key, and distinct from it. A token is refused once its key has been revoked.
@@ -217,13 +222,21 @@ class Authenticator:
         except JwsError as exc:
             raise TokenInvalidError(f"bearer token rejected: {exc.message}") from None
         principal = self._check_claims(claims)
-        try:
-            key = reads.key(self.ledger, principal.key)
-        except BpassError:
-            raise TokenInvalidError("bearer token names an unknown key") from None
+        # The token authenticates; the ledger authorises. The actor's roles are read now, not
+        # taken from the claims, so a role removed after issue stops counting at once.
+        with self.ledger.repo.read() as tx:
+            key = tx.key(principal.key)
+            actor = tx.actor(principal.did)
+        if key is None:
+            raise TokenInvalidError("bearer token names an unknown key")
         if key.state == "revoked" or key.actor_did != principal.did:
             raise TokenInvalidError("the key that earned this token has been revoked")
-        return principal
+        if actor is None:
+            raise TokenInvalidError("bearer token names an actor the ledger no longer knows")
+        roles = tuple(actor.roles)
+        return Principal(
+            principal.did, roles, role_for_actor(roles), principal.key, principal.expires_at
+        )
 
     def _key_for(self, header: Mapping[str, Any]) -> bytes:
         if header.get("kid") != self.kid:

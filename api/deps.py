@@ -1,8 +1,10 @@
-"""What every route may ask for: the node's state, its ledger, and the reader's access role."""
+"""What every route may ask for: the node's state, its ledger, the authenticated reader, and the
+audience a passport read is served as (decided per passport and per request)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -13,10 +15,12 @@ from api.auth import Authenticator, Principal
 from api.cache import LogHead, RecordCache, ViewCache
 from api.config import ApiConfig
 from api.writer import AppendCoalescer
-from passport.document.access import AccessRole
+from passport.document.access import ANONYMOUS, AccessRole, PassportAccessFacts, decide_access
 from passport.ledger.accept import LedgerInfo
 from passport.ledger.pipeline import Ledger
+from passport.service.views import reader_access
 from passport.settings import Settings
+from passport.timefmt import format_ts
 
 
 @dataclass
@@ -82,13 +86,29 @@ async def current_principal(
     return await run_in_threadpool(_state(request).auth.principal, authorization)
 
 
-async def current_role(request: Request) -> AccessRole:
-    """The reader's access role: public without a token, else the role its actor's roles give."""
-    principal = await current_principal(request)
-    return principal.access if principal else AccessRole.PUBLIC
+async def passport_audience(
+    state: AppState,
+    identifier: str,
+    principal: Principal | None,
+    requested: AccessRole | None,
+) -> tuple[str, AccessRole]:
+    """The passport a read is about and the audience it is served as, decided per request
+    from the ledger (:func:`passport.service.views.reader_access`): 403 ``access_not_entitled``
+    for an audience asked for without entitlement; without ``?role`` the widest the reader is
+    entitled to, the public view for an unentitled reader.
+
+    An anonymous reader is the public whatever the passport: decided without a database read
+    (the QR code's hot path).
+    """
+    if principal is None:
+        facts = PassportAccessFacts(passport_id=identifier, economic_operator="")
+        return identifier, decide_access(ANONYMOUS, facts, requested)
+    at = format_ts(datetime.fromtimestamp(state.auth.now(), UTC))
+    return await run_in_threadpool(
+        reader_access, state.ledger, identifier, principal.did, requested, at
+    )
 
 
 State = Annotated[AppState, Depends(get_state)]
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 PrincipalDep = Annotated[Principal | None, Depends(current_principal)]
-RoleDep = Annotated[AccessRole, Depends(current_role)]

@@ -489,6 +489,47 @@ def mandate_command(
         )
 
 
+@passport_app.command("grant")
+@handle_errors
+def grant_command(
+    passport: IdArgument,
+    to: Annotated[str, typer.Option("--to", help="DID of the actor granted read access.")],
+    key: KeyOption,
+    until: Annotated[
+        str | None, typer.Option("--until", help="End of the access (RFC 3339 UTC).")
+    ] = None,
+    revoke: Annotated[
+        bool, typer.Option("--revoke", help="Revoke the actor's access instead.")
+    ] = False,
+    reason: ReasonOption = None,
+    db: DbOption = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """As the passport's economic operator, grant an actor read access to points 2 and 4 of this
+    passport (or revoke it): Art. 77(2)(b), a legitimate interest in this battery."""
+    from passport.ledger.keystore import load_key
+    from passport.service.lifecycle import grant_access
+
+    result = grant_access(
+        _ledger(db, home, write=True),
+        load_key(key),
+        passport,
+        to,
+        revoke=revoke,
+        valid_until=until,
+        reason=reason,
+    )
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        done = "revoked the access of" if revoke else "granted"
+        typer.echo(
+            f"{done} {to} to read points 2 and 4 of {result.passport_id} "
+            f"(record {result.record_hash})"
+        )
+
+
 @passport_app.command("list")
 @handle_errors
 def list_command(

@@ -281,6 +281,15 @@ class UnknownAccessRoleError(PassportError):
     code = "access_role_unknown"
 
 
+class AccessNotEntitledError(PassportError):
+    """The reader asked for an audience it is not entitled to for this passport: points 2 and 4
+    go to persons with a legitimate interest in this battery (its economic operator, the actors
+    it granted access or mandated, the actors holding it), point 3 to authorities (Art. 77(2))."""
+
+    code = "access_not_entitled"
+    category = "forbidden"
+
+
 class PartitionUnverifiedError(PassportError):
     """A served partition does not match the commitment in the signed passport record."""
 

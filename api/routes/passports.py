@@ -6,7 +6,9 @@ recyclers change the status, …), submitted with the signed partitions it commi
 checks signature, role, status machine and every partition inside the append transaction
 (:mod:`passport.document.rules`). Every read serves the caller exactly the Annex XIII partitions
 its access role may see (public without a token; :mod:`passport.document.partitions`), with the
-evidence to check them. The logic is the domain's: :mod:`passport.service.views`,
+evidence to check them; which audience a reader is for a passport is decided per passport and per
+request from the ledger (:func:`passport.document.access.decide_access`). The logic is the
+domain's: :mod:`passport.service.views`,
 :mod:`passport.verify.bundle`,
 :mod:`passport.document.compliance`, :mod:`passport.document.exports.batterypass`.
 """
@@ -24,7 +26,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from api import qr
-from api.deps import LedgerDep, PrincipalDep, RoleDep, State
+from api.deps import LedgerDep, PrincipalDep, State, passport_audience
 from api.errors import ExportForbiddenError, JsonMalformedError, SubmissionInvalidError
 from api.models import (
     PASSPORT_ID_PATTERN,
@@ -53,6 +55,18 @@ router = APIRouter(prefix="/passports", tags=["passports"])
 
 PassportId = Annotated[
     str, Path(pattern=PASSPORT_ID_PATTERN, description="The passport id (urn:bpass:<32 hex>).")
+]
+
+RequestedRole = Annotated[
+    AccessRole | None,
+    Query(
+        alias="role",
+        description="The audience to read as. Without it: the widest the caller is entitled to "
+        "for this passport (the public view for a caller with no entitlement). Asking for an "
+        "audience the caller is not entitled to for this passport is refused (403 "
+        "access_not_entitled): points 2 and 4 go to its economic operator, the actors it "
+        "granted access or mandated and the actors holding the battery; point 3 to authorities.",
+    ),
 ]
 
 
@@ -283,13 +297,20 @@ def json_response(body: bytes, role: AccessRole, headers: dict[str, str] | None 
     summary="A passport as the caller's access role may see it",
     response_model=PassportViewModel,
     response_class=JSONResponse,
-    responses=problems(401, 404, 422),
+    responses=problems(401, 403, 404, 422),
 )
-async def read(passport_id: PassportId, state: State, role: RoleDep) -> Response:
+async def read(
+    passport_id: PassportId,
+    state: State,
+    principal: PrincipalDep,
+    requested: RequestedRole = None,
+) -> Response:
     """The public partition (point 1) without a token; with one, the partitions of the
     caller's access role (legitimate interest: 1, 2, 4; authority: 1, 2, 3). Each partition comes
     as the signed object the passport record (or a later update) commits to, with those records
-    and their inclusion proofs, so the caller can verify what it is shown."""
+    and their inclusion proofs, so the caller can verify what it is shown. The audience is decided
+    for this passport at this request (``?role``: see the parameter)."""
+    _, role = await passport_audience(state, passport_id, principal, requested)
     body = await cached(
         state,
         ("view", passport_id, role.value),
@@ -302,17 +323,26 @@ async def read(passport_id: PassportId, state: State, role: RoleDep) -> Response
     "/{passport_id}/compliance",
     summary="Compliance report over the caller's partitions",
     response_model=ComplianceModel,
-    responses=problems(401, 404, 422),
+    responses=problems(401, 403, 404, 422),
 )
-def compliance(
-    passport_id: PassportId, ledger: LedgerDep, role: RoleDep, response: Response
+async def compliance(
+    passport_id: PassportId,
+    state: State,
+    principal: PrincipalDep,
+    response: Response,
+    requested: RequestedRole = None,
 ) -> ComplianceModel:
     """Annex XIII completeness (items of the partitions the caller may see), Art. 8 recycled
     content against the 2031/2036 minimums, the carbon-footprint class and due-diligence
     coverage, computed from the caller's view of the passport."""
+    _, role = await passport_audience(state, passport_id, principal, requested)
     private_headers(response, role)
-    document = show_passport(ledger, passport_id, role, with_receipts=False).document
-    return ComplianceModel.model_validate(scoped_compliance(document, role))
+
+    def report() -> dict[str, Any]:
+        document = show_passport(state.ledger, passport_id, role, with_receipts=False).document
+        return scoped_compliance(document, role)
+
+    return ComplianceModel.model_validate(await run_in_threadpool(report))
 
 
 @router.get(
@@ -380,12 +410,19 @@ _BUNDLE_SCHEMA: dict[str, Any] = {
             "partitions, the records, one checkpoint and each record's inclusion proof",
             "content": {"application/json": {"schema": _BUNDLE_SCHEMA}},
         },
-        **problems(401, 404, 422),
+        **problems(401, 403, 404, 422),
     },
 )
-async def bundle(passport_id: PassportId, state: State, role: RoleDep) -> Response:
+async def bundle(
+    passport_id: PassportId,
+    state: State,
+    principal: PrincipalDep,
+    requested: RequestedRole = None,
+) -> Response:
     """Built by :func:`passport.service.bundle.build_bundle`; verify it with ``bpass verify`` or
-    in a browser (the passport page does)."""
+    in a browser (the passport page does). Its audience is decided as for ``GET
+    /passports/{id}``."""
+    _, role = await passport_audience(state, passport_id, principal, requested)
     body = await cached(
         state,
         ("bundle", passport_id, role.value),

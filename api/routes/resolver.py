@@ -15,10 +15,10 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from api import pages
-from api.deps import RoleDep, State
+from api.deps import PrincipalDep, State, passport_audience
 from api.errors import NotAcceptableError
 from api.openapi import problems
-from api.routes.passports import cached, dump, json_response
+from api.routes.passports import RequestedRole, cached, dump, json_response
 from api.views import HTML, JSON, LINKSET, link_header, linkset, negotiate, passport_links
 from passport.document.access import AccessRole
 from passport.document.ids import SERIAL, digital_link, valid_gtin14
@@ -43,7 +43,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
             }
         },
     },
-    **problems(401, 404, 406, 422),
+    **problems(401, 403, 404, 406, 422),
 }
 
 
@@ -58,11 +58,12 @@ async def resolve_battery(
     serial: str,
     request: Request,
     state: State,
-    role: RoleDep,
+    principal: PrincipalDep,
     link_type: Annotated[
         str | None,
         Query(alias="linkType", max_length=40, description="``all``: the links as a linkset."),
     ] = None,
+    requested: RequestedRole = None,
 ) -> Response:
     """The battery's passport (the live one, else its latest), negotiated by ``Accept``."""
     ledger = state.ledger  # not a dependency of its own: this is the QR code's hot path
@@ -102,6 +103,7 @@ async def resolve_battery(
             ).encode("utf-8"),
         )
         return HTMLResponse(page, headers={**headers, **pages.SECURITY_HEADERS, "Vary": "Accept"})
+    _, role = await passport_audience(state, passport_id, principal, requested)
     body = await cached(
         state,
         ("view", passport_id, role.value),

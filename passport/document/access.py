@@ -5,12 +5,19 @@ legitimate interest (repairers, second-life operators, recyclers, the OEM) and a
 (market surveillance, notified bodies, the Commission). This module is the one place that maps an
 actor's registered roles to its audience; the API's bearer tokens and every restricted view use it.
 Which partitions each audience sees is the passport's business.
+
+A legitimate interest is in one battery, not in every battery (Art. 77(2)(b)):
+:func:`decide_access` is the pure decision, per passport and per request, from the facts the
+ledger holds about that battery (:class:`PassportAccessFacts`) and the reader's current roles.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from enum import StrEnum
+
+from passport.errors import AccessNotEntitledError, UnknownAccessRoleError
 
 
 class AccessRole(StrEnum):
@@ -40,3 +47,98 @@ def role_for_actor(roles: Iterable[str]) -> AccessRole:
     if held & LEGITIMATE_INTEREST_ROLES:
         return AccessRole.LEGITIMATE_INTEREST
     return AccessRole.PUBLIC
+
+
+# -- legitimate interest is per battery (Art. 77(2), Annex XIII points 2 and 4) -------------------
+@dataclass(frozen=True)
+class PassportAccessFacts:
+    """What the ledger says about who has a legitimate interest in one battery, read at the time
+    of a request (:func:`passport.service.views.access_facts`).
+
+    ``grantees`` are the actors holding a live ``PassportAccessGrant`` of the economic operator
+    (revoked and ended grants are already left out), ``mandataries`` those holding a live
+    ``PassportMandate``, ``holders`` the actors holding the pack lot or a vehicle lot built from
+    it (after an accepted Transfer, or having made it).
+    """
+
+    passport_id: str
+    economic_operator: str
+    grantees: frozenset[str] = frozenset()
+    mandataries: frozenset[str] = frozenset()
+    holders: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who asks: an authenticated actor's DID and its ledger roles as of this request (read from
+    the ledger, never from the token), or the anonymous public (``did`` None)."""
+
+    did: str | None = None
+    roles: tuple[str, ...] = ()
+
+
+ANONYMOUS = Reader()
+
+
+def has_legitimate_interest(reader: Reader, facts: PassportAccessFacts) -> bool:
+    """Whether ``reader`` is a person with a legitimate interest in this battery: its economic
+    operator, an actor it granted access or mandated for this passport, or an actor holding the
+    battery whose registered roles make it one (repairer, recycler, oem)."""
+    did = reader.did
+    if did is None:
+        return False
+    if did == facts.economic_operator or did in facts.grantees or did in facts.mandataries:
+        return True
+    return did in facts.holders and bool(LEGITIMATE_INTEREST_ROLES.intersection(reader.roles))
+
+
+def entitled_audiences(reader: Reader, facts: PassportAccessFacts) -> frozenset[AccessRole]:
+    """The audiences ``reader`` may read this passport as: always the public; legitimate
+    interest per :func:`has_legitimate_interest`; authority for an actor holding an authority
+    role now (point 3, whatever the battery)."""
+    audiences = {AccessRole.PUBLIC}
+    if AUTHORITY_ROLES.intersection(reader.roles):
+        audiences.add(AccessRole.AUTHORITY)
+    if has_legitimate_interest(reader, facts):
+        audiences.add(AccessRole.LEGITIMATE_INTEREST)
+    return frozenset(audiences)
+
+
+def decide_access(
+    reader: Reader, facts: PassportAccessFacts, requested: AccessRole | str | None = None
+) -> AccessRole:
+    """The audience a read of this passport is served as.
+
+    Without ``requested``: the widest the reader is entitled to (authority, then legitimate
+    interest, else the public), so that an unentitled reader gets the public view. With it:
+    that audience, or :class:`AccessNotEntitledError` if the reader is not entitled to it for
+    this passport (an unknown audience: :class:`UnknownAccessRoleError`).
+    """
+    audiences = entitled_audiences(reader, facts)
+    if requested is None:
+        for audience in (AccessRole.AUTHORITY, AccessRole.LEGITIMATE_INTEREST):
+            if audience in audiences:
+                return audience
+        return AccessRole.PUBLIC
+    try:
+        wanted = AccessRole(str(requested))
+    except ValueError:
+        raise UnknownAccessRoleError(
+            f"unknown reader role {requested!r}; one of: {', '.join(AccessRole)}",
+            role=str(requested),
+        ) from None
+    if wanted not in audiences:
+        who = reader.did or "an anonymous reader"
+        why = (
+            "authorities (a registered authority role) read point 3"
+            if wanted is AccessRole.AUTHORITY
+            else "points 2 and 4 go to the passport's economic operator, the actors it granted "
+            "access (PassportAccessGrant) or mandated, and the actors holding the battery"
+        )
+        raise AccessNotEntitledError(
+            f"{who} is not entitled to read passport {facts.passport_id} as {wanted.value}: "
+            f"{why} (Art. 77(2), Annex XIII)",
+            passport=facts.passport_id,
+            role=wanted.value,
+        )
+    return wanted

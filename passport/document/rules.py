@@ -12,6 +12,8 @@ pipeline step 4, inside the append transaction: a violation writes nothing).
   economic operator or an actor it mandated.
 - ``PassportMandate``: the economic operator grants an actor (a repairer, say) the right to update
   this passport's point 4, until a time or until withdrawn (Art. 77).
+- ``PassportAccessGrant``: the economic operator grants an actor read access to this passport's
+  points 2 and 4, until a time or until revoked (Art. 77(2)(b); :mod:`passport.document.access`).
 
 An ``oem`` acts only on passports it issued. A status change (and a successor passport) needs,
 besides the role, a basis the ledger can check (:func:`require_status_basis`): the economic
@@ -550,6 +552,65 @@ def _on_mandate(tx: StateTx, ctx: AcceptContext, record: ParsedRecord) -> None:
     _event(tx, ctx, state.passport_id, record, state.status)
 
 
+GRANT_KIND = "PassportAccessGrant"
+"""The economic operator grants (or revokes) an actor read access to this passport's points 2
+and 4 (Art. 77(2)(b): a legitimate interest is in one battery)."""
+
+
+def access_grantees(tx: StateTx, passport_id: str, at: str) -> dict[str, str | None]:
+    """Actors holding a read-access grant for the passport at time ``at``: DID -> end (or None).
+
+    The passport's ``PassportAccessGrant`` records are replayed in log order; the latest one for
+    a grantee decides, and a grant ends at its ``validUntil`` (as :func:`mandataries`)."""
+    held: dict[str, str | None] = {}
+    for event in _passports(tx).events(passport_id):
+        if event.kind != GRANT_KIND:
+            continue
+        row = tx.record_by_hash(event.record_hash)
+        if row is None:
+            continue
+        subject = parse_json(row.body)["credentialSubject"]
+        if subject["action"] == "grant":
+            until = subject.get("validUntil")
+            held[subject["grantee"]] = normalise_ts(until) if until else None
+        else:
+            held.pop(subject["grantee"], None)
+    moment = normalise_ts(at)
+    return {did: end for did, end in held.items() if end is None or moment < end}
+
+
+def _on_access_grant(tx: StateTx, ctx: AcceptContext, record: ParsedRecord) -> None:
+    s = record.subject
+    state = _passports(tx).get(s["passportId"])
+    if state is None or state.record_hash != s["passport"]:
+        raise PassportNotFoundError(
+            f"no passport {s['passportId']} issued by record {s['passport']}"
+        )
+    # A grant is about reading, which outlives the passport's last change: a ceased or
+    # superseded passport stays readable, so grants on it are taken (unlike mandates).
+    if record.issuer != state.issuer:
+        raise RoleNotAllowedError(
+            f"only passport {state.passport_id}'s economic operator {state.issuer} grants access "
+            "to it",
+            passport=state.passport_id,
+        )
+    grantee = s["grantee"]
+    if grantee == state.issuer:
+        raise RuleViolationError("the economic operator needs no grant for its own passport")
+    if s["action"] == "revoke":
+        if grantee not in access_grantees(tx, state.passport_id, ctx.accepted_at):
+            raise RuleViolationError(
+                f"{grantee} holds no access grant for passport {state.passport_id} to revoke"
+            )
+    else:
+        if tx.actor(grantee) is None:
+            raise RuleViolationError(f"the grantee {grantee} is not a registered actor")
+        until = s.get("validUntil")
+        if until is not None and normalise_ts(until) <= ctx.accepted_at:
+            raise RuleViolationError("the grant's validUntil has already passed")
+    _event(tx, ctx, state.passport_id, record, state.status)
+
+
 def _passports(tx: StateTx) -> PassportStateTx:
     passports = tx.passports()
     if passports is None:
@@ -573,6 +634,7 @@ def _in_database(handler: Handler) -> Handler:
 RULES: dict[str, KindRule] = {
     "BatteryPassport": kind_rule({"oem", "repairer"}, _in_database(_on_passport)),
     MANDATE_KIND: kind_rule({"oem", "repairer"}, _in_database(_on_mandate)),
+    GRANT_KIND: kind_rule({"oem", "repairer"}, _in_database(_on_access_grant)),
     "PassportStatusChange": kind_rule(set(TARGET_ROLES["waste"]), _in_database(_on_status_change)),
     "PassportUpdate": kind_rule(set(UPDATE_ROLES), _in_database(_on_update)),
 }

@@ -400,3 +400,43 @@ def mandate(
     (record,) = sign_chain(ledger, key, [(MANDATE_KIND, subject)], valid_from=stamp)
     receipt = ledger.append(record)
     return LifecycleResult(passport_id, receipt.record_hash, receipt, state.status)
+
+
+def grant_access(
+    ledger: Ledger,
+    key: SigningKey,
+    identifier: str,
+    grantee: str,
+    *,
+    revoke: bool = False,
+    valid_until: str | None = None,
+    reason: str | None = None,
+) -> LifecycleResult:
+    """The economic operator grants (or revokes) ``grantee``'s read access to points 2 and 4 of
+    this passport (Art. 77(2)(b); a ``PassportAccessGrant`` record). Unlike a mandate, a grant
+    may be given on a ceased or superseded passport: it is about reading."""
+    from passport.document.rules import GRANT_KIND  # local: this function stays self-contained
+
+    passport_id = resolve(ledger, identifier)
+    state = load_state(ledger, passport_id)
+    did, _ = _actor_roles(ledger, key)
+    if did != state.issuer:
+        raise RoleNotAllowedError(
+            f"only passport {passport_id}'s economic operator {state.issuer} grants access to it"
+        )
+    if revoke and valid_until is not None:
+        raise RuleViolationError("a revocation has no end time")
+    subject: dict[str, Any] = {
+        "passportId": passport_id,
+        "passport": state.record_hash,
+        "grantee": grantee,
+        "action": "revoke" if revoke else "grant",
+    }
+    if valid_until is not None:
+        subject["validUntil"] = normalise_ts(valid_until)
+    if reason:
+        subject["reason"] = reason
+    stamp = format_ts(now(), micro=False)
+    (record,) = sign_chain(ledger, key, [(GRANT_KIND, subject)], valid_from=stamp)
+    receipt = ledger.append(record)
+    return LifecycleResult(passport_id, receipt.record_hash, receipt, state.status)

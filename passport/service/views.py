@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from passport.document.access import AccessRole, PassportAccessFacts, Reader, decide_access
 from passport.document.body import LEDGER_FIGURES, document_from, get_at
 from passport.document.figures import figures_from_rollup
 from passport.document.ids import PASSPORT_ID
 from passport.document.partitions import partitions_for, view
 from passport.document.regulation import CarbonClassTable, load_class_table
-from passport.document.rules import TRANSITIONS
+from passport.document.rules import TRANSITIONS, access_grantees, mandataries
 from passport.document.signed_partitions import (
     commitments,
     parse_partition,
@@ -75,6 +76,59 @@ def load_state(ledger: Ledger, passport_id: str) -> PassportState:
     if state is None:
         raise PassportNotFoundError(f"no passport {passport_id}", passport=passport_id)
     return state
+
+
+CONTAINING_STEPS = frozenset({"vehicle-integration"})
+"""Process steps whose outputs carry the battery whole: a vehicle built from the pack. Its
+holder holds the battery; a recycling step's black mass does not carry it."""
+
+
+def battery_holders(tx: Tx, pack_lot: str) -> frozenset[str]:
+    """Actors holding the battery now: a positive holding of the pack lot, or of a lot a
+    vehicle-integration step made from it (holdings move with accepted Transfers; a pending or
+    rejected one moves nothing to the buyer)."""
+    tt = tx.trace()
+    lots = {pack_lot}
+    for edge in tt.consumers_of(pack_lot):
+        step = tt.step(edge.step_hash)
+        if step is not None and step.process_step in CONTAINING_STEPS:
+            lots |= {lot.lot_id for lot in tt.lots_created_by(step.record_hash)}
+    return frozenset(
+        holder for lot in sorted(lots) for holder, grams in tt.holders(lot).items() if grams > 0
+    )
+
+
+def access_facts(tx: Tx, state: PassportState, at: str) -> PassportAccessFacts:
+    """What the ledger says, at time ``at``, about who has a legitimate interest in the battery
+    of ``state`` (:func:`passport.document.access.decide_access` decides from it)."""
+    return PassportAccessFacts(
+        passport_id=state.passport_id,
+        economic_operator=state.issuer,
+        grantees=frozenset(access_grantees(tx, state.passport_id, at)),
+        mandataries=frozenset(mandataries(tx, state.passport_id, at)),
+        holders=battery_holders(tx, state.pack_lot) if state.pack_lot else frozenset(),
+    )
+
+
+def reader_access(
+    ledger: Ledger,
+    identifier: str,
+    reader_did: str | None,
+    requested: AccessRole | str | None,
+    at: str,
+) -> tuple[str, AccessRole]:
+    """The passport a reader asks for and the audience it is served as, decided from the ledger
+    as of now: the reader's current roles (an actor gone from the ledger reads as the public)
+    and the battery's facts. Raises AccessNotEntitledError for an audience it may not have."""
+    passport_id = resolve(ledger, identifier)
+    with ledger.repo.read() as tx:
+        state = tx.passports().get(passport_id)
+        if state is None:
+            raise PassportNotFoundError(f"no passport {passport_id}", passport=passport_id)
+        actor = tx.actor(reader_did) if reader_did is not None else None
+        reader = Reader(actor.did, tuple(actor.roles)) if actor is not None else Reader()
+        facts = access_facts(tx, state, at)
+    return passport_id, decide_access(reader, facts, requested)
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,13 @@ from signing.note import open_checkpoint
 BUNDLE_TYPE = "BatteryPassportBundle"
 BUNDLE_VERSION = 1
 PASSPORT_KINDS = frozenset(
-    {"BatteryPassport", "PassportStatusChange", "PassportUpdate", "PassportMandate"}
+    {
+        "BatteryPassport",
+        "PassportStatusChange",
+        "PassportUpdate",
+        "PassportMandate",
+        "PassportAccessGrant",
+    }
 )
 """Passport records: not replayed (the roll-ups rest on provenance only)."""
 KEY_KINDS = frozenset({"ActorRegistration", "KeyRotation", "KeyRevocation"})
