@@ -121,15 +121,18 @@ export async function verifyDataIntegrity(document, publicKey) {
   // §3.3.2 step 1-3: the unsecured document is the document without its proof.
   const unsecured = { ...document };
   delete unsecured.proof;
-  // §3.3.5: proof configuration = proof without proofValue; @context from the document.
+  // §3.3.5 (Recommendation of 2025-05-15): proof configuration = the proof options as they
+  // are (the proof without proofValue); the document's @context is in it only if the proof's is.
   const config = { ...proof };
   delete config.proofValue;
+  // §3.3.2 step 4: a proof @context must begin the document's, and then stands for it.
   if (proof["@context"] !== undefined) {
-    const doc = [].concat(document["@context"] ?? []);
+    if (document["@context"] === undefined) throw new VerifyError("proof", "@context mismatch");
+    const doc = [].concat(document["@context"]);
     const prf = [].concat(proof["@context"]);
     if (canonicalize(doc.slice(0, prf.length)) !== canonicalize(prf)) throw new VerifyError("proof", "@context mismatch");
+    unsecured["@context"] = proof["@context"];
   }
-  if (document["@context"] !== undefined) config["@context"] = document["@context"];
   if (typeof proof.proofValue !== "string" || !proof.proofValue.startsWith("z")) {
     throw new VerifyError("proof", "proofValue is not base58btc multibase");
   }
