@@ -20,7 +20,9 @@ ledger's database; this module verifies it and imports no database library.
    in the bundle (registrations by the operator, rotations, revocations);
 6. ``passport-checkpoint``: the checkpoint the passport commits to is signed, matches the
    commitment, and the bundle's checkpoint extends it (consistency proof);
-7. ``passport``: each partition shown against the record committing to it, and the view's data;
+7. ``passport``: each partition shown against the record committing to it, and the whole view
+   shown equal to the view rebuilt from the signed passport record, its lifecycle records and
+   partitions (``passport.verify.view.rebuild_view``): no member more, none other;
 8. ``provenance``: the provenance records replayed in leaf order into an empty ledger state pass
    every domain rule (custody, mass balance, element balance, credits);
 9. ``roll-ups``: the figures recomputed from the replayed provenance, as of the passport's
@@ -434,7 +436,11 @@ class _Verifier:
             if parse_record(doc, max_bytes=_NO_LIMIT).hash not in self.by_hash:
                 raise _CheckError("a lifecycle record of the view is not in the log")
         shown = sorted(evidence["partitions"])
-        return f"role {view['role']}: partitions {', '.join(shown)} match the signed commitments"
+        return (
+            f"role {view['role']}: partitions {', '.join(shown)} match the signed commitments; "
+            f"the {len(view['passport'])} members shown equal the view rebuilt from the signed "
+            "records"
+        )
 
     # 8
     def provenance(self) -> str:
