@@ -12,9 +12,14 @@ from __future__ import annotations
 
 import copy
 import json
+import re
+import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +118,122 @@ def test_an_edited_view_is_refused(tmp_path: Path, bundle: dict[str, Any], name:
     assert failed and failed[0].startswith("FAILED passport:"), done.stdout
     assert pointer in failed[0] and shown in failed[0], failed[0]
     assert "verified: passport" not in done.stdout
+
+
+# -- item 8 in the browser: the page shows only what its verifier verified ----------------------------
+@dataclass
+class Site:
+    base: str
+    battery_url: str
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """A one-pack sample ledger served by uvicorn on loopback (as tests/test_page.py does)."""
+    import uvicorn
+
+    from api.app import create_app
+    from api.config import ApiConfig
+    from passport.settings import Settings
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    url, drop = _new_db_url(tmp_path_factory.mktemp("honest-page"))
+    ledger = Ledger(Repository(url), log_key=SigningKey.from_seed(b"\x02" * 32), workers=1)
+    operator = SigningKey.from_seed(b"\x01" * 32)
+    ledger.initialise(operator, "page.test/log", "Page test operator")
+    summary = build_sample_ledger(ledger, packs=1, operator_key=operator, base_url=base)
+    app = create_app(
+        Settings(public_base_url=base), ledger, config=ApiConfig(checkpoint_cache_seconds=0)
+    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield Site(base, summary.packs[0].battery_id)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        ledger.close()
+        drop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from browser_support import CHROMIUM, CHROMIUM_ARGS
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def _page_verdict(browser: Any, site: Site, edit: Callable[[str], str]) -> dict[str, Any]:
+    """Open the passport page with its HTML edited by ``edit`` (the server renders it; the
+    browser's verifier must check it) and return the verdict it shows."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+
+        def handle(route: Any) -> None:
+            response = route.fetch()
+            route.fulfill(response=response, body=edit(response.text()))
+
+        page.route(site.battery_url, handle)
+        page.goto(site.battery_url)
+        page.wait_for_selector("#verdict[data-result]", timeout=60_000)
+        verdict: dict[str, Any] = page.evaluate(
+            """() => {
+              const v = document.getElementById('verdict');
+              const shown = document.querySelector('#checks li[data-check="shown data"]');
+              return {result: v.dataset.result, failed: v.dataset.failed,
+                      detail: shown ? shown.textContent : ''};
+            }"""
+        )
+        return verdict
+    finally:
+        context.close()
+
+
+def _replace_value(pointer: str, value: str) -> Callable[[str], str]:
+    def edit(html: str) -> str:
+        found = re.search(f'data-ptr="{re.escape(pointer)}">([^<]*)<', html)
+        assert found is not None, f"the page shows no {pointer}"
+        return html[: found.start(1)] + value + html[found.end(1) :]
+
+    return edit
+
+
+def _add_row(html: str) -> str:
+    row = '<div><dt>Recall</dt><dd><span data-ptr="/recall">none</span></dd></div>'
+    return html.replace('<dl class="facts">', '<dl class="facts">' + row, 1)
+
+
+PAGE_EDITS: dict[str, tuple[Callable[[str], str], str]] = {
+    "operator name": (_replace_value("/economicOperator/name", "Evil Motors AG"), "Evil Motors"),
+    "issuedAt": (_replace_value("/issuedAt", "2020-01-01T00:00:00Z"), "/issuedAt"),
+    "lastUpdated": (_replace_value("/lastUpdated", "2030-01-01T00:00:00Z"), "/lastUpdated"),
+    "added member": (_add_row, "/recall"),
+}
+
+
+def test_the_untouched_page_verifies(browser: Any, site: Site) -> None:
+    verdict = _page_verdict(browser, site, lambda html: html)
+    assert verdict["result"] == "verified", verdict
+
+
+@pytest.mark.parametrize("name", sorted(PAGE_EDITS))
+def test_a_page_showing_an_unverified_value_fails(browser: Any, site: Site, name: str) -> None:
+    edit, named = PAGE_EDITS[name]
+    verdict = _page_verdict(browser, site, edit)
+    assert verdict["result"] == "failed" and verdict["failed"] == "shown data", verdict
+    assert named in verdict["detail"], verdict
