@@ -344,7 +344,7 @@ export async function verifyBundle(bundle, options = {}) {
       return false;
     }
   };
-  const out = { record: null, issuer: null, status: null, partitions: {}, operator: null };
+  const out = { record: null, issuer: null, status: null, lastUpdated: null, successor: null, ceasedAt: null, partitions: {}, operator: null };
   const entries = Array.isArray(bundle?.records) ? [...bundle.records].sort((a, b) => a.leafIndex - b.leafIndex) : [];
 
   await step("bundle", async () => {
@@ -443,15 +443,27 @@ export async function verifyBundle(bundle, options = {}) {
   await step("status", async () => {
     if (!pEntry) throw new VerifyError("status", "no passport record");
     let status = subjectOf(pEntry.record).status;
+    // Computed here, as the ledger does (passport.document.rules): lastUpdated is the validFrom
+    // of the latest status change or update, else the passport record's; a successor and the
+    // cessation (recycled) come from the status changes.
+    let lastUpdated = pEntry.record.validFrom;
+    let successor = null;
+    let ceasedAt = null;
     for (const e of lifecycle) {
       if (subjectOf(e.record).passport !== bundle.passport.record) throw new VerifyError("status", `record at leaf ${e.leafIndex} refers to another passport record`);
       if (keys.actors.has(e.record.issuer) && !keys.keyOk.get(e.leafIndex)) throw new VerifyError("status", `record at leaf ${e.leafIndex} is not signed with its issuer's registered key`);
       if (kindOf(e.record) === "PassportStatusChange") {
         if (subjectOf(e.record).from !== status) throw new VerifyError("status", `${subjectOf(e.record).from} → ${subjectOf(e.record).to} does not follow ${status}`);
         status = subjectOf(e.record).to;
+        if (successor === null && subjectOf(e.record).successor) successor = subjectOf(e.record).successor.passportId;
+        if (ceasedAt === null && status === "recycled") ceasedAt = e.record.validFrom;
       }
+      lastUpdated = e.record.validFrom;
     }
     out.status = status;
+    out.lastUpdated = lastUpdated;
+    out.successor = successor;
+    out.ceasedAt = ceasedAt;
     return `${status}${lifecycle.length ? ` after ${lifecycle.length} lifecycle records` : ""}`;
   });
 
