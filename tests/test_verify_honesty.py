@@ -237,3 +237,71 @@ def test_a_page_showing_an_unverified_value_fails(browser: Any, site: Site, name
     verdict = _page_verdict(browser, site, edit)
     assert verdict["result"] == "failed" and verdict["failed"] == "shown data", verdict
     assert named in verdict["detail"], verdict
+
+
+# -- item 9: say exactly what was checked ------------------------------------------------------------
+def _hash(record: dict[str, Any]) -> str:
+    from passport.records.envelope import parse_record
+
+    return parse_record(record, max_bytes=1 << 30).hash
+
+
+def _line(stdout: str, check: str) -> str:
+    return next(line for line in stdout.splitlines() if line.split(":")[0].endswith(check))
+
+
+def _missing_records(chains_line: str) -> int:
+    found = re.search(r"gaps where (\d+) records outside this bundle sit", chains_line)
+    return int(found.group(1)) if found else 0
+
+
+def test_the_chains_line_counts_what_it_could_not_check(
+    tmp_path: Path, bundle: dict[str, Any]
+) -> None:
+    """The OEM's acceptance of the pack: no figure rests on it and no record of the bundle
+    references it, so leaving it out changes no verdict. The verifier must not claim the chains
+    whole: it counts the records outside the bundle (one more now) and states the limit."""
+    pack_lot = bundle["view"]["evidence"]["passportRecord"]["credentialSubject"]["pack"]["lot"]
+    records = [e["record"] for e in bundle["records"]]
+    transfer = next(
+        _hash(r)
+        for r in records
+        if r["type"][1] == "Transfer" and r["credentialSubject"]["lot"] == pack_lot
+    )
+    acceptance = next(
+        i
+        for i, r in enumerate(records)
+        if r["type"][1] == "TransferAcceptance" and r["credentialSubject"]["transfer"] == transfer
+    )
+    whole = bpass_verify(tmp_path, bundle)
+    b = copy.deepcopy(bundle)
+    del b["records"][acceptance]
+    dropped = bpass_verify(tmp_path, b)
+    for done in (whole, dropped):
+        assert done.returncode == 0, done.stdout + done.stderr
+        chains = _line(done.stdout, "chains")
+        assert "chains in order" not in chains, chains
+        assert "the records present are in order" in chains, chains
+        assert "not checked: that no record referencing into this bundle" in done.stdout
+        assert "an acceptance of a transfer" in done.stdout
+        assert "verified: passport" in done.stdout and "not the limits" in done.stdout
+    before = _missing_records(_line(whole.stdout, "chains"))
+    assert _missing_records(_line(dropped.stdout, "chains")) == before + 1
+
+
+@pytest.mark.parametrize("kind", ["Transfer", "Extraction", "Transformation"])
+def test_a_referenced_record_left_out_is_named(
+    tmp_path: Path, bundle: dict[str, Any], kind: str
+) -> None:
+    """A record that a record of the bundle references by hash (a transfer its acceptance
+    settles, the step that made an input or a transferred lot) belongs to the provenance the
+    builder includes: leaving it out fails, naming it."""
+    b = copy.deepcopy(bundle)
+    victim = next(i for i, k in enumerate(kinds(b)) if k == kind)
+    missing = _hash(b["records"][victim]["record"])
+    del b["records"][victim]
+    done = bpass_verify(tmp_path, b)
+    assert done.returncode == 1, done.stdout + done.stderr
+    failed = next(line for line in done.stdout.splitlines() if line.startswith("FAILED"))
+    assert failed.startswith("FAILED provenance:"), failed
+    assert f"references {missing}, which is not in this bundle" in failed, failed
