@@ -62,7 +62,12 @@ def verify_command(
             typer.echo(f"{'ok    ' if check.ok else 'FAILED'} {check.name}: {check.detail}")
         failure = report.first_failure
         if failure is None and report.ok:
-            typer.echo(f"verified: passport {report.passport_id}")
+            for limit in report.limits:
+                typer.echo(f"limit  {limit}")
+            typer.echo(
+                f"verified: passport {report.passport_id}, as far as the checks above go "
+                "(and not the limits)"
+            )
         else:
             name = failure.name if failure else "format"
             typer.echo(f"NOT verified: the {name} check failed", err=True)

@@ -102,16 +102,19 @@ def _context_starts_with(document_context: Any, proof_context: Any) -> bool:
     return bool(document_context[: len(proof_context)] == proof_context)
 
 
-def proof_configuration(
-    proof: Mapping[str, Any], document: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
+def proof_configuration(proof: Mapping[str, Any]) -> dict[str, Any]:
     """Return the proof configuration of ``proof`` (vc-di-eddsa §3.3.5), not yet canonicalised.
 
-    Step 1: a copy of the proof options without ``proofValue``. Step 2: ``type`` must be
-    ``DataIntegrityProof`` and ``cryptosuite`` ``eddsa-jcs-2022`` (ProofError ``proof_type`` /
-    ``cryptosuite``). Step 3: ``created``, when set, must be an XMLSCHEMA11-2 dateTimeStamp
-    (ProofError ``created``). Step 4: when ``document`` has an ``@context``, it is copied into the
-    configuration. The caller canonicalises the result with JCS (step 5).
+    Step 1: a copy of the proof options (here: the proof without ``proofValue``), as they are.
+    Step 2: ``type`` must be ``DataIntegrityProof`` and ``cryptosuite`` ``eddsa-jcs-2022``
+    (ProofError ``proof_type`` / ``cryptosuite``). Step 3: ``created``, when set, must be an
+    XMLSCHEMA11-2 dateTimeStamp (ProofError ``created``). The caller canonicalises the result
+    with JCS (step 4).
+
+    The document's ``@context`` is part of the configuration only when the proof carries it
+    (the W3C Recommendation of 2025-05-15; a Candidate Recommendation copied the document's
+    ``@context`` in here, which made a proof hashed with a context it does not carry verify and
+    a conforming proof without one fail).
     """
     # §3.3.5 step 2.
     if proof.get("type") != PROOF_TYPE:
@@ -122,14 +125,13 @@ def proof_configuration(
             f"cryptosuite must be {CRYPTOSUITE!r}",
             cryptosuite=proof.get("cryptosuite"),
         )
-    return _checked_configuration(proof, document)
+    return _checked_configuration(proof)
 
 
-def _checked_configuration(
-    proof: Mapping[str, Any], document: Mapping[str, Any] | None
-) -> dict[str, Any]:
+def _checked_configuration(proof: Mapping[str, Any]) -> dict[str, Any]:
     """:func:`proof_configuration` after its step 2, which the caller has already checked."""
-    # §3.3.5 step 1: proofConfig is a clone of the options (here: the proof minus proofValue).
+    # §3.3.5 step 1: proofConfig is a clone of the options (here: the proof minus proofValue),
+    # with its own @context if it has one and no other.
     config = dict(proof)
     config.pop("proofValue", None)
     # §3.3.5 step 3.
@@ -138,9 +140,6 @@ def _checked_configuration(
         isinstance(created, str) and _DATETIME_STAMP.fullmatch(created)
     ):
         raise _fail("created", "proof 'created' is not an XMLSCHEMA11-2 dateTimeStamp")
-    # §3.3.5 step 4: proofConfig.@context = unsecuredDocument.@context.
-    if document is not None and "@context" in document:
-        config["@context"] = document["@context"]
     return config
 
 
@@ -238,8 +237,9 @@ def create_proof(
     """
     if "proof" in document:
         raise _fail("proof_type", "document already has a proof (proof sets are not supported)")
-    # §3.3.1 "Create Proof": proof = clone of the options; when the unsecured document has an
-    # @context, the proof repeats it (a verifier then detects @context changes, §3.3.2).
+    # §3.3.1 step 1: proof = clone of the options; step 2: when the unsecured document has an
+    # @context, the proof repeats it (a verifier then detects @context changes, §3.3.2 step 4,
+    # and the configuration hashed, §3.3.5, holds it because the proof does).
     proof: dict[str, Any] = {
         "type": PROOF_TYPE,
         "cryptosuite": CRYPTOSUITE,
@@ -250,8 +250,8 @@ def create_proof(
     if "@context" in document:
         context = document["@context"]
         proof["@context"] = list(context) if isinstance(context, list) else context
-    # §3.3.1 -> §3.3.5 Proof Configuration, canonicalised with JCS.
-    canonical_config = canonicalize(proof_configuration(proof, document))
+    # §3.3.1 -> §3.3.5 Proof Configuration (the proof as built, with its @context), with JCS.
+    canonical_config = canonicalize(proof_configuration(proof))
     # §3.3.1 -> §3.3.3 Transformation: JCS of the unsecured document.
     canonical_document = canonicalize(document if type(document) is dict else dict(document))
     # §3.3.1 -> §3.3.4 Hashing, then §3.3.6 Proof Serialization (Ed25519 sign of hashData).
@@ -453,10 +453,9 @@ def _prepared(
 
     # §3.3.2 steps 5-7: transformation (§3.3.3), proof configuration (§3.3.5; its step 2 was
     # checked above); hashing (§3.3.4) is step 8's, in signing.proof_signature.
-    config = _checked_configuration(proof, unsecured)
+    config = _checked_configuration(proof)
     if canonical is not None and (canonical_by_orjson or _agrees_with_orjson(canonical, document)):
-        # The configuration's members are the proof's own, plus the document's @context or
-        # the proof's (checked above to be its prefix): all values inside the document.
+        # The configuration's members are the proof's own: all values inside the document.
         canonical_config = _orjson_dumps(config, option=_ORJSON_SORTED)
         canonical_document = _orjson_dumps(unsecured, option=_ORJSON_SORTED)
     else:

@@ -121,15 +121,18 @@ export async function verifyDataIntegrity(document, publicKey) {
   // §3.3.2 step 1-3: the unsecured document is the document without its proof.
   const unsecured = { ...document };
   delete unsecured.proof;
-  // §3.3.5: proof configuration = proof without proofValue; @context from the document.
+  // §3.3.5 (Recommendation of 2025-05-15): proof configuration = the proof options as they
+  // are (the proof without proofValue); the document's @context is in it only if the proof's is.
   const config = { ...proof };
   delete config.proofValue;
+  // §3.3.2 step 4: a proof @context must begin the document's, and then stands for it.
   if (proof["@context"] !== undefined) {
-    const doc = [].concat(document["@context"] ?? []);
+    if (document["@context"] === undefined) throw new VerifyError("proof", "@context mismatch");
+    const doc = [].concat(document["@context"]);
     const prf = [].concat(proof["@context"]);
     if (canonicalize(doc.slice(0, prf.length)) !== canonicalize(prf)) throw new VerifyError("proof", "@context mismatch");
+    unsecured["@context"] = proof["@context"];
   }
-  if (document["@context"] !== undefined) config["@context"] = document["@context"];
   if (typeof proof.proofValue !== "string" || !proof.proofValue.startsWith("z")) {
     throw new VerifyError("proof", "proofValue is not base58btc multibase");
   }
@@ -341,7 +344,7 @@ export async function verifyBundle(bundle, options = {}) {
       return false;
     }
   };
-  const out = { record: null, issuer: null, status: null, partitions: {}, operator: null };
+  const out = { record: null, issuer: null, status: null, lastUpdated: null, successor: null, ceasedAt: null, partitions: {}, operator: null };
   const entries = Array.isArray(bundle?.records) ? [...bundle.records].sort((a, b) => a.leafIndex - b.leafIndex) : [];
 
   await step("bundle", async () => {
@@ -440,15 +443,27 @@ export async function verifyBundle(bundle, options = {}) {
   await step("status", async () => {
     if (!pEntry) throw new VerifyError("status", "no passport record");
     let status = subjectOf(pEntry.record).status;
+    // Computed here, as the ledger does (passport.document.rules): lastUpdated is the validFrom
+    // of the latest status change or update, else the passport record's; a successor and the
+    // cessation (recycled) come from the status changes.
+    let lastUpdated = pEntry.record.validFrom;
+    let successor = null;
+    let ceasedAt = null;
     for (const e of lifecycle) {
       if (subjectOf(e.record).passport !== bundle.passport.record) throw new VerifyError("status", `record at leaf ${e.leafIndex} refers to another passport record`);
       if (keys.actors.has(e.record.issuer) && !keys.keyOk.get(e.leafIndex)) throw new VerifyError("status", `record at leaf ${e.leafIndex} is not signed with its issuer's registered key`);
       if (kindOf(e.record) === "PassportStatusChange") {
         if (subjectOf(e.record).from !== status) throw new VerifyError("status", `${subjectOf(e.record).from} → ${subjectOf(e.record).to} does not follow ${status}`);
         status = subjectOf(e.record).to;
+        if (successor === null && subjectOf(e.record).successor) successor = subjectOf(e.record).successor.passportId;
+        if (ceasedAt === null && status === "recycled") ceasedAt = e.record.validFrom;
       }
+      lastUpdated = e.record.validFrom;
     }
     out.status = status;
+    out.lastUpdated = lastUpdated;
+    out.successor = successor;
+    out.ceasedAt = ceasedAt;
     return `${status}${lifecycle.length ? ` after ${lifecycle.length} lifecycle records` : ""}`;
   });
 

@@ -26,19 +26,29 @@ function pointerGet(root, pointer) {
   return node;
 }
 
-// What the page may show, from verified material only.
+// What the page may show: values of the verified records and partitions, or computed by the
+// verifier from them (status, lastUpdated, successor, cessation), as the ledger builds the view
+// (passport.document.body.document_from); nothing else.
 function verifiedDocument(passport) {
   const s = passport.record?.credentialSubject ?? {};
-  return {
+  const doc = {
     passportId: s.passportId,
+    schemaVersion: s.schemaVersion,
     batteryId: s.batteryId,
     status: passport.status,
-    economicOperator: s.economicOperator,
     issuedAt: passport.record?.validFrom,
-    point1: passport.partitions?.["1"],
+    lastUpdated: passport.lastUpdated,
+    economicOperator: s.economicOperator,
   };
+  if (s.predecessor) doc.predecessor = s.predecessor.passportId;
+  if (passport.successor) doc.successor = passport.successor;
+  if (passport.ceasedAt) doc.ceasedAt = passport.ceasedAt;
+  for (const [n, data] of Object.entries(passport.partitions ?? {})) doc[`point${n}`] = data;
+  return doc;
 }
 
+// Every value the page marks as passport data must equal the verified value at its pointer; a
+// value with no verified counterpart fails (the page would show something nobody signed).
 function shownData(report) {
   const check = { check: "shown data", ok: false, detail: "" };
   if (!report.passport?.partitions?.["1"] || !report.passport.record) {
@@ -50,9 +60,11 @@ function shownData(report) {
   let compared = 0;
   for (const el of shown) {
     const pointer = el.dataset.ptr;
-    if (pointer === "/lastUpdated") continue; // the time of the latest record, shown as given
     const value = pointerGet(doc, pointer);
-    if (value === undefined) continue;
+    if (value === undefined || value === null || typeof value === "object") {
+      check.detail = `the page shows “${el.textContent.trim()}” for ${pointer}, which is no value of the signed passport`;
+      return check;
+    }
     if (el.textContent.trim() !== String(value)) {
       check.detail = `the page shows “${el.textContent.trim()}” for ${pointer}, the signed passport says “${value}”`;
       return check;

@@ -16,21 +16,28 @@ ledger's database; this module verifies it and imports no database library.
 2. ``checkpoint``: the log's signature on the checkpoint (against a pinned log key when given);
 3. ``records``: each record's schema and proof, and its inclusion in the log at its leaf;
 4. ``chains``: per issuer, the records present keep their order, and consecutive ones link;
+   the gaps where records outside the bundle sit are counted and named, not checked;
 5. ``keys``: each record is signed by its issuer's key current at acceptance, per the key history
    in the bundle (registrations by the operator, rotations, revocations);
 6. ``passport-checkpoint``: the checkpoint the passport commits to is signed, matches the
    commitment, and the bundle's checkpoint extends it (consistency proof);
-7. ``passport``: each partition shown against the record committing to it, and the view's data;
-8. ``provenance``: the provenance records replayed in leaf order into an empty ledger state pass
+7. ``passport``: each partition shown against the record committing to it, and the whole view
+   shown equal to the view rebuilt from the signed passport record, its lifecycle records and
+   partitions (``passport.verify.view.rebuild_view``): no member more, none other;
+8. ``provenance``: every record a record of the bundle references by hash is in it (naming the
+   first missing); the provenance records replayed in leaf order into an empty ledger state pass
    every domain rule (custody, mass balance, element balance, credits);
 9. ``roll-ups``: the figures recomputed from the replayed provenance, as of the passport's
    checkpoint, equal the passport's figures.
 
 What a bundle cannot show offline: consumption of a shared upstream lot by *other* packs (it is
 not in the bundle), which the ledger's own audit covers; and absence: a record left out of a bundle
-is caught only when the figures rest on it (an omitted retraction, certificate or footprint that
-counts makes the roll-ups differ). Records the figures do not rest on may be missing without
-changing anything the bundle proves.
+is caught when a record present references it (check 8) or when the figures rest on it (an
+omitted retraction, certificate or footprint that counts makes the roll-ups differ). A record
+that references *into* the bundle's records and that no figure rests on (the OEM's acceptance of
+the pack, say) may be missing unnoticed: the passport does not commit to the set. The report
+says so (:data:`COMPLETENESS_LIMIT`, in ``limits``), and the ``chains`` check counts the
+records of each issuer's chain it does not hold.
 
 How it runs (the checks and their verdicts are as above, in that order): check 3 prepares each
 record's proof as it parses the record, and worker processes verify the signatures while this
@@ -80,6 +87,15 @@ PASSPORT_KINDS = frozenset(
 """Passport records: not replayed (the roll-ups rest on provenance only)."""
 KEY_KINDS = frozenset({"ActorRegistration", "KeyRotation", "KeyRevocation"})
 _NO_LIMIT = 1 << 30
+_GAPS_NAMED = 5
+"""Gaps in issuers' chains the ``chains`` check names (it counts them all)."""
+COMPLETENESS_LIMIT = (
+    "not checked: that no record referencing into this bundle's provenance was left out "
+    "(an acceptance of a transfer, an attestation about a lot or its maker, a retraction): "
+    "the passport does not commit to the set of its provenance records, so such a record is "
+    "found missing only when a figure rests on it"
+)
+"""What no check of a bundle can establish offline (docs/design.md, "What a bundle proves")."""
 
 
 # -- verifying -------------------------------------------------------------------------------
@@ -103,6 +119,8 @@ class BundleReport:
     checks: list[Check] = field(default_factory=list)
     passport_id: str | None = None
     trusted_log_key: bool = False
+    limits: list[str] = field(default_factory=lambda: [COMPLETENESS_LIMIT])
+    """What the checks, even all passed, do not establish."""
 
     @property
     def ok(self) -> bool:
@@ -121,6 +139,7 @@ class BundleReport:
             "passportId": self.passport_id,
             "pinnedLogKey": self.trusted_log_key,
             "checks": [c.to_dict() for c in self.checks],
+            "limits": list(self.limits),
         }
 
 
@@ -340,7 +359,11 @@ class _Verifier:
 
     # 4
     def chains(self) -> str:
+        """Per issuer, the records present keep their order and consecutive ones link (append
+        step 2c); what it cannot check, the records of each chain that sit outside the bundle
+        (before the first present, or between two present ones), it counts and names."""
         last: dict[str, _Entry] = {}
+        gaps: list[tuple[str, int, int]] = []  # issuer, first and last missing sequence
         for e in self.entries:
             prev = last.get(e.parsed.issuer)
             if prev is not None:
@@ -353,8 +376,22 @@ class _Verifier:
                     raise _CheckError(f"{e.parsed.hash} does not link to {prev.parsed.hash}")
             elif e.parsed.sequence == 1 and e.parsed.previous is not None:
                 raise _CheckError(f"{e.parsed.hash}: sequence 1 with a previous record")
+            before = prev.parsed.sequence if prev is not None else 0
+            if e.parsed.sequence > before + 1:
+                gaps.append((e.parsed.issuer, before + 1, e.parsed.sequence - 1))
             last[e.parsed.issuer] = e
-        return f"{len(last)} issuers' chains in order"
+        detail = f"{len(last)} issuers: the records present are in order, consecutive ones linked"
+        if not gaps:
+            return detail + "; no gaps"
+        missing = sum(b - a + 1 for _, a, b in gaps)
+        shown = "; ".join(
+            f"{issuer} {a}" + (f"-{b}" if b > a else "") for issuer, a, b in gaps[:_GAPS_NAMED]
+        )
+        more = f"; and {len(gaps) - _GAPS_NAMED} more" if len(gaps) > _GAPS_NAMED else ""
+        return (
+            f"{detail}; {len(gaps)} gaps where {missing} records outside this bundle sit, "
+            f"not checked (sequences {shown}{more})"
+        )
 
     # 5
     def keys(self) -> str:
@@ -440,7 +477,11 @@ class _Verifier:
             if parse_record(doc, max_bytes=_NO_LIMIT).hash not in self.by_hash:
                 raise _CheckError("a lifecycle record of the view is not in the log")
         shown = sorted(evidence["partitions"])
-        return f"role {view['role']}: partitions {', '.join(shown)} match the signed commitments"
+        return (
+            f"role {view['role']}: partitions {', '.join(shown)} match the signed commitments; "
+            f"the {len(view['passport'])} members shown equal the view rebuilt from the signed "
+            "records"
+        )
 
     # 8
     def provenance(self) -> str:
@@ -448,6 +489,7 @@ class _Verifier:
         # memory (``passport.store.memory``); chains are check 4's, on the records present.
         # The records themselves are not stored: the rules and the roll-up read the trace
         # tables, actors and keys (test_the_replay_in_memory_holds_what_a_database_replay_holds).
+        referenced = self._references_present()
         state = MemoryTx()
         info = LedgerInfo("replay", "", self.operator or "", 0)
         replayed = 0
@@ -463,7 +505,38 @@ class _Verifier:
                 ) from exc
             replayed += 1
         self.replay = state
-        return f"{replayed} provenance records replayed: every custody and balance rule holds"
+        return (
+            f"{replayed} provenance records replayed: every custody and balance rule holds; "
+            f"the {referenced} records referenced by hash are all in the bundle"
+        )
+
+    def _references_present(self) -> int:
+        """Every record a present record names by hash is present: the lot's creating record
+        of a transfer or an attestation (``record``), each input's (``inputs[].record``), the
+        transfer an acceptance settles (``transfer``), the attestation a retraction retracts
+        (``record``), the passport record a lifecycle record acts on (``passport``). These are
+        the records :func:`passport.service.bundle._provenance_closure` follows from the pack
+        upstream, so a bundle its builder made holds them all; a missing one is named. Returns
+        how many distinct records are referenced."""
+        referenced: set[str] = set()
+        for e in self.entries:
+            s = e.parsed.subject
+            names = [s.get("record"), s.get("transfer")]
+            if e.parsed.kind in PASSPORT_KINDS - {"BatteryPassport"}:
+                names.append(s.get("passport"))
+            inputs = s.get("inputs")
+            if isinstance(inputs, list):
+                names += [i.get("record") for i in inputs if isinstance(i, Mapping)]
+            for h in names:
+                if not isinstance(h, str) or not h.startswith("sha256:"):
+                    continue
+                referenced.add(h)
+                if h not in self.by_hash:
+                    raise _CheckError(
+                        f"record {e.parsed.hash} ({e.parsed.kind}) references {h}, which is not "
+                        "in this bundle"
+                    )
+        return len(referenced)
 
     # 9
     def rollups(self) -> str:

@@ -10,21 +10,102 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from passport.document.partitions import PARTITION_FIELD
-from passport.document.signed_partitions import partition_data, verify_partition
+from passport.document.body import document_from
+from passport.document.partitions import partitions_for, view
+from passport.document.signed_partitions import commitments, partition_data, verify_partition
 from passport.errors import PartitionUnverifiedError
 from passport.ledger import log as translog
 from passport.ledger.accept import verify_record_proof
 from passport.records.envelope import parse_record
 
-__all__ = ["verify_view"]
+__all__ = ["first_difference", "rebuild_view", "verify_view"]
+
+
+_ADVANCING = ("PassportStatusChange", "PassportUpdate")
+"""Lifecycle records that move ``lastUpdated`` (a mandate does not: passport.document.rules)."""
+
+
+def rebuild_view(evidence: Mapping[str, Any], role: str) -> dict[str, Any]:
+    """The view ``role`` is served, computed from the evidence alone, exactly as the ledger
+    builds it (:func:`passport.service.views.show_passport`): the metadata from the signed
+    passport record and its lifecycle records (``issuedAt`` is the passport record's
+    ``validFrom``, ``lastUpdated`` the ``validFrom`` of the latest status change or update,
+    status, successor and cessation from the status changes), each point from its signed
+    partition, and only the fields of ``role``'s partitions (Art. 77(2))."""
+    passport_record = evidence["passportRecord"]
+    lifecycle = evidence["lifecycleRecords"]
+    changes = [r for r in lifecycle if r["type"][1] == "PassportStatusChange"]
+    advancing = [r for r in lifecycle if r["type"][1] in _ADVANCING]
+    subject = passport_record["credentialSubject"]
+    document = document_from(
+        subject,
+        passport_record["validFrom"],
+        {int(n): partition_data(p) for n, p in evidence["partitions"].items()},
+        status=changes[-1]["credentialSubject"]["to"] if changes else subject["status"],
+        last_updated=(advancing[-1] if advancing else passport_record)["validFrom"],
+        successor=next(
+            (
+                r["credentialSubject"]["successor"]["passportId"]
+                for r in changes
+                if "successor" in r["credentialSubject"]
+            ),
+            None,
+        ),
+        ceased_at=next(
+            (r["validFrom"] for r in changes if r["credentialSubject"]["to"] == "recycled"), None
+        ),
+    )
+    return view(document, role)
+
+
+def _json_type(value: Any) -> str:
+    # JSON's types (RFC 8259 §3): Python's bool is an int, and 1 == 1.0 == True.
+    if value is None or isinstance(value, bool):
+        return repr(value)
+    if isinstance(value, int | float):
+        return "number"
+    return type(value).__name__
+
+
+def first_difference(shown: Any, expected: Any, pointer: str = "") -> tuple[str, Any, Any] | None:
+    """The first place where ``shown`` differs from ``expected`` as JSON values: its RFC 6901
+    pointer, the value shown there and the value expected (``None`` where a member is absent,
+    named in the pointer); ``None`` if they are equal."""
+    if isinstance(shown, Mapping) and isinstance(expected, Mapping):
+        for key in sorted({*shown, *expected}):
+            at = f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}"
+            if key not in expected:
+                return at, shown[key], None
+            if key not in shown:
+                return at, None, expected[key]
+            found = first_difference(shown[key], expected[key], at)
+            if found is not None:
+                return found
+        return None
+    if isinstance(shown, list) and isinstance(expected, list):
+        for i, (a, b) in enumerate(zip(shown, expected, strict=False)):
+            found = first_difference(a, b, f"{pointer}/{i}")
+            if found is not None:
+                return found
+        if len(shown) != len(expected):
+            return pointer, shown, expected
+        return None
+    if _json_type(shown) != _json_type(expected) or shown != expected:
+        return pointer, shown, expected
+    return None
+
+
+def _described(value: Any) -> str:
+    return "nothing" if value is None else repr(value)
 
 
 def verify_view(served: Mapping[str, Any], *, log_vkey: str | None = None) -> None:
     """Check a served view (:meth:`PassportView.to_dict`) offline: every record's signature, each
-    partition against the record committing to it, the shown data equal to the signed partitions,
-    the metadata equal to the records, and (given the log's verifier key) each record's inclusion
-    in the log. Raises a typed error naming the first failure."""
+    partition against the record committing to it (the latest record committing to its point),
+    the lifecycle records being this passport's, the whole shown view equal to the view rebuilt
+    from the signed records and partitions (:func:`rebuild_view`: no member more, none other),
+    and (given the log's verifier key) each record's inclusion in the log. Raises a typed error
+    naming the first failure."""
     evidence = served["evidence"]
     records: dict[str, dict[str, Any]] = {}
     for doc in [evidence["passportRecord"], *evidence["lifecycleRecords"]]:
@@ -32,15 +113,26 @@ def verify_view(served: Mapping[str, Any], *, log_vkey: str | None = None) -> No
         verify_record_proof(parsed)
         records[parsed.hash] = doc
     passport_record = evidence["passportRecord"]
+    passport_hash = parse_record(passport_record, max_bytes=1 << 30).hash
     subject = passport_record["credentialSubject"]
-    document = served["passport"]
-    if (
-        document.get("passportId") != subject["passportId"]
-        or document.get("batteryId") != subject["batteryId"]
-    ):
+    role = str(served["role"])
+    if sorted(evidence["partitions"]) != sorted(str(n) for n in partitions_for(role)):
         raise PartitionUnverifiedError(
-            "the shown passport identifiers differ from the signed record", reason="passport"
+            f"role {role} is not served exactly its partitions", reason="not_committed"
         )
+    # The lifecycle records must be this passport's (their subject names its record).
+    for doc in evidence["lifecycleRecords"]:
+        s = doc["credentialSubject"]
+        if s.get("passportId") != subject["passportId"] or s.get("passport") != passport_hash:
+            raise PartitionUnverifiedError(
+                "a lifecycle record of the view is another passport's", reason="passport"
+            )
+    # Each point is committed by the latest record committing to it (a point-4 update
+    # supersedes the partition the passport record committed to).
+    latest: dict[int, str] = {}
+    for h, doc in records.items():
+        for number in commitments(doc):
+            latest[number] = h
     for key, partition in evidence["partitions"].items():
         number = int(key)
         committing = records.get(evidence["committedBy"][key])
@@ -53,34 +145,20 @@ def verify_view(served: Mapping[str, Any], *, log_vkey: str | None = None) -> No
             raise PartitionUnverifiedError(
                 f"partition {number} is committed for another passport", reason="passport"
             )
+        if latest.get(number) != evidence["committedBy"][key]:
+            raise PartitionUnverifiedError(
+                f"partition {number} is not the latest one committed", reason="not_committed"
+            )
         verify_partition(committing, partition)
-        if document.get(PARTITION_FIELD[number]) != partition_data(partition):
-            raise PartitionUnverifiedError(
-                f"the shown point {number} differs from the signed partition", reason="hash"
-            )
-    for key in document:
-        if key.startswith("point") and key[5:] not in evidence["partitions"]:
-            raise PartitionUnverifiedError(
-                f"{key} is shown without its signed partition", reason="not_committed"
-            )
-    changes = [r for r in evidence["lifecycleRecords"] if r["type"][1] == "PassportStatusChange"]
-    status = changes[-1]["credentialSubject"]["to"] if changes else subject["status"]
-    successor = next(
-        (
-            r["credentialSubject"]["successor"]["passportId"]
-            for r in changes
-            if "successor" in r["credentialSubject"]
-        ),
-        None,
-    )
-    ceased = next(
-        (r["validFrom"] for r in changes if r["credentialSubject"]["to"] == "recycled"), None
-    )
-    shown = (document.get("status"), document.get("successor"), document.get("ceasedAt"))
-    if shown != (status, successor, ceased):
+    # Every value shown equals signed data or what this verifier computes from it.
+    found = first_difference(served["passport"], rebuild_view(evidence, role))
+    if found is not None:
+        pointer, shown, expected = found
         raise PartitionUnverifiedError(
-            "the shown status, successor or cessation differs from the signed records",
-            reason="status",
+            f"the view shows {_described(shown)} at {pointer}; the signed records give "
+            f"{_described(expected)}",
+            reason="view",
+            pointer=pointer,
         )
     if log_vkey is not None:
         for h in records:

@@ -63,12 +63,11 @@ def test_vector_canonical_document() -> None:
 
 
 def test_vector_proof_configuration() -> None:
-    options = {k: v for k, v in PROOF_CONFIG.items() if k != "@context"}
-    config = proof_configuration(options, UNSIGNED)
-    assert config == PROOF_CONFIG  # @context copied from the document (§3.3.5)
+    config = proof_configuration(PROOF_CONFIG)
+    assert config == PROOF_CONFIG  # the options as they are (§3.3.5, REC 2025-05-15)
     assert canonicalize(config) == _bytes("proofCanonJCS.txt")
     # The signed proof, minus proofValue, yields the same configuration.
-    assert proof_configuration(SIGNED["proof"], UNSIGNED) == PROOF_CONFIG
+    assert proof_configuration(SIGNED["proof"]) == PROOF_CONFIG
 
 
 def test_vector_hashes_and_signature() -> None:
@@ -261,10 +260,10 @@ def test_proof_configuration_checks_type_and_suite() -> None:
 
 def test_proof_configuration_does_not_mutate() -> None:
     proof = dict(SIGNED["proof"])
-    config = proof_configuration(proof, {"@context": "https://example.org/other"})
+    config = proof_configuration(proof)
     assert "proofValue" not in config
     assert "proofValue" in proof
-    assert config["@context"] == "https://example.org/other"
+    assert config["@context"] == proof["@context"]
     assert proof == SIGNED["proof"]
 
 
@@ -448,12 +447,11 @@ def test_appended_document_context_still_verifies() -> None:
     verify_proof(signed)
 
 
-def test_proof_without_context_uses_the_documents() -> None:
-    # §3.3.5: the configuration takes the document's @context, so the proof's copy is optional.
+def test_proof_without_context_does_not_take_the_documents() -> None:
+    # §3.3.5 (REC 2025-05-15): the configuration is the proof's own members; a proof signed
+    # with its @context no longer verifies once that is removed (tests/test_proof_context.py).
     signed = _signed()
     del signed["proof"]["@context"]
-    verify_proof(signed)
-    signed["@context"] = signed["@context"][:1]
     assert _reason(signed) == "signature"
 
 
