@@ -23,11 +23,11 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from vectors import load_json
 
 from signing.jcs import canonicalize
 from signing.multikey import decode_secret_multikey, encode_multibase_signature
 from signing.proofs import create_proof, verify_proof
+from tests.helpers.vectors import load_json
 
 KEY_PAIR = load_json("w3c-vc-di-eddsa/keyPair.json")
 UNSIGNED: dict[str, Any] = load_json("w3c-vc-di-eddsa/unsigned.json")
@@ -35,7 +35,7 @@ SIGNED: dict[str, Any] = load_json("w3c-vc-di-eddsa/eddsa-jcs-2022/signedJCS.jso
 DID = f"did:key:{KEY_PAIR['publicKeyMultibase']}"
 VM = f"{DID}#{KEY_PAIR['publicKeyMultibase']}"
 CREATED = SIGNED["proof"]["created"]
-STATIC = Path(__file__).resolve().parents[1] / "api" / "static"
+STATIC = Path(__file__).resolve().parents[2] / "api" / "static"
 
 
 def _sign(document: dict[str, Any], options: dict[str, Any], *, hashed_config: Any = None) -> Any:
@@ -149,7 +149,7 @@ def _key() -> Any:
 
 @pytest.fixture(scope="module")
 def page() -> Any:
-    from browser_support import browser_page, static_server
+    from tests.helpers.browser import browser_page, static_server
 
     with static_server(STATIC) as base, browser_page() as pg:
         pg.goto(f"{base}/bpass-verify.js")

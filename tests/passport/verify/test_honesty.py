@@ -24,13 +24,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import _new_db_url
 
 from passport.ledger.pipeline import Ledger
 from passport.service.bundle import build_bundle
 from passport.store.sql.repository import Repository
 from samples.generate import SampleSummary, build_sample_ledger
 from signing.keys import SigningKey
+from tests.conftest import _new_db_url
 
 
 @pytest.fixture(scope="module")
@@ -166,8 +166,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from browser_support import CHROMIUM, CHROMIUM_ARGS
     from playwright.sync_api import sync_playwright
+
+    from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS
 
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
