@@ -22,6 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from api.auth import Authenticator, derive_token_key
 from api.cache import LogHead, RecordCache, ViewCache
 from api.config import ApiConfig
+from api.cors import CorsMiddleware
 from api.deps import AppState
 from api.errors import BatchTooLargeError
 from api.middleware import (
@@ -153,6 +154,7 @@ def create_app(
     # Added last = outermost: access log, then the catch-all, then the body limit.
     app.add_middleware(BodyLimitMiddleware, rule=_limit_rule(ledger, config))
     app.add_middleware(CatchAllMiddleware)
+    app.add_middleware(CorsMiddleware)  # GS1 resolver: CORS on every read, outside the catch-all
     app.add_middleware(AccessLogMiddleware)
 
     def openapi() -> dict[str, Any]:

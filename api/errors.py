@@ -119,6 +119,13 @@ class RemoteError(BpassError):
     code = "remote_error"
 
 
+class LinkTypeNotFoundError(ApiError):
+    """The battery has no link of the requested ``linkType`` (GS1 resolver, 404)."""
+
+    code = "link_type_not_found"
+    category = "not_found"
+
+
 ERROR_MODULES = (signing.errors, passport.errors, sys.modules[__name__])
 """The one error module of each layer: signing, the domain, the HTTP layer. Every error class
 the project raises is defined in one of them (``tests`` holds that)."""

@@ -447,8 +447,8 @@ def passport_page(document: Mapping[str, Any], links: Sequence[Mapping[str, str]
 """
 
 
-def not_found_page(gtin: str, serial: str) -> HTMLResponse:
-    """The resolver's 404 page for a browser."""
+def not_found_page(gtin: str, serial: str, status_code: int = 404) -> HTMLResponse:
+    """The resolver's 404 page for a browser (400 when the link itself is malformed)."""
     detail = (
         f'No battery passport is registered for GTIN <span class="mono">{_e(gtin)}</span>, '
         f'serial number <span class="mono">{_e(serial)}</span>'
@@ -473,4 +473,4 @@ def not_found_page(gtin: str, serial: str) -> HTMLResponse:
 </body>
 </html>
 """
-    return HTMLResponse(body, status_code=404, headers=SECURITY_HEADERS)
+    return HTMLResponse(body, status_code=status_code, headers=SECURITY_HEADERS)

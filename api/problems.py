@@ -46,6 +46,7 @@ STATUS_BY_CATEGORY: dict[Category, int] = {
 STATUS_BY_CODE: dict[str, int] = {
     "json_malformed": 400,  # not JSON at all: the request is malformed, not merely invalid
     "record_malformed": 400,
+    "digital_link_malformed": 400,  # GS1 resolver: a syntactically invalid key is a bad request
     "token_invalid": 401,
     "method_not_allowed": 405,
     "not_acceptable": 406,

@@ -275,6 +275,13 @@ class PassportNotFoundError(NotFoundError):
     code = "passport_not_found"
 
 
+class DigitalLinkMalformedError(PassportError):
+    """A Digital Link's key is malformed: not a GTIN with a valid check digit, a serial outside
+    GS1 AI 21's characters, or a compressed link that does not decode (400)."""
+
+    code = "digital_link_malformed"
+
+
 class UnknownAccessRoleError(PassportError):
     """The reader's role is none of public, legitimate-interest, authority."""
 

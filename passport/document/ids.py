@@ -10,8 +10,13 @@ from __future__ import annotations
 import re
 import secrets
 
+from passport.errors import DigitalLinkMalformedError
+
 PASSPORT_ID = re.compile(r"^urn:bpass:[0-9a-f]{32}$")
 SERIAL = re.compile(r"^[A-Za-z0-9._-]{1,20}$")
+AI21_CHARS = re.compile(r"^[!\"%&'()*+,\-./0-9:;<=>?A-Z_a-z]{1,20}$")
+"""GS1 AI 21 (serial number): 1 to 20 characters of GS1 AI encodable character set 82."""
+GTIN_LENGTHS = (8, 12, 13, 14)
 _LINK_TAIL = re.compile(r"/01/([0-9]{14})/21/([A-Za-z0-9._-]{1,20})$")
 
 
@@ -45,6 +50,36 @@ def digital_link(base_url: str, gtin: str, serial: str) -> str:
     if not SERIAL.match(serial):
         raise ValueError(f"{serial!r} is not a usable serial number")
     return f"{base_url.rstrip('/')}/01/{gtin}/21/{serial}"
+
+
+def normalise_gtin(gtin: str) -> str:
+    """A GTIN-8, -12, -13 or -14 as its GTIN-14 (zeros on the left do not change the check
+    digit); :class:`DigitalLinkMalformedError` for any other length, a non-digit or a wrong
+    check digit."""
+    if not (gtin.isascii() and gtin.isdigit()) or len(gtin) not in GTIN_LENGTHS:
+        raise DigitalLinkMalformedError(
+            f"{gtin[:20]!r} is not a GTIN (8, 12, 13 or 14 digits)", gtin=gtin[:20]
+        )
+    padded = gtin.zfill(14)
+    if not valid_gtin14(padded):
+        raise DigitalLinkMalformedError(f"GTIN {gtin} has a wrong check digit", gtin=gtin)
+    return padded
+
+
+def parse_battery_key(gtin: str, serial: str) -> tuple[str, str]:
+    """(GTIN-14, serial) of a Digital Link's key and qualifier, the GTIN normalised.
+
+    :class:`DigitalLinkMalformedError` if the GTIN is malformed or the serial is not 1 to 20
+    characters of GS1 character set 82 (AI 21). A well-formed serial outside the characters
+    this ledger issues (:data:`SERIAL`) is no error here: it names no battery of ours.
+    """
+    gtin14 = normalise_gtin(gtin)
+    if not AI21_CHARS.match(serial):
+        raise DigitalLinkMalformedError(
+            "a serial number (AI 21) is 1 to 20 characters of GS1 character set 82",
+            serial=serial[:40],
+        )
+    return gtin14, serial
 
 
 def parse_digital_link(uri: str) -> tuple[str, str] | None:

@@ -39,6 +39,7 @@ VISIBILITY: dict[str, frozenset[AccessRole]] = {
     "/log/consistency": ALL,
     "/auth/keys": ALL,
     "/auth/whoami": ALL,  # each caller sees itself
+    "/.well-known/gs1resolver": ALL,
 }
 """Every GET route and the audiences that may read its content."""
 
@@ -69,6 +70,7 @@ def _urls(ledger: Ledger, actor: SigningKey) -> dict[str, Callable[[], tuple[str
         "/log/inclusion/{record_hash}": lambda: (f"/log/inclusion/{head}", {}),
         "/log/consistency": lambda: ("/log/consistency", {"old": 1}),
         "/auth/keys": lambda: ("/auth/keys", {}),
+        "/.well-known/gs1resolver": lambda: ("/.well-known/gs1resolver", {}),
     }
 
 

@@ -113,7 +113,8 @@ def test_the_link_header_points_to_bundle_qr_and_checkpoint(sample: Sample) -> N
         rel = re.search(r'rel="([^"]+)"', params[0])
         assert rel is not None
         links.setdefault(rel.group(1), []).append(target)
-    assert links["linkset"] == [f"{sample.resolver_path}?linkType=all"]
+    uri = BASE_URL + sample.resolver_path
+    assert links["linkset"] == [f"{uri}?linkType=all"]  # absolute, as GS1 resolvers give them
     bundle = links["urn:battery-passport:rel:bundle"][0]
     assert sample.client.get(bundle).json()["passport"]["id"] == sample.passport_id
     qrs = links["urn:battery-passport:rel:qr"]
@@ -123,19 +124,21 @@ def test_the_link_header_points_to_bundle_qr_and_checkpoint(sample: Sample) -> N
     }
     checkpoint = sample.client.get(links["urn:battery-passport:rel:checkpoint"][0])
     assert checkpoint.text.startswith("api.test/log\n")
-    assert links["alternate"] == [sample.resolver_path]
+    assert links["alternate"] == [uri]
 
 
 def test_unknown_battery_links_are_404_for_machines_and_browsers(sample: Sample) -> None:
     gtin = sample.resolver_path.split("/")[2]
-    for path in (f"/01/{gtin}/21/NO-SUCH", "/01/12345678901234/21/X1", "/01/abc/21/%20"):
+    malformed = ("/01/12345678901234/21/X1", "/01/abc/21/%20")  # check digit; not a GTIN
+    for path in (f"/01/{gtin}/21/NO-SUCH", f"/01/{gtin}/21/no%3Bsuch", *malformed):
+        status, code = (400, "digital_link_malformed") if path in malformed else (404, None)
         assert_problem(
             sample.client.get(path, headers={"Accept": "application/json"}),
-            404,
-            "passport_not_found",
+            status,
+            code or "passport_not_found",
         )
         page = sample.client.get(path, headers={"Accept": "text/html"})
-        assert page.status_code == 404
+        assert page.status_code == status
         assert page.headers["content-type"].startswith("text/html")
         assert "No battery passport" in page.text
         assert "content-security-policy" in page.headers

@@ -33,6 +33,7 @@ PARTITION_VISIBILITY: dict[str, Mapping[AccessRole, frozenset[int] | None]] = {
     "/passports/{passport_id}/bundle": BY_ROLE,
     "/passports/{passport_id}/compliance": BY_ROLE,
     "/01/{gtin}/21/{serial}": BY_ROLE,
+    "/passports/{passport_id}/page": NONE,  # the public page, alike for all; proofs via bundle
     "/passports/{passport_id}/export": REFUSED,  # the economic operator's own: see below
     "/passports/{passport_id}/qr.png": NONE,
     "/passports/{passport_id}/qr.svg": NONE,
@@ -59,6 +60,7 @@ def _urls(s: Sample) -> dict[str, str]:
         "/passports/{passport_id}/bundle": f"/passports/{pid}/bundle",
         "/passports/{passport_id}/compliance": f"/passports/{pid}/compliance",
         "/01/{gtin}/21/{serial}": s.resolver_path,
+        "/passports/{passport_id}/page": f"/passports/{pid}/page",
         "/passports/{passport_id}/export": f"/passports/{pid}/export",
         "/passports/{passport_id}/qr.png": f"/passports/{pid}/qr.png",
         "/passports/{passport_id}/qr.svg": f"/passports/{pid}/qr.svg",
