@@ -24,6 +24,7 @@ from api.cache import LogHead, RecordCache, ViewCache
 from api.config import ApiConfig
 from api.deps import AppState
 from api.errors import BatchTooLargeError
+from api.limits import ChallengeLimits
 from api.middleware import (
     AccessLogMiddleware,
     BodyLimitMiddleware,
@@ -146,6 +147,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.bpass = state
+    app.state.challenge_limits = ChallengeLimits.of(config)
     install_problem_handlers(app)
     for module in (resolver, records, actors, log, auth, lots, passports):
         app.include_router(module.router)

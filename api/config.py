@@ -24,7 +24,15 @@ class ApiConfig(BaseSettings):
     challenge_ttl_seconds: int = Field(default=120, gt=0, le=600)
     """Lifetime of an authentication challenge."""
     max_pending_challenges: int = Field(default=10_000, ge=1)
-    """Challenges kept at once; the oldest are dropped beyond this."""
+    """Challenges pending at once (node-wide, in the database); when full, new ones get 429."""
+    challenge_client_limit: int = Field(default=30, ge=1)
+    """Challenge requests one client address (IPv6: one /64) may make per window (per process)."""
+    challenge_did_limit: int = Field(default=10, ge=1)
+    """Challenges one DID may be issued per window (per process)."""
+    challenge_rate_window_seconds: float = Field(default=60.0, gt=0, le=3600)
+    """The window of the challenge rate limits: a bucket refills fully in this time."""
+    rate_limit_keys: int = Field(default=100_000, ge=1)
+    """Addresses and DIDs each rate limit tracks at once (bounded memory); beyond, 429."""
     record_cache_bytes: int = Field(default=32 * 1024 * 1024, ge=0)
     """Bytes of immutable record bodies kept in memory for ``GET /records/{hash}``."""
     view_cache_bytes: int = Field(default=64 * 1024 * 1024, ge=0)

@@ -119,6 +119,18 @@ class RemoteError(BpassError):
     code = "remote_error"
 
 
+class RateLimitedError(ApiError):
+    """Too many requests from this client or for this DID; retry after ``retryAfter`` seconds."""
+
+    code = "rate_limited"
+
+
+class ChallengesFullError(ApiError):
+    """Every challenge slot holds a pending challenge; retry after ``retryAfter`` seconds."""
+
+    code = "challenges_full"
+
+
 ERROR_MODULES = (signing.errors, passport.errors, sys.modules[__name__])
 """The one error module of each layer: signing, the domain, the HTTP layer. Every error class
 the project raises is defined in one of them (``tests`` holds that)."""
