@@ -153,7 +153,12 @@ def create_app(
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Added last = outermost: access log, then the catch-all, then the body limit.
-    app.add_middleware(BodyLimitMiddleware, rule=_limit_rule(ledger, config))
+    app.add_middleware(
+        BodyLimitMiddleware,
+        rule=_limit_rule(ledger, config),
+        large_bytes=config.large_body_bytes,
+        max_large=config.max_large_bodies,
+    )
     app.add_middleware(CatchAllMiddleware)
     app.add_middleware(AccessLogMiddleware)
 

@@ -15,6 +15,14 @@ class ApiConfig(BaseSettings):
     """Most records one ``POST /records/batch`` may carry."""
     max_batch_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
     """Largest ``POST /records/batch`` body, in bytes."""
+    max_json_depth: int = Field(default=32, ge=2, le=1000)
+    """Deepest nesting of a record in a batch body (checked before the body is parsed)."""
+    max_json_values: int = Field(default=1_000_000, ge=1)
+    """Most JSON values and member names in a batch body (checked before it is parsed)."""
+    large_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    """A body larger than this (or of unknown length, where the endpoint allows more) is large."""
+    max_large_bodies: int = Field(default=2, ge=1)
+    """Large bodies received and handled at once (per process); beyond this, 503 at once."""
     max_passport_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     """Largest passport submission (a signed record with its signed partitions), in bytes."""
     max_other_bytes: int = Field(default=64 * 1024, ge=1024)

@@ -131,6 +131,20 @@ class ChallengesFullError(ApiError):
     code = "challenges_full"
 
 
+class JsonTooComplexError(ApiError):
+    """A body nests deeper, or holds more JSON values, than its endpoint allows."""
+
+    code = "json_too_complex"
+    category = "too_large"
+
+
+class BodiesBusyError(ApiError):
+    """Too many large request bodies are being received at once; retry shortly (503)."""
+
+    code = "bodies_busy"
+    category = "unavailable"
+
+
 ERROR_MODULES = (signing.errors, passport.errors, sys.modules[__name__])
 """The one error module of each layer: signing, the domain, the HTTP layer. Every error class
 the project raises is defined in one of them (``tests`` holds that)."""
