@@ -51,3 +51,13 @@ class ApiConfig(BaseSettings):
     """Most concurrent single appends committed in one transaction (group commit)."""
     max_pending_appends: int = Field(default=10_000, ge=1)
     """Single appends allowed to wait for the writer; beyond this the server answers 503."""
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    """``bpass serve``: a request's head must arrive within this time of its first byte."""
+    body_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    """``bpass serve``: longest stall between two reads of a request body."""
+    max_connections: int = Field(default=1000, ge=1)
+    """``bpass serve``: open connections per process; beyond, 503 ``connections_full``."""
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024, le=1024 * 1024)
+    """``bpass serve``: largest request head (request line and headers); beyond, 431."""
+    keep_alive_seconds: int = Field(default=5, ge=1, le=300)
+    """``bpass serve``: how long an idle keep-alive connection stays open."""

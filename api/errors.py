@@ -145,6 +145,13 @@ class BodiesBusyError(ApiError):
     category = "unavailable"
 
 
+class ConnectionsFullError(ApiError):
+    """The server has as many open connections as it allows; retry shortly (503)."""
+
+    code = "connections_full"
+    category = "unavailable"
+
+
 ERROR_MODULES = (signing.errors, passport.errors, sys.modules[__name__])
 """The one error module of each layer: signing, the domain, the HTTP layer. Every error class
 the project raises is defined in one of them (``tests`` holds that)."""

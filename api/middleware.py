@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from urllib.parse import parse_qsl, urlencode
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import ApiError, BodiesBusyError, BodyTooLarge, RequestTooLargeError
@@ -187,6 +188,8 @@ class CatchAllMiddleware:
 
         try:
             await self.app(scope, receive, send_wrapper)
+        except ClientDisconnect:  # the client left (or was cut off) mid-body: nobody to answer
+            return
         except BodyTooLarge as exc:  # raised while a handler streamed the body itself
             if started:
                 raise

@@ -4,13 +4,25 @@ Item 6: one anonymous 32 MiB junk body to ``POST /records/batch`` cost 11-17 s o
 full before any cap applied; six at once peaked at 3.9 GB. Now a batch body is scanned (items,
 depth and values capped) before it is parsed, and large bodies in flight are bounded
 (503 ``bodies_busy`` + ``Retry-After``). Memory figures: ``bench/bench_bodies.py``.
+
+Item 7: a real ``bpass serve`` subprocess on loopback disconnects a client that stalls in its
+head or its body (408, then closed), refuses an oversized head (431) and a connection over the
+cap (503 ``connections_full``), and serves a normal request afterwards.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -129,3 +141,124 @@ def test_large_bodies_beyond_the_cap_are_refused_with_retry_after(
     assert done.status_code == 422, done.text  # {} is not a record: it was handled
     assert again.status_code == 422, again.text
     assert verified == [1, 1] and log_state(ledger) == before
+
+
+# -- item 7: slow clients, against a real `bpass serve` ----------------------------------------
+# Before the fix uvicorn had no read timeout: a client that sent half a header, or part of a
+# body, and stalled kept its connection open for ever, and nothing capped the connections.
+BPASS = str(Path(sys.executable).parent / "bpass")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextmanager
+def serve(tmp_path: Path, db_url: str, *options: str) -> Iterator[tuple[str, int]]:
+    """``bpass serve`` with ``options`` on a free loopback port: (host, port)."""
+    home = tmp_path / "home"
+    env = {**os.environ, "BPASS_HOME": str(home), "BPASS_DATABASE_URL": db_url}
+    subprocess.run(
+        [BPASS, "init", "--origin", "limits.test/log"], env=env, check=True, capture_output=True
+    )
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = tmp_path / "server.log"
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(
+            [BPASS, "serve", "--port", str(port), "--base-url", url, *options],
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{url}/log", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert process.poll() is None, log_path.read_text()
+            time.sleep(0.1)
+        else:
+            pytest.fail("server did not start")
+        yield "127.0.0.1", port
+        assert "Traceback" not in log_path.read_text()
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def read_until_closed(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection (a stuck read fails)."""
+    sock.settimeout(20)  # a bound on a blocking read, not a duration under test
+    data = b""
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except TimeoutError:
+            pytest.fail(f"the server kept the connection open; read so far: {data!r}")
+        if not chunk:
+            return data
+        data += chunk
+
+
+def test_half_a_header_then_a_stall_is_disconnected(tmp_path: Path, db_url: str) -> None:
+    with serve(tmp_path, db_url, "--header-timeout", "1") as (host, port):
+        with socket.create_connection((host, port)) as stalled:
+            stalled.sendall(b"GET /log HTTP/1.1\r\nHost: x\r\nAccept: appl")
+            assert read_until_closed(stalled).startswith(b"HTTP/1.1 408 ")
+        with socket.create_connection((host, port)) as silent:  # connects, sends nothing
+            assert read_until_closed(silent).startswith(b"HTTP/1.1 408 ")
+        assert httpx.get(f"http://{host}:{port}/log").status_code == 200
+
+
+def test_a_stalled_body_is_disconnected(tmp_path: Path, db_url: str) -> None:
+    with serve(tmp_path, db_url, "--body-timeout", "1") as (host, port):
+        with socket.create_connection((host, port)) as stalled:
+            stalled.sendall(
+                b"POST /records HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 1000\r\n\r\n" + b'{"@context": ['
+            )
+            assert read_until_closed(stalled).startswith(b"HTTP/1.1 408 ")
+        assert httpx.get(f"http://{host}:{port}/log").status_code == 200
+
+
+def test_an_oversized_head_is_refused(tmp_path: Path, db_url: str) -> None:
+    with (
+        serve(tmp_path, db_url, "--max-header-bytes", "4096") as (host, port),
+        socket.create_connection((host, port)) as big,
+    ):
+        big.sendall(b"GET /log HTTP/1.1\r\nHost: x\r\nX-Junk: " + b"a" * 8192)
+        assert read_until_closed(big).startswith(b"HTTP/1.1 431 ")
+
+
+def test_connections_over_the_cap_are_refused(tmp_path: Path, db_url: str) -> None:
+    options = ("--max-connections", "2", "--keep-alive", "30")
+    with serve(tmp_path, db_url, *options) as (host, port):
+        url = f"http://{host}:{port}"
+        held = [httpx.Client(base_url=url) for _ in range(2)]  # two open keep-alive connections
+        try:
+            for client in held:
+                assert client.get("/log").status_code == 200
+            with httpx.Client(base_url=url) as third:
+                refused = third.get("/log")
+            assert_problem(refused, 503, "connections_full")
+            assert refused.headers["retry-after"] == "1"
+        finally:
+            for client in held:
+                client.close()
+        # the held connections are gone once the server has seen them close: then it serves
+        for _ in range(100):
+            response = httpx.get(f"{url}/log")
+            if response.status_code != 503:
+                break
+            time.sleep(0.05)
+        assert response.status_code == 200
