@@ -25,6 +25,7 @@ from api.config import ApiConfig
 from api.cors import CorsMiddleware
 from api.deps import AppState
 from api.errors import BatchTooLargeError
+from api.limits import ChallengeLimits
 from api.middleware import (
     AccessLogMiddleware,
     BodyLimitMiddleware,
@@ -147,12 +148,18 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.bpass = state
+    app.state.challenge_limits = ChallengeLimits.of(config)
     install_problem_handlers(app)
     for module in (resolver, records, actors, log, auth, lots, passports):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Added last = outermost: access log, then the catch-all, then the body limit.
-    app.add_middleware(BodyLimitMiddleware, rule=_limit_rule(ledger, config))
+    app.add_middleware(
+        BodyLimitMiddleware,
+        rule=_limit_rule(ledger, config),
+        large_bytes=config.large_body_bytes,
+        max_large=config.max_large_bodies,
+    )
     app.add_middleware(CatchAllMiddleware)
     app.add_middleware(CorsMiddleware)  # GS1 resolver: CORS on every read, outside the catch-all
     app.add_middleware(AccessLogMiddleware)

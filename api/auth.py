@@ -26,6 +26,7 @@ Tokens, signatures and challenges are never logged.
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 import time
 from collections.abc import Callable, Mapping
@@ -34,7 +35,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from api import reads
-from api.errors import ChallengeInvalidError, TokenInvalidError
+from api.errors import ChallengeInvalidError, ChallengesFullError, TokenInvalidError
 from passport.document.access import AccessRole, role_for_actor
 from passport.errors import UnknownIssuerError
 from passport.ledger.pipeline import Ledger
@@ -99,7 +100,13 @@ class IssuedToken:
 
 class ChallengeStore:
     """Pending single-use challenges, bounded in number, kept in the ledger's database so that
-    every server process of the node knows them (each is consumed exactly once)."""
+    every server process of the node knows them (each is consumed exactly once).
+
+    A full store refuses a new challenge (:class:`ChallengesFullError`, with the seconds until
+    the earliest pending one expires) and never drops a pending one to make room: a flood must
+    not evict a real user's challenge between its issue and its answer. Processes sharing the
+    database may each add one beyond ``capacity`` in a race (the count and the insert are not
+    serialised across processes)."""
 
     def __init__(self, repo: Repository, ttl: int, capacity: int, clock: Clock) -> None:
         self.repo = repo
@@ -114,7 +121,12 @@ class ChallengeStore:
         nonce = secrets.token_urlsafe(32)
         challenge = f"{CHALLENGE_PREFIX};aud={audience};did={did};nonce={nonce}"
         with self.repo.side_write() as tx:
-            tx.add_challenge(challenge, did, expires, now, self.capacity)
+            full_until = tx.add_challenge(challenge, did, expires, now, self.capacity)
+        if full_until is not None:
+            retry = max(1, math.ceil(full_until - now))
+            raise ChallengesFullError(
+                f"{self.capacity} challenges are pending; retry in {retry} s", retryAfter=retry
+            )
         return challenge, expires
 
     def take(self, challenge: str, did: str) -> None:
@@ -172,9 +184,15 @@ class Authenticator:
         jwk = public_key_to_jwk(self.token_key.public_key_bytes)
         return {"keys": [{**jwk, "kid": self.kid, "alg": "EdDSA", "use": "sig"}]}
 
-    def challenge(self, did: str) -> tuple[str, str]:
-        """A challenge for a registered actor and its expiry as an RFC 3339 timestamp."""
+    def challenge(self, did: str, admit: Callable[[str], None] | None = None) -> tuple[str, str]:
+        """A challenge for a registered actor and its expiry as an RFC 3339 timestamp.
+
+        ``admit`` (a rate limit) is called with the DID once it is known to be registered, before
+        anything is stored; it refuses by raising.
+        """
         self._registered(did)
+        if admit is not None:
+            admit(did)
         challenge, expires = self.challenges.issue(did, self.audience)
         return challenge, format_ts(datetime.fromtimestamp(expires, UTC), micro=False)
 

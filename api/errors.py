@@ -126,6 +126,39 @@ class LinkTypeNotFoundError(ApiError):
     category = "not_found"
 
 
+class RateLimitedError(ApiError):
+    """Too many requests from this client or for this DID; retry after ``retryAfter`` seconds."""
+
+    code = "rate_limited"
+
+
+class ChallengesFullError(ApiError):
+    """Every challenge slot holds a pending challenge; retry after ``retryAfter`` seconds."""
+
+    code = "challenges_full"
+
+
+class JsonTooComplexError(ApiError):
+    """A body nests deeper, or holds more JSON values, than its endpoint allows."""
+
+    code = "json_too_complex"
+    category = "too_large"
+
+
+class BodiesBusyError(ApiError):
+    """Too many large request bodies are being received at once; retry shortly (503)."""
+
+    code = "bodies_busy"
+    category = "unavailable"
+
+
+class ConnectionsFullError(ApiError):
+    """The server has as many open connections as it allows; retry shortly (503)."""
+
+    code = "connections_full"
+    category = "unavailable"
+
+
 ERROR_MODULES = (signing.errors, passport.errors, sys.modules[__name__])
 """The one error module of each layer: signing, the domain, the HTTP layer. Every error class
 the project raises is defined in one of them (``tests`` holds that)."""

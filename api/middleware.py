@@ -1,8 +1,8 @@
 """Pure ASGI middleware: request body limits, a redacting access log, and the last-resort 500.
 
 * :class:`BodyLimitMiddleware` refuses a body whose ``Content-Length`` exceeds its endpoint's limit
-  with 413 before reading any of it, and stops a body streamed without a length as soon as it
-  passes the limit.
+  with 413 before reading any of it, stops a body streamed without a length as soon as it
+  passes the limit, and refuses a large body with 503 while too many are in flight.
 * :class:`AccessLogMiddleware` logs method, path, status and duration. It never logs headers (so
   never an ``Authorization`` header) and masks sensitive query parameters.
 * :class:`CatchAllMiddleware` turns any unexpected exception into a bare 500 problem and logs the
@@ -16,9 +16,10 @@ import time
 from collections.abc import Callable
 from urllib.parse import parse_qsl, urlencode
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import ApiError, BodyTooLarge, RequestTooLargeError
+from api.errors import ApiError, BodiesBusyError, BodyTooLarge, RequestTooLargeError
 from api.problems import internal_error_response, problem_response
 from signing.errors import BpassError
 
@@ -32,11 +33,24 @@ SENSITIVE_QUERY = frozenset({"token", "access_token", "signature", "challenge", 
 
 
 class BodyLimitMiddleware:
-    """Enforce a per-endpoint body size limit before the body is read or parsed."""
+    """Enforce a per-endpoint body size limit before the body is read or parsed, and bound how
+    many large bodies are in flight at once.
 
-    def __init__(self, app: ASGIApp, rule: LimitRule) -> None:
+    A body is large when it declares more than ``large_bytes`` or, without a ``Content-Length``,
+    when its endpoint accepts more. At most ``max_large`` large requests are received and handled
+    at once (this process); one more is refused at once with 503 ``bodies_busy`` and
+    ``Retry-After``, before any of its body is read: six anonymous 32 MiB batch bodies at once
+    once cost gigabytes of memory.
+    """
+
+    def __init__(
+        self, app: ASGIApp, rule: LimitRule, large_bytes: int = 1 << 20, max_large: int = 2
+    ) -> None:
         self.app = app
         self.rule = rule
+        self.large_bytes = large_bytes
+        self.max_large = max_large
+        self.large_in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Check ``Content-Length`` up front, then count the streamed bytes."""
@@ -49,6 +63,30 @@ class BodyLimitMiddleware:
             response = problem_response(make_error(declared), headers={"Connection": "close"})
             await response(scope, receive, send)
             return
+        large = limit > self.large_bytes and (declared is None or declared > self.large_bytes)
+        if not large:
+            await self._run(scope, receive, send, limit, make_error)
+            return
+        if self.large_in_flight >= self.max_large:
+            busy = BodiesBusyError(
+                f"{self.max_large} large request bodies are being handled; retry shortly"
+            )
+            await problem_response(busy, headers={"Connection": "close"})(scope, receive, send)
+            return
+        self.large_in_flight += 1
+        try:
+            await self._run(scope, receive, send, limit, make_error)
+        finally:
+            self.large_in_flight -= 1
+
+    async def _run(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        limit: int,
+        make_error: Callable[[int], BpassError],
+    ) -> None:
         seen = 0
 
         async def capped_receive() -> Message:
@@ -150,6 +188,8 @@ class CatchAllMiddleware:
 
         try:
             await self.app(scope, receive, send_wrapper)
+        except ClientDisconnect:  # the client left (or was cut off) mid-body: nobody to answer
+            return
         except BodyTooLarge as exc:  # raised while a handler streamed the body itself
             if started:
                 raise

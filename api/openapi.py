@@ -23,6 +23,7 @@ _DESCRIPTIONS = {
     409: "Conflict with the ledger's state (e.g. a chain fork)",
     413: "Request body too large",
     422: "Invalid or unverified input",
+    429: "Too many requests (per address, per DID) or no free slot; see Retry-After",
     500: "Internal server error (logged; the problem carries no details)",
     503: "The database is unreachable or the server is busy; retry later",
 }

@@ -51,6 +51,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "method_not_allowed": 405,
     "not_acceptable": 406,
     "server_busy": 503,
+    "rate_limited": 429,
+    "challenges_full": 429,
 }
 """Codes whose HTTP status is more specific than their category's."""
 
@@ -112,8 +114,8 @@ def problem_response(error: BpassError, headers: Mapping[str, str] | None = None
     all_headers = dict(headers or {})
     if body["status"] == 401:
         all_headers.setdefault("WWW-Authenticate", 'Bearer error="invalid_token"')
-    if body["status"] == 503:
-        all_headers.setdefault("Retry-After", "1")
+    if body["status"] in (429, 503):
+        all_headers.setdefault("Retry-After", str(body.get("retryAfter", 1)))
     return Response(
         json.dumps(body, ensure_ascii=False).encode("utf-8"),
         status_code=body["status"],

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
 
 from api.deps import PrincipalDep, State
+from api.limits import ChallengeLimits, challenge_limits
 from api.models import (
     ChallengeRequest,
     ChallengeResponse,
@@ -23,11 +26,22 @@ router = APIRouter(prefix="/auth", tags=["auth"])
     "/challenge",
     summary="Get a challenge to sign",
     response_model=ChallengeResponse,
-    responses=problems(400, 403, 413, 422),
+    responses=problems(400, 403, 413, 422, 429),
 )
-def challenge(body: ChallengeRequest, state: State, response: Response) -> ChallengeResponse:
-    """A single-use challenge for a registered actor; sign its exact UTF-8 bytes with its key."""
-    text, expires = state.auth.challenge(body.did)
+def challenge(
+    body: ChallengeRequest,
+    state: State,
+    request: Request,
+    limits: Annotated[ChallengeLimits, Depends(challenge_limits)],
+    response: Response,
+) -> ChallengeResponse:
+    """A single-use challenge for a registered actor; sign its exact UTF-8 bytes with its key.
+
+    429 with ``Retry-After`` when this client address or this DID asks too often, or when every
+    challenge slot holds a pending challenge (none is ever dropped to make room).
+    """
+    limits.check_client(request)
+    text, expires = state.auth.challenge(body.did, admit=limits.check_did)
     response.headers["Cache-Control"] = "no-store"
     return ChallengeResponse(challenge=text, expires=expires)
 

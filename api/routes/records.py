@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from api import reads
 from api.deps import LedgerDep, State
 from api.errors import BatchInvalidError, BatchTooLargeError, JsonMalformedError
+from api.jsonscan import scan_batch
 from api.models import HASH_PATTERN, MAX_SEQUENCE, Did, ReceiptModel, RecordPage, RecordSummary
 from api.openapi import problems, record_body, record_schema
 from passport.errors import BatchItemError, MalformedRecordError
@@ -36,11 +37,24 @@ async def raw_body(request: Request) -> bytes:
 async def batch_body(request: Request, state: State) -> list[dict[str, Any]]:
     """A batch body: a non-empty strict JSON array of at most the configured number of objects.
 
-    Parsed off the event loop: a batch may be megabytes.
+    Off the event loop (a batch may be megabytes): scanned first
+    (:func:`api.jsonscan.scan_batch`: items, depth and values capped, nothing built, stopping at
+    the first violation), then parsed; nothing is verified before both passed.
     """
     body = await request.body()
+    config = state.config
+
+    def scan_and_parse() -> Any:
+        scan_batch(
+            body,
+            max_items=config.max_batch_records,
+            max_depth=config.max_json_depth,
+            max_values=config.max_json_values,
+        )
+        return parse_json(body)
+
     try:
-        items = await run_in_threadpool(parse_json, body)
+        items = await run_in_threadpool(scan_and_parse)
     except CanonicalizationError as exc:
         raise JsonMalformedError(f"the batch is not valid JSON: {exc.message}") from None
     if not isinstance(items, list) or not items:

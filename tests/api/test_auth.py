@@ -10,7 +10,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from api.auth import ChallengeStore, Principal, decode_signature
+from api.auth import Principal, decode_signature
 from api.deps import AppState
 from passport.document.access import AccessRole, role_for_actor
 from passport.ledger.pipeline import Ledger
@@ -302,21 +302,6 @@ def test_role_for_actor_is_the_one_mapping() -> None:
     assert role_for_actor([]) is AccessRole.PUBLIC
     assert role_for_actor(["oem"]) is AccessRole.LEGITIMATE_INTEREST
     assert role_for_actor(["repairer", "authority"]) is AccessRole.AUTHORITY
-
-
-def test_challenge_store_is_bounded(ledger: Ledger) -> None:
-    now = [1000.0]
-    store = ChallengeStore(ledger.repo, ttl=60, capacity=3, clock=lambda: now[0])
-    issued = [store.issue("did:key:z1", "aud")[0] for _ in range(4)]
-    assert store.pending() == 3
-    with pytest.raises(Exception, match="unknown or already used"):
-        store.take(issued[0], "did:key:z1")  # the oldest was dropped
-    store.take(issued[3], "did:key:z1")
-    now[0] += 61
-    fresh = store.issue("did:key:z1", "aud")[0]  # expired ones are swept first
-    assert store.pending() == 1
-    store.take(fresh, "did:key:z1")
-    assert store.pending() == 0
 
 
 def test_a_challenge_from_one_server_process_is_taken_by_another_once(

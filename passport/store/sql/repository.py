@@ -342,21 +342,19 @@ class Tx(StateTx):
     # -- API auth challenges -------------------------------------------------------------
     def add_challenge(
         self, challenge: str, did: str, expires_at: float, now: float, capacity: int
-    ) -> None:
-        """Store a pending challenge; expired ones are swept first, then the oldest while
-        ``capacity`` challenges are pending."""
+    ) -> float | None:
+        """Store a pending challenge unless ``capacity`` are pending (expired ones are swept
+        first). When full, nothing is stored and nothing pending is dropped: the earliest expiry,
+        when a slot frees at the latest, is returned instead."""
         self.conn.execute(CHALLENGES.delete().where(CHALLENGES.c.expires_at <= now))
         pending = int(self.conn.execute(select(func.count()).select_from(CHALLENGES)).scalar_one())
         if pending >= capacity:
-            oldest = (
-                select(CHALLENGES.c.challenge)
-                .order_by(CHALLENGES.c.expires_at)
-                .limit(pending - capacity + 1)
-            )
-            self.conn.execute(CHALLENGES.delete().where(CHALLENGES.c.challenge.in_(oldest)))
+            earliest = self.conn.execute(select(func.min(CHALLENGES.c.expires_at))).scalar_one()
+            return float(earliest) if earliest is not None else now
         self.conn.execute(
             CHALLENGES.insert().values(challenge=challenge, did=did, expires_at=expires_at)
         )
+        return None
 
     def take_challenge(self, challenge: str) -> tuple[str, float] | None:
         """Remove a pending challenge and return (DID, expiry), or None if it is not pending."""
