@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -51,6 +51,7 @@ class World:
     summary: SampleSummary
     client: TestClient
     keys: dict[str, SigningKey]
+    tokens: dict[str, str] = field(default_factory=dict)
 
     @property
     def passport_id(self) -> str:
@@ -63,8 +64,12 @@ class World:
         return self.summary.packs[0].battery_id.removeprefix(BASE_URL)
 
     def token(self, who: str) -> str:
-        key = self.keys[who]
-        return login(self.client, key.did, key)
+        """A bearer token of ``who``, earned once (the challenge flow is rate-limited per client
+        address; a token only authenticates, so one per reader serves every test)."""
+        if who not in self.tokens:
+            key = self.keys[who]
+            self.tokens[who] = login(self.client, key.did, key)
+        return self.tokens[who]
 
     def secrets(self) -> list[str]:
         """What only points 2 and 4 hold: their salts."""
