@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from report import Figure, add_argument, record_run
 
 MIB = 1024 * 1024
 PEAK_TARGET_MIB = 512
@@ -162,6 +163,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--bodies", type=int, default=6, help="concurrent 32 MiB bodies")
     parser.add_argument("--settle", type=float, default=3.0, help="seconds to wait after")
+    add_argument(parser)
     args = parser.parse_args()
     bpass = str(Path(sys.executable).parent / "bpass")
     with tempfile.TemporaryDirectory(prefix="bench-bodies-") as tmp:
@@ -211,6 +213,28 @@ def main() -> None:
     print(
         f"\ntargets: peak {'met' if peak_ok else 'MISSED'}, "
         f"back to baseline {'met' if after_ok else 'MISSED'}"
+    )
+    base_mib = base["VmRSS"] / MIB
+    record_run(
+        "bench_bodies",
+        [
+            Figure("baseline RSS", f"{base_mib:.0f} MiB"),
+            Figure(
+                f"peak RSS, {args.bodies} concurrent 32 MiB junk bodies",
+                f"{peak / MIB:.0f} MiB",
+                f"< baseline + {PEAK_TARGET_MIB} MiB",
+                "met" if peak_ok else "MISSED",
+            ),
+            Figure(
+                f"RSS {args.settle:.0f} s after the burst",
+                f"{after['VmRSS'] / MIB:.0f} MiB",
+                f"< baseline + {AFTER_TARGET_MIB} MiB",
+                "met" if after_ok else "MISSED",
+            ),
+            Figure("server CPU for the burst", f"{cpu:.1f} s over {elapsed:.1f} s wall"),
+            Figure("answers", ", ".join(sorted(result.answers))),
+        ],
+        no_record=args.no_record,
     )
 
 
