@@ -26,6 +26,7 @@ from passport.document.ids import digital_link, new_salt
 from passport.document.partitions import PARTITION_FIELD
 from passport.document.regulation import CarbonClassTable
 from passport.document.rules import (
+    GRANT_KIND,
     MANDATE_KIND,
     SUCCESSOR_ALLOWED,
     SUCCESSOR_REQUIRED,
@@ -365,6 +366,42 @@ def _issue_successor(
     return second, issued
 
 
+def _operators_passport(
+    ledger: Ledger, key: SigningKey, identifier: str, what: str
+) -> tuple[str, PassportState]:
+    """The passport ``identifier`` names, when ``key`` signs for its economic operator (who
+    alone ``what``, e.g. "issues mandates for it")."""
+    passport_id = resolve(ledger, identifier)
+    state = load_state(ledger, passport_id)
+    did, _ = _actor_roles(ledger, key)
+    if did != state.issuer:
+        raise RoleNotAllowedError(
+            f"only passport {passport_id}'s economic operator {state.issuer} {what}"
+        )
+    return passport_id, state
+
+
+def _append_operators_record(
+    ledger: Ledger,
+    key: SigningKey,
+    state: PassportState,
+    kind: str,
+    subject: dict[str, Any],
+    *,
+    valid_until: str | None,
+    reason: str | None,
+) -> LifecycleResult:
+    """Sign and append the economic operator's mandate or grant record about ``state``."""
+    if valid_until is not None:
+        subject["validUntil"] = normalise_ts(valid_until)
+    if reason:
+        subject["reason"] = reason
+    stamp = format_ts(now(), micro=False)
+    (record,) = sign_chain(ledger, key, [(kind, subject)], valid_from=stamp)
+    receipt = ledger.append(record)
+    return LifecycleResult(state.passport_id, receipt.record_hash, receipt, state.status)
+
+
 def mandate(
     ledger: Ledger,
     key: SigningKey,
@@ -376,14 +413,8 @@ def mandate(
     reason: str | None = None,
 ) -> LifecycleResult:
     """The economic operator grants (or withdraws) ``mandatary``'s mandate to update point 4."""
-    passport_id = resolve(ledger, identifier)
-    state = load_state(ledger, passport_id)
+    passport_id, state = _operators_passport(ledger, key, identifier, "issues mandates for it")
     ensure_open(state)
-    did, _ = _actor_roles(ledger, key)
-    if did != state.issuer:
-        raise RoleNotAllowedError(
-            f"only passport {passport_id}'s economic operator {state.issuer} issues mandates for it"
-        )
     if withdraw and valid_until is not None:
         raise RuleViolationError("a withdrawal has no end time")
     subject: dict[str, Any] = {
@@ -392,14 +423,9 @@ def mandate(
         "mandatary": mandatary,
         "action": "withdraw" if withdraw else "grant",
     }
-    if valid_until is not None:
-        subject["validUntil"] = normalise_ts(valid_until)
-    if reason:
-        subject["reason"] = reason
-    stamp = format_ts(now(), micro=False)
-    (record,) = sign_chain(ledger, key, [(MANDATE_KIND, subject)], valid_from=stamp)
-    receipt = ledger.append(record)
-    return LifecycleResult(passport_id, receipt.record_hash, receipt, state.status)
+    return _append_operators_record(
+        ledger, key, state, MANDATE_KIND, subject, valid_until=valid_until, reason=reason
+    )
 
 
 def grant_access(
@@ -415,15 +441,7 @@ def grant_access(
     """The economic operator grants (or revokes) ``grantee``'s read access to points 2 and 4 of
     this passport (Art. 77(2)(b); a ``PassportAccessGrant`` record). Unlike a mandate, a grant
     may be given on a ceased or superseded passport: it is about reading."""
-    from passport.document.rules import GRANT_KIND  # local: this function stays self-contained
-
-    passport_id = resolve(ledger, identifier)
-    state = load_state(ledger, passport_id)
-    did, _ = _actor_roles(ledger, key)
-    if did != state.issuer:
-        raise RoleNotAllowedError(
-            f"only passport {passport_id}'s economic operator {state.issuer} grants access to it"
-        )
+    passport_id, state = _operators_passport(ledger, key, identifier, "grants access to it")
     if revoke and valid_until is not None:
         raise RuleViolationError("a revocation has no end time")
     subject: dict[str, Any] = {
@@ -432,11 +450,6 @@ def grant_access(
         "grantee": grantee,
         "action": "revoke" if revoke else "grant",
     }
-    if valid_until is not None:
-        subject["validUntil"] = normalise_ts(valid_until)
-    if reason:
-        subject["reason"] = reason
-    stamp = format_ts(now(), micro=False)
-    (record,) = sign_chain(ledger, key, [(GRANT_KIND, subject)], valid_from=stamp)
-    receipt = ledger.append(record)
-    return LifecycleResult(passport_id, receipt.record_hash, receipt, state.status)
+    return _append_operators_record(
+        ledger, key, state, GRANT_KIND, subject, valid_until=valid_until, reason=reason
+    )
