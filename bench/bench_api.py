@@ -46,8 +46,6 @@ import asyncio
 import hashlib
 import os
 import random
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -58,6 +56,7 @@ from typing import Any
 
 import httpx
 from report import Figure, add_argument, record_run
+from server import free_port, stop, wait_ready
 
 CLIENTS = 100
 GET_SECONDS = 5.0
@@ -74,14 +73,6 @@ APPENDS_TARGET = 1000.0
 
 
 # -- servers ----------------------------------------------------------------------------------
-def free_port() -> int:
-    """A free TCP port on loopback."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def serve_bare(port: int) -> None:
     """The baseline: a bare FastAPI app with one small endpoint, on uvicorn like ``bpass serve``."""
     import uvicorn
@@ -97,32 +88,6 @@ def serve_bare(port: int) -> None:
         return "ok\n"
 
     uvicorn.run(app, host="127.0.0.1", port=port, access_log=False, log_level="warning")
-
-
-def wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
-    """Poll ``url`` until it answers (or fail if the server died)."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"server exited early ({process.returncode})")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit(f"server at {url} did not start")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """Stop a server we started, by its process id."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 # -- the ledger and its pre-signed records -----------------------------------------------------

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -33,19 +32,12 @@ from pathlib import Path
 
 import httpx
 from report import Figure, add_argument, record_run
+from server import free_port, stop, wait_ready
 
 MIB = 1024 * 1024
 PEAK_TARGET_MIB = 512
 AFTER_TARGET_MIB = 64
 BODY_BYTES = 32 * MIB
-
-
-def free_port() -> int:
-    """A free TCP port on loopback."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def memory(pid: int) -> dict[str, int]:
@@ -130,32 +122,6 @@ def burst(port: int, pid: int, bodies: int) -> Burst:
     for sender in senders:
         sender.join(timeout=5)
     return result
-
-
-def wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
-    """Poll ``url`` until it answers (or fail if the server died)."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"server exited early ({process.returncode})")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit(f"server at {url} did not start")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """Stop the server we started, by its process id."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def main() -> None:
