@@ -34,7 +34,7 @@ from passport.ledger.accept import LedgerInfo, accept_record, verify_record_proo
 from passport.records.envelope import ParsedRecord, parse_record, reparse_checked, sign_next
 from passport.settings import Settings
 from passport.store.rows import StoredCheckpoint, StoredRecord
-from passport.store.sql.repository import IntegrityError, Repository, Tx
+from passport.store.sql.repository import IntegrityError, Repository, Tx, sqlite_file
 from passport.timefmt import DEFAULT_CLOCK_SKEW_SECONDS, format_ts, now
 from signing.errors import BpassError, ProofError
 from signing.keys import SigningKey
@@ -99,7 +99,16 @@ class Ledger:
         """Open an initialised ledger per ``settings`` (schema must be current)."""
         from passport.ledger.keystore import load_key
 
-        repo = Repository(settings.resolved_database_url())
+        url = settings.resolved_database_url()
+        missing = sqlite_file(url)
+        if missing is not None and not missing.exists():
+            # Opening must not create anything: a mistyped --home would otherwise leave an empty
+            # database (and its folder) behind, and `bpass init` there a second, empty ledger.
+            raise LedgerStateError(
+                f"no ledger at {missing}: pass --home (or --db, or set BPASS_HOME) to use an "
+                f"existing one, or run `bpass init --home {missing.parent}` to create one there"
+            )
+        repo = Repository(url)
         repo.check_schema()
         log_key = load_key(settings.log_key_path) if need_log_key else None
         ledger = cls(
@@ -130,7 +139,10 @@ class Ledger:
         with self.repo.read() as tx:
             meta = tx.meta()
             if META_ORIGIN not in meta:
-                raise LedgerStateError("the ledger is not initialised (run `bpass init`)")
+                raise LedgerStateError(
+                    f"the ledger at {self.repo.display_url} is not initialised (run `bpass init` "
+                    "with the same --home or --db)"
+                )
             size, _ = tx.log_size()
         self._info = LedgerInfo(meta[META_ORIGIN], meta[META_LOG_VKEY], meta[META_OPERATOR], size)
         return self._info

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -31,7 +30,18 @@ from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS
 
 # Screenshots are documentation: `BPASS_SCREENSHOTS=docs/screenshots make test-sqlite` refreshes
 # the committed ones; by default they go to a temporary folder so a test run leaves the tree clean.
-SHOTS = Path(os.environ.get("BPASS_SCREENSHOTS") or tempfile.mkdtemp(prefix="bpass-shots-"))
+
+
+@pytest.fixture(scope="session")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where screenshots go: ``BPASS_SCREENSHOTS``, else pytest's temporary folder (cleaned up
+    with its others)."""
+    chosen = os.environ.get("BPASS_SCREENSHOTS")
+    folder = Path(chosen) if chosen else tmp_path_factory.mktemp("shots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 MOBILE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 OPERATOR = SigningKey.from_seed(b"\x01" * 32)
@@ -152,8 +162,7 @@ def _flip(text: str, target: str, *, last: bool = True) -> str:
     return text[:where] + ("B" if text[where] != "B" else "C") + text[where + 1 :]
 
 
-def test_a_good_passport_shows_verified(page: Any, site: Site) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
+def test_a_good_passport_shows_verified(page: Any, site: Site, shots: Path) -> None:
     page.goto(site.url)
     verdict = _verdict(page)
     assert verdict["result"] == "verified", verdict
@@ -163,12 +172,12 @@ def test_a_good_passport_shows_verified(page: Any, site: Site) -> None:
     assert page.errors == []
     assert all(u.startswith(site.base + "/") for u in page.requests), page.requests
     assert f"{site.base}/passports/{site.passport_id}/bundle" in page.requests
-    page.screenshot(path=str(SHOTS / "passport-mobile.png"))
-    page.screenshot(path=str(SHOTS / "passport-mobile-full.png"), full_page=True)
+    page.screenshot(path=str(shots / "passport-mobile.png"))
+    page.screenshot(path=str(shots / "passport-mobile-full.png"), full_page=True)
     page.click("#checks-box summary")
-    page.locator("#checks-box").screenshot(path=str(SHOTS / "passport-checks-mobile.png"))
+    page.locator("#checks-box").screenshot(path=str(shots / "passport-checks-mobile.png"))
     page.set_viewport_size(DESKTOP)
-    page.screenshot(path=str(SHOTS / "passport-desktop.png"), full_page=True)
+    page.screenshot(path=str(shots / "passport-desktop.png"), full_page=True)
 
 
 def test_the_page_shows_the_public_passport_readably(page: Any, site: Site) -> None:
@@ -261,7 +270,7 @@ def _serve_tampered(page: Any, site: Site, tamper: Any) -> None:
     page.route(bundle_url, handle)
 
 
-def test_one_changed_byte_in_the_passport_record_fails(page: Any, site: Site) -> None:
+def test_one_changed_byte_in_the_passport_record_fails(page: Any, site: Site, shots: Path) -> None:
     def tamper(text: str) -> str:
         bundle = json.loads(text)
         record = next(
@@ -277,7 +286,7 @@ def test_one_changed_byte_in_the_passport_record_fails(page: Any, site: Site) ->
     assert "signatures" in verdict["failed"]
     assert "Record signatures (signatures)" in verdict["text"]
     assert {"checkpoint", "operator", "OEM key", "partitions"}.isdisjoint(verdict["failed"])
-    page.screenshot(path=str(SHOTS / "passport-failed-mobile.png"))
+    page.screenshot(path=str(shots / "passport-failed-mobile.png"))
 
 
 def test_a_changed_checkpoint_signature_fails_the_checkpoint(page: Any, site: Site) -> None:
@@ -360,12 +369,12 @@ def test_restricted_bundles_verify_in_the_browser(page: Any, site: Site) -> None
         )
 
 
-def test_an_unknown_link_gets_an_html_404(page: Any, site: Site) -> None:
+def test_an_unknown_link_gets_an_html_404(page: Any, site: Site, shots: Path) -> None:
     gtin = site.url.split("/01/", 1)[1].split("/")[0]
     response = page.goto(f"{site.base}/01/{gtin}/21/NO-SUCH-PACK")
     assert response.status == 404
     assert page.inner_text("h1") == "No battery passport at this link"
-    page.screenshot(path=str(SHOTS / "passport-not-found-mobile.png"))
+    page.screenshot(path=str(shots / "passport-not-found-mobile.png"))
 
 
 def test_a_bundle_without_the_oems_registration_fails_the_key_check(page: Any, site: Site) -> None:

@@ -434,6 +434,17 @@ class Tx(StateTx):
         return [StoredCheckpoint(r.size, bytes(r.root), r.note, r.created_at) for r in rows]
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite database URL (None for another backend or an in-memory database)."""
+    try:
+        parsed = make_url(normalise_url(url))
+    except Exception:  # an unusable URL: Repository says why
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(str(parsed.database))
+
+
 class Repository:
     """Engine, migrations and transactions for one ledger database."""
 
@@ -444,6 +455,8 @@ class Repository:
             parsed = make_url(self.url)
         except Exception as exc:  # sqlalchemy raises ArgumentError with a terse message
             raise ConfigurationError(f"unusable database URL {url!r}: {exc}") from exc
+        self.display_url = parsed.render_as_string(hide_password=True)
+        """The URL as it may be shown to a user (no password)."""
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         self._wal_keeper: Any = None
         self._keep_wal = self.is_sqlite and parsed.database not in (None, "", ":memory:")
