@@ -249,11 +249,18 @@ def audit_command(
                     f"SUSPECT leaf {s['leafIndex']} ({s['recordHash']}): signed by key {s['key']} "
                     f"after its declared compromise"
                 )
-            verdict = "ok" if report.ok else "FAILED"
-            typer.echo(
-                f"audit {verdict}: {report.records} records, {report.nodes} tree nodes, "
+            counts = (
+                f"{report.records} of {info.size} records, {report.nodes} tree nodes, "
                 f"{report.checkpoints} checkpoints in {report.seconds:.2f}s"
             )
+            if report.ok:
+                typer.echo(f"audit ok: {counts}")
+            else:
+                problems = len(report.findings)
+                typer.echo(
+                    f"audit FAILED: {problems} problem{'s' if problems != 1 else ''} (above); "
+                    f"checked before it stopped: {counts}"
+                )
         if not report.ok:
             raise typer.Exit(EXIT_REJECTED)
 

@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from passport.ledger.pipeline import Ledger
 from signing.jcs import parse_json
 from signing.keys import SigningKey
 from signing.note import open_checkpoint
 from signing.proofs import verify_proof
+from tests.conftest import Actors
 
 BPASS = [sys.executable, "-m", "cli"]
 
@@ -131,7 +133,7 @@ def test_ledger_commands_end_to_end(tmp_path: Path, db_url: str) -> None:
     assert bad.returncode == 1
     assert "rejected r2.json: [key_rotated]" in bad.stderr
     assert "rejected junk.json: [record_malformed]" in bad.stderr
-    assert "audit ok: 3 records" in bpass("audit", *db, cwd=tmp_path).stdout
+    assert "audit ok: 3 of 3 records" in bpass("audit", *db, cwd=tmp_path).stdout
     note = bpass("log", "checkpoint", *db, cwd=tmp_path).stdout
     vkey = next(line.split(": ", 1)[1] for line in init.splitlines() if line.startswith("log key:"))
     assert open_checkpoint(note, [vkey.strip()]).size == 3
@@ -159,3 +161,18 @@ def test_unusable_database_url_is_a_clear_error(tmp_path: Path, url: str) -> Non
     proc = bpass("audit", "--db", url, cwd=tmp_path, check=False)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
+
+
+def test_a_failed_audit_says_how_far_it_got(tmp_path: Path, ledger: Ledger, actors: Actors) -> None:
+    """A failed audit names its problems and says what it had checked before it stopped, out of
+    how many records, so that "0 records" cannot read as "nothing to check"."""
+    from sqlalchemy import text
+
+    actors.add("miner")
+    with ledger.repo.engine.begin() as conn:
+        conn.execute(text("UPDATE tree_nodes SET hash = :v WHERE pos = 0"), {"v": b"\x00" * 32})
+    proc = bpass("audit", "--db", ledger.repo.url, cwd=tmp_path, check=False)
+    assert proc.returncode == 1
+    last = proc.stdout.strip().splitlines()[-1]
+    assert last.startswith("audit FAILED: 1 problem (above); checked before it stopped: ")
+    assert " of 2 records, " in last
