@@ -39,11 +39,13 @@ HomeOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
 
 
-def settings(db: str | None = None, home: Path | None = None) -> Settings:
-    """Settings from the environment, overridden by command-line options."""
+def settings(db: str | None = None, home: Path | None = None, **options: Any) -> Settings:
+    """Settings from the environment, overridden by command-line options (those given as None
+    are not given). Built in one go, so derived settings (the public base URL from the host and
+    port) follow the options."""
     from passport.settings import Settings
 
-    overrides: dict[str, Any] = {}
+    overrides: dict[str, Any] = {k: v for k, v in options.items() if v is not None}
     if db:
         overrides["database_url"] = db
     if home:

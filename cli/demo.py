@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +19,7 @@ from urllib.parse import urlsplit
 
 import typer
 
-from cli.common import EXIT_UNUSABLE, JsonOption, fail, handle_errors, print_json
+from cli.common import EXIT_UNUSABLE, JsonOption, fail, handle_errors, print_json, settings
 from passport.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -48,8 +49,16 @@ def _read_state(home: Path) -> dict[str, Any] | None:
 
 
 def _wanted(
-    state: dict[str, Any] | None, url: str, packs: int, seed: int, chemistry: str, passports: bool
+    state: dict[str, Any] | None,
+    url: str,
+    packs: int,
+    seed: int,
+    chemistry: str,
+    passports: bool,
+    base_url: str,
 ) -> bool:
+    # The passports' battery identifiers (their Digital Links) hold the public base URL, and
+    # they are signed: another base URL needs another ledger.
     return (
         state is not None
         and state.get("version") == STATE_VERSION
@@ -58,6 +67,7 @@ def _wanted(
         and state.get("seed") == seed
         and state.get("chemistry") == chemistry
         and state.get("passports", True) == passports
+        and state.get("baseUrl") == base_url
     )
 
 
@@ -168,6 +178,7 @@ def _build(
         "seed": seed,
         "chemistry": chemistry,
         "passports": passports,
+        "baseUrl": cfg.public_base_url,
         "logSize": size,
         "summary": summary.to_dict(),
     }
@@ -292,6 +303,12 @@ def _print_report(report: dict[str, Any], serving: bool) -> None:
             f"      {p['grade']} cathode grade: {verdict} the Art. 8 recycled-content "
             "minimums of 2031"
         )
+    if _loopback(report["baseUrl"]):
+        echo(
+            f"  (These links point to {urlsplit(report['baseUrl']).hostname}, which only this "
+            "machine opens. For a phone on your network: bpass demo --host 0.0.0.0 --base-url "
+            "http://<this machine's address>:PORT, or set BPASS_PUBLIC_URL.)"
+        )
     echo("")
     echo("Restricted passport data (Annex XIII points 2 to 4) needs a bearer token:")
     for r in report["restricted"]:
@@ -356,6 +373,8 @@ def demo_command(
             fail(f"--chemistry must be one of {', '.join(DESIGNS)}", EXIT_UNUSABLE)
         cfg = _demo_settings(home, db=db, host=host, port=port, base_url=base_url)
         url = cfg.resolved_database_url()
+        if serve:
+            _check_port_free(cfg)
 
         def say(text: str) -> None:
             typer.echo(text, err=as_json)
@@ -397,22 +416,29 @@ def demo_command(
 def _demo_settings(
     home: Path, *, db: str | None, host: str | None, port: int | None, base_url: str | None
 ) -> Settings:
-    """The demo's settings: the environment's, overridden by the command's options."""
-    from passport.settings import Settings
+    """The demo's settings: the environment's, overridden by the command's options. The public
+    base URL follows the host and port unless it is set itself (``--base-url``,
+    ``BPASS_PUBLIC_URL``), so the banner, the links and the QR codes name the server's port."""
+    return settings(db, home, host=host, port=port, public_base_url=base_url or None)
 
-    overrides: dict[str, Any] = {"home": home}
-    if db:
-        overrides["database_url"] = db
-    if host is not None:
-        overrides["host"] = host
-    if port is not None:
-        overrides["port"] = port
-    cfg = Settings(**overrides)
-    if base_url:
-        cfg = cfg.model_copy(update={"public_base_url": base_url})
-    elif port is not None or host is not None:
-        cfg = cfg.model_copy(update={"public_base_url": f"http://{cfg.host}:{cfg.port}"})
-    return cfg
+
+def _check_port_free(cfg: Settings) -> None:
+    """Refuse, before building anything, to serve on a port another program holds."""
+    with socket.socket(socket.AF_INET6 if ":" in cfg.host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((cfg.host, cfg.port))
+        except OSError as exc:
+            raise ConfigurationError(
+                f"port {cfg.port} on {cfg.host} is taken ({exc.strerror}; another demo?): "
+                f"choose another with `make demo PORT={cfg.port + 1}`, "
+                f"`bpass demo --port {cfg.port + 1}` or BPASS_PORT"
+            ) from None
+
+
+def _loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    return host == "localhost" or host.startswith("127.") or host == "::1"
 
 
 def _reuse_or_reset(
@@ -425,7 +451,8 @@ def _reuse_or_reset(
     say: Callable[[str], None],
 ) -> tuple[dict[str, Any] | None, bool]:
     """Reuse the demo ledger if it was built with the wanted options (packs, seed, chemistry,
-    passports), else reset it (only SQLite files the demo owns); its state and whether reused."""
+    passports) and public base URL, else reset it (only SQLite files the demo owns); its state
+    and whether reused."""
     state = _read_state(cfg.home)
     reused = False
     if reset:
@@ -436,7 +463,7 @@ def _reuse_or_reset(
         say(f"resetting the demo ledger at {cfg.home}")
         _reset(cfg.home, url)
         state = None
-    elif _wanted(state, url, *wanted) and _ledger_exists(url):
+    elif _wanted(state, url, *wanted, cfg.public_base_url) and _ledger_exists(url):
         reused = True
         say(f"reusing the demo ledger at {cfg.home} ({url}); --reset builds it afresh")
     elif _ledger_exists(url):

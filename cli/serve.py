@@ -101,15 +101,7 @@ def serve_command(
         from api.config import ApiConfig
         from api.server import ServerLimits, guarded_protocol
 
-        cfg = settings(db, home)
-        updates: dict[str, Any] = {}
-        if host is not None:
-            updates["host"] = host
-        if port is not None:
-            updates["port"] = port
-        if base_url is not None:
-            updates["public_base_url"] = base_url
-        cfg = cfg.model_copy(update=updates)
+        cfg = settings(db, home, host=host, port=port, public_base_url=base_url)
         level = log_level.lower()
         if level not in LOG_LEVELS:
             raise ConfigurationError(f"--log-level must be one of {', '.join(LOG_LEVELS)}")

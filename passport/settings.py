@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from passport.timefmt import DEFAULT_CLOCK_SKEW_SECONDS
@@ -25,9 +26,22 @@ class Settings(BaseSettings):
     """How far a record's ``validFrom`` / proof ``created`` may lie ahead of the ledger's
     acceptance time (``BPASS_CLOCK_SKEW_SECONDS``); later ones are refused at append."""
     log_origin: str | None = None
-    public_base_url: str = "http://127.0.0.1:8000"
+    public_base_url: str = Field(
+        default="",
+        validation_alias=AliasChoices(
+            "BPASS_PUBLIC_URL", "BPASS_PUBLIC_BASE_URL", "public_base_url"
+        ),
+    )
+    """The public base URL of the node's links and QR codes (``BPASS_PUBLIC_URL``); when unset,
+    ``http://HOST:PORT`` of the server, so that a changed port is followed everywhere."""
     host: str = "127.0.0.1"
     port: int = 8000
+
+    @model_validator(mode="after")
+    def _derive_public_url(self) -> Settings:
+        if not self.public_base_url:
+            self.public_base_url = f"http://{self.host}:{self.port}"
+        return self
 
     def resolved_database_url(self) -> str:
         """The database URL: the configured one, else SQLite inside ``home``."""

@@ -5,9 +5,11 @@ database the demo did not build is refused. On both backends (``--db``)."""
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from cli import app
@@ -101,3 +103,55 @@ def test_walkthrough_runner_pastes_real_output(tmp_path: Path) -> None:
     text = render(steps, outputs)
     assert "```sh\necho hello\n```" in text and "```text\nhello\n```" in text
     assert "Exit status 1." in text and text.rstrip().endswith("Prose only.")
+
+
+def test_the_port_is_followed_by_the_links_and_a_new_port_rebuilds(
+    tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """BPASS_PORT (or --port) sets the port of every link and QR code, unless BPASS_PUBLIC_URL
+    names the public URL itself; the passports' Digital Links hold it, so another one rebuilds."""
+    home = tmp_path / "demo"
+    monkeypatch.setenv("BPASS_PORT", "8765")
+    code, data, err = _demo(home, db_url, "--packs", "1")
+    assert code == 0, err
+    assert data is not None and data["baseUrl"] == "http://127.0.0.1:8765"
+    assert all(p["url"].startswith("http://127.0.0.1:8765/01/") for p in data["passports"])
+    monkeypatch.setenv("BPASS_PUBLIC_URL", "http://192.0.2.7:8765")
+    code, rebuilt, err = _demo(home, db_url, "--packs", "1")
+    if code == 0:  # a SQLite file: rebuilt with the new links
+        assert rebuilt is not None and rebuilt["reused"] is False
+        assert all(p["url"].startswith("http://192.0.2.7:8765/") for p in rebuilt["passports"])
+    else:  # a database the demo may not empty: refused, never reused with the old links
+        assert code == 2 and "built with other options" in err
+    sqlite_home = tmp_path / "own"  # a SQLite ledger the demo owns is rebuilt instead
+    code, first, err = runner_demo(sqlite_home)
+    assert code == 0 and first is not None, err
+    monkeypatch.setenv("BPASS_PUBLIC_URL", "http://192.0.2.8:8765")
+    code, again, err = runner_demo(sqlite_home)
+    assert code == 0 and again is not None, err
+    assert again["reused"] is False
+    assert all(p["url"].startswith("http://192.0.2.8:8765/01/") for p in again["passports"])
+
+
+def runner_demo(home: Path) -> tuple[int, dict[str, Any] | None, str]:
+    """The demo on its own SQLite ledger in ``home`` (no --db)."""
+    result = runner.invoke(
+        app, ["demo", "--home", str(home), "--no-serve", "--json", "--packs", "1"]
+    )
+    data = json.loads(result.stdout) if result.exit_code == 0 else None
+    return result.exit_code, data, result.stderr
+
+
+def test_a_taken_port_is_refused_before_anything_is_built(tmp_path: Path) -> None:
+    """Serving on a port another program holds fails at once, naming the port and how to pick
+    another, and builds nothing."""
+    home = tmp_path / "demo"
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = runner.invoke(app, ["demo", "--home", str(home), "--port", str(port)])
+    assert result.exit_code == 2
+    assert f"port {port} on 127.0.0.1 is taken" in result.stderr
+    assert f"make demo PORT={port + 1}" in result.stderr
+    assert not (home / "ledger.sqlite").exists()
