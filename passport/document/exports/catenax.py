@@ -384,6 +384,10 @@ def _heavy(r: _Reader, m: _Materials, metal: str, *, recycled: bool) -> dict[str
         "critical": m.is_critical(metal),
         "documentation": [],
     }
+    if not out["location"]:
+        r.notes.append(
+            f"materials.*.{metal}.location: no component of point 2 names {metal}; left empty"
+        )
     if recycled:
         out["recycled"] = m.recycled_share(metal)
     return out
