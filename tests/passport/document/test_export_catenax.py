@@ -334,3 +334,79 @@ def test_required_field_coverage_of_the_ev_sample() -> None:
         "/materials/composition",
         "/handling/content/producer",
     }
+
+
+# -- the CLI and the API ---------------------------------------------------------------------------
+def _sets() -> list[str]:
+    return [
+        f"{pointer}={value}" if not isinstance(value, list) else f"{pointer}={json.dumps(value)}"
+        for pointer, value in SUPPLIED.items()
+    ]
+
+
+def test_bpass_passport_export_format_catenax(
+    ledger: Ledger, operator_key: SigningKey, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from cli import app
+
+    _, issued = issue_sample(ledger, operator_key)
+    common = [issued.passport_id, "--format", "catenax", "--db", str(ledger.repo.url)]
+    common += ["--home", str(tmp_path / "home")]
+    runner = CliRunner()
+    refused = runner.invoke(app, ["passport", "export", *common])
+    assert refused.exit_code != 0 and "export_incomplete" in refused.output
+    assert "/metadata/economicOperatorId" in refused.output
+    sets = [arg for s in _sets() for arg in ("--set", s)]
+    out = tmp_path / "cx"
+    done = runner.invoke(app, ["passport", "export", *common, *sets, "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    assert "wrote the battery_pass 6.1.0 payload" in done.output and "note:" in done.output
+    payload = json.loads((out / "BatteryPass.json").read_text(encoding="utf-8"))
+    assert schema_errors(payload) == []
+    assert payload["metadata"]["economicOperatorId"] == BPNL
+    wrong = runner.invoke(
+        app, ["passport", "export", *common[:1], "--format", "batterypass", *sets[:2], *common[3:]]
+    )
+    assert wrong.exit_code != 0 and "catenax only" in wrong.output
+
+
+def test_api_export_format_catenax(ledger: Ledger, operator_key: SigningKey) -> None:
+    from tests.helpers.api import assert_problem, bearer, login, make_client
+
+    chain, issued = issue_sample(ledger, operator_key)
+    url = f"/passports/{issued.passport_id}/export"
+    oem = chain.keys["oem"]
+    with make_client(ledger) as client:
+        headers = bearer(login(client, oem.did, oem))
+        body = assert_problem(
+            client.get(url, params={"format": "catenax"}, headers=headers),
+            422,
+            "export_incomplete",
+        )
+        assert [p["pointer"] for p in body["problems"]] == sorted(SUPPLIED)
+        params: dict[str, Any] = {"format": "catenax", "set": _sets()}
+        response = client.get(url, params=params, headers=headers)
+        assert response.status_code == 200, response.text
+        assert response.headers["Cache-Control"] == "private, no-store"
+        exported = response.json()
+        assert exported["format"] == "catenax" and exported["performanceVersion"] is None
+        assert list(exported["aspects"]) == ["BatteryPass"]
+        assert schema_errors(exported["aspects"]["BatteryPass"]) == []
+        assert exported["notes"]
+        assert_problem(
+            client.get(
+                url, params={"format": "catenax", "set": ["/status=waste"]}, headers=headers
+            ),
+            422,
+            "export_supplement_invalid",
+        )
+        assert_problem(
+            client.get(url, params={"set": _sets()[:1]}, headers=headers),
+            422,
+            "export_supplement_invalid",
+        )
+        assert_problem(
+            client.get(url, params={"format": "catenax", "set": _sets()}), 403, "export_forbidden"
+        )
