@@ -410,3 +410,34 @@ def test_api_export_format_catenax(ledger: Ledger, operator_key: SigningKey) -> 
         assert_problem(
             client.get(url, params={"format": "catenax", "set": _sets()}), 403, "export_forbidden"
         )
+
+
+# -- the model addition: point1.heavyMetals --------------------------------------------------------
+@pytest.mark.parametrize(
+    ("metal", "percent", "label", "problem"),
+    [
+        ("mercury", "0.0005", None, None),
+        ("mercury", "0.0006", None, "exceeds Annex I's limit of 0.0005 %"),
+        ("cadmium", "0.002", None, None),
+        ("cadmium", "0.0021", None, "must carry the cadmium label"),
+        ("cadmium", "0.0021", "cadmium", None),
+        ("lead", "0.0041", None, "must carry the lead label"),
+        ("lead", "0.0041", "lead", None),
+    ],
+)
+def test_heavy_metal_content_is_checked_against_annex_i_and_art_13_4(
+    metal: str, percent: str, label: str | None, problem: str | None
+) -> None:
+    from passport.document.validation import validate
+
+    doc = sample_document("ev")
+    doc["point1"]["heavyMetals"][f"{metal}Percent"] = percent
+    if label:
+        doc["point1"]["labels"].append(
+            {"subject": label, "symbolUrl": "https://example.test/l.svg", "meaning": "Contains it."}
+        )
+    found = [p for p in validate(doc) if p.pointer == f"/point1/heavyMetals/{metal}Percent"]
+    if problem is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and problem in found[0].message
