@@ -349,10 +349,13 @@ class ComplianceModel(CamelModel):
 
 
 class ExportModel(CamelModel):
-    """The passport in the Battery Pass Data Model v1.2 (seven aspects)."""
+    """The passport in the Battery Pass Data Model v1.2 (seven aspects) or as the Catena-X
+    ``io.catenax.battery.battery_pass`` 6.1.0 payload (one aspect, ``BatteryPass``)."""
 
     passport_id: str
     format: str
-    performance_version: str
+    performance_version: str | None = Field(
+        default=None, description="PerformanceAndDurability version (batterypass only)."
+    )
     aspects: dict[str, dict[str, Any]]
     notes: list[str] = Field(description="What the mapping could not carry.")

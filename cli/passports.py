@@ -21,9 +21,12 @@ from cli.common import (
     settings,
 )
 from passport.document.exports.batterypass import ASPECTS, PERFORMANCE_VERSIONS, export_batterypass
+from passport.document.exports.catenax import export_catenax, parse_supplement
 from passport.document.partitions import PARTITION_TITLES, ROLE_PARTITIONS
 from passport.errors import ConfigurationError
 from signing.errors import BpassError
+
+EXPORT_FORMATS = ("batterypass", "catenax")
 
 if TYPE_CHECKING:
     from passport.ledger.pipeline import Ledger
@@ -290,10 +293,19 @@ def export_command(
     passport: IdArgument,
     fmt: Annotated[
         str,
-        typer.Option("--format", help="Export format: batterypass (Battery Pass Data Model v1.2)."),
+        typer.Option(
+            "--format",
+            help="Export format: batterypass (Battery Pass Data Model v1.2, seven aspects) or "
+            "catenax (Catena-X io.catenax.battery.battery_pass 6.1.0, one payload).",
+        ),
     ] = "batterypass",
     out: Annotated[
-        Path | None, typer.Option("--out", help="Folder to write one <Aspect>.json per aspect.")
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Folder to write into: one <Aspect>.json per aspect (batterypass) or "
+            "BatteryPass.json (catenax).",
+        ),
     ] = None,
     performance_version: Annotated[
         str,
@@ -302,33 +314,51 @@ def export_command(
             help=f"PerformanceAndDurability version: {', '.join(PERFORMANCE_VERSIONS)}.",
         ),
     ] = "1.2.1",
+    supplements: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="catenax only: a Catena-X-only value the passport does not hold, as "
+            "POINTER=VALUE (repeatable), e.g. /metadata/economicOperatorId=BPNL0000000000AB.",
+        ),
+    ] = None,
     db: DbOption = None,
     home: HomeOption = None,
 ) -> None:
-    """Export the passport's seven Battery Pass aspects (all partitions: for the operator's use)."""
+    """Export the passport to the Battery Pass or Catena-X data model (all partitions: for the
+    operator's use)."""
     from passport.service.views import full_document, resolve
 
-    if fmt != "batterypass":
-        raise ConfigurationError(f"unknown export format {fmt!r}; supported: batterypass")
+    if fmt not in EXPORT_FORMATS:
+        raise ConfigurationError(
+            f"unknown export format {fmt!r}; supported: {', '.join(EXPORT_FORMATS)}"
+        )
     if performance_version not in PERFORMANCE_VERSIONS:
         raise ConfigurationError(
             f"--performance-version must be one of {', '.join(PERFORMANCE_VERSIONS)}"
         )
+    if supplements and fmt != "catenax":
+        raise ConfigurationError("--set applies to --format catenax only")
     ledger = _ledger(db, home, write=False)
-    exported = export_batterypass(
-        full_document(ledger, resolve(ledger, passport)), performance_version=performance_version
-    )
+    document = full_document(ledger, resolve(ledger, passport))
+    if fmt == "catenax":
+        given = dict(parse_supplement(s) for s in supplements or [])
+        catenax = export_catenax(document, supplements=given)
+        files, notes = {"BatteryPass": catenax.payload}, catenax.notes
+    else:
+        exported = export_batterypass(document, performance_version=performance_version)
+        files, notes = {name: exported.aspects[name] for name in ASPECTS}, exported.notes
     if out is None:
-        print_json(exported.aspects)
+        print_json(files["BatteryPass"] if fmt == "catenax" else files)
     else:
         out.mkdir(parents=True, exist_ok=True)
-        for name in ASPECTS:
+        for name, payload in files.items():
             (out / f"{name}.json").write_text(
-                json.dumps(exported.aspects[name], indent=2, ensure_ascii=False) + "\n",
-                encoding="utf-8",
+                json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
             )
-        typer.echo(f"wrote {len(ASPECTS)} aspects to {out}")
-    for note in exported.notes:
+        what = "the battery_pass 6.1.0 payload" if fmt == "catenax" else f"{len(files)} aspects"
+        typer.echo(f"wrote {what} to {out}")
+    for note in notes:
         typer.echo(f"note: {note}", err=True)
 
 

@@ -351,9 +351,24 @@ class ExportIncompleteError(PassportError):
 
     code = "export_incomplete"
 
+    def __init__(
+        self, problems: Sequence[dict[str, str]], target: str = "the Battery Pass export"
+    ) -> None:
+        super().__init__(
+            _listing(f"{target} needs data the passport lacks", problems),
+            problems=list(problems),
+        )
+        self.problems = list(problems)
+
+
+class ExportSupplementError(PassportError):
+    """A value supplied at export time is not one the export accepts, or is malformed."""
+
+    code = "export_supplement_invalid"
+
     def __init__(self, problems: Sequence[dict[str, str]]) -> None:
         super().__init__(
-            _listing("the Battery Pass export needs data the passport lacks", problems),
+            _listing("the export-time supplement is not accepted", problems),
             problems=list(problems),
         )
         self.problems = list(problems)

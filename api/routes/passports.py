@@ -10,7 +10,8 @@ evidence to check them; which audience a reader is for a passport is decided per
 request from the ledger (:func:`passport.document.access.decide_access`). The logic is the
 domain's: :mod:`passport.service.views`,
 :mod:`passport.verify.bundle`,
-:mod:`passport.document.compliance`, :mod:`passport.document.exports.batterypass`.
+:mod:`passport.document.compliance`, :mod:`passport.document.exports.batterypass`,
+:mod:`passport.document.exports.catenax`.
 """
 
 from __future__ import annotations
@@ -43,7 +44,9 @@ from api.routes.log import latest
 from api.views import scoped_compliance
 from passport.document.access import AccessRole
 from passport.document.exports.batterypass import PERFORMANCE_VERSIONS, export_batterypass
+from passport.document.exports.catenax import export_catenax, parse_supplement
 from passport.document.signed_partitions import staged
+from passport.errors import ExportSupplementError
 from passport.ledger.log import Receipt
 from passport.ledger.pipeline import Ledger
 from passport.service.bundle import build_bundle
@@ -347,7 +350,7 @@ async def compliance(
 
 @router.get(
     "/{passport_id}/export",
-    summary="Export to the Battery Pass Data Model (the economic operator only)",
+    summary="Export to the Battery Pass or Catena-X data model (the economic operator only)",
     response_model=ExportModel,
     responses=problems(401, 403, 404, 422),
 )
@@ -356,15 +359,27 @@ def export(
     ledger: LedgerDep,
     principal: PrincipalDep,
     response: Response,
-    format: Annotated[Literal["batterypass"], Query(description="Export format.")] = "batterypass",
+    format: Annotated[
+        Literal["batterypass", "catenax"],
+        Query(description="Export format: Battery Pass v1.2 or Catena-X battery_pass 6.1.0."),
+    ] = "batterypass",
     performance_version: Annotated[
         Literal["1.2.0", "1.2.1"],
         Query(alias="performanceVersion", description="PerformanceAndDurability version."),
     ] = "1.2.1",
+    supplement: Annotated[
+        list[str] | None,
+        Query(
+            alias="set",
+            description="catenax only: a Catena-X-only value the passport does not hold, as "
+            "POINTER=VALUE (repeatable), e.g. /metadata/economicOperatorId=BPNL0000000000AB.",
+        ),
+    ] = None,
 ) -> ExportModel:
-    """The seven Battery Pass v1.2 aspects. They carry all four partitions, so only the
-    passport's own economic operator (with its bearer token) may export it; 403 for anyone
-    else, whatever its access role."""
+    """The seven Battery Pass v1.2 aspects, or the Catena-X battery_pass 6.1.0 payload (as the
+    one aspect ``BatteryPass``). They carry all four partitions, so only the passport's own
+    economic operator (with its bearer token) may export it; 403 for anyone else, whatever its
+    access role."""
     state = load_state(ledger, passport_id)
     if principal is None or principal.did != state.issuer:
         raise ExportForbiddenError(
@@ -372,11 +387,22 @@ def export(
             "it; read GET /passports/{id} for your role's view",
             passport=passport_id,
         )
+    response.headers["Cache-Control"] = "private, no-store"
+    if format == "catenax":
+        given = dict(parse_supplement(s) for s in supplement or [])
+        catenax = export_catenax(full_document(ledger, passport_id), supplements=given)
+        return ExportModel(
+            passport_id=passport_id,
+            format=format,
+            aspects={"BatteryPass": catenax.payload},
+            notes=catenax.notes,
+        )
+    if supplement:
+        raise ExportSupplementError([{"pointer": "set", "message": "for format=catenax only"}])
     assert performance_version in PERFORMANCE_VERSIONS
     exported = export_batterypass(
         full_document(ledger, passport_id), performance_version=performance_version
     )
-    response.headers["Cache-Control"] = "private, no-store"
     return ExportModel(
         passport_id=passport_id,
         format=format,

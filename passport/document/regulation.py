@@ -62,6 +62,14 @@ DUE_DILIGENCE_MATERIALS: tuple[str, ...] = ("cobalt", "naturalGraphite", "lithiu
 INDUSTRIAL_MIN_KWH = Decimal("2")
 """Industrial (and stationary) batteries need a passport above 2 kWh (Art. 77(1))."""
 
+MERCURY_LIMIT_PERCENT = Decimal("0.0005")
+"""Art. 6, Annex I entry 1: no battery may contain more than 0.0005 % mercury by weight."""
+MARKING_THRESHOLD_PERCENT: dict[str, Decimal] = {
+    "cadmium": Decimal("0.002"),
+    "lead": Decimal("0.004"),
+}
+"""Art. 13(4): above these contents (% by weight) the battery is marked with Cd or Pb."""
+
 
 @dataclass(frozen=True)
 class CarbonClass:

@@ -17,6 +17,8 @@ rules:
 - GTIN-14 and CAS check digits; the battery identifier is the Digital Link of the GTIN and serial;
 - industrial and stationary batteries are in scope only above 2 kWh (Art. 77(1));
 - mercury, cadmium and lead are not listed as "other" hazardous substances (Annex VI Part A);
+  their declared content respects Annex I's mercury limit, and a battery above the Art. 13(4)
+  cadmium or lead threshold carries the Cd or Pb label;
 - status and links agree (a recycled battery's passport has ceased; only second-life passports
   have predecessors);
 - optionally, the figures equal the ledger's roll-ups (``expected``: pointer → value).
@@ -39,7 +41,12 @@ import jsonschema_rs
 
 import schemas
 from passport.document.ids import parse_digital_link, valid_cas, valid_gtin14
-from passport.document.regulation import INDUSTRIAL_MIN_KWH, PER_KWH_QUANTUM
+from passport.document.regulation import (
+    INDUSTRIAL_MIN_KWH,
+    MARKING_THRESHOLD_PERCENT,
+    MERCURY_LIMIT_PERCENT,
+    PER_KWH_QUANTUM,
+)
 from passport.errors import PassportInvalidError
 from passport.records import schema_gate
 from signing.errors import CanonicalizationError
@@ -430,7 +437,7 @@ def _identifiers(doc: Any, add: Add) -> None:
         if element:
             add(
                 pointer("point1", "hazardousSubstances", i),
-                f"{element} is declared through its own label, "
+                f"{element} is declared through its own label and point1.heavyMetals, "
                 "not among the other hazardous substances",
             )
     for i, _crm in _items(doc, "point1", "criticalRawMaterials"):
@@ -438,6 +445,25 @@ def _identifiers(doc: Any, add: Add) -> None:
     for i, comp in _items(doc, "point2", "composition"):
         for j, _m in _items(comp, "materials"):
             cas_at(("point2", "composition", i, "materials", j, "casNumber"))
+
+
+def _heavy_metals(doc: Any, add: Add) -> None:
+    mercury = _dec(_at(doc, "point1", "heavyMetals", "mercuryPercent"))
+    if mercury is not None and mercury > MERCURY_LIMIT_PERCENT:
+        add(
+            pointer("point1", "heavyMetals", "mercuryPercent"),
+            f"{_fmt(mercury)} % mercury exceeds Annex I's limit of {MERCURY_LIMIT_PERCENT} % "
+            "(Art. 6): the battery may not be placed on the market",
+        )
+    labels = {str(label.get("subject")) for _, label in _items(doc, "point1", "labels")}
+    for metal, threshold in MARKING_THRESHOLD_PERCENT.items():
+        content = _dec(_at(doc, "point1", "heavyMetals", f"{metal}Percent"))
+        if content is not None and content > threshold and metal not in labels:
+            add(
+                pointer("point1", "heavyMetals", f"{metal}Percent"),
+                f"{_fmt(content)} % {metal} is above the Art. 13(4) threshold of {threshold} %: "
+                f"the battery must carry the {metal} label (point1.labels)",
+            )
 
 
 def _scope(doc: Any, add: Add) -> None:
@@ -514,7 +540,16 @@ def semantic_problems(document: Any, expected: Mapping[str, Any] | None = None) 
 
     if not isinstance(document, dict):
         return found
-    for rule in (_carbon, _shares, _dates, _ordering, _identifiers, _scope, _status):
+    for rule in (
+        _carbon,
+        _shares,
+        _dates,
+        _ordering,
+        _identifiers,
+        _heavy_metals,
+        _scope,
+        _status,
+    ):
         rule(document, add)
     for ptr, value in (expected or {}).items():
         _compare(document, _split(ptr), value, add)
