@@ -135,6 +135,7 @@ def reveal_subject(
     if _nested_marker({n: v for n, v in subject.items() if n not in (SD, SD_ALG)}):
         raise ConcealmentError("only top-level members of a subject may be concealed")
     parsed = [parse_disclosure(d) for d in disclosures]
+    revealed = reveal(subject, disclosures)  # DisclosureMismatchError for a stray disclosure
     for d in parsed:
         if d.name is not None and d.name in public:
             raise ConcealmentError(
@@ -142,7 +143,6 @@ def reveal_subject(
             )
         if _nested_marker(d.value):
             raise ConcealmentError("a disclosed value may not conceal members of its own")
-    revealed = reveal(subject, disclosures)  # DisclosureMismatchError for a stray disclosure
     answered = {d.digest for d in parsed}
     missing = [d for d in digests if d not in answered]
     if missing:
