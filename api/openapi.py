@@ -67,7 +67,21 @@ def record_schema() -> dict[str, Any]:
 
 def record_body(*, batch: bool) -> dict[str, Any]:
     """``openapi_extra`` for an endpoint that reads one signed record, or an array of them."""
-    schema = record_schema()
+    schema: dict[str, Any] = {
+        "anyOf": [
+            record_schema(),
+            {
+                "type": "object",
+                "description": "A confidential record and the Disclosures of its concealed members",
+                "required": ["record", "disclosures"],
+                "additionalProperties": False,
+                "properties": {
+                    "record": record_schema(),
+                    "disclosures": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        ]
+    }
     if batch:
         schema = {"type": "array", "items": schema, "minItems": 1}
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}

@@ -25,6 +25,7 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import Any
 
 from api.errors import ServerBusyError
 from passport.errors import BatchItemError
@@ -37,7 +38,8 @@ log = logging.getLogger("bpass.api")
 
 @dataclass
 class _Pending:
-    body: bytes
+    body: bytes | dict[str, Any]
+    disclosures: tuple[str, ...] | None = None
     future: Future[Receipt] = field(default_factory=Future)
 
 
@@ -53,11 +55,14 @@ class AppendCoalescer:
         self._lock = threading.Lock()
         self._closed = False
 
-    def submit(self, body: bytes) -> Future[Receipt]:
-        """Queue one record's bytes; the future holds its receipt or its typed error."""
+    def submit(
+        self, body: bytes | dict[str, Any], disclosures: Sequence[str] | None = None
+    ) -> Future[Receipt]:
+        """Queue one record's bytes (or document, with a confidential record's Disclosures);
+        the future holds its receipt or its typed error."""
         if self._queue.qsize() >= self.max_pending:
             raise ServerBusyError("too many appends are waiting; retry shortly")
-        pending = _Pending(body)
+        pending = _Pending(body, None if disclosures is None else tuple(disclosures))
         with self._lock:
             if self._closed:
                 raise ServerBusyError("the server is shutting down")
@@ -100,7 +105,11 @@ class AppendCoalescer:
         pending = list(group)
         while pending:
             try:
-                receipts = self.ledger.append_batch([p.body for p in pending])
+                bodies = [p.body for p in pending]
+                if any(p.disclosures is not None for p in pending):
+                    receipts = self.ledger.append_batch(bodies, [p.disclosures for p in pending])
+                else:
+                    receipts = self.ledger.append_batch(bodies)
             except BatchItemError as exc:
                 pending.pop(exc.index).future.set_exception(exc.error)
                 continue
@@ -126,6 +135,9 @@ class AppendCoalescer:
 
     def _one(self, pending: _Pending) -> None:
         try:
-            pending.future.set_result(self.ledger.append(pending.body))
+            if pending.disclosures is None:
+                pending.future.set_result(self.ledger.append(pending.body))
+            else:
+                pending.future.set_result(self.ledger.append(pending.body, pending.disclosures))
         except Exception as exc:
             pending.future.set_exception(exc)

@@ -374,6 +374,23 @@ class ExportSupplementError(PassportError):
         self.problems = list(problems)
 
 
+# -- confidential provenance (passport/records/confidential.py) ------------------------------
+class UndisclosedMemberError(LedgerError):
+    """A concealed member of a record's subject came without its disclosure. The node must see
+    every member to check the kind's schema and rules on the record, so none may stay hidden
+    from it (an RFC 9901 decoy digest is refused the same way)."""
+
+    code = "disclosure_missing"
+
+
+class ConcealmentError(LedgerError):
+    """A record's concealment breaks its kind's declaration of public members: a confidential
+    member left in the clear, a public member concealed, concealment in a kind that has no
+    confidential members, nested concealment, or a malformed ``_sd`` / ``_sd_alg``."""
+
+    code = "concealment_invalid"
+
+
 # -- batches, bundles and the memory store --------------------------------------------------
 class BatchItemError(LedgerError):
     """Wraps the error of one record of a batch; the whole batch was rolled back."""

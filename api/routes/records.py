@@ -70,6 +70,24 @@ async def batch_body(request: Request, state: State) -> list[dict[str, Any]]:
     return items
 
 
+def _unwrap(
+    item: dict[str, Any], index: int | None = None
+) -> tuple[dict[str, Any], list[str]] | None:
+    """A confidential record's wrapped form, ``{"record": …, "disclosures": [string, …]}``, as
+    (record, Disclosures); None for a plain record (which never has exactly these members)."""
+    if set(item) != {"record", "disclosures"}:
+        return None
+    record, disclosures = item["record"], item["disclosures"]
+    if not isinstance(record, dict) or not (
+        isinstance(disclosures, list) and all(isinstance(d, str) for d in disclosures)
+    ):
+        error = MalformedRecordError(
+            "a confidential record is sent as {record: object, disclosures: [string, ...]}"
+        )
+        raise error if index is None else BatchItemError(index, error)
+    return record, disclosures
+
+
 def _created(response: Response, receipt: ReceiptModel) -> ReceiptModel:
     response.status_code = 200 if receipt.existing else 201
     response.headers["Location"] = f"/records/{receipt.record_hash}"
@@ -92,11 +110,25 @@ async def append_record(
 ) -> ReceiptModel:
     """Append the signed record in the body (its exact JSON bytes) and return its receipt.
 
+    A confidential record comes wrapped with its Disclosures, ``{"record": …, "disclosures":
+    […]}``: they are checked against its digests and kept beside it, never logged.
+
     201 for a new record; 200 with ``existing: true`` when the same record was appended before, so
     a retry is safe. Concurrent appends are committed together (group commit), with the same
     outcome for each as if they had been appended one by one in arrival order.
     """
-    receipt = await asyncio.wrap_future(state.writer.submit(body))
+    wrapped = None
+    if b'"disclosures"' in body:  # perhaps a confidential record with its Disclosures
+        try:
+            doc = await run_in_threadpool(parse_json, body)
+        except CanonicalizationError:
+            doc = None  # the ledger names the problem with the bytes as sent
+        if isinstance(doc, dict):
+            wrapped = _unwrap(doc)
+    if wrapped is None:
+        receipt = await asyncio.wrap_future(state.writer.submit(body))
+    else:
+        receipt = await asyncio.wrap_future(state.writer.submit(*wrapped))
     state.log_head.appended(receipt.tree_size, receipt.checkpoint)
     return _created(response, ReceiptModel.of(receipt))
 
@@ -117,8 +149,18 @@ def append_batch(
     state: State,
     response: Response,
 ) -> list[ReceiptModel]:
-    """Append a JSON array of signed records in one transaction; a rejection names its ``index``."""
-    receipts = state.ledger.append_batch(items)
+    """Append a JSON array of signed records in one transaction; a rejection names its ``index``.
+
+    An item may be a confidential record wrapped with its Disclosures (see ``POST /records``).
+    """
+    unwrapped = [_unwrap(item, i) for i, item in enumerate(items)]
+    if any(u is not None for u in unwrapped):
+        records = [item if u is None else u[0] for item, u in zip(items, unwrapped, strict=True)]
+        receipts = state.ledger.append_batch(
+            records, [None if u is None else u[1] for u in unwrapped]
+        )
+    else:
+        receipts = state.ledger.append_batch(items)
     state.log_head.appended(receipts[-1].tree_size, receipts[-1].checkpoint)
     response.status_code = 200 if all(r.existing for r in receipts) else 201
     return [ReceiptModel.of(r) for r in receipts]

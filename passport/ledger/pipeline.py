@@ -19,7 +19,7 @@ import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
-from typing import Any, cast
+from typing import Any, Literal, cast, overload
 
 from passport import gcpause
 from passport.errors import (
@@ -31,6 +31,7 @@ from passport.errors import (
 )
 from passport.ledger import log as translog
 from passport.ledger.accept import LedgerInfo, accept_record, verify_record_proof
+from passport.records.confidential import Confidential, disclosure_members
 from passport.records.envelope import ParsedRecord, parse_record, reparse_checked, sign_next
 from passport.settings import Settings
 from passport.store.rows import StoredCheckpoint, StoredRecord
@@ -68,6 +69,10 @@ def _parse_and_verify(
         return True, canonical, f"{exc.code}: {exc.message}"
     return True, canonical, None
 
+
+Submission = bytes | str | dict[str, Any] | Confidential
+"""A record as submitted: its bytes, text or document, or a confidential record with its
+Disclosures."""
 
 _Checked = tuple[int, "ParsedRecord | None", "BpassError | None"]
 """A record of a batch after steps 1 and 2a: (index, record or None if step 1 failed, error)."""
@@ -196,6 +201,7 @@ class Ledger:
             actor = tx.actor(issuer)
         return (actor.head_sequence, actor.head_hash) if actor else (0, None)
 
+    @overload
     def sign_new(
         self,
         key: SigningKey,
@@ -204,41 +210,101 @@ class Ledger:
         *,
         issuer: str | None = None,
         valid_from: str | None = None,
-    ) -> dict[str, Any]:
-        """A record of ``kind`` signed by ``key``, continuing the issuer's chain from its head."""
+        confidential: Literal[False] = False,
+    ) -> dict[str, Any]: ...
+    @overload
+    def sign_new(
+        self,
+        key: SigningKey,
+        kind: str,
+        subject: dict[str, Any],
+        *,
+        issuer: str | None = None,
+        valid_from: str | None = None,
+        confidential: Literal[True],
+    ) -> Confidential: ...
+    def sign_new(
+        self,
+        key: SigningKey,
+        kind: str,
+        subject: dict[str, Any],
+        *,
+        issuer: str | None = None,
+        valid_from: str | None = None,
+        confidential: bool = False,
+    ) -> dict[str, Any] | Confidential:
+        """A record of ``kind`` signed by ``key``, continuing the issuer's chain from its head;
+        with ``confidential``, the redacted record and its Disclosures (see
+        :func:`passport.records.envelope.sign_record`)."""
         issuer = issuer or self.issuer_for_key(key)
-        return sign_next(
-            key, kind, subject, issuer=issuer, head=self.chain_head(issuer), valid_from=valid_from
-        )
+        head = self.chain_head(issuer)
+        if confidential:
+            return sign_next(
+                key,
+                kind,
+                subject,
+                issuer=issuer,
+                head=head,
+                valid_from=valid_from,
+                confidential=True,
+            )
+        return sign_next(key, kind, subject, issuer=issuer, head=head, valid_from=valid_from)
 
     # -- appending -------------------------------------------------------------------------
-    def append(self, raw: bytes | str | dict[str, Any]) -> translog.Receipt:
-        """Append one record; its receipt (the existing one if it is already in the ledger)."""
+    def append(self, raw: Submission, disclosures: Sequence[str] | None = None) -> translog.Receipt:
+        """Append one record; its receipt (the existing one if it is already in the ledger).
+
+        A confidential record comes with the Disclosures of its concealed members, given as
+        ``disclosures`` or together with it as a :class:`Confidential`; they are checked against
+        its digests and kept beside it, never logged.
+        """
         try:
-            return self.append_batch([raw])[0]
+            return self.append_batch([raw], None if disclosures is None else [disclosures])[0]
         except BatchItemError as exc:
             raise exc.error from None
 
-    def parse(self, raw: bytes | str | dict[str, Any]) -> ParsedRecord:
-        """Step 1 only: size, JSON, schemas."""
-        return parse_record(raw, max_bytes=self.max_record_bytes)
+    def parse(self, raw: Submission, disclosures: Sequence[str] | None = None) -> ParsedRecord:
+        """Step 1 only: size, JSON, schemas (on the revealed subject of a confidential record)."""
+        if isinstance(raw, Confidential):
+            disclosures = [*raw.disclosures, *(disclosures or ())]
+            raw = raw.record
+        return parse_record(raw, max_bytes=self.max_record_bytes, disclosures=disclosures)
 
-    def append_batch(self, raws: Sequence[bytes | str | dict[str, Any]]) -> list[translog.Receipt]:
-        """Append records atomically: all are accepted, or none and the error names the bad one."""
+    def append_batch(
+        self,
+        raws: Sequence[Submission],
+        disclosures: Sequence[Sequence[str] | None] | None = None,
+    ) -> list[translog.Receipt]:
+        """Append records atomically: all are accepted, or none and the error names the bad one.
+
+        ``disclosures``, if given, holds each record's Disclosures (None for a plain record), in
+        the order of ``raws``.
+        """
         if self.log_key is None:
             raise ConfigurationError("appending needs the ledger's log key")
+        if disclosures is not None and len(disclosures) != len(raws):
+            raise ValueError("disclosures must list one entry per record")
         with gcpause.paused():  # a batch makes many short-lived objects and no cycles
-            return self._append_batch(raws)
+            return self._append_batch(raws, disclosures)
 
-    def _append_batch(self, raws: Sequence[bytes | str | dict[str, Any]]) -> list[translog.Receipt]:
+    def _append_batch(
+        self,
+        raws: Sequence[Submission],
+        disclosures: Sequence[Sequence[str] | None] | None,
+    ) -> list[translog.Receipt]:
         checked: Iterator[list[_Checked]]
-        if len(raws) >= PARALLEL_VERIFY_MIN and self.workers > 1:
-            checked = self._checked_in_pool(raws)
+        confidential = (disclosures is not None and any(disclosures)) or any(
+            isinstance(raw, Confidential) for raw in raws
+        )
+        if len(raws) >= PARALLEL_VERIFY_MIN and self.workers > 1 and not confidential:
+            # (A batch with disclosures is checked in this process: the pool's workers take
+            # the records alone.)
+            checked = self._checked_in_pool(cast("Sequence[bytes | str | dict[str, Any]]", raws))
         else:
             parsed = []
             for i, raw in enumerate(raws):
                 try:
-                    parsed.append(self.parse(raw))
+                    parsed.append(self.parse(raw, disclosures[i] if disclosures else None))
                 except BpassError as exc:
                     raise BatchItemError(i, exc) from exc
             self._verify_all(parsed)
@@ -318,6 +384,7 @@ class Ledger:
         existing: dict[str, StoredRecord] = {}
         seen: dict[str, int] = {}
         new_rows: list[StoredRecord] = []
+        disclosed: list[tuple[str, str, str]] = []  # (record hash, member, Disclosure)
         slots: list[tuple[str, int | None]] = []  # (hash, new leaf index or None if pre-existing)
         held: tuple[int, int, BpassError] | None = None  # (rank, index, error) of a doomed batch
         for part in checked:
@@ -358,12 +425,18 @@ class Ledger:
                 row = stored_row(record, leaf_index, accepted_at)
                 tx.stage_record(row)
                 new_rows.append(row)
+                if record.disclosures:
+                    disclosed.extend(
+                        (record.hash, member, d)
+                        for member, d in disclosure_members(record.disclosures)
+                    )
         if held is not None:
             _, i, error = held
             raise BatchItemError(i, error) from error
         nodes = translog.NodeCache(tx)  # one reader for the new nodes, the root and the proofs
         if new_rows:
             tx.insert_records(new_rows)
+            tx.insert_disclosures(disclosed)
             new_size = translog.append_leaves(
                 tx, size, [translog.leaf_hash(r.hash, r.accepted_at) for r in new_rows], nodes
             )

@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from functools import cache
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, overload
 
 import orjson
 
@@ -24,8 +25,14 @@ from passport.errors import (
     UnknownKindError,
 )
 from passport.records import schema_gate
+from passport.records.confidential import (
+    Confidential,
+    conceal_subject,
+    is_redacted,
+    reveal_subject,
+)
 from passport.timefmt import format_ts, now, parse_ts
-from signing.errors import CanonicalizationError
+from signing.errors import CanonicalizationError, DisclosureMismatchError
 from signing.jcs import canonical_form, canonicalize, parse_canonical
 from signing.keys import SigningKey
 from signing.proofs import create_proof
@@ -74,10 +81,15 @@ class ParsedRecord(NamedTuple):
     previous: str | None
     verification_method: str
     subject: dict[str, Any]
+    """The subject the schema and rules judge: for a redacted (confidential) record, the subject
+    revealed by its disclosures, while ``doc``, ``canonical`` and ``hash`` stay the signed
+    redacted record's."""
     valid_from: str
     canonical_by_orjson: bool = False
     """``canonical`` is orjson's sorted serialization of ``doc`` (``signing.jcs.canonical_form``),
     which spares the proof check a serialization (``signing.proofs.prepare_proof``)."""
+    disclosures: tuple[str, ...] = ()
+    """The Disclosures of a redacted record's concealed members (kept beside it, never logged)."""
 
     @property
     def key_multikey(self) -> str:
@@ -134,8 +146,24 @@ def schema_errors(relpath: str, instance: Any, prefix: str = "") -> list[dict[st
     return sorted(problems, key=lambda e: e["pointer"])
 
 
-def parse_record(raw: bytes | str | dict[str, Any], *, max_bytes: int = 256 * 1024) -> ParsedRecord:
-    """Append step 1: size limit (before parsing), strict JSON, envelope and kind schemas."""
+def parse_record(
+    raw: bytes | str | dict[str, Any],
+    *,
+    max_bytes: int = 256 * 1024,
+    disclosures: Sequence[str] | None = None,
+) -> ParsedRecord:
+    """Append step 1: size limit (before parsing), strict JSON, envelope and kind schemas.
+
+    A redacted (confidential) record is revealed with ``disclosures`` first
+    (:func:`passport.records.confidential.reveal_subject`): the kind schema judges the revealed
+    subject, and the record's bytes and hash stay the redacted ones.
+    """
+    if disclosures:
+        size = sum(len(d) if isinstance(d, str) else max_bytes + 1 for d in disclosures)
+        if size > max_bytes:
+            raise RecordTooLargeError(
+                f"the disclosures are {size} characters, limit {max_bytes}", limit=max_bytes
+            )
     by_orjson = False
     if isinstance(raw, dict):
         doc: Any = raw
@@ -171,6 +199,15 @@ def parse_record(raw: bytes | str | dict[str, Any], *, max_bytes: int = 256 * 10
     if kind not in known_kinds():
         raise UnknownKindError(f"unknown record kind {kind!r}", kind=kind)
     subject = doc["credentialSubject"]
+    shown: tuple[str, ...] = ()
+    if is_redacted(subject):
+        shown = tuple(dict.fromkeys(disclosures or ()))
+        subject = reveal_subject(kind, subject, shown)
+    elif disclosures:
+        raise DisclosureMismatchError(
+            f"{len(disclosures)} disclosure(s) beside a record that conceals nothing",
+            digests=[],
+        )
     kind_schema = _kind_schema(kind)
     if not schema_gate.compiled(kind_schema).is_valid(subject):
         problems = schema_errors(kind_schema, subject, "/credentialSubject")
@@ -187,6 +224,8 @@ def parse_record(raw: bytes | str | dict[str, Any], *, max_bytes: int = 256 * 10
             problems=[{"pointer": "/chain", "message": "previous/sequence mismatch"}],
         )
     parse_ts(doc["validFrom"])
+    if shown:
+        return _parsed(doc, canonical, by_orjson)._replace(subject=subject, disclosures=shown)
     return _parsed(doc, canonical, by_orjson)
 
 
@@ -252,14 +291,44 @@ def verification_method_for(issuer: str, key: SigningKey) -> str:
     return f"{issuer}#{key.multikey}"
 
 
+@overload
 def sign_record(
-    unsigned: dict[str, Any], key: SigningKey, *, created: str | None = None
-) -> dict[str, Any]:
-    """Add an eddsa-jcs-2022 proof by ``key`` for the record's issuer."""
+    unsigned: dict[str, Any],
+    key: SigningKey,
+    *,
+    created: str | None = None,
+    confidential: Literal[False] = False,
+) -> dict[str, Any]: ...
+@overload
+def sign_record(
+    unsigned: dict[str, Any],
+    key: SigningKey,
+    *,
+    created: str | None = None,
+    confidential: Literal[True],
+) -> Confidential: ...
+def sign_record(
+    unsigned: dict[str, Any],
+    key: SigningKey,
+    *,
+    created: str | None = None,
+    confidential: bool = False,
+) -> dict[str, Any] | Confidential:
+    """Add an eddsa-jcs-2022 proof by ``key`` for the record's issuer.
+
+    With ``confidential``, the subject's members its kind does not declare public are
+    concealed first (:func:`passport.records.confidential.conceal_subject`) and the proof is
+    over the redacted record: the result is that record and its Disclosures.
+    """
     vm = verification_method_for(unsigned["issuer"], key)
-    return create_proof(unsigned, key, vm, created=created)
+    if not confidential:
+        return create_proof(unsigned, key, vm, created=created)
+    subject, disclosures = conceal_subject(unsigned["type"][1], unsigned["credentialSubject"])
+    redacted = {**unsigned, "credentialSubject": subject}
+    return Confidential(create_proof(redacted, key, vm, created=created), tuple(disclosures))
 
 
+@overload
 def sign_next(
     key: SigningKey,
     kind: str,
@@ -268,9 +337,32 @@ def sign_next(
     issuer: str,
     head: tuple[int, str | None],
     valid_from: str | None = None,
-) -> dict[str, Any]:
+    confidential: Literal[False] = False,
+) -> dict[str, Any]: ...
+@overload
+def sign_next(
+    key: SigningKey,
+    kind: str,
+    subject: dict[str, Any],
+    *,
+    issuer: str,
+    head: tuple[int, str | None],
+    valid_from: str | None = None,
+    confidential: Literal[True],
+) -> Confidential: ...
+def sign_next(
+    key: SigningKey,
+    kind: str,
+    subject: dict[str, Any],
+    *,
+    issuer: str,
+    head: tuple[int, str | None],
+    valid_from: str | None = None,
+    confidential: bool = False,
+) -> dict[str, Any] | Confidential:
     """A record of ``kind`` signed by ``key``, continuing the issuer's chain from ``head``
-    ((sequence, hash) of its newest record; (0, None) before its first)."""
+    ((sequence, hash) of its newest record; (0, None) before its first); with
+    ``confidential``, redacted and with its Disclosures (see :func:`sign_record`)."""
     sequence, previous = head
     stamp = valid_from or format_ts(now(), micro=False)
     unsigned = build_record(
@@ -281,6 +373,8 @@ def sign_next(
         previous=previous,
         valid_from=stamp,
     )
+    if confidential:
+        return sign_record(unsigned, key, created=stamp, confidential=True)
     return sign_record(unsigned, key, created=stamp)
 
 

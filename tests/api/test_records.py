@@ -331,3 +331,47 @@ def test_every_category_has_a_status() -> None:
 def test_after_beyond_the_sequence_column_is_422(client: TestClient) -> None:
     params = {"issuer": "did:key:z6Mk", "after": 2**31}
     assert_problem(client.get("/records", params=params), 422, "request_invalid")
+
+
+def test_confidential_records_with_their_disclosures(
+    client: TestClient, ledger: Ledger, operator_key: SigningKey
+) -> None:
+    from passport.records.confidential import new_lot_id
+    from tests.helpers.chain import Chain
+
+    chain = Chain(ledger, operator_key)
+    Chain.created.remove(chain)  # its memory mirror replays stored bytes, without Disclosures
+    miner = chain.party("miner", country="CA")
+    lot = new_lot_id()
+    signed = ledger.sign_new(
+        miner.key,
+        "Extraction",
+        chain.extraction_subject(miner, lot, 7_654_321, {"Ni": 20_000}),
+        confidential=True,
+    )
+    wrapped = {"record": signed.record, "disclosures": list(signed.disclosures)}
+    before = log_state(ledger)
+    missing = {**wrapped, "disclosures": list(signed.disclosures[1:])}
+    assert_problem(client.post("/records", content=json.dumps(missing)), 422, "disclosure_missing")
+    bad = {**wrapped, "disclosures": "not a list"}
+    assert_problem(client.post("/records", content=json.dumps(bad)), 400, "record_malformed")
+    assert log_state(ledger) == before
+    response = client.post("/records", content=json.dumps(wrapped))
+    assert response.status_code == 201, response.text
+    h = response.json()["recordHash"]
+    served = client.get(f"/records/{h}").content
+    assert served == canonicalize(signed.record) and b"7654321" not in served
+
+    transfer = ledger.sign_new(
+        miner.key,
+        "Transfer",
+        {"lot": lot, "record": h, "massGrams": 5, "buyer": chain.party("refiner").did},
+        confidential=True,
+    )
+    batch = [{"record": transfer.record, "disclosures": list(transfer.disclosures)}]
+    response = client.post("/records/batch", content=json.dumps(batch))
+    assert response.status_code == 201, response.text
+    with ledger.repo.read() as tx:
+        assert sorted(tx.disclosures_of(response.json()[0]["recordHash"])) == sorted(
+            transfer.disclosures
+        )

@@ -22,6 +22,7 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    insert,
     select,
     update,
 )
@@ -68,6 +69,7 @@ CHECKPOINTS = _table("checkpoints")
 META = _table("meta")
 LOG_STATE = _table("log_state")
 CHALLENGES = _table("auth_challenges")
+DISCLOSURES = _table("record_disclosures")
 
 # Statements of the append path, built once: SQLAlchemy then reuses their cache keys and compiled
 # forms, which costs about a third of building a new statement for every call.
@@ -311,6 +313,28 @@ class Tx(StateTx):
             staged = self._staged
             for r in rows:
                 staged.pop(r.hash, None)
+
+    def insert_disclosures(self, rows: Sequence[tuple[str, str, str]]) -> None:
+        """Keep the Disclosures of accepted confidential records: (record hash, member name,
+        encoded Disclosure) rows, beside the records and outside the log (write transaction)."""
+        if rows:
+            self.conn.execute(
+                insert(DISCLOSURES),
+                [{"record_hash": h, "member": m, "disclosure": d} for h, m, d in rows],
+            )
+
+    def disclosures_of(self, record_hash: str) -> list[str]:
+        """The kept Disclosures of a confidential record (none for a plain one), by member."""
+        rows = self.conn.execute(
+            select(DISCLOSURES.c.disclosure)
+            .where(DISCLOSURES.c.record_hash == record_hash)
+            .order_by(DISCLOSURES.c.member)
+        )
+        return [r[0] for r in rows]
+
+    def count_disclosures(self) -> int:
+        """Number of kept Disclosure rows."""
+        return int(self.conn.execute(select(func.count()).select_from(DISCLOSURES)).scalar_one())
 
     # -- actors and keys ------------------------------------------------------------------
     def _load_actor(self, did: str) -> StoredActor | None:

@@ -92,6 +92,16 @@ class Checkpoint(SQLModel, table=True):
     created_at: str = Field(max_length=32)
 
 
+class RecordDisclosure(SQLModel, table=True):
+    """One Disclosure of a confidential record's concealed member (issue #21): kept beside the
+    record, never in ``records.body`` nor the log, and served to no one by this table alone."""
+
+    __tablename__ = "record_disclosures"
+    record_hash: str = Field(primary_key=True, max_length=71)
+    member: str = Field(primary_key=True, max_length=200)
+    disclosure: str
+
+
 class AuthChallenge(SQLModel, table=True):
     """A pending single-use auth challenge (API), shared by every server process of a node."""
 

@@ -1,0 +1,169 @@
+"""Confidential provenance: a record's confidential members replaced by salted digests (issue #21).
+
+Each kind's schema declares in ``x-bpass-public`` the members of ``credentialSubject`` anyone may
+read: an array of member names, or ``"all"`` for the kinds with nothing confidential (actors,
+keys, passports). Every other member is confidential: deny by default.
+
+A *redacted* record is signed over a ``credentialSubject`` that keeps its public members and
+lists the digests of the others' RFC 9901 Disclosures in ``_sd``, with ``_sd_alg: "sha-256"``
+(:mod:`signing.disclosures`). Its bytes, hash, proof and log leaf are those of the redacted
+form; the Disclosures travel beside it and never enter the log. The node checks them against
+the digests and runs the kind's schema and rules on the *revealed* subject.
+
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
+from typing import Any, NamedTuple
+
+import schemas
+from passport.errors import ConcealmentError, UndisclosedMemberError
+from signing.disclosures import ARRAY_DIGEST, SD, SD_ALG, SHA_256, conceal, parse_disclosure, reveal
+
+__all__ = [
+    "ALL_PUBLIC",
+    "PUBLIC_ANNOTATION",
+    "Confidential",
+    "conceal_subject",
+    "is_redacted",
+    "new_lot_id",
+    "public_members",
+    "reveal_subject",
+]
+
+PUBLIC_ANNOTATION = "x-bpass-public"
+"""The kind schema's annotation naming the subject's public members."""
+ALL_PUBLIC = "all"
+"""The annotation's value for a kind whose members are all public."""
+
+_DIGEST_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+_DIGEST_LENGTH = 43  # base64url of 32 bytes, unpadded
+
+
+class Confidential(NamedTuple):
+    """A signed redacted record and the Disclosures of its concealed members (their encoded
+    strings, in the subject's member order): what a confidential signer hands to the node."""
+
+    record: dict[str, Any]
+    disclosures: tuple[str, ...]
+
+
+@cache
+def public_members(kind: str) -> frozenset[str] | None:
+    """The public members of ``kind``'s subject, or None when all are public.
+
+    A schema without the annotation is refused (ValueError): every kind must declare it, so no
+    member is ever published by omission.
+    """
+    schema = schemas.load(f"records/{kind}.schema.json")
+    declared = schema.get(PUBLIC_ANNOTATION)
+    if declared == ALL_PUBLIC:
+        return None
+    if not isinstance(declared, list) or not all(isinstance(m, str) for m in declared):
+        raise ValueError(f"{kind}.schema.json declares no {PUBLIC_ANNOTATION} member list")
+    return frozenset(declared)
+
+
+def is_redacted(subject: Mapping[str, Any]) -> bool:
+    """True if the subject conceals members (it carries ``_sd`` or ``_sd_alg``)."""
+    return SD in subject or SD_ALG in subject
+
+
+def conceal_subject(kind: str, subject: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The redacted subject of ``kind`` and its Disclosures: every member the kind does not
+    declare public is concealed. A subject with nothing to conceal is returned as it is."""
+    public = public_members(kind)
+    if public is None or all(name in public for name in subject):
+        return dict(subject), []
+    redacted, disclosures = conceal(subject, public)
+    redacted[SD_ALG] = SHA_256
+    return redacted, [d.encoded for d in disclosures]
+
+
+def _digests(subject: Mapping[str, Any]) -> list[str]:
+    if subject.get(SD_ALG) != SHA_256:
+        raise ConcealmentError(f"a redacted subject names its digest algorithm: {SD_ALG} sha-256")
+    digests = subject.get(SD)
+    if not isinstance(digests, list) or not digests:
+        raise ConcealmentError(f"a redacted subject lists its digests in a non-empty {SD} array")
+    for d in digests:
+        if not (isinstance(d, str) and len(d) == _DIGEST_LENGTH and set(d) <= _DIGEST_CHARS):
+            raise ConcealmentError(f"{SD} holds base64url SHA-256 digests only")
+    if len(set(digests)) != len(digests):
+        raise ConcealmentError(f"a digest appears twice in {SD}")
+    return digests
+
+
+def _nested_marker(value: Any) -> bool:
+    """True if ``value`` holds an ``_sd`` member or an array element digest anywhere."""
+    if isinstance(value, dict):
+        return (
+            SD in value or ARRAY_DIGEST in value or any(_nested_marker(v) for v in value.values())
+        )
+    if isinstance(value, list):
+        return any(_nested_marker(v) for v in value)
+    return False
+
+
+def reveal_subject(
+    kind: str, subject: Mapping[str, Any], disclosures: Sequence[str]
+) -> dict[str, Any]:
+    """The revealed subject of a redacted record of ``kind``, checked against the kind's
+    declaration: only public members in the clear, only confidential ones concealed, every
+    digest answered by exactly one Disclosure and every Disclosure answering a digest.
+
+    Raises :class:`ConcealmentError` (the redacted form breaks the declaration),
+    :class:`signing.errors.DisclosureError` (a malformed Disclosure),
+    :class:`signing.errors.DisclosureMismatchError` (one answering no digest: tampered,
+    guessed or from another record) or :class:`UndisclosedMemberError` (a digest unanswered).
+    """
+    public = public_members(kind)
+    if public is None:
+        raise ConcealmentError(f"{kind} has no confidential members: nothing may be concealed")
+    digests = _digests(subject)
+    clear = [n for n in subject if n not in public and n not in (SD, SD_ALG)]
+    if clear:
+        raise ConcealmentError(
+            f"confidential member(s) of {kind} in the clear: {', '.join(sorted(clear))}",
+            members=sorted(clear),
+        )
+    if _nested_marker({n: v for n, v in subject.items() if n not in (SD, SD_ALG)}):
+        raise ConcealmentError("only top-level members of a subject may be concealed")
+    parsed = [parse_disclosure(d) for d in disclosures]
+    revealed = reveal(subject, disclosures)  # DisclosureMismatchError for a stray disclosure
+    for d in parsed:
+        if d.name is not None and d.name in public:
+            raise ConcealmentError(
+                f"the public member {d.name!r} of {kind} is concealed", members=[d.name]
+            )
+        if _nested_marker(d.value):
+            raise ConcealmentError("a disclosed value may not conceal members of its own")
+    answered = {d.digest for d in parsed}
+    missing = [d for d in digests if d not in answered]
+    if missing:
+        raise UndisclosedMemberError(
+            f"{len(missing)} concealed member(s) of this {kind} came without their disclosure",
+            digests=missing,
+        )
+    return revealed
+
+
+def disclosure_members(disclosures: Iterable[str]) -> list[tuple[str, str]]:
+    """(member name, encoded Disclosure) of each Disclosure of a revealed record."""
+    out = []
+    for encoded in disclosures:
+        d = parse_disclosure(encoded)
+        out.append((d.name or "", encoded))
+    return out
+
+
+def new_lot_id() -> str:
+    """A fresh opaque lot id: ``urn:lot:`` and 128 random bits in lower-case base32 (26
+    characters). Lot ids are public: they must not spell out a site, a customer or a volume."""
+    raw = base64.b32encode(secrets.token_bytes(16)).decode("ascii").rstrip("=").lower()
+    return f"urn:lot:{raw}"
