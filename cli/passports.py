@@ -237,7 +237,15 @@ def check_command(
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Compliance report: Annex XIII completeness, Art. 8 minimums, carbon class, due diligence."""
+    """Compliance report: Annex XIII completeness, Art. 8 minimums, carbon class, due diligence.
+
+    Exits 0 when the report is ok, 1 when it is not. ok means no findings: every Annex XIII
+    item of the battery's category is present (values a battery cannot have before it is put
+    into service are "not yet applicable", not missing), no applicable Art. 8 minimum is
+    failed (the 2031 and the 2036 levels, before they apply too), the declared carbon class
+    agrees with the class table, and due diligence fully covers every Art. 48 raw material the
+    battery contains.
+    """
     from passport.document.compliance import compliance_report
     from passport.document.regulation import load_class_table
     from passport.service.views import full_document, resolve
@@ -248,6 +256,8 @@ def check_command(
     )
     if as_json:
         print_json(report)
+        if not report["ok"]:
+            raise typer.Exit(EXIT_REJECTED)
         return
     gaps = report["completeness"]
     typer.echo(f"passport {report['passportId']} ({gaps['category']}, status {report['status']})")
@@ -257,6 +267,8 @@ def check_command(
     )
     for gap in gaps["missing"]:
         typer.echo(f"  missing {gap['item']} ({gap['pointer']})")
+    for gap in gaps["notYetApplicable"]:
+        typer.echo(f"  not yet applicable: {gap['item']} ({gap['pointer']}): {gap['reason']}")
     typer.echo("Art. 8 recycled content:")
     for row in report["recycledContent"]:
         if row["status"] == "not-applicable":
@@ -282,6 +294,9 @@ def check_command(
     typer.echo(f"findings: {len(report['findings'])}")
     for finding in report["findings"]:
         typer.echo(f"  - {finding}")
+    typer.echo(f"ok: {'yes' if report['ok'] else 'NO'} ({report['okMeans']})")
+    if not report["ok"]:
+        raise typer.Exit(EXIT_REJECTED)
 
 
 @passport_app.command("export")

@@ -34,6 +34,7 @@ from decimal import Decimal
 from typing import Any
 
 from passport.document.body import get_at
+from passport.document.compliance import absent_as_allowed, completeness
 from passport.errors import ExportIncompleteError
 
 ASPECTS: tuple[str, ...] = (
@@ -86,29 +87,61 @@ class BatteryPassExport:
 
 
 class _Reader:
-    """Reads the passport document, collecting every value the Battery Pass needs but lacks."""
+    """Reads the passport document. A value the Battery Pass wants but the passport lacks is
+    either absent as allowed (:func:`~passport.document.compliance.absent_as_allowed`: of
+    another category, or not yet possible) and then left out of the export, or a gap."""
 
     def __init__(self, document: Mapping[str, Any]) -> None:
         self.doc = document
+        self.allowed = absent_as_allowed(document)
         self.gaps: list[dict[str, str]] = []
+        self.omitted: dict[str, str] = {}
+        self.required: set[str] = set()
+        """Every pointer read as a value the Battery Pass asks for (tests hold them to the
+        completeness items, so that check and export agree)."""
 
     def get(self, pointer: str, why: str) -> Any:
+        self.required.add(pointer)
         value = get_at(self.doc, pointer)
         if value is None:
-            self.gaps.append({"pointer": pointer, "message": f"required by Battery Pass: {why}"})
+            if pointer in self.allowed:
+                self.omitted[pointer] = f"{why}: left out, {self.allowed[pointer]}"
+            else:
+                self.gaps.append(
+                    {"pointer": pointer, "message": f"required by Battery Pass: {why}"}
+                )
         return value
 
-    def num(self, pointer: str, why: str) -> int | float:
-        return _number(self.get(pointer, why))
+    def num(self, pointer: str, why: str) -> int | float | None:
+        value = self.get(pointer, why)
+        return None if value is None else _number(value)
 
 
 def _number(value: Any) -> int | float:
-    if value is None:
-        return 0
     if isinstance(value, int):
         return value
     d = Decimal(str(value))
     return int(d) if d == d.to_integral_value() else float(d)
+
+
+def _scaled(value: int | float | None, factor: str) -> int | float | None:
+    """``value`` times ``factor`` (a decimal string), exactly, for unit conversions."""
+    return None if value is None else _number(Decimal(str(value)) * Decimal(factor))
+
+
+def _entity(key: str, value: Any, last_update: Any) -> dict[str, Any] | None:
+    """A Battery Pass ``{<key>: value, lastUpdate}`` entity, or None (left out) without value."""
+    return None if value is None else {key: value, "lastUpdate": last_update}
+
+
+def _prune(node: Any) -> Any:
+    """``node`` without the members whose value is absent (None): the Battery Pass way of
+    saying a value is not there."""
+    if isinstance(node, dict):
+        return {k: _prune(v) for k, v in node.items() if v is not None}
+    if isinstance(node, list):
+        return [_prune(v) for v in node if v is not None]
+    return node
 
 
 def _address(address: Any) -> dict[str, str]:
@@ -167,9 +200,7 @@ def _general(r: _Reader, notes: list[str]) -> dict[str, Any]:
             "postalAddress": _address(operator_address),
             "identifier": r.get("/economicOperator/id", "operatorInformation"),
         },
-        "puttingIntoService": r.get(
-            "/point4/puttingIntoService", "puttingIntoService (record it with a passport update)"
-        ),
+        "puttingIntoService": r.get("/point4/puttingIntoService", "puttingIntoService"),
         "warrentyPeriod": f"--{warranty_month:02d}",
     }
     if manufacturer.get("webUrl"):
@@ -442,29 +473,30 @@ def _condition(r: _Reader, measured: Any, recorded: Any) -> dict[str, Any]:
     temperature = _temperature(r, recorded)
     events = r.get(f"{use}/negativeEvents", "negativeEvents") or []
     return {
-        "capacityThroughput": {
-            "capacityThroughputValue": r.num(f"{use}/capacityThroughputAh", "capacityThroughput"),
-            "lastUpdate": recorded,
-        },
-        "numberOfFullCycles": {
-            "numberOfFullCyclesValue": r.num(f"{use}/fullCycles", "numberOfFullCycles"),
-            "lastUpdate": recorded,
-        },
-        "stateOfCertifiedEnergy": {
-            "stateOfCertifiedEnergyValue": r.num(
+        "capacityThroughput": _entity(
+            "capacityThroughputValue",
+            r.num(f"{use}/capacityThroughputAh", "capacityThroughput"),
+            recorded,
+        ),
+        "numberOfFullCycles": _entity(
+            "numberOfFullCyclesValue", r.num(f"{use}/fullCycles", "numberOfFullCycles"), recorded
+        ),
+        "stateOfCertifiedEnergy": _entity(
+            "stateOfCertifiedEnergyValue",
+            r.num(
                 f"{soh}/stateOfCertifiedEnergyPercent",
                 "stateOfCertifiedEnergy (Annex XIII asks it of EV batteries only)",
             ),
-            "lastUpdate": measured,
-        },
-        "capacityFade": {
-            "capacityFadeValue": r.num(f"{soh}/capacityFadePercent", "capacityFade"),
-            "lastUpdate": measured,
-        },
-        "remainingCapacity": {
-            "remainingCapacityValue": r.num(f"{soh}/remainingCapacityAh", "remainingCapacity"),
-            "lastUpdate": measured,
-        },
+            measured,
+        ),
+        "capacityFade": _entity(
+            "capacityFadeValue", r.num(f"{soh}/capacityFadePercent", "capacityFade"), measured
+        ),
+        "remainingCapacity": _entity(
+            "remainingCapacityValue",
+            r.num(f"{soh}/remainingCapacityAh", "remainingCapacity"),
+            measured,
+        ),
         "negativeEvents": [
             {
                 "negativeEvent": e["event"]
@@ -484,16 +516,16 @@ def _condition(r: _Reader, measured: Any, recorded: Any) -> dict[str, Any]:
                 r.get(f"{soh}/internalResistanceIncrease", "internalResistanceIncrease") or []
             )
         ],
-        "remainingRoundTripEnergyEfficiency": {
-            "remainingRoundTripEnergyEfficiencyValue": r.num(
+        "remainingRoundTripEnergyEfficiency": _entity(
+            "remainingRoundTripEnergyEfficiencyValue",
+            r.num(
                 f"{soh}/remainingRoundTripEfficiencyPercent", "remainingRoundTripEnergyEfficiency"
             ),
-            "lastUpdate": measured,
-        },
-        "stateOfCharge": {
-            "stateOfChargeValue": r.num(f"{use}/stateOfChargePercent", "stateOfCharge"),
-            "lastUpdate": recorded,
-        },
+            measured,
+        ),
+        "stateOfCharge": _entity(
+            "stateOfChargeValue", r.num(f"{use}/stateOfChargePercent", "stateOfCharge"), recorded
+        ),
     }
 
 
@@ -517,23 +549,18 @@ def _performance_121(
     )
     condition.update(
         {
-            "energyThroughput": {"energyThroughputValue": v["throughput"], "lastUpdate": recorded},
-            "remainingEnergy": {
-                "remainingEnergyValue": v["remaining_energy"],
-                "lastUpdate": measured,
-            },
+            "energyThroughput": _entity("energyThroughputValue", v["throughput"], recorded),
+            "remainingEnergy": _entity("remainingEnergyValue", v["remaining_energy"], measured),
             "remainingPowerCapability": {
                 "remainingPowerCapabilityValue": remaining[0] if remaining else {},
                 "lastUpdate": measured,
             },
-            "evolutionOfSelfDischarge": {
-                "evolutionOfSelfDischargeValue": v["self_discharge"],
-                "lastUpdate": measured,
-            },
-            "currentSelfDischargingRate": {
-                "currentSelfDischargingRateValue": v["self_discharge"],
-                "lastUpdate": measured,
-            },
+            "evolutionOfSelfDischarge": _entity(
+                "evolutionOfSelfDischargeValue", v["self_discharge"], measured
+            ),
+            "currentSelfDischargingRate": _entity(
+                "currentSelfDischargingRateValue", v["self_discharge"], measured
+            ),
         }
     )
     if len(remaining) > 1:
@@ -559,20 +586,16 @@ def _performance_120(
     condition.update(
         {
             "energyThroughput": v["throughput"],
-            "remainingEnergy": {
-                "remainingEnergyalue": v["remaining_energy"],
-                "lastUpdate": measured,
-            },
+            "remainingEnergy": _entity("remainingEnergyalue", v["remaining_energy"], measured),
             "remainingPowerCapability": [
                 {"remainingPowerCapabilityValue": x, "lastUpdate": measured} for x in remaining
             ],
             "evolutionOfSelfDischarge": {
                 "evolutionOfSelfDischargeEntityValue": v["self_discharge"]
             },
-            "currentSelfDischargingRate": {
-                "currentSelfDischargingRateEntity": v["self_discharge"],
-                "lastUpdate": measured,
-            },
+            "currentSelfDischargingRate": _entity(
+                "currentSelfDischargingRateEntity", v["self_discharge"], measured
+            ),
             "roundTripEfficiencyat50PerCentCycleLife": v["rte50"],
             "roundTripEfficiencyFade": v["rte_fade"],
             "powerFade": v["power_fade"],
@@ -599,10 +622,23 @@ def _diligence(r: _Reader, notes: list[str]) -> dict[str, Any]:
 def export_batterypass(
     document: Mapping[str, Any], *, performance_version: str = "1.2.1"
 ) -> BatteryPassExport:
-    """The seven Battery Pass v1.2 aspects of a full passport document; refuses (listing every gap)
-    if the Battery Pass requires a value the passport does not hold."""
+    """The seven Battery Pass v1.2 aspects of a full passport document.
+
+    Refuses exactly when :func:`~passport.document.compliance.completeness` (what ``bpass
+    passport check`` reports) says the passport is incomplete, listing the same items. Values a
+    complete passport may lack (of another battery category, or not yet possible before the
+    battery is put into service) are left out, as the Battery Pass model says for an absent
+    value, and each is named in the notes."""
     if performance_version not in PERFORMANCE_VERSIONS:
         raise ValueError(f"performance_version must be one of {PERFORMANCE_VERSIONS}")
+    report = completeness(document)
+    if not report["complete"]:
+        raise ExportIncompleteError(
+            [
+                {"pointer": g["pointer"], "message": f"missing {g['item']}"}
+                for g in report["missing"]
+            ]
+        )
     reader = _Reader(document)
     notes: list[str] = []
     aspects = {
@@ -614,7 +650,8 @@ def export_batterypass(
         "PerformanceAndDurability": _performance(reader, performance_version, notes),
         "SupplyChainDueDiligence": _diligence(reader, notes),
     }
-    if reader.gaps:
+    if reader.gaps:  # only a document that fails its own schema gets here
         unique = {g["pointer"]: g for g in reader.gaps}
         raise ExportIncompleteError(sorted(unique.values(), key=lambda g: g["pointer"]))
-    return BatteryPassExport(aspects=aspects, notes=notes)
+    notes.extend(reader.omitted[p] for p in sorted(reader.omitted))
+    return BatteryPassExport(aspects=_prune(aspects), notes=notes)
