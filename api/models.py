@@ -328,6 +328,14 @@ class PassportViewModel(CamelModel):
         description="The passport document: the role's Annex XIII partitions and the public "
         "metadata."
     )
+    version: dict[str, Any] | None = Field(
+        default=None,
+        description="The current passport version: number, hash (sha256: over the RFC 8785 "
+        "canonical bytes of the signed record that made it), kind, status, acceptedAt.",
+    )
+    versions: list[dict[str, Any]] = Field(
+        default_factory=list, description="Every version of the passport, oldest first."
+    )
     evidence: Evidence
 
 
@@ -356,3 +364,7 @@ class ExportModel(CamelModel):
     performance_version: str
     aspects: dict[str, dict[str, Any]]
     notes: list[str] = Field(description="What the mapping could not carry.")
+    passport_version: dict[str, Any] = Field(
+        description="The exported passport version and its canonical hash (sha256: over the "
+        "RFC 8785 canonical bytes of the signed record that made it)."
+    )

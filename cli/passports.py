@@ -155,6 +155,12 @@ def show_command(
         return
     doc = dict(view.document)
     typer.echo(f"passport {doc.pop('passportId')} as seen by: {view.role}")
+    if view.versions:
+        latest = view.versions[-1]
+        typer.echo(
+            f"version {latest['version']} ({latest['kind']}, {latest['acceptedAt']}): "
+            f"{latest['hash']}"
+        )
     parts = {key: doc.pop(key) for key in list(doc) if key.startswith("point")}
     for line in _tree(doc):
         typer.echo(line)
@@ -320,8 +326,11 @@ def export_command(
     db: DbOption = None,
     home: HomeOption = None,
 ) -> None:
-    """Export the passport's seven Battery Pass aspects (all partitions: for the operator's use)."""
-    from passport.service.views import full_document, resolve
+    """Export the passport's seven Battery Pass aspects (all partitions: for the operator's use).
+
+    Without --out prints {"passportVersion": ..., "aspects": {...}}; with --out writes one
+    <Aspect>.json per aspect and passport-version.json (the version and its canonical hash)."""
+    from passport.service.views import current_version, full_document, resolve
 
     if fmt != "batterypass":
         raise ConfigurationError(f"unknown export format {fmt!r}; supported: batterypass")
@@ -330,19 +339,30 @@ def export_command(
             f"--performance-version must be one of {', '.join(PERFORMANCE_VERSIONS)}"
         )
     ledger = _ledger(db, home, write=False)
+    passport_id = resolve(ledger, passport)
     exported = export_batterypass(
-        full_document(ledger, resolve(ledger, passport)), performance_version=performance_version
+        full_document(ledger, passport_id),
+        performance_version=performance_version,
+        version=current_version(ledger, passport_id),
     )
     if out is None:
-        print_json(exported.aspects)
+        print_json({"passportVersion": exported.passport_version, "aspects": exported.aspects})
     else:
         out.mkdir(parents=True, exist_ok=True)
-        for name in ASPECTS:
+        files = {name: exported.aspects[name] for name in ASPECTS}
+        files["passport-version"] = exported.passport_version or {}
+        for name, payload in files.items():
             (out / f"{name}.json").write_text(
-                json.dumps(exported.aspects[name], indent=2, ensure_ascii=False) + "\n",
-                encoding="utf-8",
+                json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
             )
-        typer.echo(f"wrote {len(ASPECTS)} aspects to {out}")
+        typer.echo(f"wrote {len(ASPECTS)} aspects and passport-version.json to {out}")
+    typer.echo(
+        f"passport version {exported.passport_version['version']}: "
+        f"{exported.passport_version['hash']}"
+        if exported.passport_version
+        else "passport version unknown",
+        err=True,
+    )
     for note in exported.notes:
         typer.echo(f"note: {note}", err=True)
 

@@ -47,7 +47,7 @@ from passport.document.signed_partitions import staged
 from passport.ledger.log import Receipt
 from passport.ledger.pipeline import Ledger
 from passport.service.bundle import build_bundle
-from passport.service.views import full_document, load_state, show_passport
+from passport.service.views import current_version, full_document, load_state, show_passport
 from signing.errors import CanonicalizationError
 from signing.jcs import parse_json
 
@@ -374,7 +374,9 @@ def export(
         )
     assert performance_version in PERFORMANCE_VERSIONS
     exported = export_batterypass(
-        full_document(ledger, passport_id), performance_version=performance_version
+        full_document(ledger, passport_id),
+        performance_version=performance_version,
+        version=current_version(ledger, passport_id),
     )
     response.headers["Cache-Control"] = "private, no-store"
     return ExportModel(
@@ -383,6 +385,7 @@ def export(
         performance_version=performance_version,
         aspects=exported.aspects,
         notes=exported.notes,
+        passport_version=exported.passport_version or {},
     )
 
 

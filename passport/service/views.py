@@ -131,6 +131,42 @@ def reader_access(
     return passport_id, decide_access(reader, facts, requested)
 
 
+VERSION_KINDS = frozenset({"BatteryPassport", "PassportUpdate", "PassportStatusChange"})
+"""Record kinds that make a new version of the passport (its document changes); mandates and
+access grants change who may act or read, not the passport."""
+
+
+def passport_versions(tx: Tx, passport_id: str) -> list[dict[str, Any]]:
+    """Every version of the passport, oldest first, with its canonical hash.
+
+    A version is the passport as a record of :data:`VERSION_KINDS` left it (issue, update,
+    status change). Its hash is that record's hash: ``sha256:`` + SHA-256 of the RFC 8785
+    canonical bytes of the signed record, which commits (by partition hashes) to every partition
+    of that version. Anyone holding the record recomputes it; the log proves its inclusion."""
+    events = sorted(tx.passports().events(passport_id), key=lambda e: e.leaf_index)
+    versions = [e for e in events if e.kind in VERSION_KINDS]
+    return [
+        {
+            "version": number,
+            "hash": e.record_hash,
+            "hashOf": "the signed record of this version (SHA-256, RFC 8785 canonical bytes)",
+            "kind": e.kind,
+            "status": e.status,
+            "acceptedAt": e.accepted_at,
+        }
+        for number, e in enumerate(versions, start=1)
+    ]
+
+
+def current_version(ledger: Ledger, passport_id: str) -> dict[str, Any]:
+    """The passport's current version (the newest of :func:`passport_versions`)."""
+    with ledger.repo.read() as tx:
+        versions = passport_versions(tx, passport_id)
+    if not versions:
+        raise PassportNotFoundError(f"no passport {passport_id}", passport=passport_id)
+    return versions[-1]
+
+
 @dataclass(frozen=True)
 class PassportView:
     """What one role sees of a passport, with the evidence to verify it."""
@@ -142,12 +178,16 @@ class PassportView:
     partitions: dict[int, dict[str, Any]]
     committed_by: dict[int, str]
     receipts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    versions: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form: ``passport`` (the role's view) and ``evidence``."""
+        """JSON form: ``passport`` (the role's view), its ``version`` (the current one, with its
+        canonical hash), every ``versions`` entry, and ``evidence``."""
         return {
             "role": self.role,
             "passport": self.document,
+            "version": self.versions[-1] if self.versions else None,
+            "versions": self.versions,
             "evidence": {
                 "passportRecord": self.passport_record,
                 "lifecycleRecords": self.lifecycle_records,
@@ -216,6 +256,7 @@ def show_passport(
         if state is None:
             raise PassportNotFoundError(f"no passport {passport_id}", passport=passport_id)
         document, passport_record, lifecycle, served, committed_by = _assemble(tx, state, allowed)
+        versions = passport_versions(tx, passport_id)
     receipts: dict[str, dict[str, Any]] = {}
     if with_receipts:
         hashes = {state.record_hash, *committed_by.values()}
@@ -231,6 +272,7 @@ def show_passport(
         partitions=served,
         committed_by=committed_by,
         receipts=receipts,
+        versions=versions,
     )
 
 

@@ -95,6 +95,9 @@ def test_passport_commands(tmp_path: Path, db_url: str) -> None:
         "passport", "show", issued["batteryId"], "--role", "authority", cwd=tmp_path, db=db_url
     ).stdout
     assert "== Annex XIII point 3" in text and "== Annex XIII point 4" not in text, text
+    version = views["public"]["version"]
+    assert f"version 1 (BatteryPassport, {version['acceptedAt']}): {version['hash']}" in text
+    assert views["authority"]["versions"] == [version]
     assert "salt:" not in text
     wrong = bpass("passport", "show", pid, "--role", "oem", cwd=tmp_path, db=db_url, check=False)
     assert wrong.returncode == 1 and "access_role_unknown" in wrong.stderr
@@ -143,6 +146,8 @@ def test_passport_commands(tmp_path: Path, db_url: str) -> None:
     assert "puttingIntoService: left out" in fresh.stderr
     general = json.loads((tmp_path / "fresh" / "GeneralProductInformation.json").read_text())
     assert "puttingIntoService" not in general
+    assert json.loads((tmp_path / "fresh" / "passport-version.json").read_text()) == version
+    assert f"passport version 1: {version['hash']}" in fresh.stderr
     (tmp_path / "service.json").write_text(
         json.dumps({"puttingIntoService": views["public"]["passport"]["issuedAt"]})
     )
@@ -198,7 +203,10 @@ def test_passport_commands(tmp_path: Path, db_url: str) -> None:
     exported = bpass(
         "passport", "export", pid, "--format", "batterypass", "--out", "bp", cwd=tmp_path, db=db_url
     )
-    assert "wrote 7 aspects" in exported.stdout and "note:" in exported.stderr
+    assert (
+        "wrote 7 aspects and passport-version.json" in exported.stdout
+        and "note:" in exported.stderr
+    )
     for name, path in BATTERYPASS_SCHEMAS.items():
         payload = json.loads((tmp_path / "bp" / f"{name}.json").read_text())
         assert list(external_validator(path).iter_errors(payload)) == [], name

@@ -84,6 +84,10 @@ class BatteryPassExport:
 
     aspects: dict[str, dict[str, Any]]
     notes: list[str] = field(default_factory=list)
+    passport_version: dict[str, Any] | None = None
+    """The exported passport version with its canonical hash
+    (:func:`passport.service.views.current_version`): the Battery Pass model has no member for
+    it, so it travels beside the aspects (``passport-version.json``, ``passportVersion``)."""
 
 
 class _Reader:
@@ -620,7 +624,10 @@ def _diligence(r: _Reader, notes: list[str]) -> dict[str, Any]:
 
 
 def export_batterypass(
-    document: Mapping[str, Any], *, performance_version: str = "1.2.1"
+    document: Mapping[str, Any],
+    *,
+    performance_version: str = "1.2.1",
+    version: Mapping[str, Any] | None = None,
 ) -> BatteryPassExport:
     """The seven Battery Pass v1.2 aspects of a full passport document.
 
@@ -654,4 +661,8 @@ def export_batterypass(
         unique = {g["pointer"]: g for g in reader.gaps}
         raise ExportIncompleteError(sorted(unique.values(), key=lambda g: g["pointer"]))
     notes.extend(reader.omitted[p] for p in sorted(reader.omitted))
-    return BatteryPassExport(aspects=_prune(aspects), notes=notes)
+    return BatteryPassExport(
+        aspects=_prune(aspects),
+        notes=notes,
+        passport_version=dict(version) if version is not None else None,
+    )

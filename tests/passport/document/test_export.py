@@ -255,3 +255,40 @@ def test_the_allowed_absences_are_the_upstream_required_members() -> None:
     )
     for member in ABSENT_AS_ALLOWED:
         assert f"'{member}'" in text
+
+
+def test_each_version_has_its_canonical_hash_in_the_view_and_the_export(
+    ledger: Ledger, operator_key: SigningKey
+) -> None:
+    """A passport version's hash is sha256 over the RFC 8785 canonical bytes of the signed record
+    that made it; the view lists every version and the export names the one it exported."""
+    from passport.records.envelope import record_hash
+    from passport.service.views import current_version, show_passport
+    from signing.jcs import canonicalize
+
+    chain, issued = issue_sample(ledger, operator_key)
+    first = show_passport(ledger, issued.passport_id, "public", with_receipts=False).to_dict()
+    record = first["evidence"]["passportRecord"]
+    assert first["versions"] == [first["version"]]
+    assert first["version"]["version"] == 1 and first["version"]["kind"] == "BatteryPassport"
+    assert first["version"]["hash"] == record_hash(canonicalize(record))
+    update_passport(
+        ledger,
+        chain.keys["oem"],
+        issued.passport_id,
+        {"puttingIntoService": issued.document["issuedAt"]},
+    )
+    second = show_passport(
+        ledger, issued.passport_id, "legitimate-interest", with_receipts=False
+    ).to_dict()
+    assert [v["version"] for v in second["versions"]] == [1, 2]
+    assert second["versions"][0] == first["version"]  # an old version keeps its hash
+    update = second["evidence"]["lifecycleRecords"][-1]
+    assert (
+        second["version"]["hash"] == record_hash(canonicalize(update)) != first["version"]["hash"]
+    )
+    exported = export_batterypass(
+        full_document(ledger, issued.passport_id),
+        version=current_version(ledger, issued.passport_id),
+    )
+    assert exported.passport_version == second["version"]
