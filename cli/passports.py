@@ -328,8 +328,9 @@ def export_command(
 ) -> None:
     """Export the passport's seven Battery Pass aspects (all partitions: for the operator's use).
 
-    Without --out prints {"passportVersion": ..., "aspects": {...}}; with --out writes one
-    <Aspect>.json per aspect and passport-version.json (the version and its canonical hash)."""
+    Without --out prints {"passportVersion", "aspects", "supplement"}; with --out writes one
+    <Aspect>.json per aspect, BatteryPassSupplement.json (mandatory information the Battery Pass
+    model has no member for) and passport-version.json (the version and its canonical hash)."""
     from passport.service.views import current_version, full_document, resolve
 
     if fmt != "batterypass":
@@ -346,16 +347,26 @@ def export_command(
         version=current_version(ledger, passport_id),
     )
     if out is None:
-        print_json({"passportVersion": exported.passport_version, "aspects": exported.aspects})
+        print_json(
+            {
+                "passportVersion": exported.passport_version,
+                "aspects": exported.aspects,
+                "supplement": exported.supplement,
+            }
+        )
     else:
         out.mkdir(parents=True, exist_ok=True)
         files = {name: exported.aspects[name] for name in ASPECTS}
+        files["BatteryPassSupplement"] = exported.supplement
         files["passport-version"] = exported.passport_version or {}
         for name, payload in files.items():
             (out / f"{name}.json").write_text(
                 json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
             )
-        typer.echo(f"wrote {len(ASPECTS)} aspects and passport-version.json to {out}")
+        typer.echo(
+            f"wrote {len(ASPECTS)} aspects, BatteryPassSupplement.json and "
+            f"passport-version.json to {out}"
+        )
     typer.echo(
         f"passport version {exported.passport_version['version']}: "
         f"{exported.passport_version['hash']}"

@@ -386,6 +386,7 @@ def export(
         aspects=exported.aspects,
         notes=exported.notes,
         passport_version=exported.passport_version or {},
+        supplement=exported.supplement,
     )
 
 

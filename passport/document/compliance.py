@@ -355,6 +355,29 @@ def carbon_class(document: Mapping[str, Any], table: CarbonClassTable) -> dict[s
     return out
 
 
+def carbon_class_status(
+    document: Mapping[str, Any], table: CarbonClassTable | None = None
+) -> dict[str, Any]:
+    """The declared carbon-footprint performance class and whether it is provisional: it is
+    unless the document's class table is the configured one and that table is final (the Art.
+    7(2) delegated act has set the boundaries). Views, pages and exports show it so marked."""
+    table = table or load_class_table()
+    declared_table = get_at(document, "/point1/carbonFootprint/classTable")
+    provisional = table.provisional or declared_table != table.id
+    return {
+        "class": get_at(document, "/point1/carbonFootprint/performanceClass"),
+        "classTable": declared_table,
+        "provisional": provisional,
+        "note": table.note
+        if provisional and table.note
+        else (
+            "provisional: the class table is not the final one of the Art. 7(2) delegated act"
+            if provisional
+            else ""
+        ),
+    }
+
+
 def due_diligence(document: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Coverage of the Art. 48 raw materials the battery contains."""
     coverage = get_at(document, "/point1/responsibleSourcing/dueDiligence") or {}

@@ -28,13 +28,15 @@ passport keeps its decimal strings.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from passport.document.body import get_at
-from passport.document.compliance import absent_as_allowed, completeness
+from passport.document.compliance import absent_as_allowed, carbon_class_status, completeness
+from passport.document.regulation import CarbonClassTable
 from passport.errors import ExportIncompleteError
 
 ASPECTS: tuple[str, ...] = (
@@ -84,6 +86,11 @@ class BatteryPassExport:
 
     aspects: dict[str, dict[str, Any]]
     notes: list[str] = field(default_factory=list)
+    supplement: dict[str, Any] = field(default_factory=dict)
+    """Mandatory passport information the Battery Pass v1.2 model has no member for (DPP
+    metadata, model identifier, serial number, facility identifier, trade names, the warranty as
+    a period and an end date, every test report, every part number, the provisional carbon
+    class, items stated not applicable): ``BatteryPassSupplement.json`` beside the aspects."""
     passport_version: dict[str, Any] | None = None
     """The exported passport version with its canonical hash
     (:func:`passport.service.views.current_version`): the Battery Pass model has no member for
@@ -158,6 +165,14 @@ def _address(address: Any) -> dict[str, str]:
     }
 
 
+def _with_trade_name(contact: Mapping[str, Any]) -> str:
+    """The contact's name, with its registered trade name where that differs (Battery Pass has
+    one contactName for "name, trade name or mark")."""
+    name = str(contact.get("name") or "")
+    trade = contact.get("tradeName")
+    return f"{name} (trade name: {trade})" if trade and trade != name else name
+
+
 def _moment(date_or_time: Any) -> str:
     text = str(date_or_time)
     return text if "T" in text else f"{text}T00:00:00Z"
@@ -173,12 +188,14 @@ def _general(r: _Reader, notes: list[str]) -> dict[str, Any]:
             "batteryStatus: the battery was recycled and its passport ceased; Battery Pass has "
             "no such status, exported as Waste"
         )
-    warranty_month = min(max(int(months or 1), 1), 12)
-    if months is not None and months > 12:
+    warranty: str | None = None
+    if isinstance(months, int) and 1 <= months <= 12:
+        warranty = f"--{months:02d}"
+    elif months is not None:
         notes.append(
-            "warrentyPeriod: Battery Pass 1.2 types it as an xsd:gMonth (--MM), which cannot hold "
-            f"the "
-            f"{months}-month warranty; exported as --12, the passport keeps warrantyPeriodMonths"
+            "warrentyPeriod: left out, Battery Pass 1.2 types it as an xsd:gMonth (--MM), which "
+            f"cannot hold a {months}-month warranty; the period (ISO 8601) and its end date are "
+            "in BatteryPassSupplement.warranty"
         )
     notes.append(
         "manufacturerInformation.emailAddress: left out, the 1.2.0 pattern ^[w.-]+@… accepts "
@@ -189,7 +206,7 @@ def _general(r: _Reader, notes: list[str]) -> dict[str, Any]:
         "batteryPassportIdentifier": r.get("/passportId", "batteryPassportIdentifier"),
         "batteryCategory": r.get("/point1/category", "batteryCategory"),
         "manufacturerInformation": {
-            "contactName": manufacturer.get("name", ""),
+            "contactName": _with_trade_name(manufacturer),
             "postalAddress": _address(manufacturer.get("address")),
             "identifier": manufacturer.get("identifier", ""),
         },
@@ -200,20 +217,33 @@ def _general(r: _Reader, notes: list[str]) -> dict[str, Any]:
             r.get("/point1/manufacturing/facility/address", "manufacturingPlace")
         ),
         "operatorInformation": {
-            "contactName": r.get("/economicOperator/name", "operatorInformation"),
+            "contactName": _with_trade_name(
+                {
+                    "name": r.get("/economicOperator/name", "operatorInformation"),
+                    "tradeName": get_at(r.doc, "/economicOperator/tradeName"),
+                }
+            ),
             "postalAddress": _address(operator_address),
             "identifier": r.get("/economicOperator/id", "operatorInformation"),
         },
         "puttingIntoService": r.get("/point4/puttingIntoService", "puttingIntoService"),
-        "warrentyPeriod": f"--{warranty_month:02d}",
+        "warrentyPeriod": warranty,
     }
     if manufacturer.get("webUrl"):
         out["manufacturerInformation"]["webAddress"] = manufacturer["webUrl"]
     return out
 
 
-def _carbon(r: _Reader) -> dict[str, Any]:
+def _carbon(r: _Reader, table: CarbonClassTable | None, notes: list[str]) -> dict[str, Any]:
     cf = "/point1/carbonFootprint"
+    status = carbon_class_status(r.doc, table)
+    declared = r.get(f"{cf}/performanceClass", "carbonFootprintPerformanceClass")
+    if declared is not None and status["provisional"]:
+        declared = f"{declared} (provisional)"
+        notes.append(
+            f"carbonFootprintPerformanceClass: marked provisional (class table "
+            f"{status['classTable']}): {status['note']}"
+        )
     return {
         "batteryCarbonFootprint": r.num(f"{cf}/perKWh/total", "batteryCarbonFootprint"),
         "carbonFootprintPerLifecycleStage": [
@@ -223,9 +253,7 @@ def _carbon(r: _Reader) -> dict[str, Any]:
             }
             for ours, stage in _STAGE.items()
         ],
-        "carbonFootprintPerformanceClass": r.get(
-            f"{cf}/performanceClass", "carbonFootprintPerformanceClass"
-        ),
+        "carbonFootprintPerformanceClass": declared,
         "carbonFootprintStudy": r.get(f"{cf}/studyUrl", "carbonFootprintStudy"),
         "absoluteCarbonFootprint": r.num(f"{cf}/absoluteKg/total", "absoluteCarbonFootprint"),
     }
@@ -299,8 +327,8 @@ def _labeling(r: _Reader, notes: list[str]) -> dict[str, Any]:
     reports = r.get("/point3/testReports", "resultOfTestReport") or [{}]
     if len(reports) > 1:
         notes.append(
-            "resultOfTestReport: Battery Pass takes one URL; exported the first of "
-            f"{len(reports)} test reports"
+            "resultOfTestReport: Battery Pass 1.2 takes one URL; it holds the first of "
+            f"{len(reports)} test reports, BatteryPassSupplement.testReports lists them all"
         )
     labels = r.get("/point1/labels", "labels") or []
     return {
@@ -392,7 +420,9 @@ def _performance(r: _Reader, version: str, notes: list[str]) -> dict[str, Any]:
     else:
         _performance_120(tech, condition, versioned, remaining, measured, notes)
     notes.append(
-        "initialInternalResistance: values in milliohm (the Battery Pass model names no unit)"
+        "units as the Battery Pass aspect model (SAMM) states them: initialInternalResistance "
+        "in ohm (ours in milliohm), ratedMaximumPower in kW (ours in W), time at extreme "
+        "temperatures in minutes (ours in hours)"
     )
     return {"batteryTechicalProperties": tech, "batteryCondition": condition}
 
@@ -415,7 +445,9 @@ def _technical_properties(r: _Reader, measured: Any) -> tuple[dict[str, Any], li
     ]
     tech: dict[str, Any] = {
         "originalPowerCapability": power,
-        "ratedMaximumPower": r.num(f"{p}/power/ratedMaximumPowerW", "ratedMaximumPower"),
+        "ratedMaximumPower": _scaled(
+            r.num(f"{p}/power/ratedMaximumPowerW", "ratedMaximumPower"), "0.001"
+        ),
         "powerCapabilityRatio": r.num(f"{p}/power/powerCapabilityRatio", "powerCapabilityRatio"),
         "ratedEnergy": r.num(f"{p}/ratedEnergyKWh", "ratedEnergy"),
         "expectedNumberOfCycles": r.num(f"{p}/expectedLifetime/cycles", "expectedNumberOfCycles"),
@@ -427,7 +459,10 @@ def _technical_properties(r: _Reader, measured: Any) -> tuple[dict[str, Any], li
         ),
         "ratedCapacity": r.num(f"{p}/ratedCapacityAh", "ratedCapacity"),
         "initialInternalResistance": [
-            {"ohmicResistance": _number(resistances[k]), "batteryComponent": component}
+            {
+                "ohmicResistance": _scaled(_number(resistances[k]), "0.001"),
+                "batteryComponent": component,
+            }
             for k, component in (
                 ("cellMilliohm", "cell"),
                 ("moduleMilliohm", "module"),
@@ -455,17 +490,17 @@ def _technical_properties(r: _Reader, measured: Any) -> tuple[dict[str, Any], li
 def _temperature(r: _Reader, recorded: Any) -> dict[str, Any]:
     use = _USE
     return {
-        "timeExtremeHighTemp": r.num(
-            f"{use}/temperature/timeExtremeHighHours", "temperatureInformation"
+        "timeExtremeHighTemp": _scaled(
+            r.num(f"{use}/temperature/timeExtremeHighHours", "temperatureInformation"), "60"
         ),
-        "timeExtremeLowTemp": r.num(
-            f"{use}/temperature/timeExtremeLowHours", "temperatureInformation"
+        "timeExtremeLowTemp": _scaled(
+            r.num(f"{use}/temperature/timeExtremeLowHours", "temperatureInformation"), "60"
         ),
-        "timeExtremeHighTempCharging": r.num(
-            f"{use}/temperature/timeExtremeHighChargingHours", "temperatureInformation"
+        "timeExtremeHighTempCharging": _scaled(
+            r.num(f"{use}/temperature/timeExtremeHighChargingHours", "temperatureInformation"), "60"
         ),
-        "timeExtremeLowTempCharging": r.num(
-            f"{use}/temperature/timeExtremeLowChargingHours", "temperatureInformation"
+        "timeExtremeLowTempCharging": _scaled(
+            r.num(f"{use}/temperature/timeExtremeLowChargingHours", "temperatureInformation"), "60"
         ),
         "lastUpdate": recorded,
     }
@@ -623,11 +658,67 @@ def _diligence(r: _Reader, notes: list[str]) -> dict[str, Any]:
     return out
 
 
+def _add_months(day: str, months: int) -> str:
+    """The ISO date ``months`` after ``day`` (YYYY-MM-DD…), clamped to the month's last day."""
+    import calendar
+
+    year, month, dom = int(day[0:4]), int(day[5:7]), int(day[8:10])
+    total = year * 12 + (month - 1) + months
+    year, month = divmod(total, 12)
+    month += 1
+    dom = min(dom, calendar.monthrange(year, month)[1])
+    return f"{year:04d}-{month:02d}-{dom:02d}"
+
+
+def _supplement(r: _Reader, table: CarbonClassTable | None) -> dict[str, Any]:
+    """What the Battery Pass v1.2 aspects have no member for (see :class:`BatteryPassExport`)."""
+    doc = r.doc
+    ident = get_at(doc, "/point1/identification") or {}
+    months = get_at(doc, "/point1/performance/warrantyPeriodMonths")
+    start = get_at(doc, "/point4/puttingIntoService")
+    warranty: dict[str, Any] = {}
+    if isinstance(months, int):
+        warranty = {"months": months, "period": f"P{months}M", "startsAt": "puttingIntoService"}
+        if start:
+            warranty["endDate"] = _add_months(str(start), months)
+        else:
+            warranty["endDateNote"] = (
+                "not yet known: the warranty runs from the date of putting into service"
+            )
+    usage = get_at(doc, "/point4/usage") or {}
+    events = usage.get("negativeEvents") if isinstance(usage, Mapping) else None
+    carbon = carbon_class_status(doc, table)
+    out: dict[str, Any] = {
+        "dppSchemaVersion": doc.get("schemaVersion"),
+        "dppStatus": "inactive" if doc.get("successor") or doc.get("ceasedAt") else "active",
+        "granularity": "item",
+        "lastUpdated": doc.get("lastUpdated"),
+        "batteryModelIdentifier": ident.get("modelId"),
+        "batteryModelName": ident.get("modelName"),
+        "serialNumber": ident.get("serialNumber"),
+        "batchNumber": ident.get("batchNumber"),
+        "uniqueFacilityIdentifier": get_at(doc, "/point1/manufacturing/facility/id"),
+        "manufacturerTradeName": get_at(doc, "/point1/manufacturer/tradeName"),
+        "operatorTradeName": get_at(doc, "/economicOperator/tradeName"),
+        "warranty": warranty or None,
+        "testReports": copy.deepcopy(get_at(doc, "/point3/testReports")),
+        "partNumbers": copy.deepcopy(get_at(doc, "/point2/partNumbers")),
+        "carbonFootprintPerformanceClass": carbon,
+        "notApplicable": copy.deepcopy(get_at(doc, "/point1/notApplicable") or []),
+        "negativeEvents": {
+            "recorded": len(events) if isinstance(events, list) else None,
+            "asOf": usage.get("recordedAt") if isinstance(usage, Mapping) else None,
+        },
+    }
+    return {k: v for k, v in out.items() if v is not None}
+
+
 def export_batterypass(
     document: Mapping[str, Any],
     *,
     performance_version: str = "1.2.1",
     version: Mapping[str, Any] | None = None,
+    class_table: CarbonClassTable | None = None,
 ) -> BatteryPassExport:
     """The seven Battery Pass v1.2 aspects of a full passport document.
 
@@ -650,7 +741,7 @@ def export_batterypass(
     notes: list[str] = []
     aspects = {
         "GeneralProductInformation": _general(reader, notes),
-        "CarbonFootprintForBatteries": _carbon(reader),
+        "CarbonFootprintForBatteries": _carbon(reader, class_table, notes),
         "Circularity": _circularity(reader, notes),
         "Labeling": _labeling(reader, notes),
         "MaterialComposition": _composition(reader),
@@ -661,8 +752,11 @@ def export_batterypass(
         unique = {g["pointer"]: g for g in reader.gaps}
         raise ExportIncompleteError(sorted(unique.values(), key=lambda g: g["pointer"]))
     notes.extend(reader.omitted[p] for p in sorted(reader.omitted))
+    for entry in get_at(document, "/point1/notApplicable") or []:
+        notes.append(f"{entry['item']}: not applicable, {entry['reason']}")
     return BatteryPassExport(
         aspects=_prune(aspects),
         notes=notes,
+        supplement=_supplement(reader, class_table),
         passport_version=dict(version) if version is not None else None,
     )
