@@ -331,10 +331,15 @@ class PassportViewModel(CamelModel):
     version: dict[str, Any] | None = Field(
         default=None,
         description="The current passport version: number, hash (sha256: over the RFC 8785 "
-        "canonical bytes of the signed record that made it), kind, status, acceptedAt.",
+        "canonical bytes of the signed record that made it), hashOf, kind.",
     )
     versions: list[dict[str, Any]] = Field(
         default_factory=list, description="Every version of the passport, oldest first."
+    )
+    annotations: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Reading aids outside the signed data: carbonFootprintClass (class, "
+        "classTable, provisional, note) while the class table is not final.",
     )
     evidence: Evidence
 

@@ -157,9 +157,12 @@ def show_command(
     typer.echo(f"passport {doc.pop('passportId')} as seen by: {view.role}")
     if view.versions:
         latest = view.versions[-1]
+        typer.echo(f"version {latest['version']} ({latest['kind']}): {latest['hash']}")
+    carbon = view.annotations.get("carbonFootprintClass")
+    if carbon and carbon["provisional"]:
         typer.echo(
-            f"version {latest['version']} ({latest['kind']}, {latest['acceptedAt']}): "
-            f"{latest['hash']}"
+            f"carbon footprint class {carbon['class']}: PROVISIONAL (table "
+            f"{carbon['classTable']}): {carbon['note']}"
         )
     parts = {key: doc.pop(key) for key in list(doc) if key.startswith("point")}
     for line in _tree(doc):

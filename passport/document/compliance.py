@@ -151,6 +151,12 @@ ANNEX_XIII_ITEMS: tuple[Item, ...] = (
     Item("/economicOperator/address", "1: economic operator postal address (Art. 38(7))"),
     Item("/point1/manufacturing/facility/address", "1: address of the place of manufacture"),
     Item(
+        "/point1/manufacturing/facility/id",
+        "1: unique facility identifier of the place of manufacture (ESPR Art. 2(33))",
+    ),
+    Item("/point1/identification/modelId", "1: battery model identifier (Art. 38(6))"),
+    Item("/point1/identification/serialNumber", "1: serial number (Art. 38(6))"),
+    Item(
         "/point1/carbonFootprint/perKWh/mainProduction",
         "1: carbon footprint of the main production stage (Art. 7)",
     ),

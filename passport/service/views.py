@@ -21,6 +21,7 @@ from typing import Any
 
 from passport.document.access import AccessRole, PassportAccessFacts, Reader, decide_access
 from passport.document.body import LEDGER_FIGURES, document_from, get_at
+from passport.document.compliance import carbon_class_status
 from passport.document.figures import figures_from_rollup
 from passport.document.ids import PASSPORT_ID
 from passport.document.partitions import partitions_for, view
@@ -33,6 +34,7 @@ from passport.document.signed_partitions import (
     verify_partition,
 )
 from passport.document.validation import validate
+from passport.document.versions import versions_from_records
 from passport.errors import PartitionUnverifiedError, PassportNotFoundError
 from passport.ledger import log as translog
 from passport.ledger.accept import verify_record_proof
@@ -131,31 +133,11 @@ def reader_access(
     return passport_id, decide_access(reader, facts, requested)
 
 
-VERSION_KINDS = frozenset({"BatteryPassport", "PassportUpdate", "PassportStatusChange"})
-"""Record kinds that make a new version of the passport (its document changes); mandates and
-access grants change who may act or read, not the passport."""
-
-
 def passport_versions(tx: Tx, passport_id: str) -> list[dict[str, Any]]:
-    """Every version of the passport, oldest first, with its canonical hash.
-
-    A version is the passport as a record of :data:`VERSION_KINDS` left it (issue, update,
-    status change). Its hash is that record's hash: ``sha256:`` + SHA-256 of the RFC 8785
-    canonical bytes of the signed record, which commits (by partition hashes) to every partition
-    of that version. Anyone holding the record recomputes it; the log proves its inclusion."""
+    """Every version of the passport, oldest first, with its canonical hash
+    (:mod:`passport.document.versions`)."""
     events = sorted(tx.passports().events(passport_id), key=lambda e: e.leaf_index)
-    versions = [e for e in events if e.kind in VERSION_KINDS]
-    return [
-        {
-            "version": number,
-            "hash": e.record_hash,
-            "hashOf": "the signed record of this version (SHA-256, RFC 8785 canonical bytes)",
-            "kind": e.kind,
-            "status": e.status,
-            "acceptedAt": e.accepted_at,
-        }
-        for number, e in enumerate(versions, start=1)
-    ]
+    return versions_from_records((e.record_hash, e.kind) for e in events)
 
 
 def current_version(ledger: Ledger, passport_id: str) -> dict[str, Any]:
@@ -179,6 +161,9 @@ class PassportView:
     committed_by: dict[int, str]
     receipts: dict[str, dict[str, Any]] = field(default_factory=dict)
     versions: list[dict[str, Any]] = field(default_factory=list)
+    annotations: dict[str, Any] = field(default_factory=dict)
+    """What the reader must know to read the view right, not part of the signed data: the
+    carbon-footprint class marked provisional while the class table is not the final one."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form: ``passport`` (the role's view), its ``version`` (the current one, with its
@@ -188,6 +173,7 @@ class PassportView:
             "passport": self.document,
             "version": self.versions[-1] if self.versions else None,
             "versions": self.versions,
+            "annotations": self.annotations,
             "evidence": {
                 "passportRecord": self.passport_record,
                 "lifecycleRecords": self.lifecycle_records,
@@ -273,6 +259,11 @@ def show_passport(
         committed_by=committed_by,
         receipts=receipts,
         versions=versions,
+        annotations=(
+            {"carbonFootprintClass": carbon_class_status(document)}
+            if get_at(document, "/point1/carbonFootprint/performanceClass") is not None
+            else {}
+        ),
     )
 
 
