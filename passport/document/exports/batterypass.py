@@ -15,12 +15,18 @@ SupplyChainDueDiligence        point 1 responsible sourcing         1.2.0
 The export holds all four partitions, so it is for the economic operator's own use (data-space
 exchange), not for serving to a reader. Where the Battery Pass model is poorer than ours the
 passport keeps the richer data and the export says what it left out
-(:attr:`BatteryPassExport.notes`):
-recycled content of graphite and manganese (``recycledMaterial`` lists only Co, Ni, Li, Pb),
-per-element origins, certification and due-diligence coverage, risk flags, the status
-``recycled``. Where it requires a value our passport does not hold (e.g. the state of certified
-energy of a non-EV battery, or the date of putting into service before it is known), the export is
-refused with :class:`ExportIncompleteError` listing every gap: it never invents a value.
+(:attr:`BatteryPassExport.notes`): recycled content of graphite and manganese
+(``recycledMaterial`` lists only Co, Ni, Li, Pb), per-element origins, certification and
+due-diligence coverage, risk flags, the status ``recycled``. Mandatory information the model has
+no member for travels beside the aspects (:attr:`BatteryPassExport.supplement`).
+
+It refuses (:class:`ExportIncompleteError`) exactly when
+:func:`passport.document.compliance.completeness` calls the passport incomplete, the rule
+``bpass passport check`` reports. Values a complete passport may lack (the date of putting into
+service before it happens, the EV-only items of other categories) are left out, as the Battery
+Pass says for an absent value, and noted: it never invents a value. Units follow the Battery
+Pass aspect models (ohm, kW, minutes); the carbon class is marked provisional while the class
+table is not final. Mapping and absences: docs/interop.md, "Battery Pass export".
 
 Numbers become JSON numbers here (the Battery Pass schemas ask for ``number``); the signed
 passport keeps its decimal strings.
