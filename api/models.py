@@ -328,6 +328,19 @@ class PassportViewModel(CamelModel):
         description="The passport document: the role's Annex XIII partitions and the public "
         "metadata."
     )
+    version: dict[str, Any] | None = Field(
+        default=None,
+        description="The current passport version: number, hash (sha256: over the RFC 8785 "
+        "canonical bytes of the signed record that made it), hashOf, kind.",
+    )
+    versions: list[dict[str, Any]] = Field(
+        default_factory=list, description="Every version of the passport, oldest first."
+    )
+    annotations: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Reading aids outside the signed data: carbonFootprintClass (class, "
+        "classTable, provisional, note) while the class table is not final.",
+    )
     evidence: Evidence
 
 
@@ -359,3 +372,13 @@ class ExportModel(CamelModel):
     )
     aspects: dict[str, dict[str, Any]]
     notes: list[str] = Field(description="What the mapping could not carry.")
+    supplement: dict[str, Any] = Field(
+        description="Mandatory passport information the Battery Pass v1.2 model has no member "
+        "for: DPP metadata, model identifier, serial number, facility identifier, trade names, "
+        "warranty period and end date, every test report and part number, the provisional "
+        "carbon class, items stated not applicable."
+    )
+    passport_version: dict[str, Any] = Field(
+        description="The exported passport version and its canonical hash (sha256: over the "
+        "RFC 8785 canonical bytes of the signed record that made it)."
+    )

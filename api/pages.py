@@ -19,6 +19,7 @@ from urllib.parse import quote
 from fastapi.responses import HTMLResponse
 
 from passport.document.body import parts_of
+from passport.document.compliance import carbon_class_status
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -210,13 +211,24 @@ def _carbon(p: _Page) -> str:
     links = p.link("Carbon footprint study", f"{base}/studyUrl") + p.link(
         "Carbon footprint declaration", f"{base}/declarationUrl"
     )
+    carbon = carbon_class_status(p.doc) if p.get(f"{base}/performanceClass") else None
+    provisional = (
+        f' <span class="provisional" title="{_e(carbon["note"])}">(provisional)</span>'
+        if carbon and carbon["provisional"]
+        else ""
+    )
+    provisional_note = (
+        f'\n  <p class="note provisional-note">Provisional class: {_e(carbon["note"])}</p>'
+        if carbon and carbon["provisional"]
+        else ""
+    )
     return f"""
 <section class="card" aria-labelledby="carbon-title">
   <h2 id="carbon-title">Carbon footprint</h2>
   <p class="headline"><span class="big">{p.v(f"{base}/perKWh/total")}</span>
     <span class="unit">kg CO₂e per kWh</span>
     <span class="class-badge" title="performance class">Class
-      {p.v(f"{base}/performanceClass")}</span></p>
+      {p.v(f"{base}/performanceClass")}{provisional}</span></p>{provisional_note}
   <p class="note">Over the battery's life cycle: {p.v(f"{base}/absoluteKg/total")} kg CO₂e in
     total, for {p.v(f"{base}/serviceLifeEnergyKWh")} kWh delivered over its service life.
     Primary data: {p.v(f"{base}/primaryDataSharePercent")} %. Class table:

@@ -158,6 +158,15 @@ def show_command(
         return
     doc = dict(view.document)
     typer.echo(f"passport {doc.pop('passportId')} as seen by: {view.role}")
+    if view.versions:
+        latest = view.versions[-1]
+        typer.echo(f"version {latest['version']} ({latest['kind']}): {latest['hash']}")
+    carbon = view.annotations.get("carbonFootprintClass")
+    if carbon and carbon["provisional"]:
+        typer.echo(
+            f"carbon footprint class {carbon['class']}: PROVISIONAL (table "
+            f"{carbon['classTable']}): {carbon['note']}"
+        )
     parts = {key: doc.pop(key) for key in list(doc) if key.startswith("point")}
     for line in _tree(doc):
         typer.echo(line)
@@ -240,7 +249,15 @@ def check_command(
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Compliance report: Annex XIII completeness, Art. 8 minimums, carbon class, due diligence."""
+    """Compliance report: Annex XIII completeness, Art. 8 minimums, carbon class, due diligence.
+
+    Exits 0 when the report is ok, 1 when it is not. ok means no findings: every Annex XIII
+    item of the battery's category is present (values a battery cannot have before it is put
+    into service are "not yet applicable", not missing), no applicable Art. 8 minimum is
+    failed (the 2031 and the 2036 levels, before they apply too), the declared carbon class
+    agrees with the class table, and due diligence fully covers every Art. 48 raw material the
+    battery contains.
+    """
     from passport.document.compliance import compliance_report
     from passport.document.regulation import load_class_table
     from passport.service.views import full_document, resolve
@@ -251,6 +268,8 @@ def check_command(
     )
     if as_json:
         print_json(report)
+        if not report["ok"]:
+            raise typer.Exit(EXIT_REJECTED)
         return
     gaps = report["completeness"]
     typer.echo(f"passport {report['passportId']} ({gaps['category']}, status {report['status']})")
@@ -260,6 +279,8 @@ def check_command(
     )
     for gap in gaps["missing"]:
         typer.echo(f"  missing {gap['item']} ({gap['pointer']})")
+    for gap in gaps["notYetApplicable"]:
+        typer.echo(f"  not yet applicable: {gap['item']} ({gap['pointer']}): {gap['reason']}")
     typer.echo("Art. 8 recycled content:")
     for row in report["recycledContent"]:
         if row["status"] == "not-applicable":
@@ -285,6 +306,9 @@ def check_command(
     typer.echo(f"findings: {len(report['findings'])}")
     for finding in report["findings"]:
         typer.echo(f"  - {finding}")
+    typer.echo(f"ok: {'yes' if report['ok'] else 'NO'} ({report['okMeans']})")
+    if not report["ok"]:
+        raise typer.Exit(EXIT_REJECTED)
 
 
 @passport_app.command("export")
@@ -326,8 +350,13 @@ def export_command(
     home: HomeOption = None,
 ) -> None:
     """Export the passport to the Battery Pass or Catena-X data model (all partitions: for the
-    operator's use)."""
-    from passport.service.views import full_document, resolve
+    operator's use), with the passport version it exports and that version's canonical hash.
+
+    Without --out prints {"passportVersion", "aspects", "supplement"} (batterypass) or
+    {"passportVersion", "BatteryPass"} (catenax); with --out writes one <Aspect>.json per aspect
+    and BatteryPassSupplement.json (mandatory information the Battery Pass model has no member
+    for), or BatteryPass.json, and passport-version.json (the version and its hash)."""
+    from passport.service.views import current_version, full_document, resolve
 
     if fmt not in EXPORT_FORMATS:
         raise ConfigurationError(
@@ -340,24 +369,43 @@ def export_command(
     if supplements and fmt != "catenax":
         raise ConfigurationError("--set applies to --format catenax only")
     ledger = _ledger(db, home, write=False)
-    document = full_document(ledger, resolve(ledger, passport))
+    passport_id = resolve(ledger, passport)
+    document = full_document(ledger, passport_id)
+    version = current_version(ledger, passport_id)
+    files: dict[str, Any]
     if fmt == "catenax":
         given = dict(parse_supplement(s) for s in supplements or [])
         catenax = export_catenax(document, supplements=given)
         files, notes = {"BatteryPass": catenax.payload}, catenax.notes
+        printed: dict[str, Any] = {"passportVersion": version, **files}
     else:
-        exported = export_batterypass(document, performance_version=performance_version)
-        files, notes = {name: exported.aspects[name] for name in ASPECTS}, exported.notes
+        exported = export_batterypass(
+            document, performance_version=performance_version, version=version
+        )
+        files = {name: exported.aspects[name] for name in ASPECTS}
+        files["BatteryPassSupplement"] = exported.supplement
+        notes = exported.notes
+        printed = {
+            "passportVersion": version,
+            "aspects": exported.aspects,
+            "supplement": exported.supplement,
+        }
     if out is None:
-        print_json(files["BatteryPass"] if fmt == "catenax" else files)
+        print_json(printed)
     else:
         out.mkdir(parents=True, exist_ok=True)
+        files["passport-version"] = version
         for name, payload in files.items():
             (out / f"{name}.json").write_text(
                 json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
             )
-        what = "the battery_pass 6.1.0 payload" if fmt == "catenax" else f"{len(files)} aspects"
-        typer.echo(f"wrote {what} to {out}")
+        what = (
+            "the battery_pass 6.1.0 payload (BatteryPass.json)"
+            if fmt == "catenax"
+            else f"{len(ASPECTS)} aspects, BatteryPassSupplement.json"
+        )
+        typer.echo(f"wrote {what} and passport-version.json to {out}")
+    typer.echo(f"passport version {version['version']}: {version['hash']}", err=True)
     for note in notes:
         typer.echo(f"note: {note}", err=True)
 

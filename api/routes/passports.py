@@ -50,7 +50,7 @@ from passport.errors import ExportSupplementError
 from passport.ledger.log import Receipt
 from passport.ledger.pipeline import Ledger
 from passport.service.bundle import build_bundle
-from passport.service.views import full_document, load_state, show_passport
+from passport.service.views import current_version, full_document, load_state, show_passport
 from signing.errors import CanonicalizationError
 from signing.jcs import parse_json
 
@@ -396,12 +396,15 @@ def export(
             format=format,
             aspects={"BatteryPass": catenax.payload},
             notes=catenax.notes,
+            passport_version=current_version(ledger, passport_id),
         )
     if supplement:
         raise ExportSupplementError([{"pointer": "set", "message": "for format=catenax only"}])
     assert performance_version in PERFORMANCE_VERSIONS
     exported = export_batterypass(
-        full_document(ledger, passport_id), performance_version=performance_version
+        full_document(ledger, passport_id),
+        performance_version=performance_version,
+        version=current_version(ledger, passport_id),
     )
     return ExportModel(
         passport_id=passport_id,
@@ -409,6 +412,8 @@ def export(
         performance_version=performance_version,
         aspects=exported.aspects,
         notes=exported.notes,
+        passport_version=exported.passport_version or {},
+        supplement=exported.supplement,
     )
 
 

@@ -39,6 +39,10 @@ class Item:
     categories: frozenset[str] = ALL
     may_be_empty: bool = False
     """An empty list or object still answers the item (e.g. "no hazardous substances")."""
+    once_in_service: bool = False
+    """A value the battery cannot have before it is put into service (e.g. the date of putting
+    into service): while it is absent the item is "not yet applicable", never missing, and
+    exports leave it out as the target format says for an absent value."""
 
 
 ANNEX_XIII_ITEMS: tuple[Item, ...] = (
@@ -129,13 +133,92 @@ ANNEX_XIII_ITEMS: tuple[Item, ...] = (
         "4: remaining capacity",
         frozenset({"lmt", "industrial", "stationary"}),
     ),
+    Item(
+        "/point4/puttingIntoService",
+        "4: date of putting into service (Annex VI Part A (1), where appropriate)",
+        once_in_service=True,
+    ),
     Item("/status", "4: battery status"),
     Item("/point4/usage/fullCycles", "4: number of charge/discharge cycles"),
     Item("/point4/usage/negativeEvents", "4: negative events such as accidents", may_be_empty=True),
     Item("/point4/usage/temperature", "4: time spent in extreme temperatures"),
     Item("/point4/usage/stateOfChargePercent", "4: state of charge"),
+    # Values the items above consist of, which the data exchange formats (Battery Pass) need
+    # one by one: listed so that the check and every export agree on what is complete.
+    Item("/passportId", "1: battery passport identifier (Art. 77)"),
+    Item("/economicOperator/id", "1: economic operator identifier (Art. 77(4))"),
+    Item("/economicOperator/name", "1: economic operator name (Art. 38(7))"),
+    Item("/economicOperator/address", "1: economic operator postal address (Art. 38(7))"),
+    Item("/point1/manufacturing/facility/address", "1: address of the place of manufacture"),
+    Item(
+        "/point1/manufacturing/facility/id",
+        "1: unique facility identifier of the place of manufacture (ESPR Art. 2(33))",
+    ),
+    Item("/point1/identification/modelId", "1: battery model identifier (Art. 38(6))"),
+    Item("/point1/identification/serialNumber", "1: serial number (Art. 38(6))"),
+    Item(
+        "/point1/carbonFootprint/perKWh/mainProduction",
+        "1: carbon footprint of the main production stage (Art. 7)",
+    ),
+    Item(
+        "/point1/carbonFootprint/perKWh/distribution",
+        "1: carbon footprint of the distribution stage (Art. 7)",
+    ),
+    Item(
+        "/point1/carbonFootprint/perKWh/endOfLifeAndRecycling",
+        "1: carbon footprint of the end-of-life and recycling stage (Art. 7)",
+    ),
+    Item("/point1/carbonFootprint/absoluteKg/total", "1: absolute carbon footprint (Art. 7)"),
+    Item("/point1/performance/ratedEnergyKWh", "1: rated energy (Annex IV Part A)"),
+    Item("/point1/performance/power/powerCapabilityRatio", "1: power capability ratio"),
+    Item("/point1/performance/expectedLifetime/years", "1: expected lifetime in years"),
+    Item(
+        "/point1/performance/initialSelfDischargePercentPerMonth",
+        "1: initial self-discharge rate",
+    ),
+    Item("/point1/performance/internalResistance", "1: initial internal resistance"),
+    Item("/point1/performance/temperatureRangeIdle/minimumC", "1: lower idle temperature"),
+    Item("/point1/performance/temperatureRangeIdle/maximumC", "1: upper idle temperature"),
+    Item("/point4/stateOfHealth/measuredAt", "4: time of the state-of-health values"),
+    Item("/point4/stateOfHealth/capacityFadePercent", "4: capacity fade"),
+    Item("/point4/stateOfHealth/powerFadePercent", "4: power fade"),
+    Item("/point4/stateOfHealth/remainingEnergyKWh", "4: remaining energy"),
+    Item("/point4/stateOfHealth/remainingPowerCapability", "4: remaining power capability"),
+    Item(
+        "/point4/stateOfHealth/remainingRoundTripEfficiencyPercent",
+        "4: remaining round-trip energy efficiency",
+    ),
+    Item(
+        "/point4/stateOfHealth/roundTripEfficiencyFadePercent",
+        "4: round-trip energy efficiency fade",
+    ),
+    Item("/point4/stateOfHealth/selfDischargeRatePercentPerMonth", "4: self-discharge rate"),
+    Item("/point4/stateOfHealth/internalResistanceIncrease", "4: internal resistance increase"),
+    Item("/point4/usage/recordedAt", "4: time of the usage values"),
+    Item("/point4/usage/energyThroughputKWh", "4: energy throughput"),
+    Item("/point4/usage/capacityThroughputAh", "4: capacity throughput"),
+    Item("/point4/usage/temperature/timeExtremeHighHours", "4: time above the upper temperature"),
+    Item("/point4/usage/temperature/timeExtremeLowHours", "4: time below the lower temperature"),
+    Item(
+        "/point4/usage/temperature/timeExtremeHighChargingHours",
+        "4: time charging above the upper temperature",
+    ),
+    Item(
+        "/point4/usage/temperature/timeExtremeLowChargingHours",
+        "4: time charging below the lower temperature",
+    ),
 )
 """Annex XIII (points 1 to 4) as data: pointer, label, categories it applies to."""
+
+OK_MEANS = (
+    "ok is true exactly when there are no findings: every Annex XIII item of the battery's "
+    "category is present (values a battery cannot have before it is put into service are not "
+    "yet applicable, not missing), no applicable Art. 8 recycled-content minimum is failed "
+    "(the 2031 and the 2036 levels are both checked, before they apply too), "
+    "the declared carbon-footprint class agrees with the class table, and due diligence fully "
+    "covers every Art. 48 raw material the battery contains"
+)
+"""What the report's ``ok`` means (``bpass passport check`` exits 1 when it is false)."""
 
 ART8_CATEGORIES = frozenset({"ev", "industrial", "stationary"})
 """Categories whose recycled content is checked against Art. 8: Art. 8(1) to (3) name industrial
@@ -164,20 +247,50 @@ def _fmt(value: Decimal) -> str:
 
 
 def completeness(document: Mapping[str, Any]) -> dict[str, Any]:
-    """Annex XIII items required for the passport's category, and which are missing."""
+    """Annex XIII items required for the passport's category, which are missing, and which are
+    not yet applicable (values a battery cannot have before it is put into service).
+
+    The one completeness rule: ``bpass passport check`` reports it and every export refuses
+    exactly when it says ``complete`` is false, listing the same pointers.
+    """
     category = get_at(document, "/point1/category")
     applicable = [i for i in ANNEX_XIII_ITEMS if category in i.categories]
-    missing = [
-        {"pointer": i.pointer, "item": i.label}
-        for i in applicable
-        if not _present(get_at(document, i.pointer), i.may_be_empty)
-    ]
+    missing: list[dict[str, str]] = []
+    not_yet: list[dict[str, str]] = []
+    for i in applicable:
+        if _present(get_at(document, i.pointer), i.may_be_empty):
+            continue
+        entry = {"pointer": i.pointer, "item": i.label}
+        if i.once_in_service:
+            not_yet.append({**entry, "reason": "the battery has not been put into service yet"})
+        else:
+            missing.append(entry)
+    if category not in ALL:
+        missing.insert(0, {"pointer": "/point1/category", "item": "1: battery category"})
     return {
         "category": category,
-        "complete": not missing and category in ALL,
+        "complete": not missing,
         "checked": len(applicable),
         "missing": missing,
+        "notYetApplicable": not_yet,
     }
+
+
+def absent_as_allowed(document: Mapping[str, Any]) -> dict[str, str]:
+    """Pointers of values the passport may lack and still be complete, with the reason: items
+    of other battery categories (e.g. the state of certified energy of a non-EV battery) and
+    values the battery cannot have yet. Exports leave these out (or mark them not applicable
+    where the target format has a way to); any other absent value makes the passport
+    incomplete."""
+    category = get_at(document, "/point1/category")
+    applicable = {i.pointer for i in ANNEX_XIII_ITEMS if category in i.categories}
+    out: dict[str, str] = {}
+    for i in ANNEX_XIII_ITEMS:
+        if i.pointer not in applicable:
+            out[i.pointer] = f"not applicable to {category} batteries"
+    for gap in completeness(document)["notYetApplicable"]:
+        out[gap["pointer"]] = gap["reason"]
+    return out
 
 
 def recycled_content(document: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -246,6 +359,29 @@ def carbon_class(document: Mapping[str, Any], table: CarbonClassTable) -> dict[s
     out["class"] = computed
     out["status"] = "consistent" if computed == declared else "differs"
     return out
+
+
+def carbon_class_status(
+    document: Mapping[str, Any], table: CarbonClassTable | None = None
+) -> dict[str, Any]:
+    """The declared carbon-footprint performance class and whether it is provisional: it is
+    unless the document's class table is the configured one and that table is final (the Art.
+    7(2) delegated act has set the boundaries). Views, pages and exports show it so marked."""
+    table = table or load_class_table()
+    declared_table = get_at(document, "/point1/carbonFootprint/classTable")
+    provisional = table.provisional or declared_table != table.id
+    return {
+        "class": get_at(document, "/point1/carbonFootprint/performanceClass"),
+        "classTable": declared_table,
+        "provisional": provisional,
+        "note": table.note
+        if provisional and table.note
+        else (
+            "provisional: the class table is not the final one of the Art. 7(2) delegated act"
+            if provisional
+            else ""
+        ),
+    }
 
 
 def due_diligence(document: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -324,4 +460,5 @@ def compliance_report(
             findings.append(f"due diligence covers {covered} of {row['material']}")
     report["findings"] = findings
     report["ok"] = not findings
+    report["okMeans"] = OK_MEANS
     return report

@@ -210,6 +210,9 @@ def prepare_passport(
         }
     stamp = format_ts(now(), micro=False)
     operator: dict[str, Any] = {"id": issuer, "name": actor.name}
+    trade_name = get_at(model, "/economicOperator/tradeName")
+    if trade_name is not None:
+        operator["tradeName"] = trade_name
     address = get_at(model, "/economicOperator/address")
     if address is not None:
         operator["address"] = address

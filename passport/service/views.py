@@ -21,6 +21,7 @@ from typing import Any
 
 from passport.document.access import AccessRole, PassportAccessFacts, Reader, decide_access
 from passport.document.body import LEDGER_FIGURES, document_from, get_at
+from passport.document.compliance import carbon_class_status
 from passport.document.figures import figures_from_rollup
 from passport.document.ids import PASSPORT_ID
 from passport.document.partitions import partitions_for, view
@@ -33,6 +34,7 @@ from passport.document.signed_partitions import (
     verify_partition,
 )
 from passport.document.validation import validate
+from passport.document.versions import versions_from_records
 from passport.errors import PartitionUnverifiedError, PassportNotFoundError
 from passport.ledger import log as translog
 from passport.ledger.accept import verify_record_proof
@@ -131,6 +133,22 @@ def reader_access(
     return passport_id, decide_access(reader, facts, requested)
 
 
+def passport_versions(tx: Tx, passport_id: str) -> list[dict[str, Any]]:
+    """Every version of the passport, oldest first, with its canonical hash
+    (:mod:`passport.document.versions`)."""
+    events = sorted(tx.passports().events(passport_id), key=lambda e: e.leaf_index)
+    return versions_from_records((e.record_hash, e.kind) for e in events)
+
+
+def current_version(ledger: Ledger, passport_id: str) -> dict[str, Any]:
+    """The passport's current version (the newest of :func:`passport_versions`)."""
+    with ledger.repo.read() as tx:
+        versions = passport_versions(tx, passport_id)
+    if not versions:
+        raise PassportNotFoundError(f"no passport {passport_id}", passport=passport_id)
+    return versions[-1]
+
+
 @dataclass(frozen=True)
 class PassportView:
     """What one role sees of a passport, with the evidence to verify it."""
@@ -142,12 +160,20 @@ class PassportView:
     partitions: dict[int, dict[str, Any]]
     committed_by: dict[int, str]
     receipts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    versions: list[dict[str, Any]] = field(default_factory=list)
+    annotations: dict[str, Any] = field(default_factory=dict)
+    """What the reader must know to read the view right, not part of the signed data: the
+    carbon-footprint class marked provisional while the class table is not the final one."""
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form: ``passport`` (the role's view) and ``evidence``."""
+        """JSON form: ``passport`` (the role's view), its ``version`` (the current one, with its
+        canonical hash), every ``versions`` entry, and ``evidence``."""
         return {
             "role": self.role,
             "passport": self.document,
+            "version": self.versions[-1] if self.versions else None,
+            "versions": self.versions,
+            "annotations": self.annotations,
             "evidence": {
                 "passportRecord": self.passport_record,
                 "lifecycleRecords": self.lifecycle_records,
@@ -216,6 +242,7 @@ def show_passport(
         if state is None:
             raise PassportNotFoundError(f"no passport {passport_id}", passport=passport_id)
         document, passport_record, lifecycle, served, committed_by = _assemble(tx, state, allowed)
+        versions = passport_versions(tx, passport_id)
     receipts: dict[str, dict[str, Any]] = {}
     if with_receipts:
         hashes = {state.record_hash, *committed_by.values()}
@@ -231,6 +258,12 @@ def show_passport(
         partitions=served,
         committed_by=committed_by,
         receipts=receipts,
+        versions=versions,
+        annotations=(
+            {"carbonFootprintClass": carbon_class_status(document)}
+            if get_at(document, "/point1/carbonFootprint/performanceClass") is not None
+            else {}
+        ),
     )
 
 

@@ -11,8 +11,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from passport.document.body import document_from
+from passport.document.compliance import carbon_class_status
 from passport.document.partitions import partitions_for, view
 from passport.document.signed_partitions import commitments, partition_data, verify_partition
+from passport.document.versions import versions_from_records
 from passport.errors import PartitionUnverifiedError
 from passport.ledger import log as translog
 from passport.ledger.accept import verify_record_proof
@@ -160,6 +162,38 @@ def verify_view(served: Mapping[str, Any], *, log_vkey: str | None = None) -> No
             reason="view",
             pointer=pointer,
         )
+    # The versions and annotations are what the signed records give (if shown at all: a view
+    # of an older node has neither); no other member is shown.
+    unknown = set(served) - {"role", "passport", "evidence", "version", "versions", "annotations"}
+    if unknown:
+        raise PartitionUnverifiedError(
+            f"the view shows members no signed record gives: {', '.join(sorted(unknown))}",
+            reason="view",
+        )
+    if "versions" in served or "version" in served:
+        signed = [parse_record(d, max_bytes=1 << 30) for d in records.values()]
+        expected_versions = versions_from_records((r.hash, r.kind) for r in signed)
+        if served.get("versions") != expected_versions or served.get("version") != (
+            expected_versions[-1] if expected_versions else None
+        ):
+            raise PartitionUnverifiedError(
+                "the view's passport versions are not those of its signed records",
+                reason="view",
+                pointer="/versions",
+            )
+    if "annotations" in served:
+        carbon = served["passport"].get("point1", {}).get("carbonFootprint", {})
+        expected = (
+            {"carbonFootprintClass": carbon_class_status(served["passport"])}
+            if carbon.get("performanceClass") is not None
+            else {}
+        )
+        if served["annotations"] != expected:
+            raise PartitionUnverifiedError(
+                "the view's annotations are not those computed from its signed data",
+                reason="view",
+                pointer="/annotations",
+            )
     if log_vkey is not None:
         for h in records:
             receipt = evidence.get("receipts", {}).get(h)

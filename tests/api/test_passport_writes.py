@@ -193,6 +193,7 @@ def test_point4_updates_by_the_repairer_then_the_export(fresh: Sample) -> None:
     )
     response = fresh.client.post(f"/passports/{pid}/updates", json=body)
     assert response.status_code == 201, response.text
+    body_of_update = body["record"]
     stale = signed_update(fresh.ledger, fresh.key("saale"), pid, {})
     stale["record"]["credentialSubject"]["supersedes"] = body["record"]["credentialSubject"][
         "supersedes"
@@ -225,6 +226,11 @@ def test_point4_updates_by_the_repairer_then_the_export(fresh: Sample) -> None:
     assert body["format"] == "batterypass" and body["performanceVersion"] == "1.2.0"
     assert len(body["aspects"]) == 7
     assert response.headers["cache-control"] == "private, no-store"
+    # the export and the view name the same version by its canonical hash: the update's record
+    updated = view.json()
+    assert updated["version"]["kind"] == "PassportUpdate"
+    assert body["passportVersion"] == updated["version"] == updated["versions"][-1]
+    assert body["passportVersion"]["hash"] == record_hash(canonicalize(body_of_update))
 
 
 def test_repurposing_then_waste_then_recycled(fresh: Sample) -> None:

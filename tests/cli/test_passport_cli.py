@@ -95,6 +95,9 @@ def test_passport_commands(tmp_path: Path, db_url: str) -> None:
         "passport", "show", issued["batteryId"], "--role", "authority", cwd=tmp_path, db=db_url
     ).stdout
     assert "== Annex XIII point 3" in text and "== Annex XIII point 4" not in text, text
+    version = views["public"]["version"]
+    assert f"version 1 (BatteryPassport): {version['hash']}" in text
+    assert views["authority"]["versions"] == [version]
     assert "salt:" not in text
     wrong = bpass("passport", "show", pid, "--role", "oem", cwd=tmp_path, db=db_url, check=False)
     assert wrong.returncode == 1 and "access_role_unknown" in wrong.stderr
@@ -110,28 +113,41 @@ def test_passport_commands(tmp_path: Path, db_url: str) -> None:
     verified = bpass("passport", "verify", pid, cwd=tmp_path, db=db_url)
     assert "verified" in verified.stdout and "FAILED" not in verified.stdout
 
-    report = json.loads(bpass("passport", "check", pid, "--json", cwd=tmp_path, db=db_url).stdout)
+    # complete (the date of putting into service is not yet applicable), but not ok: the
+    # sample misses the 2036 recycled-content minimums and has partial due diligence: exit 1
+    checked = bpass("passport", "check", pid, "--json", cwd=tmp_path, db=db_url, check=False)
+    report = json.loads(checked.stdout)
+    assert checked.returncode == 1 and report["ok"] is False and report["findings"]
     assert report["completeness"]["complete"]
+    assert [g["pointer"] for g in report["completeness"]["notYetApplicable"]] == [
+        "/point4/puttingIntoService"
+    ]
     assert {(r["element"], r["year"]): r["status"] for r in report["recycledContent"]}[
         ("cobalt", "2031")
     ] == "pass"
-    check_text = bpass("passport", "check", pid, cwd=tmp_path, db=db_url).stdout
+    check_run = bpass("passport", "check", pid, cwd=tmp_path, db=db_url, check=False)
+    check_text = check_run.stdout
+    assert check_run.returncode == 1 and "ok: NO" in check_text
     assert "PROVISIONAL" in check_text and "margin" in check_text
+    assert "not yet applicable: 4: date of putting into service" in check_text
 
-    # the export needs the date of putting into service
-    refused = bpass(
+    # complete for the check, so the export works too: puttingIntoService is left out
+    fresh = bpass(
         "passport",
         "export",
         pid,
         "--format",
         "batterypass",
         "--out",
-        "bp",
+        "fresh",
         cwd=tmp_path,
         db=db_url,
-        check=False,
     )
-    assert refused.returncode == 1 and "/point4/puttingIntoService" in refused.stderr
+    assert "puttingIntoService: left out" in fresh.stderr
+    general = json.loads((tmp_path / "fresh" / "GeneralProductInformation.json").read_text())
+    assert "puttingIntoService" not in general
+    assert json.loads((tmp_path / "fresh" / "passport-version.json").read_text()) == version
+    assert f"passport version 1: {version['hash']}" in fresh.stderr
     (tmp_path / "service.json").write_text(
         json.dumps({"puttingIntoService": views["public"]["passport"]["issuedAt"]})
     )
@@ -187,10 +203,20 @@ def test_passport_commands(tmp_path: Path, db_url: str) -> None:
     exported = bpass(
         "passport", "export", pid, "--format", "batterypass", "--out", "bp", cwd=tmp_path, db=db_url
     )
-    assert "wrote 7 aspects" in exported.stdout and "note:" in exported.stderr
+    assert (
+        "wrote 7 aspects, BatteryPassSupplement.json" in exported.stdout
+        and "note:" in exported.stderr
+    )
     for name, path in BATTERYPASS_SCHEMAS.items():
         payload = json.loads((tmp_path / "bp" / f"{name}.json").read_text())
-        assert list(external_validator(path).iter_errors(payload)) == [], name
+        errors = [
+            e.message
+            for e in external_validator(path).iter_errors(payload)
+            if e.message != "'warrentyPeriod' is a required property"  # 96 months: no --MM
+        ]
+        assert errors == [], name
+    supplement = json.loads((tmp_path / "bp" / "BatteryPassSupplement.json").read_text())
+    assert supplement["warranty"]["period"] == "P96M" and supplement["warranty"]["endDate"]
 
     moved = json.loads(
         bpass(
@@ -228,3 +254,57 @@ def test_passport_commands(tmp_path: Path, db_url: str) -> None:
     }
     assert listed[pid]["successor"] == successor and listed[successor]["predecessor"] == pid
     assert bpass("passport", "verify", successor, cwd=tmp_path, db=db_url).returncode == 0
+
+
+def test_check_exit_code_follows_ok(monkeypatch: Any) -> None:
+    """`bpass passport check` exits 0 when its report is ok and 1 when it is not, in text and
+    JSON alike (the report and the ledger are stubbed: only the exit rule is under test)."""
+    from typer.testing import CliRunner
+
+    import cli.passports as commands
+    import passport.document.compliance as compliance
+    import passport.service.views as views
+    from cli import app
+
+    findings: list[str] = []
+
+    def report(document: Any, class_table: Any = None) -> dict[str, Any]:
+        return {
+            "passportId": "urn:bpass:" + "0" * 32,
+            "status": "original",
+            "completeness": {
+                "category": "ev",
+                "complete": True,
+                "checked": 1,
+                "missing": [],
+                "notYetApplicable": [],
+            },
+            "recycledContent": [],
+            "carbonFootprint": {
+                "kgCO2ePerKWh": "1",
+                "class": "A",
+                "declaredClass": "A",
+                "table": "t",
+                "provisional": False,
+                "note": "",
+            },
+            "dueDiligence": [],
+            "findings": list(findings),
+            "ok": not findings,
+            "okMeans": compliance.OK_MEANS,
+        }
+
+    monkeypatch.setattr(compliance, "compliance_report", report)
+    monkeypatch.setattr(views, "full_document", lambda ledger, pid: {})
+    monkeypatch.setattr(views, "resolve", lambda ledger, ident: ident)
+    monkeypatch.setattr(commands, "_ledger", lambda db, home, write: None)
+    runner = CliRunner()
+    pid = "urn:bpass:" + "0" * 32
+    for args in (["passport", "check", pid], ["passport", "check", pid, "--json"]):
+        findings.clear()
+        ok = runner.invoke(app, args)
+        assert ok.exit_code == 0, ok.output
+        findings.append("missing something")
+        not_ok = runner.invoke(app, args)
+        assert not_ok.exit_code == 1, not_ok.output
+    assert "ok: NO" in not_ok.output or '"ok": false' in not_ok.output

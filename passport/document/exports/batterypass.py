@@ -15,12 +15,18 @@ SupplyChainDueDiligence        point 1 responsible sourcing         1.2.0
 The export holds all four partitions, so it is for the economic operator's own use (data-space
 exchange), not for serving to a reader. Where the Battery Pass model is poorer than ours the
 passport keeps the richer data and the export says what it left out
-(:attr:`BatteryPassExport.notes`):
-recycled content of graphite and manganese (``recycledMaterial`` lists only Co, Ni, Li, Pb),
-per-element origins, certification and due-diligence coverage, risk flags, the status
-``recycled``. Where it requires a value our passport does not hold (e.g. the state of certified
-energy of a non-EV battery, or the date of putting into service before it is known), the export is
-refused with :class:`ExportIncompleteError` listing every gap: it never invents a value.
+(:attr:`BatteryPassExport.notes`): recycled content of graphite and manganese
+(``recycledMaterial`` lists only Co, Ni, Li, Pb), per-element origins, certification and
+due-diligence coverage, risk flags, the status ``recycled``. Mandatory information the model has
+no member for travels beside the aspects (:attr:`BatteryPassExport.supplement`).
+
+It refuses (:class:`ExportIncompleteError`) exactly when
+:func:`passport.document.compliance.completeness` calls the passport incomplete, the rule
+``bpass passport check`` reports. Values a complete passport may lack (the date of putting into
+service before it happens, the EV-only items of other categories) are left out, as the Battery
+Pass says for an absent value, and noted: it never invents a value. Units follow the Battery
+Pass aspect models (ohm, kW, minutes); the carbon class is marked provisional while the class
+table is not final. Mapping and absences: docs/interop.md, "Battery Pass export".
 
 Numbers become JSON numbers here (the Battery Pass schemas ask for ``number``); the signed
 passport keeps its decimal strings.
@@ -28,12 +34,15 @@ passport keeps its decimal strings.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from passport.document.body import get_at
+from passport.document.compliance import absent_as_allowed, carbon_class_status, completeness
+from passport.document.regulation import CarbonClassTable
 from passport.errors import ExportIncompleteError
 
 ASPECTS: tuple[str, ...] = (
@@ -83,32 +92,73 @@ class BatteryPassExport:
 
     aspects: dict[str, dict[str, Any]]
     notes: list[str] = field(default_factory=list)
+    supplement: dict[str, Any] = field(default_factory=dict)
+    """Mandatory passport information the Battery Pass v1.2 model has no member for (DPP
+    metadata, model identifier, serial number, facility identifier, trade names, the warranty as
+    a period and an end date, every test report, every part number, the provisional carbon
+    class, items stated not applicable): ``BatteryPassSupplement.json`` beside the aspects."""
+    passport_version: dict[str, Any] | None = None
+    """The exported passport version with its canonical hash
+    (:func:`passport.service.views.current_version`): the Battery Pass model has no member for
+    it, so it travels beside the aspects (``passport-version.json``, ``passportVersion``)."""
 
 
 class _Reader:
-    """Reads the passport document, collecting every value the Battery Pass needs but lacks."""
+    """Reads the passport document. A value the Battery Pass wants but the passport lacks is
+    either absent as allowed (:func:`~passport.document.compliance.absent_as_allowed`: of
+    another category, or not yet possible) and then left out of the export, or a gap."""
 
     def __init__(self, document: Mapping[str, Any]) -> None:
         self.doc = document
+        self.allowed = absent_as_allowed(document)
         self.gaps: list[dict[str, str]] = []
+        self.omitted: dict[str, str] = {}
+        self.required: set[str] = set()
+        """Every pointer read as a value the Battery Pass asks for (tests hold them to the
+        completeness items, so that check and export agree)."""
 
     def get(self, pointer: str, why: str) -> Any:
+        self.required.add(pointer)
         value = get_at(self.doc, pointer)
         if value is None:
-            self.gaps.append({"pointer": pointer, "message": f"required by Battery Pass: {why}"})
+            if pointer in self.allowed:
+                self.omitted[pointer] = f"{why}: left out, {self.allowed[pointer]}"
+            else:
+                self.gaps.append(
+                    {"pointer": pointer, "message": f"required by Battery Pass: {why}"}
+                )
         return value
 
-    def num(self, pointer: str, why: str) -> int | float:
-        return _number(self.get(pointer, why))
+    def num(self, pointer: str, why: str) -> int | float | None:
+        value = self.get(pointer, why)
+        return None if value is None else _number(value)
 
 
 def _number(value: Any) -> int | float:
-    if value is None:
-        return 0
     if isinstance(value, int):
         return value
     d = Decimal(str(value))
     return int(d) if d == d.to_integral_value() else float(d)
+
+
+def _scaled(value: int | float | None, factor: str) -> int | float | None:
+    """``value`` times ``factor`` (a decimal string), exactly, for unit conversions."""
+    return None if value is None else _number(Decimal(str(value)) * Decimal(factor))
+
+
+def _entity(key: str, value: Any, last_update: Any) -> dict[str, Any] | None:
+    """A Battery Pass ``{<key>: value, lastUpdate}`` entity, or None (left out) without value."""
+    return None if value is None else {key: value, "lastUpdate": last_update}
+
+
+def _prune(node: Any) -> Any:
+    """``node`` without the members whose value is absent (None): the Battery Pass way of
+    saying a value is not there."""
+    if isinstance(node, dict):
+        return {k: _prune(v) for k, v in node.items() if v is not None}
+    if isinstance(node, list):
+        return [_prune(v) for v in node if v is not None]
+    return node
 
 
 def _address(address: Any) -> dict[str, str]:
@@ -119,6 +169,14 @@ def _address(address: Any) -> dict[str, str]:
         "postalCode": str(address.get("postalCode", "")),
         "streetAddress": f"{address.get('streetAddress', '')}, {address.get('city', '')}",
     }
+
+
+def _with_trade_name(contact: Mapping[str, Any]) -> str:
+    """The contact's name, with its registered trade name where that differs (Battery Pass has
+    one contactName for "name, trade name or mark")."""
+    name = str(contact.get("name") or "")
+    trade = contact.get("tradeName")
+    return f"{name} (trade name: {trade})" if trade and trade != name else name
 
 
 def _moment(date_or_time: Any) -> str:
@@ -136,12 +194,14 @@ def _general(r: _Reader, notes: list[str]) -> dict[str, Any]:
             "batteryStatus: the battery was recycled and its passport ceased; Battery Pass has "
             "no such status, exported as Waste"
         )
-    warranty_month = min(max(int(months or 1), 1), 12)
-    if months is not None and months > 12:
+    warranty: str | None = None
+    if isinstance(months, int) and 1 <= months <= 12:
+        warranty = f"--{months:02d}"
+    elif months is not None:
         notes.append(
-            "warrentyPeriod: Battery Pass 1.2 types it as an xsd:gMonth (--MM), which cannot hold "
-            f"the "
-            f"{months}-month warranty; exported as --12, the passport keeps warrantyPeriodMonths"
+            "warrentyPeriod: left out, Battery Pass 1.2 types it as an xsd:gMonth (--MM), which "
+            f"cannot hold a {months}-month warranty; the period (ISO 8601) and its end date are "
+            "in BatteryPassSupplement.warranty"
         )
     notes.append(
         "manufacturerInformation.emailAddress: left out, the 1.2.0 pattern ^[w.-]+@… accepts "
@@ -152,7 +212,7 @@ def _general(r: _Reader, notes: list[str]) -> dict[str, Any]:
         "batteryPassportIdentifier": r.get("/passportId", "batteryPassportIdentifier"),
         "batteryCategory": r.get("/point1/category", "batteryCategory"),
         "manufacturerInformation": {
-            "contactName": manufacturer.get("name", ""),
+            "contactName": _with_trade_name(manufacturer),
             "postalAddress": _address(manufacturer.get("address")),
             "identifier": manufacturer.get("identifier", ""),
         },
@@ -163,22 +223,33 @@ def _general(r: _Reader, notes: list[str]) -> dict[str, Any]:
             r.get("/point1/manufacturing/facility/address", "manufacturingPlace")
         ),
         "operatorInformation": {
-            "contactName": r.get("/economicOperator/name", "operatorInformation"),
+            "contactName": _with_trade_name(
+                {
+                    "name": r.get("/economicOperator/name", "operatorInformation"),
+                    "tradeName": get_at(r.doc, "/economicOperator/tradeName"),
+                }
+            ),
             "postalAddress": _address(operator_address),
             "identifier": r.get("/economicOperator/id", "operatorInformation"),
         },
-        "puttingIntoService": r.get(
-            "/point4/puttingIntoService", "puttingIntoService (record it with a passport update)"
-        ),
-        "warrentyPeriod": f"--{warranty_month:02d}",
+        "puttingIntoService": r.get("/point4/puttingIntoService", "puttingIntoService"),
+        "warrentyPeriod": warranty,
     }
     if manufacturer.get("webUrl"):
         out["manufacturerInformation"]["webAddress"] = manufacturer["webUrl"]
     return out
 
 
-def _carbon(r: _Reader) -> dict[str, Any]:
+def _carbon(r: _Reader, table: CarbonClassTable | None, notes: list[str]) -> dict[str, Any]:
     cf = "/point1/carbonFootprint"
+    status = carbon_class_status(r.doc, table)
+    declared = r.get(f"{cf}/performanceClass", "carbonFootprintPerformanceClass")
+    if declared is not None and status["provisional"]:
+        declared = f"{declared} (provisional)"
+        notes.append(
+            f"carbonFootprintPerformanceClass: marked provisional (class table "
+            f"{status['classTable']}): {status['note']}"
+        )
     return {
         "batteryCarbonFootprint": r.num(f"{cf}/perKWh/total", "batteryCarbonFootprint"),
         "carbonFootprintPerLifecycleStage": [
@@ -188,9 +259,7 @@ def _carbon(r: _Reader) -> dict[str, Any]:
             }
             for ours, stage in _STAGE.items()
         ],
-        "carbonFootprintPerformanceClass": r.get(
-            f"{cf}/performanceClass", "carbonFootprintPerformanceClass"
-        ),
+        "carbonFootprintPerformanceClass": declared,
         "carbonFootprintStudy": r.get(f"{cf}/studyUrl", "carbonFootprintStudy"),
         "absoluteCarbonFootprint": r.num(f"{cf}/absoluteKg/total", "absoluteCarbonFootprint"),
     }
@@ -264,8 +333,8 @@ def _labeling(r: _Reader, notes: list[str]) -> dict[str, Any]:
     reports = r.get("/point3/testReports", "resultOfTestReport") or [{}]
     if len(reports) > 1:
         notes.append(
-            "resultOfTestReport: Battery Pass takes one URL; exported the first of "
-            f"{len(reports)} test reports"
+            "resultOfTestReport: Battery Pass 1.2 takes one URL; it holds the first of "
+            f"{len(reports)} test reports, BatteryPassSupplement.testReports lists them all"
         )
     labels = r.get("/point1/labels", "labels") or []
     return {
@@ -357,7 +426,9 @@ def _performance(r: _Reader, version: str, notes: list[str]) -> dict[str, Any]:
     else:
         _performance_120(tech, condition, versioned, remaining, measured, notes)
     notes.append(
-        "initialInternalResistance: values in milliohm (the Battery Pass model names no unit)"
+        "units as the Battery Pass aspect model (SAMM) states them: initialInternalResistance "
+        "in ohm (ours in milliohm), ratedMaximumPower in kW (ours in W), time at extreme "
+        "temperatures in minutes (ours in hours)"
     )
     return {"batteryTechicalProperties": tech, "batteryCondition": condition}
 
@@ -380,7 +451,9 @@ def _technical_properties(r: _Reader, measured: Any) -> tuple[dict[str, Any], li
     ]
     tech: dict[str, Any] = {
         "originalPowerCapability": power,
-        "ratedMaximumPower": r.num(f"{p}/power/ratedMaximumPowerW", "ratedMaximumPower"),
+        "ratedMaximumPower": _scaled(
+            r.num(f"{p}/power/ratedMaximumPowerW", "ratedMaximumPower"), "0.001"
+        ),
         "powerCapabilityRatio": r.num(f"{p}/power/powerCapabilityRatio", "powerCapabilityRatio"),
         "ratedEnergy": r.num(f"{p}/ratedEnergyKWh", "ratedEnergy"),
         "expectedNumberOfCycles": r.num(f"{p}/expectedLifetime/cycles", "expectedNumberOfCycles"),
@@ -392,7 +465,10 @@ def _technical_properties(r: _Reader, measured: Any) -> tuple[dict[str, Any], li
         ),
         "ratedCapacity": r.num(f"{p}/ratedCapacityAh", "ratedCapacity"),
         "initialInternalResistance": [
-            {"ohmicResistance": _number(resistances[k]), "batteryComponent": component}
+            {
+                "ohmicResistance": _scaled(_number(resistances[k]), "0.001"),
+                "batteryComponent": component,
+            }
             for k, component in (
                 ("cellMilliohm", "cell"),
                 ("moduleMilliohm", "module"),
@@ -420,17 +496,17 @@ def _technical_properties(r: _Reader, measured: Any) -> tuple[dict[str, Any], li
 def _temperature(r: _Reader, recorded: Any) -> dict[str, Any]:
     use = _USE
     return {
-        "timeExtremeHighTemp": r.num(
-            f"{use}/temperature/timeExtremeHighHours", "temperatureInformation"
+        "timeExtremeHighTemp": _scaled(
+            r.num(f"{use}/temperature/timeExtremeHighHours", "temperatureInformation"), "60"
         ),
-        "timeExtremeLowTemp": r.num(
-            f"{use}/temperature/timeExtremeLowHours", "temperatureInformation"
+        "timeExtremeLowTemp": _scaled(
+            r.num(f"{use}/temperature/timeExtremeLowHours", "temperatureInformation"), "60"
         ),
-        "timeExtremeHighTempCharging": r.num(
-            f"{use}/temperature/timeExtremeHighChargingHours", "temperatureInformation"
+        "timeExtremeHighTempCharging": _scaled(
+            r.num(f"{use}/temperature/timeExtremeHighChargingHours", "temperatureInformation"), "60"
         ),
-        "timeExtremeLowTempCharging": r.num(
-            f"{use}/temperature/timeExtremeLowChargingHours", "temperatureInformation"
+        "timeExtremeLowTempCharging": _scaled(
+            r.num(f"{use}/temperature/timeExtremeLowChargingHours", "temperatureInformation"), "60"
         ),
         "lastUpdate": recorded,
     }
@@ -442,29 +518,30 @@ def _condition(r: _Reader, measured: Any, recorded: Any) -> dict[str, Any]:
     temperature = _temperature(r, recorded)
     events = r.get(f"{use}/negativeEvents", "negativeEvents") or []
     return {
-        "capacityThroughput": {
-            "capacityThroughputValue": r.num(f"{use}/capacityThroughputAh", "capacityThroughput"),
-            "lastUpdate": recorded,
-        },
-        "numberOfFullCycles": {
-            "numberOfFullCyclesValue": r.num(f"{use}/fullCycles", "numberOfFullCycles"),
-            "lastUpdate": recorded,
-        },
-        "stateOfCertifiedEnergy": {
-            "stateOfCertifiedEnergyValue": r.num(
+        "capacityThroughput": _entity(
+            "capacityThroughputValue",
+            r.num(f"{use}/capacityThroughputAh", "capacityThroughput"),
+            recorded,
+        ),
+        "numberOfFullCycles": _entity(
+            "numberOfFullCyclesValue", r.num(f"{use}/fullCycles", "numberOfFullCycles"), recorded
+        ),
+        "stateOfCertifiedEnergy": _entity(
+            "stateOfCertifiedEnergyValue",
+            r.num(
                 f"{soh}/stateOfCertifiedEnergyPercent",
                 "stateOfCertifiedEnergy (Annex XIII asks it of EV batteries only)",
             ),
-            "lastUpdate": measured,
-        },
-        "capacityFade": {
-            "capacityFadeValue": r.num(f"{soh}/capacityFadePercent", "capacityFade"),
-            "lastUpdate": measured,
-        },
-        "remainingCapacity": {
-            "remainingCapacityValue": r.num(f"{soh}/remainingCapacityAh", "remainingCapacity"),
-            "lastUpdate": measured,
-        },
+            measured,
+        ),
+        "capacityFade": _entity(
+            "capacityFadeValue", r.num(f"{soh}/capacityFadePercent", "capacityFade"), measured
+        ),
+        "remainingCapacity": _entity(
+            "remainingCapacityValue",
+            r.num(f"{soh}/remainingCapacityAh", "remainingCapacity"),
+            measured,
+        ),
         "negativeEvents": [
             {
                 "negativeEvent": e["event"]
@@ -484,16 +561,16 @@ def _condition(r: _Reader, measured: Any, recorded: Any) -> dict[str, Any]:
                 r.get(f"{soh}/internalResistanceIncrease", "internalResistanceIncrease") or []
             )
         ],
-        "remainingRoundTripEnergyEfficiency": {
-            "remainingRoundTripEnergyEfficiencyValue": r.num(
+        "remainingRoundTripEnergyEfficiency": _entity(
+            "remainingRoundTripEnergyEfficiencyValue",
+            r.num(
                 f"{soh}/remainingRoundTripEfficiencyPercent", "remainingRoundTripEnergyEfficiency"
             ),
-            "lastUpdate": measured,
-        },
-        "stateOfCharge": {
-            "stateOfChargeValue": r.num(f"{use}/stateOfChargePercent", "stateOfCharge"),
-            "lastUpdate": recorded,
-        },
+            measured,
+        ),
+        "stateOfCharge": _entity(
+            "stateOfChargeValue", r.num(f"{use}/stateOfChargePercent", "stateOfCharge"), recorded
+        ),
     }
 
 
@@ -517,23 +594,18 @@ def _performance_121(
     )
     condition.update(
         {
-            "energyThroughput": {"energyThroughputValue": v["throughput"], "lastUpdate": recorded},
-            "remainingEnergy": {
-                "remainingEnergyValue": v["remaining_energy"],
-                "lastUpdate": measured,
-            },
+            "energyThroughput": _entity("energyThroughputValue", v["throughput"], recorded),
+            "remainingEnergy": _entity("remainingEnergyValue", v["remaining_energy"], measured),
             "remainingPowerCapability": {
                 "remainingPowerCapabilityValue": remaining[0] if remaining else {},
                 "lastUpdate": measured,
             },
-            "evolutionOfSelfDischarge": {
-                "evolutionOfSelfDischargeValue": v["self_discharge"],
-                "lastUpdate": measured,
-            },
-            "currentSelfDischargingRate": {
-                "currentSelfDischargingRateValue": v["self_discharge"],
-                "lastUpdate": measured,
-            },
+            "evolutionOfSelfDischarge": _entity(
+                "evolutionOfSelfDischargeValue", v["self_discharge"], measured
+            ),
+            "currentSelfDischargingRate": _entity(
+                "currentSelfDischargingRateValue", v["self_discharge"], measured
+            ),
         }
     )
     if len(remaining) > 1:
@@ -559,20 +631,16 @@ def _performance_120(
     condition.update(
         {
             "energyThroughput": v["throughput"],
-            "remainingEnergy": {
-                "remainingEnergyalue": v["remaining_energy"],
-                "lastUpdate": measured,
-            },
+            "remainingEnergy": _entity("remainingEnergyalue", v["remaining_energy"], measured),
             "remainingPowerCapability": [
                 {"remainingPowerCapabilityValue": x, "lastUpdate": measured} for x in remaining
             ],
             "evolutionOfSelfDischarge": {
                 "evolutionOfSelfDischargeEntityValue": v["self_discharge"]
             },
-            "currentSelfDischargingRate": {
-                "currentSelfDischargingRateEntity": v["self_discharge"],
-                "lastUpdate": measured,
-            },
+            "currentSelfDischargingRate": _entity(
+                "currentSelfDischargingRateEntity", v["self_discharge"], measured
+            ),
             "roundTripEfficiencyat50PerCentCycleLife": v["rte50"],
             "roundTripEfficiencyFade": v["rte_fade"],
             "powerFade": v["power_fade"],
@@ -596,25 +664,105 @@ def _diligence(r: _Reader, notes: list[str]) -> dict[str, Any]:
     return out
 
 
+def _add_months(day: str, months: int) -> str:
+    """The ISO date ``months`` after ``day`` (YYYY-MM-DD…), clamped to the month's last day."""
+    import calendar
+
+    year, month, dom = int(day[0:4]), int(day[5:7]), int(day[8:10])
+    total = year * 12 + (month - 1) + months
+    year, month = divmod(total, 12)
+    month += 1
+    dom = min(dom, calendar.monthrange(year, month)[1])
+    return f"{year:04d}-{month:02d}-{dom:02d}"
+
+
+def _supplement(r: _Reader, table: CarbonClassTable | None) -> dict[str, Any]:
+    """What the Battery Pass v1.2 aspects have no member for (see :class:`BatteryPassExport`)."""
+    doc = r.doc
+    ident = get_at(doc, "/point1/identification") or {}
+    months = get_at(doc, "/point1/performance/warrantyPeriodMonths")
+    start = get_at(doc, "/point4/puttingIntoService")
+    warranty: dict[str, Any] = {}
+    if isinstance(months, int):
+        warranty = {"months": months, "period": f"P{months}M", "startsAt": "puttingIntoService"}
+        if start:
+            warranty["endDate"] = _add_months(str(start), months)
+        else:
+            warranty["endDateNote"] = (
+                "not yet known: the warranty runs from the date of putting into service"
+            )
+    usage = get_at(doc, "/point4/usage") or {}
+    events = usage.get("negativeEvents") if isinstance(usage, Mapping) else None
+    carbon = carbon_class_status(doc, table)
+    out: dict[str, Any] = {
+        "dppSchemaVersion": doc.get("schemaVersion"),
+        "dppStatus": "inactive" if doc.get("successor") or doc.get("ceasedAt") else "active",
+        "granularity": "item",
+        "lastUpdated": doc.get("lastUpdated"),
+        "batteryModelIdentifier": ident.get("modelId"),
+        "batteryModelName": ident.get("modelName"),
+        "serialNumber": ident.get("serialNumber"),
+        "batchNumber": ident.get("batchNumber"),
+        "uniqueFacilityIdentifier": get_at(doc, "/point1/manufacturing/facility/id"),
+        "manufacturerTradeName": get_at(doc, "/point1/manufacturer/tradeName"),
+        "operatorTradeName": get_at(doc, "/economicOperator/tradeName"),
+        "warranty": warranty or None,
+        "testReports": copy.deepcopy(get_at(doc, "/point3/testReports")),
+        "partNumbers": copy.deepcopy(get_at(doc, "/point2/partNumbers")),
+        "carbonFootprintPerformanceClass": carbon,
+        "notApplicable": copy.deepcopy(get_at(doc, "/point1/notApplicable") or []),
+        "negativeEvents": {
+            "recorded": len(events) if isinstance(events, list) else None,
+            "asOf": usage.get("recordedAt") if isinstance(usage, Mapping) else None,
+        },
+    }
+    return {k: v for k, v in out.items() if v is not None}
+
+
 def export_batterypass(
-    document: Mapping[str, Any], *, performance_version: str = "1.2.1"
+    document: Mapping[str, Any],
+    *,
+    performance_version: str = "1.2.1",
+    version: Mapping[str, Any] | None = None,
+    class_table: CarbonClassTable | None = None,
 ) -> BatteryPassExport:
-    """The seven Battery Pass v1.2 aspects of a full passport document; refuses (listing every gap)
-    if the Battery Pass requires a value the passport does not hold."""
+    """The seven Battery Pass v1.2 aspects of a full passport document.
+
+    Refuses exactly when :func:`~passport.document.compliance.completeness` (what ``bpass
+    passport check`` reports) says the passport is incomplete, listing the same items. Values a
+    complete passport may lack (of another battery category, or not yet possible before the
+    battery is put into service) are left out, as the Battery Pass model says for an absent
+    value, and each is named in the notes."""
     if performance_version not in PERFORMANCE_VERSIONS:
         raise ValueError(f"performance_version must be one of {PERFORMANCE_VERSIONS}")
+    report = completeness(document)
+    if not report["complete"]:
+        raise ExportIncompleteError(
+            [
+                {"pointer": g["pointer"], "message": f"missing {g['item']}"}
+                for g in report["missing"]
+            ]
+        )
     reader = _Reader(document)
     notes: list[str] = []
     aspects = {
         "GeneralProductInformation": _general(reader, notes),
-        "CarbonFootprintForBatteries": _carbon(reader),
+        "CarbonFootprintForBatteries": _carbon(reader, class_table, notes),
         "Circularity": _circularity(reader, notes),
         "Labeling": _labeling(reader, notes),
         "MaterialComposition": _composition(reader),
         "PerformanceAndDurability": _performance(reader, performance_version, notes),
         "SupplyChainDueDiligence": _diligence(reader, notes),
     }
-    if reader.gaps:
+    if reader.gaps:  # only a document that fails its own schema gets here
         unique = {g["pointer"]: g for g in reader.gaps}
         raise ExportIncompleteError(sorted(unique.values(), key=lambda g: g["pointer"]))
-    return BatteryPassExport(aspects=aspects, notes=notes)
+    notes.extend(reader.omitted[p] for p in sorted(reader.omitted))
+    for entry in get_at(document, "/point1/notApplicable") or []:
+        notes.append(f"{entry['item']}: not applicable, {entry['reason']}")
+    return BatteryPassExport(
+        aspects=_prune(aspects),
+        notes=notes,
+        supplement=_supplement(reader, class_table),
+        passport_version=dict(version) if version is not None else None,
+    )

@@ -71,6 +71,7 @@ def test_issued_passport_validates_and_verifies_against_the_ledger(
     assert doc["economicOperator"] == {
         "id": chain.did("oem"),
         "name": "Elbe Motors AG",
+        "tradeName": "Elbe Motors",
         "address": sample_model("ev")["economicOperator"]["address"],
     }
     assert doc["status"] == "original" and doc["issuedAt"] == doc["lastUpdated"]
