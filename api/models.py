@@ -372,11 +372,12 @@ class ExportModel(CamelModel):
     )
     aspects: dict[str, dict[str, Any]]
     notes: list[str] = Field(description="What the mapping could not carry.")
-    supplement: dict[str, Any] = Field(
-        description="Mandatory passport information the Battery Pass v1.2 model has no member "
-        "for: DPP metadata, model identifier, serial number, facility identifier, trade names, "
-        "warranty period and end date, every test report and part number, the provisional "
-        "carbon class, items stated not applicable."
+    supplement: dict[str, Any] | None = Field(
+        default=None,
+        description="batterypass only: mandatory passport information the Battery Pass v1.2 "
+        "model has no member for: DPP metadata, model identifier, serial number, facility "
+        "identifier, trade names, warranty period and end date, every test report and part "
+        "number, the provisional carbon class, items stated not applicable.",
     )
     passport_version: dict[str, Any] = Field(
         description="The exported passport version and its canonical hash (sha256: over the "
