@@ -425,7 +425,7 @@ class Ledger:
     def lot_record(self, lot_id: str) -> str | None:
         """The hash of the record that created lot ``lot_id``; None if there is no such lot."""
         with self.repo.read() as tx:
-            lot = tx.lot(lot_id)
+            lot = tx.trace().lot(lot_id)
         return lot.record_hash if lot is not None else None
 
     def receipt(self, record_hash: str, size: int | None = None) -> translog.Receipt:

@@ -336,6 +336,11 @@ def _lookup(kind: str, parts: Sequence[str]) -> Member | None:
     return None
 
 
+def column_known(kind: str, column: str) -> bool:
+    """Whether ``column`` names a member of ``kind`` (or is ``@validFrom``)."""
+    return column == VALID_FROM_COLUMN or _lookup(kind, column.split(".")) is not None
+
+
 def _coerce(member: Member, value: Any, typed: bool) -> tuple[Any, str | None]:
     """A cell's value as the member's type; (value, None) or (None, problem)."""
     if typed or not isinstance(value, str):
@@ -390,6 +395,18 @@ def unflatten(
         last: Any = int(parts[-1]) if isinstance(node, _Items) else parts[-1]
         node[last] = coerced
     return _finish(subject, "", problems), problems
+
+
+def flatten(value: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
+    """A nested JSON object as flattened (column, value) pairs (arrays as ``name.N``)."""
+    for key, item in value.items():
+        column = f"{prefix}{key}"
+        if isinstance(item, dict) and item:
+            yield from flatten(item, f"{column}.")
+        elif isinstance(item, list) and item:
+            yield from flatten({str(i): v for i, v in enumerate(item)}, f"{column}.")
+        else:
+            yield column, item
 
 
 def _finish(node: Any, column: str, problems: list[tuple[str, str]]) -> Any:
@@ -519,6 +536,8 @@ def parse_rows(
                 parse_ts(str(valid_from))
             except BpassError as exc:
                 problem(number, VALID_FROM_COLUMN, exc.message)
+        if typed:  # JSON Lines: nested objects and arrays as flattened columns
+            cells = dict(flatten(cells))
         subject, cell_problems = unflatten(kind, cells, typed=typed)
         for column, message in cell_problems:
             problem(number, column, message)

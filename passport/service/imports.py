@@ -40,7 +40,7 @@ from passport.errors import (
 )
 from passport.ledger.log import Receipt
 from passport.records.envelope import dumps, record_hash, sign_next
-from passport.records.tabular import ParsedRow, parse_rows, resolve_kind
+from passport.records.tabular import ParsedRow, column_known, parse_rows, resolve_kind
 from passport.service.chainstate import ChainState, load_state, resolve_head, save_state
 from passport.timefmt import format_ts, now
 from signing.keys import SigningKey
@@ -219,6 +219,12 @@ def check_file(
     table = read_table(path, detect_format(path, fmt))
     problems = _unknown_row_problems(table)
     good = [(n, cells) for n, cells in table.rows if "(row)" not in cells]
+    if not table.typed:  # a header naming no member: once, at the header row
+        unknown = {c for _, cells in good for c in cells if not column_known(kind, c)}
+        problems += [
+            {"row": 1, "column": c, "message": f"no such member of {kind}"} for c in sorted(unknown)
+        ]
+        good = [(n, {c: v for c, v in cells.items() if c not in unknown}) for n, cells in good]
     parsed, more = parse_rows(kind, good, typed=table.typed, lot_record=ledger.lot_record)
     problems = sorted([*problems, *more], key=lambda p: p["row"])
     if problems:
