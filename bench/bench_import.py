@@ -72,7 +72,11 @@ def main() -> None:
     sign_rate, verify_rate = ed25519_rates()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        operator, log_key, miner = SigningKey.generate(), SigningKey.generate(), SigningKey.generate()
+        operator, log_key, miner = (
+            SigningKey.generate(),
+            SigningKey.generate(),
+            SigningKey.generate(),
+        )
         ledger = Ledger(Repository(f"sqlite:///{folder / 'ledger.sqlite'}"), log_key=log_key)
         ledger.initialise(operator, "bench.example/log", "Bench operator")
         subject = {"id": miner.did, "name": "Mine", "roles": ["miner"], "country": "CL",
@@ -95,7 +99,10 @@ def main() -> None:
     assert result.appended == args.rows, result
     prepared = marks[0] - start  # checks and signing, before the first batch is appended
     rate = args.rows / seconds
-    print(f"bare Ed25519 (libsodium): {sign_rate:,.0f} signatures/s, {verify_rate:,.0f} verifications/s")
+    print(
+        f"bare Ed25519 (libsodium): {sign_rate:,.0f} signatures/s, "
+        f"{verify_rate:,.0f} verifications/s"
+    )
     print(f"import of {args.rows:,} CSV rows: {seconds:.1f} s, {rate:,.0f} rows/s")
     print(f"  checked and signed in {prepared:.1f} s, appended in {seconds - prepared:.1f} s")
     verdict = "PASS" if seconds < TARGET_SECONDS else "FAIL"
@@ -107,7 +114,10 @@ def main() -> None:
             Figure("import rows/s (check, sign, append)", f"{rate:,.0f} /s"),
             Figure("check and sign before the first append", f"{prepared:.1f} s"),
             Figure(
-                f"import of {args.rows:,} rows", f"{seconds:.1f} s", f"< {TARGET_SECONDS:.0f} s", verdict
+                f"import of {args.rows:,} rows",
+                f"{seconds:.1f} s",
+                f"< {TARGET_SECONDS:.0f} s",
+                verdict,
             ),
         ],
         no_record=args.no_record,

@@ -393,7 +393,9 @@ class ImportInvalidError(LedgerError):
 
     def __init__(self, source: str, problems: Sequence[dict[str, Any]]) -> None:
         count = len(problems)
-        lines = [f"{source}: {count} problem{'s' if count != 1 else ''}, nothing signed or appended:"]
+        lines = [
+            f"{source}: {count} problem{'s' if count != 1 else ''}, nothing signed or appended:"
+        ]
         lines.extend(f"  row {p['row']}, column {p['column']}: {p['message']}" for p in problems)
         super().__init__("\n".join(lines), problems=list(problems))
         self.problems = list(problems)

@@ -159,7 +159,9 @@ def members(kind: str) -> tuple[Member, ...]:
                             child_node,
                             (*segs, name),
                             required and name in needed,
-                            child_node.get("description", "hash of the record that created the lot"),
+                            child_node.get(
+                                "description", "hash of the record that created the lot"
+                            ),
                             lot_record=True,
                         )
                         continue
@@ -472,7 +474,9 @@ def _created_lots(kind: str, subject: Mapping[str, Any]) -> list[str]:
     return []
 
 
-def _lot_refs(node: Any, path: tuple[str | int, ...]) -> Iterable[tuple[tuple[str | int, ...], dict[str, Any]]]:
+def _lot_refs(
+    node: Any, path: tuple[str | int, ...]
+) -> Iterable[tuple[tuple[str | int, ...], dict[str, Any]]]:
     """Every object of a subject holding a ``lot`` id (where a ``record`` may be filled in)."""
     if isinstance(node, dict):
         if isinstance(node.get("lot"), str):
@@ -558,7 +562,11 @@ def parse_rows(
                 known[lot] = lot_record(lot) if _looks_like_lot(lot) else None
             record = known[lot]
             if record is None:
-                problem(number, column, f"unknown lot {lot!r}: not in the ledger, not created by an earlier row")
+                problem(
+                    number,
+                    column,
+                    f"unknown lot {lot!r}: not in the ledger, not created by an earlier row",
+                )
                 continue
             ref["record"] = record
         sums: list[tuple[str, str]] = []

@@ -67,7 +67,10 @@ def load_state(key_path: Path) -> ChainState | None:
         raise ConfigurationError(f"cannot read the chain state {path}: {exc}") from None
     try:
         return ChainState(
-            str(data["issuer"]), int(data["sequence"]), data.get("hash"), dict(data.get("imports", {}))
+            str(data["issuer"]),
+            int(data["sequence"]),
+            data.get("hash"),
+            dict(data.get("imports", {})),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigurationError(f"the chain state {path} is malformed: {exc}") from None

@@ -24,8 +24,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -256,7 +255,12 @@ def sign_rows(
                 node = node[part]
             node[path[-1]] = created[lot]
         signed = sign_next(
-            key, kind, row.subject, issuer=issuer, head=head, valid_from=row.valid_from or valid_from
+            key,
+            kind,
+            row.subject,
+            issuer=issuer,
+            head=head,
+            valid_from=row.valid_from or valid_from,
         )
         digest = record_hash(dumps(signed))
         for lot in row.creates:
@@ -295,9 +299,7 @@ def run_import(
     else:
         anchor = resolve_head(state, issuer, ledger_head)
         stamp = format_ts(now(), micro=False)
-    records, hashes = sign_rows(
-        key, kind, rows, issuer=issuer, anchor=anchor, valid_from=stamp
-    )
+    records, hashes = sign_rows(key, kind, rows, issuer=issuer, anchor=anchor, valid_from=stamp)
     total = len(records)
     ahead = ledger_head[0] - anchor[0]
     done = min(max(ahead, 0), total)
@@ -371,5 +373,3 @@ def summary_lines(result: ImportResult) -> list[str]:
         f"{result.appended} appended, {result.skipped} already in the ledger",
         f"issuer {result.issuer}, chain head {result.head[0]} {result.head[1]}",
     ]
-
-

@@ -16,7 +16,6 @@ from api.client import RemoteLedger
 from passport.ledger.pipeline import Ledger
 from passport.records.tabular import csv_columns
 from passport.service.imports import run_import
-from signing.keys import SigningKey
 from tests.cli.test_cli import bpass
 from tests.conftest import Actors
 from tests.helpers.api import client
@@ -141,7 +140,9 @@ def test_every_bad_row_is_reported_and_nothing_appended(miner: dict[str, Any]) -
     assert "row 3, column massGrams: expected an integer" in bad.stderr
     assert "row 4, column elements: element contents sum to 1200000 ppm" in bad.stderr
     assert "row 5, column country:" in bad.stderr
-    write_csv(cwd / "t.csv", [{"lot": "urn:lot:nowhere", "massGrams": "1", "buyer": miner["buyer"]}])
+    write_csv(
+        cwd / "t.csv", [{"lot": "urn:lot:nowhere", "massGrams": "1", "buyer": miner["buyer"]}]
+    )
     unknown = bpass("import", "t.csv", "--kind", "Transfer", "--key", "miner.key", *db,
                     cwd=cwd, check=False)  # fmt: skip
     assert unknown.returncode == 1
@@ -211,4 +212,3 @@ def test_import_through_a_remote_node(
     assert moved.appended == 1 and ledger.chain_head(key.did)[0] == 5
     again = run_import(remote, key, tmp_path / "miner.key", tmp_path / "lots.csv", "Extraction")
     assert (again.appended, again.skipped) == (0, 4)
-    assert SigningKey  # the key type the fixtures hand out

@@ -39,7 +39,9 @@ def test_three_signed_ahead_then_appended_in_order(supplier: dict[str, Any]) -> 
         due_diligence(cwd / f"s{n}.json", did, n)
         bpass("record", "new", "DueDiligence", "--key", "s.key", "--data", f"s{n}.json",
               "--out", f"r{n}.json", *db, cwd=cwd)  # fmt: skip
-    sequences = [json.loads((cwd / f"r{n}.json").read_text())["chain"]["sequence"] for n in (1, 2, 3)]
+    sequences = [
+        json.loads((cwd / f"r{n}.json").read_text())["chain"]["sequence"] for n in (1, 2, 3)
+    ]
     assert sequences == [1, 2, 3]
     state = json.loads((cwd / "s.key.chain").read_text())
     assert state["issuer"] == did and state["sequence"] == 3

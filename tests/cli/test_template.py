@@ -65,7 +65,9 @@ def test_unflatten_reads_cells_as_their_schema_types() -> None:
         "outputs": [{"elements": {"Ni": 120}}],
         "emissions": {"main-production": "1.50"},
     }
-    _, gaps = unflatten("Transformation", {"inputs.1.lot": "urn:lot:b", "inputs.0.massGrams": "1e3"})
+    _, gaps = unflatten(
+        "Transformation", {"inputs.1.lot": "urn:lot:b", "inputs.0.massGrams": "1e3"}
+    )
     assert [c for c, _ in gaps] == ["inputs.0.massGrams", "inputs"]  # the bad cell, then the gap
     _, gap = unflatten("Transformation", {"inputs.2.lot": "urn:lot:b"})
     assert gap and "number them 0, 1, 2" in gap[0][1]
