@@ -258,6 +258,27 @@ class RemoteLedger:
         """A stored record's canonical bytes, exactly as the server holds them."""
         return self.api.request("GET", f"/records/{record_hash}").content
 
+    def has_record(self, record_hash: str) -> bool:
+        """Whether the node holds the record with this hash."""
+        try:
+            self.api.request("GET", f"/records/{record_hash}")
+        except NotFoundError:
+            return False
+        return True
+
+    def lot_record(self, lot_id: str) -> str | None:
+        """The hash of the record that created lot ``lot_id``; None if the node has no such lot.
+
+        The API has no lot lookup of its own: the lot's roll-up (without trails) is the closest
+        endpoint that names the lot's creating record, at the cost of computing it."""
+        try:
+            data = self.api.json(
+                "GET", f"/lots/{quote(lot_id, safe=':')}/rollup", params={"trails": "false"}
+            )
+        except NotFoundError:
+            return None
+        return str(data["record"])
+
     def receipt(self, record_hash: str, size: int | None = None) -> translog.Receipt:
         """The receipt of a stored record against the latest checkpoint (or the one at ``size``)."""
         data = self.api.json("GET", f"/log/inclusion/{record_hash}", params={"size": size})

@@ -13,6 +13,7 @@ import gc
 import typer
 
 from cli.demo import demo_command
+from cli.imports import import_command
 from cli.keys import credential_app, keys_app
 from cli.ledger import (
     actor_app,
@@ -68,6 +69,7 @@ app.command("init")(init_command)
 app.add_typer(actor_app, name="actor")
 app.add_typer(record_app, name="record")
 app.command("append")(append_command)
+app.command("import")(import_command)
 app.command("audit")(audit_command)
 app.add_typer(log_app, name="log")
 app.command("serve")(serve_command)

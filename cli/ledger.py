@@ -163,23 +163,50 @@ def record_new(
     data: Annotated[Path, typer.Option("--data", help="JSON file with the credentialSubject.")],
     append: Annotated[bool, typer.Option("--append", help="Append it to the ledger too.")] = False,
     out: Annotated[Path | None, typer.Option("--out", help="Write the signed record here.")] = None,
+    offline: Annotated[
+        bool,
+        typer.Option(
+            "--offline", help="Sign from the chain state beside the key alone (KEY.chain)."
+        ),
+    ] = False,
+    from_ledger: Annotated[
+        bool,
+        typer.Option(
+            "--from-ledger",
+            help="Ignore KEY.chain and continue from the ledger's head (records signed ahead "
+            "were discarded).",
+        ),
+    ] = False,
     db: DbOption = None,
     home: HomeOption = None,
     server: ServerOption = None,
 ) -> None:
-    """Sign a new record of KIND, continuing the issuer's chain from the ledger's head."""
+    """Sign a new record of KIND, continuing the issuer's chain from the last record this key
+    signed here (KEY.chain) or the ledger's head, whichever is ahead."""
     from passport.ledger.keystore import load_key
     from passport.records.envelope import pretty
+    from passport.records.tabular import resolve_kind
+    from passport.service.chainstate import sign_ahead
 
-    ledger = open_ledger_or_remote(db, home, server, need_log_key=append)
+    if offline and append:
+        raise ConfigurationError("--offline cannot --append: append the file once online")
+    ledger = None if offline else open_ledger_or_remote(db, home, server, need_log_key=append)
     subject = read_json_file(data)
     if not isinstance(subject, dict):
         raise ConfigurationError(f"{data} must hold a JSON object (the credentialSubject)")
-    record = ledger.sign_new(load_key(key), kind, subject)
-    ledger.parse(record)  # step 1 now, so a bad subject is reported before anything is written
+    # The record passes step 1 (schemas) before KEY.chain names it or anything is written.
+    record = sign_ahead(
+        load_key(key),
+        key,
+        resolve_kind(kind),
+        subject,
+        ledger=ledger,
+        from_ledger=from_ledger,
+        remember=out is not None or append,
+    )
     if out is not None or not append:
         write_output(pretty(record), out)
-    if append:
+    if append and ledger is not None:
         receipt = ledger.append(record)
         typer.echo(json.dumps(receipt.to_dict(), indent=2), err=out is None)
 
@@ -306,3 +333,19 @@ def log_consistency(
     """Print a consistency proof from OLD_SIZE to NEW_SIZE (default: the latest size)."""
     ledger = open_ledger_or_remote(db, home, server, need_log_key=False)
     print_json(ledger.consistency(old_size, new_size))
+
+
+@record_app.command("template")
+@handle_errors
+def record_template(
+    kind: str,
+    csv_header: Annotated[
+        bool, typer.Option("--csv", help="Print the CSV header row of KIND instead.")
+    ] = False,
+) -> None:
+    """A commented example of KIND read from its schema (members, types, units, required), or
+    with --csv the header row `bpass import` reads (flattened names, see docs/records.md)."""
+    from passport.records.tabular import csv_columns, resolve_kind, template
+
+    name = resolve_kind(kind)
+    typer.echo(",".join(csv_columns(name)) if csv_header else template(name), nl=csv_header)

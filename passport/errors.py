@@ -391,6 +391,63 @@ class ConcealmentError(LedgerError):
     code = "concealment_invalid"
 
 
+# -- tabular import, record templates and signing ahead (passport/records/tabular.py,
+# passport/service/imports.py, passport/service/chainstate.py) ------------------------------
+class KindNameError(ConfigurationError):
+    """A record kind named on the command line is none of the known kinds (a typo, say): the
+    message suggests the closest names and lists them all."""
+
+    code = "kind_name_unknown"
+
+    def __init__(self, name: str, suggestions: Sequence[str], known: Sequence[str]) -> None:
+        hint = f"; did you mean {' or '.join(suggestions)}?" if suggestions else ""
+        super().__init__(
+            f"unknown record kind {name!r}{hint} (known kinds: {', '.join(known)})",
+            kind=name,
+            suggestions=list(suggestions),
+            known=list(known),
+        )
+        self.suggestions = list(suggestions)
+        self.known = list(known)
+
+
+class ImportFileError(ConfigurationError):
+    """The import file cannot be read as the format it claims (or its format is unknown)."""
+
+    code = "import_unreadable"
+
+
+class ImportInvalidError(LedgerError):
+    """Rows of an import file are invalid: every problem, each with its row and column. Nothing
+    was signed or appended."""
+
+    code = "import_invalid"
+
+    def __init__(self, source: str, problems: Sequence[dict[str, Any]]) -> None:
+        count = len(problems)
+        lines = [
+            f"{source}: {count} problem{'s' if count != 1 else ''}, nothing signed or appended:"
+        ]
+        lines.extend(f"  row {p['row']}, column {p['column']}: {p['message']}" for p in problems)
+        super().__init__("\n".join(lines), problems=list(problems))
+        self.problems = list(problems)
+
+
+class ImportRowRejectedError(LedgerError):
+    """The ledger rejected a row of an import (a rule only the ledger can check, e.g. an
+    unregistered facility). The batches before it stay appended; re-running the import after
+    fixing the row appends the rest."""
+
+    code = "import_row_rejected"
+
+
+class ChainStateConflictError(ChainError):
+    """The issuer's chain as recorded beside the key (``KEY.chain``) and the ledger disagree at
+    the same sequence, or a resumed import's rows no longer sign to what the ledger holds."""
+
+    code = "chain_state_conflict"
+
+
 # -- batches, bundles and the memory store --------------------------------------------------
 class BatchItemError(LedgerError):
     """Wraps the error of one record of a batch; the whole batch was rolled back."""

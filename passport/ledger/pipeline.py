@@ -502,6 +502,17 @@ class Ledger:
             raise NotFoundError(f"no record {record_hash}")
         return row
 
+    def has_record(self, record_hash: str) -> bool:
+        """Whether the ledger holds the record with this hash."""
+        with self.repo.read() as tx:
+            return tx.record_by_hash(record_hash) is not None
+
+    def lot_record(self, lot_id: str) -> str | None:
+        """The hash of the record that created lot ``lot_id``; None if there is no such lot."""
+        with self.repo.read() as tx:
+            lot = tx.trace().lot(lot_id)
+        return lot.record_hash if lot is not None else None
+
     def receipt(self, record_hash: str, size: int | None = None) -> translog.Receipt:
         """The receipt of a stored record against the latest checkpoint (or the one at ``size``)."""
         with self.repo.read() as tx:
