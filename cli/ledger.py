@@ -186,7 +186,7 @@ def record_new(
     from passport.ledger.keystore import load_key
     from passport.records.envelope import pretty
     from passport.records.tabular import resolve_kind
-    from passport.service.chainstate import sign_ahead
+    from passport.service.chainstate import note_signed, sign_ahead
 
     if offline and append:
         raise ConfigurationError("--offline cannot --append: append the file once online")
@@ -202,12 +202,15 @@ def record_new(
         subject,
         ledger=ledger,
         from_ledger=from_ledger,
-        remember=out is not None or append,
+        # A record written out to append later is the key's new head at once; one appended
+        # here only once the ledger accepted it (a refused one must not leave a gap).
+        remember=out is not None and not append,
     )
     if out is not None or not append:
         write_output(pretty(record), out)
     if append and ledger is not None:
         receipt = ledger.append(record)
+        note_signed(key, record)
         typer.echo(json.dumps(receipt.to_dict(), indent=2), err=out is None)
 
 

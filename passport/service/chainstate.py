@@ -137,6 +137,16 @@ def sign_ahead(
     record = sign_next(key, kind, subject, issuer=issuer, head=head)
     parse_record(record)  # step 1 (schemas) before the state names it
     if remember:
-        imports = state.imports if state is not None and state.issuer == issuer else {}
-        save_state(key_path, ChainState(issuer, head[0] + 1, record_hash(dumps(record)), imports))
+        note_signed(key_path, record)
     return record
+
+
+def note_signed(key_path: Path, record: dict[str, Any]) -> None:
+    """Let the key's chain state name ``record`` as the last one it signed: after it was written
+    out to be appended later, or after the ledger accepted it (never before an append that may
+    still be refused: the next record would then skip a sequence the ledger never had)."""
+    state = load_state(key_path)
+    issuer = str(record["issuer"])
+    imports = state.imports if state is not None and state.issuer == issuer else {}
+    sequence = int(record["chain"]["sequence"])
+    save_state(key_path, ChainState(issuer, sequence, record_hash(dumps(record)), imports))

@@ -108,3 +108,19 @@ def test_resolve_head_rules() -> None:
     with pytest.raises(ChainStateConflictError) as caught:
         resolve_head(state, did, (3, b))
     assert a in caught.value.message and b in caught.value.message
+
+
+def test_a_refused_append_leaves_no_gap(supplier: dict[str, Any]) -> None:
+    """`record new --append` names its record in KEY.chain only once the ledger accepted it: a
+    record the rules refuse must not make the next one skip its sequence (a chain_gap)."""
+    cwd, db, did = supplier["cwd"], supplier["db"], supplier["did"]
+    stranger = SigningKey.from_seed(b"\x07" * 32).did  # no registered actor
+    due_diligence(cwd / "bad.json", stranger, 1)
+    refused = bpass("record", "new", "DueDiligence", "--key", "s.key", "--data", "bad.json",
+                    "--append", *db, cwd=cwd, check=False)  # fmt: skip
+    assert refused.returncode == 1, refused.stderr
+    due_diligence(cwd / "good.json", did, 2)
+    done = bpass("record", "new", "DueDiligence", "--key", "s.key", "--data", "good.json",
+                 "--append", *db, cwd=cwd, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads((cwd / "s.key.chain").read_text())["sequence"] == 1
