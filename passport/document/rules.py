@@ -186,15 +186,16 @@ def require_point4_right(
         )
 
 
-def mandataries(tx: StateTx, passport_id: str, at: str) -> dict[str, str | None]:
-    """Actors holding a mandate to update the passport at time ``at``: DID -> end (or None).
-
-    The passport's ``PassportMandate`` records are replayed in log order; the latest one for a
-    mandatary decides, and a grant ends at its ``validUntil``.
-    """
+def _live_grants(
+    tx: StateTx, passport_id: str, at: str, kind: str, member: str
+) -> dict[str, str | None]:
+    """The actors a passport's grant-or-withdraw records of ``kind`` (mandates, access grants)
+    leave holding one at time ``at``: DID (the subject's ``member``) -> end (or None). The
+    records are replayed in log order; the latest one for an actor decides, and a grant ends
+    at its ``validUntil``."""
     held: dict[str, str | None] = {}
     for event in _passports(tx).events(passport_id):
-        if event.kind != MANDATE_KIND:
+        if event.kind != kind:
             continue
         row = tx.record_by_hash(event.record_hash)
         if row is None:
@@ -202,11 +203,20 @@ def mandataries(tx: StateTx, passport_id: str, at: str) -> dict[str, str | None]
         subject = parse_json(row.body)["credentialSubject"]
         if subject["action"] == "grant":
             until = subject.get("validUntil")
-            held[subject["mandatary"]] = normalise_ts(until) if until else None
+            held[subject[member]] = normalise_ts(until) if until else None
         else:
-            held.pop(subject["mandatary"], None)
+            held.pop(subject[member], None)
     moment = normalise_ts(at)
     return {did: end for did, end in held.items() if end is None or moment < end}
+
+
+def mandataries(tx: StateTx, passport_id: str, at: str) -> dict[str, str | None]:
+    """Actors holding a mandate to update the passport at time ``at``: DID -> end (or None).
+
+    The passport's ``PassportMandate`` records are replayed in log order; the latest one for a
+    mandatary decides, and a grant ends at its ``validUntil``.
+    """
+    return _live_grants(tx, passport_id, at, MANDATE_KIND, "mandatary")
 
 
 def _require_actor(
@@ -562,21 +572,7 @@ def access_grantees(tx: StateTx, passport_id: str, at: str) -> dict[str, str | N
 
     The passport's ``PassportAccessGrant`` records are replayed in log order; the latest one for
     a grantee decides, and a grant ends at its ``validUntil`` (as :func:`mandataries`)."""
-    held: dict[str, str | None] = {}
-    for event in _passports(tx).events(passport_id):
-        if event.kind != GRANT_KIND:
-            continue
-        row = tx.record_by_hash(event.record_hash)
-        if row is None:
-            continue
-        subject = parse_json(row.body)["credentialSubject"]
-        if subject["action"] == "grant":
-            until = subject.get("validUntil")
-            held[subject["grantee"]] = normalise_ts(until) if until else None
-        else:
-            held.pop(subject["grantee"], None)
-    moment = normalise_ts(at)
-    return {did: end for did, end in held.items() if end is None or moment < end}
+    return _live_grants(tx, passport_id, at, GRANT_KIND, "grantee")
 
 
 def _on_access_grant(tx: StateTx, ctx: AcceptContext, record: ParsedRecord) -> None:
