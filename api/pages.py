@@ -11,8 +11,11 @@ same-origin CSS and JS only, under a strict Content-Security-Policy.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
 from html import escape
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -32,32 +35,16 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-cache",
 }
 
-COUNTRIES = {
-    "AR": "Argentina", "AU": "Australia", "BO": "Bolivia", "BR": "Brazil", "CA": "Canada",
-    "CD": "DR Congo", "CL": "Chile", "CN": "China", "CU": "Cuba", "DE": "Germany",
-    "FI": "Finland", "FR": "France", "GA": "Gabon", "HU": "Hungary", "ID": "Indonesia",
-    "IN": "India", "JP": "Japan", "KR": "South Korea", "MA": "Morocco", "MG": "Madagascar",
-    "MZ": "Mozambique", "NC": "New Caledonia", "NO": "Norway", "PH": "Philippines",
-    "PL": "Poland", "RU": "Russia", "SE": "Sweden", "TZ": "Tanzania", "US": "United States",
-    "ZA": "South Africa", "ZM": "Zambia", "ZW": "Zimbabwe",
-}  # fmt: skip
-"""Names of the countries supply chains commonly name; others are shown by their ISO code."""
-
-STATUS_TEXT = {
-    "original": "first life, as placed on the market",
-    "repurposed": "second life in another application",
-    "re-used": "second life, re-used as it was",
-    "remanufactured": "remanufactured",
-    "waste": "waste: to be recycled",
-    "recycled": "recycled: the passport has ceased",
-}
-CATEGORIES = {
-    "ev": "Electric vehicle battery",
-    "lmt": "Light means of transport battery",
-    "industrial": "Industrial battery",
-    "stationary": "Stationary energy storage",
-}
-LABELS = {"naturalGraphite": "Natural graphite"}
+WORDS: dict[str, dict[str, str]] = json.loads(
+    (Path(__file__).parent / "static" / "passport-words.json").read_text(encoding="utf-8")
+)
+"""Words for coded values (categories, statuses, element names, flags, ...), shared with the
+page's script, which checks that each word shown is the one for the signed value."""
+COUNTRIES = WORDS["country"]
+MONTHS = (
+    "January", "February", "March", "April", "May", "June", "July", "August", "September",
+    "October", "November", "December",
+)  # fmt: skip
 STAGES = (
     ("rawMaterialAcquisition", "Raw material acquisition"),
     ("mainProduction", "Main production"),
@@ -65,10 +52,32 @@ STAGES = (
     ("endOfLifeAndRecycling", "End of life and recycling"),
 )
 MATERIALS = ("cobalt", "nickel", "lithium", "manganese", "graphite")
+PROVISIONAL = "provisional: the EU has not yet set the class boundaries"
 
 
 def _e(value: Any) -> str:
     return escape(str(value), quote=True)
+
+
+def word(kind: str, value: Any) -> str:
+    """The word for a coded value; the value itself when there is none."""
+    return WORDS.get(kind, {}).get(str(value), str(value))
+
+
+def date_words(value: str) -> str:
+    """A date (``2026-05-11``) or timestamp as words in UTC (``11 May 2026``, ``6 December 2026,
+    06:46 UTC``); the page's script checks the same form, then shows the reader's local time."""
+    try:
+        if "T" not in value:
+            d = date.fromisoformat(value)
+            return f"{d.day} {MONTHS[d.month - 1]} {d.year}"
+        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    if t.tzinfo is None:
+        return value
+    t = t.astimezone(UTC)
+    return f"{t.day} {MONTHS[t.month - 1]} {t.year}, {t.hour:02d}:{t.minute:02d} UTC"
 
 
 def pointer_get(doc: Any, pointer: str) -> Any:
@@ -85,7 +94,9 @@ def pointer_get(doc: Any, pointer: str) -> Any:
 
 
 class _Page:
-    """Builds the page's markup from the public document; every shown value is marked."""
+    """Builds the page's markup from the public document; every shown value is marked: its
+    element has ``data-ptr`` (the value's JSON pointer) last, and shows the value exactly, or
+    the word for it (``data-words``, ``data-value``), or a date in words (``<time datetime>``)."""
 
     def __init__(self, document: Mapping[str, Any]) -> None:
         self.doc = document
@@ -102,20 +113,41 @@ class _Page:
         marked = f'<span data-ptr="{_e(pointer)}">{_e(value)}</span>{unit}'
         return f'<span class="val">{marked}</span>' if len(str(value)) <= 24 else marked
 
-    def row(
-        self,
-        label: str,
-        pointer: str,
-        suffix: str = "",
-        prefix: Mapping[str, str] | None = None,
-    ) -> str:
+    def w(self, kind: str, pointer: str, css: str = "") -> str:
+        """The word for the coded value at ``pointer`` (see :data:`WORDS`), marked."""
         value = self.get(pointer)
-        if value is None:
+        if value is None or isinstance(value, dict | list):
+            return '<span class="none">–</span>'
+        klass = f' class="{_e(css)}"' if css else ""
+        return (
+            f'<span{klass} data-words="{_e(kind)}" data-value="{_e(value)}" '
+            f'data-ptr="{_e(pointer)}">{_e(word(kind, value))}</span>'
+        )
+
+    def when(self, pointer: str) -> str:
+        """The date or time at ``pointer`` in words; the signed value in ``datetime``."""
+        value = self.get(pointer)
+        if value is None or isinstance(value, dict | list):
+            return '<span class="none">–</span>'
+        return (
+            f'<time datetime="{_e(value)}" data-ptr="{_e(pointer)}">'
+            f"{_e(date_words(str(value)))}</time>"
+        )
+
+    def row(self, label: str, pointer: str, suffix: str = "") -> str:
+        if self.get(pointer) is None:
             return ""
-        shown = self.v(pointer, suffix)
-        if prefix and str(value) in prefix:
-            shown = f"{_e(prefix[str(value)])} ({shown})"
-        return f"<div><dt>{_e(label)}</dt><dd>{shown}</dd></div>"
+        return f"<div><dt>{_e(label)}</dt><dd>{self.v(pointer, suffix)}</dd></div>"
+
+    def word_row(self, label: str, kind: str, pointer: str) -> str:
+        if self.get(pointer) is None:
+            return ""
+        return f"<div><dt>{_e(label)}</dt><dd>{self.w(kind, pointer)}</dd></div>"
+
+    def date_row(self, label: str, pointer: str) -> str:
+        if self.get(pointer) is None:
+            return ""
+        return f"<div><dt>{_e(label)}</dt><dd>{self.when(pointer)}</dd></div>"
 
     def link(self, label: str, pointer: str) -> str:
         url = self.get(pointer)
@@ -133,21 +165,17 @@ def _percent_meter(value: Any, label: str) -> str:
 
 
 def _header(p: _Page) -> str:
-    status = p.get("/status")
-    status_class = "status-" + str(status).replace(" ", "-") if status else "status"
     return f"""
 <header class="top">
-  <p class="eyebrow">EU battery passport · Regulation (EU) 2023/1542</p>
+  <p class="eyebrow">EU battery passport</p>
   <h1>{p.v("/point1/identification/modelName")}</h1>
-  <p class="status-line">Status: <strong class="badge {_e(status_class)}">{p.v("/status")}</strong>
-    <span class="status-text">{_e(STATUS_TEXT.get(str(status), ""))}</span></p>
 </header>"""
 
 
 def _verdict() -> str:
     return """
 <section class="card verdict-card" aria-labelledby="verdict-title">
-  <h2 id="verdict-title">Verification</h2>
+  <h2 id="verdict-title" class="quiet">Verification</h2>
   <p id="verdict" class="verdict pending" role="status" aria-live="polite">
     Verifying on this device…</p>
   <details id="checks-box">
@@ -159,25 +187,99 @@ def _verdict() -> str:
 </section>"""
 
 
+def _carbon_class(p: _Page) -> str:
+    """``Class B — provisional: ...`` (the sentence when the class table is not final)."""
+    base = "/point1/carbonFootprint"
+    if p.get(f"{base}/performanceClass") is None:
+        return ""
+    carbon = carbon_class_status(p.doc)
+    tail = f" — {PROVISIONAL}" if carbon["provisional"] else ""
+    return (
+        f'<p class="carbon-class"><span class="class-name">Class '
+        f"{p.v(f'{base}/performanceClass')}</span>{_e(tail)}.</p>"
+    )
+
+
+def _recycled_lines(p: _Page) -> str:
+    base = "/point1/recycledContent"
+    shares = p.get(base)
+    if not isinstance(shares, dict) or not shares:
+        return ""
+    items = "".join(
+        f"<li><span>{_e(word('element', name))}</span>"
+        f"<span>{p.v(f'{base}/{name}/preConsumerPercent', ' %')}</span>"
+        f"<span>{p.v(f'{base}/{name}/postConsumerPercent', ' %')}</span></li>"
+        for name in shares
+    )
+    return f"""
+  <div class="glance-block">
+    <h3>Recycled content</h3>
+    <ul class="recycled" aria-label="Recycled share of each material">
+      <li class="head"><span>Material</span><span>from production scrap</span>
+        <span>from used batteries</span></li>{items}</ul>
+  </div>"""
+
+
+def _glance(p: _Page) -> str:
+    """The first screen on a phone: what the battery is and the figures that matter."""
+    base = "/point1/carbonFootprint"
+    energy = p.get("/point1/performance/ratedEnergyKWh")
+    capacity = p.get("/point1/performance/ratedCapacityAh")
+    both = (
+        f"{p.v('/point1/performance/ratedEnergyKWh', ' kWh')} · "
+        f"{p.v('/point1/performance/ratedCapacityAh', ' Ah')}"
+        if energy is not None and capacity is not None
+        else p.v("/point1/performance/ratedEnergyKWh", " kWh")
+        if energy is not None
+        else p.v("/point1/performance/ratedCapacityAh", " Ah")
+    )
+    capacity_row = f"<div><dt>Capacity</dt><dd>{both}</dd></div>" if energy or capacity else ""
+    rows = "".join(
+        [
+            p.row("Made by", "/point1/manufacturer/name"),
+            p.word_row("Type", "category", "/point1/category"),
+            p.row("Chemistry", "/point1/chemistry/shortName"),
+            capacity_row,
+            p.word_row("State", "status", "/status"),
+        ]
+    )
+    carbon = (
+        f"""
+  <div class="glance-block" id="glance-carbon">
+    <h3>Carbon footprint over its life</h3>
+    <p class="headline"><span class="big">{p.v(f"{base}/perKWh/total")}</span>
+      <span class="unit">kg CO₂e per kWh</span></p>
+    {_carbon_class(p)}
+  </div>"""
+        if p.get(f"{base}/perKWh/total") is not None
+        else ""
+    )
+    return f"""
+<section class="card glance" aria-labelledby="battery-title">
+  <h2 id="battery-title">The battery</h2>
+  <dl class="glance-facts">{rows}</dl>{carbon}{_recycled_lines(p)}
+  <p class="more"><a href="#details">All details of this passport</a></p>
+</section>"""
+
+
 def _identity(p: _Page, links: Mapping[str, str]) -> str:
     rows = "".join(
         [
             p.row("Manufacturer", "/point1/manufacturer/name"),
             p.row("Economic operator", "/economicOperator/name"),
-            p.row("Category", "/point1/category", prefix=CATEGORIES),
-            p.row("Chemistry", "/point1/chemistry/shortName"),
+            p.row("Chemistry in full", "/point1/chemistry/clearName"),
             p.row("Rated energy", "/point1/performance/ratedEnergyKWh", " kWh"),
             p.row("Rated capacity", "/point1/performance/ratedCapacityAh", " Ah"),
             p.row("Nominal voltage", "/point1/performance/voltage/nominalV", " V"),
             p.row("Mass", "/point1/massKg", " kg"),
             p.row("Expected lifetime", "/point1/performance/expectedLifetime/cycles", " cycles"),
             p.row("Warranty", "/point1/performance/warrantyPeriodMonths", " months"),
-            p.row("Manufactured on", "/point1/manufacturing/date"),
+            p.date_row("Manufactured on", "/point1/manufacturing/date"),
             p.row("Manufactured at", "/point1/manufacturing/facility/name"),
             p.row("GTIN", "/point1/identification/gtin"),
             p.row("Serial number", "/point1/identification/serialNumber"),
-            p.row("Issued", "/issuedAt"),
-            p.row("Last updated", "/lastUpdated"),
+            p.date_row("Passport issued", "/issuedAt"),
+            p.date_row("Last updated", "/lastUpdated"),
         ]
     )
     qr = links.get("qr")
@@ -190,8 +292,8 @@ def _identity(p: _Page, links: Mapping[str, str]) -> str:
         else ""
     )
     return f"""
-<section class="card" aria-labelledby="battery-title">
-  <h2 id="battery-title">The battery</h2>
+<section class="card" id="details" aria-labelledby="details-title">
+  <h2 id="details-title">About this battery</h2>
   <div class="split"><dl class="facts">{rows}</dl>{figure}</div>
   <p class="ids">Battery identifier: <span class="mono">{p.v("/batteryId")}</span><br>
     Passport: <span class="mono">{p.v("/passportId")}</span></p>
@@ -212,26 +314,20 @@ def _carbon(p: _Page) -> str:
         "Carbon footprint declaration", f"{base}/declarationUrl"
     )
     carbon = carbon_class_status(p.doc) if p.get(f"{base}/performanceClass") else None
-    provisional = (
-        f' <span class="provisional" title="{_e(carbon["note"])}">(provisional)</span>'
-        if carbon and carbon["provisional"]
-        else ""
-    )
-    provisional_note = (
-        f'\n  <p class="note provisional-note">Provisional class: {_e(carbon["note"])}</p>'
-        if carbon and carbon["provisional"]
+    note = (
+        f'\n  <p class="note provisional-note">About the class table: {_e(carbon["note"])}</p>'
+        if carbon and carbon["provisional"] and carbon["note"]
         else ""
     )
     return f"""
 <section class="card" aria-labelledby="carbon-title">
   <h2 id="carbon-title">Carbon footprint</h2>
   <p class="headline"><span class="big">{p.v(f"{base}/perKWh/total")}</span>
-    <span class="unit">kg CO₂e per kWh</span>
-    <span class="class-badge" title="performance class">Class
-      {p.v(f"{base}/performanceClass")}{provisional}</span></p>{provisional_note}
-  <p class="note">Over the battery's life cycle: {p.v(f"{base}/absoluteKg/total")} kg CO₂e in
+    <span class="unit">kg CO₂e per kWh</span></p>
+  {_carbon_class(p)}{note}
+  <p class="note">Over the battery's life: {p.v(f"{base}/absoluteKg/total")} kg CO₂e in
     total, for {p.v(f"{base}/serviceLifeEnergyKWh")} kWh delivered over its service life.
-    Primary data: {p.v(f"{base}/primaryDataSharePercent")} %. Class table:
+    Share from suppliers' own data: {p.v(f"{base}/primaryDataSharePercent")} %. Class table:
     {p.v(f"{base}/classTable")}.</p>
   <div class="scroll"><table>
     <caption>By life-cycle stage</caption>
@@ -243,14 +339,13 @@ def _carbon(p: _Page) -> str:
 </section>"""
 
 
-def _shares(p: _Page, pointer: str, key: str) -> list[tuple[str, str]]:
-    items = p.get(pointer)
-    out = []
-    for i, item in enumerate(items if isinstance(items, list) else []):
-        name = str(item.get(key, ""))
-        shown = COUNTRIES.get(name, name) if key == "country" else name.replace("-", " ")
-        out.append((shown, f"{pointer}/{i}"))
-    return out
+def _origin(p: _Page, at: str, origin: Mapping[str, Any]) -> str:
+    """One country of origin: its name, a bar and its share."""
+    meter = _percent_meter(origin.get("sharePercent"), word("country", origin.get("country")))
+    return (
+        f'<li><span class="label">{p.w("country", at + "/country")}</span>{meter}'
+        f'<span class="pct">{p.v(at + "/sharePercent")} %</span></li>'
+    )
 
 
 def _materials(p: _Page) -> str:
@@ -260,29 +355,33 @@ def _materials(p: _Page) -> str:
         m = f"{base}/{material}"
         if p.get(m) is None:
             continue
+        countries = p.get(f"{m}/originByCountry")
         origins = "".join(
-            f'<li><span class="label">{_e(name)} ({p.v(at + "/country")})</span>'
-            f"{_percent_meter(p.get(at + '/sharePercent'), name)}"
-            f'<span class="pct">{p.v(at + "/sharePercent")} %</span></li>'
-            for name, at in _shares(p, f"{m}/originByCountry", "country")
+            _origin(p, f"{m}/originByCountry/{i}", c)
+            for i, c in enumerate(countries if isinstance(countries, list) else [])
+            if isinstance(c, dict)
         )
+        ore_list = p.get(f"{m}/oreTypes")
         ores = ", ".join(
-            f"{_e(name)} {p.v(at + '/sharePercent')} %"
-            for name, at in _shares(p, f"{m}/oreTypes", "oreType")
+            f"{p.w('oreType', f'{m}/oreTypes/{i}/oreType')} "
+            f"{p.v(f'{m}/oreTypes/{i}/sharePercent')} %"
+            for i in range(len(ore_list if isinstance(ore_list, list) else []))
         )
         recycled = f"/point1/recycledContent/{material}"
+        name = word("element", material)
         blocks.append(
             f"""
   <article class="material" aria-labelledby="m-{material}">
-    <h3 id="m-{material}">{material.capitalize()}</h3>
-    <ul class="bars" aria-label="Origin of {material} by country">{origins}</ul>
+    <h3 id="m-{material}">{_e(name)}</h3>
+    <ul class="bars" aria-label="Where the {material} was mined or recycled">{origins}</ul>
     <dl class="facts small">
-      <div><dt>Ore or deposit types</dt><dd>{ores or "–"}</dd></div>
-      <div><dt>Artisanal mining</dt><dd>{p.v(m + "/artisanalPercent", " %")}</dd></div>
-      <div><dt>From conflict-affected or high-risk areas</dt>
+      <div><dt>Kind of ore or deposit</dt><dd>{ores or "–"}</dd></div>
+      <div><dt>From artisanal and small-scale mines</dt>
+        <dd>{p.v(m + "/artisanalPercent", " %")}</dd></div>
+      <div><dt>From conflict-affected or high-risk areas (EU list)</dt>
         <dd>{p.v(m + "/cahraPercent", " %")}</dd></div>
-      <div><dt>Unknown origin</dt><dd>{p.v(m + "/unknownOriginPercent", " %")}</dd></div>
-      <div><dt>Recycled (pre- / post-consumer)</dt>
+      <div><dt>Origin unknown</dt><dd>{p.v(m + "/unknownOriginPercent", " %")}</dd></div>
+      <div><dt>Recycled (from production scrap / from used batteries)</dt>
         <dd>{p.v(recycled + "/preConsumerPercent", " %")} /
           {p.v(recycled + "/postConsumerPercent", " %")}</dd></div>
     </dl>
@@ -301,8 +400,8 @@ def _materials(p: _Page) -> str:
     return f"""
 <section class="card" aria-labelledby="materials-title">
   <h2 id="materials-title">Materials and their origins</h2>
-  <p class="note">Shares of each element's mass in this pack, traced through the signed supply
-    chain from mine or recycler to pack.</p>
+  <p class="note">Shares of each material's mass in this battery, traced through the signed
+    supply chain from mine or recycler to battery.</p>
   {"".join(blocks)}
   {split}
 </section>"""
@@ -314,7 +413,7 @@ def _recycled(p: _Page) -> str:
     if not isinstance(shares, dict):
         return ""
     rows = "".join(
-        f'<tr><th scope="row">{_e(name.capitalize())}</th>'
+        f'<tr><th scope="row">{_e(word("element", name))}</th>'
         f"<td>{p.v(f'{base}/{name}/preConsumerPercent', ' %')}</td>"
         f"<td>{p.v(f'{base}/{name}/postConsumerPercent', ' %')}</td></tr>"
         for name in shares
@@ -323,34 +422,51 @@ def _recycled(p: _Page) -> str:
 <section class="card" aria-labelledby="recycled-title">
   <h2 id="recycled-title">Recycled content</h2>
   <div class="scroll"><table>
-    <caption>Share of each material from recycling (Art. 8)</caption>
-    <thead><tr><th scope="col">Material</th><th scope="col">Pre-consumer</th>
-      <th scope="col">Post-consumer</th></tr></thead>
+    <caption>Share of each material that was recycled (EU Battery Regulation, Art. 8)</caption>
+    <thead><tr><th scope="col">Material</th><th scope="col">Pre-consumer (production scrap)</th>
+      <th scope="col">Post-consumer (used batteries)</th></tr></thead>
     <tbody>{rows}</tbody>
   </table></div>
   <p class="note">Renewable content: {p.v("/point1/renewableContentPercent", " %")}.</p>
 </section>"""
 
 
+def _flag(p: _Page, at: str, flag: Mapping[str, Any]) -> str:
+    """One risk flag in plain words: what it is, what it means, and its share."""
+    element = f"{p.w('element', at + '/element')} " if flag.get("element") is not None else ""
+    percent = (
+        f'<span class="flag-share">{p.w("flagPercent", at + "/flag")}: '
+        f"{p.v(at + '/percent', ' %')}</span>"
+        if flag.get("percent") is not None and flag.get("flag") in WORDS["flagPercent"]
+        else ""
+    )
+    return (
+        f'<li class="sev-{_e(flag.get("severity"))}">'
+        f"{p.w('severity', at + '/severity', 'sev')}"
+        f"<strong>{element}{p.w('flag', at + '/flag')}</strong>"
+        f'<span class="meaning">{p.w("flagMeaning", at + "/flag")}</span>{percent}</li>'
+    )
+
+
 def _sourcing(p: _Page) -> str:
     base = "/point1/responsibleSourcing"
     certs = p.get(f"{base}/certifications")
     rows = "".join(
-        f'<tr><th scope="row">{_e(c.get("scheme"))}</th><td>{_e(c.get("element"))}</td>'
+        f'<tr><th scope="row">{p.v(f"{base}/certifications/{i}/scheme")}</th>'
+        f"<td>{p.w('element', f'{base}/certifications/{i}/element')}</td>"
         f"<td>{p.v(f'{base}/certifications/{i}/coveragePercent', ' %')}</td></tr>"
         for i, c in enumerate(certs if isinstance(certs, list) else [])
         if isinstance(c, dict) and str(c.get("coveragePercent", "0")) not in ("0", "0.00")
     )
     dd = p.get(f"{base}/dueDiligence")
     dd_rows = "".join(
-        f"<div><dt>{_e(LABELS.get(name, name.capitalize()))}</dt>"
+        f"<div><dt>{_e(word('element', name))}</dt>"
         f"<dd>{p.v(f'{base}/dueDiligence/{name}/coveragePercent', ' %')}</dd></div>"
         for name in (dd if isinstance(dd, dict) else {})
     )
     flags = p.get(f"{base}/riskFlags")
     flag_items = "".join(
-        f'<li class="sev-{_e(f.get("severity"))}"><span class="sev">{_e(f.get("severity"))}'
-        f"</span> {p.v(f'{base}/riskFlags/{i}/description')}</li>"
+        _flag(p, f"{base}/riskFlags/{i}", f)
         for i, f in enumerate(flags if isinstance(flags, list) else [])
         if isinstance(f, dict)
     )
@@ -364,18 +480,19 @@ def _sourcing(p: _Page) -> str:
       <th scope="col">Covered</th></tr></thead>
     <tbody>{rows}</tbody></table></div>"""
         if rows
-        else "<p>No certification covers any of this pack's materials.</p>"
+        else "<p>No certification covers any of this battery's materials.</p>"
     )
     return f"""
 <section class="card" aria-labelledby="sourcing-title">
   <h2 id="sourcing-title">Certifications and due diligence</h2>
+  <h3>Risk flags</h3>
+  <p class="note">What the traced supply chain shows that a buyer should know.</p>
+  <ul class="flags">{flag_items or "<li>None</li>"}</ul>
   {cert_table}
   <h3>Due diligence (Art. 48)</h3>
-  <p class="note">Share of the mined material every handler of which had a valid due-diligence
-    report.</p>
+  <p class="note">Share of the mined material for which every company that handled it had a
+    valid due-diligence report (a check of human-rights and environmental risks).</p>
   <dl class="facts small">{dd_rows}</dl>
-  <h3>Risk flags</h3>
-  <ul class="flags">{flag_items or "<li>None</li>"}</ul>
   <ul class="links">{links}</ul>
 </section>"""
 
@@ -388,8 +505,8 @@ def _safety(p: _Page) -> str:
         for i in range(len(agents if isinstance(agents, list) else []))
     )
     hazard_items = "".join(
-        f"<li>{p.v(f'/point1/hazardousSubstances/{i}/name')} "
-        f"({p.v(f'/point1/hazardousSubstances/{i}/hazardClass')})</li>"
+        f"<li>{p.v(f'/point1/hazardousSubstances/{i}/name')}: "
+        f"{p.w('hazardClass', f'/point1/hazardousSubstances/{i}/hazardClass')}</li>"
         for i in range(len(hazards if isinstance(hazards, list) else []))
     )
     links = "".join(
@@ -404,7 +521,7 @@ def _safety(p: _Page) -> str:
 <section class="card" aria-labelledby="safety-title">
   <h2 id="safety-title">Safety and end of life</h2>
   <h3>Hazardous substances</h3><ul>{hazard_items or "<li>None declared</li>"}</ul>
-  <h3>Extinguishing agents</h3><ul>{agent_items or "<li>–</li>"}</ul>
+  <h3>To put out a fire</h3><ul>{agent_items or "<li>–</li>"}</ul>
   <ul class="links">{links}</ul>
 </section>"""
 
@@ -437,12 +554,13 @@ def passport_page(document: Mapping[str, Any], links: Sequence[Mapping[str, str]
 <main id="content" data-passport-id="{_e(passport_id)}" data-bundle="{_e(bundle)}">
 {_header(p)}
 {_verdict()}
-{_identity(p, by_rel)}
+{_glance(p)}
 {_carbon(p)}
+{_sourcing(p)}
 {_materials(p)}
 {_recycled(p)}
-{_sourcing(p)}
 {_safety(p)}
+{_identity(p, by_rel)}
 </main>
 <footer>
   <p>This page checks the passport on your device: the manufacturer's signature, its registered

@@ -1,6 +1,9 @@
 // The passport page: fetch the public verification bundle, verify it on this device
 // (bpass-verify.js, WebCrypto), check that every value the page shows is the signed value, and
-// say so in an aria-live verdict naming each check.
+// say so in an aria-live verdict naming each check. Coded values are shown as words (the page's
+// word list, passport-words.json, shared with the server) and dates in words in the reader's
+// local time (Intl.DateTimeFormat); the check compares the signed value kept in ``data-value`` or
+// ``datetime`` and that the words shown are the ones for it.
 import { verifyBundle } from "./bpass-verify.js";
 
 const LABELS = {
@@ -15,6 +18,60 @@ const LABELS = {
   partitions: "Signed passport data",
   "shown data": "Data shown on this page",
 };
+
+const MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
+  "September", "October", "November", "December"];
+
+// A date or timestamp in words, in UTC, as the server writes it (api/pages.py date_words).
+function dateWords(iso) {
+  const day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso);
+  if (day) {
+    const [y, m, d] = day.slice(1).map(Number);
+    return m >= 1 && m <= 12 ? `${d} ${MONTHS[m - 1]} ${y}` : iso;
+  }
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(iso)) return iso;
+  const t = new Date(iso);
+  if (Number.isNaN(t.getTime())) return iso;
+  const two = (n) => String(n).padStart(2, "0");
+  return `${t.getUTCDate()} ${MONTHS[t.getUTCMonth()]} ${t.getUTCFullYear()}, ${two(t.getUTCHours())}:${two(t.getUTCMinutes())} UTC`;
+}
+
+// The same date or time for the reader: a date as written, a timestamp in local time.
+function localDate(iso) {
+  const locales = [...(navigator.languages ?? []).filter((l) => l.startsWith("en")), "en-GB"];
+  if (/^\d{4}-\d{2}-\d{2}$/.test(iso)) {
+    return new Intl.DateTimeFormat(locales, { dateStyle: "long", timeZone: "UTC" }).format(new Date(`${iso}T00:00:00Z`));
+  }
+  return new Intl.DateTimeFormat(locales, { dateStyle: "long", timeStyle: "short" }).format(new Date(iso));
+}
+
+// What each <time data-ptr> showed as the server sent it, before it is shown in local time.
+const served = new Map();
+
+function localiseDates() {
+  for (const el of document.querySelectorAll("time[data-ptr]")) {
+    const iso = el.getAttribute("datetime") ?? "";
+    served.set(el, el.textContent.trim());
+    if (served.get(el) === dateWords(iso) && dateWords(iso) !== iso) el.textContent = localDate(iso);
+  }
+}
+
+// The words the page shows for ``value`` (a marked element's own text), or why they are wrong.
+function shownText(el, value, words) {
+  if (el.tagName === "TIME") {
+    const text = served.get(el) ?? el.textContent.trim();
+    if (el.getAttribute("datetime") !== String(value)) return { text: el.getAttribute("datetime"), ok: false };
+    return { text, ok: text === dateWords(String(value)) };
+  }
+  const text = el.textContent.trim();
+  if (el.dataset.words !== undefined) {
+    if (!words) return { text, ok: false, why: "the page's word list could not be loaded" };
+    const table = words[el.dataset.words] ?? {};
+    const word = Object.hasOwn(table, String(value)) ? table[String(value)] : String(value);
+    return { text, ok: el.dataset.value === String(value) && text === word };
+  }
+  return { text, ok: text === String(value) };
+}
 
 function pointerGet(root, pointer) {
   let node = root;
@@ -49,24 +106,24 @@ function verifiedDocument(passport) {
 
 // Every value the page marks as passport data must equal the verified value at its pointer; a
 // value with no verified counterpart fails (the page would show something nobody signed).
-function shownData(report) {
+function shownData(report, words) {
   const check = { check: "shown data", ok: false, detail: "" };
   if (!report.passport?.partitions?.["1"] || !report.passport.record) {
     check.detail = "nothing verified to compare the page with";
     return check;
   }
   const doc = verifiedDocument(report.passport);
-  const shown = document.querySelectorAll("[data-ptr]");
   let compared = 0;
-  for (const el of shown) {
+  for (const el of document.querySelectorAll("[data-ptr]")) {
     const pointer = el.dataset.ptr;
     const value = pointerGet(doc, pointer);
     if (value === undefined || value === null || typeof value === "object") {
       check.detail = `the page shows “${el.textContent.trim()}” for ${pointer}, which is no value of the signed passport`;
       return check;
     }
-    if (el.textContent.trim() !== String(value)) {
-      check.detail = `the page shows “${el.textContent.trim()}” for ${pointer}, the signed passport says “${value}”`;
+    const shown = shownText(el, value, words);
+    if (!shown.ok) {
+      check.detail = shown.why ?? `the page shows “${shown.text}” for ${pointer}, the signed passport says “${value}”`;
       return check;
     }
     compared++;
@@ -121,8 +178,19 @@ function render(report) {
   verdict.append(why);
 }
 
+async function loadWords() {
+  try {
+    const response = await fetch(new URL("./passport-words.json", import.meta.url), { cache: "no-cache" });
+    return response.ok ? await response.json() : null;
+  } catch {
+    return null;
+  }
+}
+
 async function run() {
   const main = document.querySelector("main");
+  localiseDates();
+  const words = loadWords();
   let report;
   try {
     const response = await fetch(main.dataset.bundle, { headers: { Accept: "application/json" }, cache: "no-store" });
@@ -135,7 +203,7 @@ async function run() {
     }
     const pinned = pinnedKey();
     report = await verifyBundle(bundle, { passportId: main.dataset.passportId, pinnedLogKey: pinned });
-    report.checks.push(shownData(report));
+    report.checks.push(shownData(report, await words));
     if (report.checks.every((c) => c.ok) && pinned === undefined) pin(bundle.log.verifierKey);
   } catch (e) {
     report = { checks: [{ check: "bundle", ok: false, detail: e.message }], passport: {} };
