@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import threading
 import time
@@ -20,6 +21,7 @@ import uvicorn
 
 from api.app import create_app
 from api.config import ApiConfig
+from api.pages import WORDS
 from passport.ledger.pipeline import Ledger
 from passport.settings import Settings
 from passport.store.sql.repository import Repository
@@ -259,6 +261,105 @@ def test_the_page_sends_a_strict_content_security_policy(page: Any, site: Site) 
     assert "unsafe" not in csp and "http" not in csp
     _verdict(page)
     assert page.errors == []  # nothing on the page was blocked by it
+
+
+def test_the_first_phone_screen_says_what_matters(page: Any, site: Site) -> None:
+    """At 390×844 the verdict, what the battery is and the carbon figure with its class marked
+    provisional are all above the fold, before any scrolling."""
+    page.goto(site.url)
+    _verdict(page)
+    assert page.evaluate("window.scrollY") == 0
+    glance = page.locator("section.glance")
+    facts = glance.locator(".glance-facts").inner_text()
+    for expected in ("Elbe Motors AG", "Electric vehicle battery", "NMC811", "75 kWh", "214 Ah"):
+        assert expected in facts, expected
+    carbon = glance.locator(".carbon-class").inner_text()
+    assert "provisional" in carbon and "the EU has not yet set the class boundaries" in carbon
+    for selector in (
+        "#verdict",
+        "h1",
+        ".glance-facts",
+        "#glance-carbon .big",
+        "#glance-carbon .carbon-class",
+    ):
+        box = page.locator(selector).first.bounding_box()
+        assert box is not None and box["y"] + box["height"] <= MOBILE["height"], (selector, box)
+
+
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")  # a date or the start of a timestamp
+
+
+def test_the_page_shows_words_not_codes_or_iso_dates(page: Any, site: Site) -> None:
+    page.goto(site.url)
+    _verdict(page)
+    text = page.inner_text("body")
+    assert not ISO_DATE.search(text), ISO_DATE.findall(text)
+    for raw in ("(ev)", "acuteToxicity", "naturalGraphite", "cahra", "CAHRA", "(CD)", "sulfidic"):
+        assert raw not in text, raw
+    for code in WORDS["flag"]:
+        assert code not in text, code
+    # dates in words, the signed value kept in the <time> element's datetime attribute
+    times = page.eval_on_selector_all(
+        "time[data-ptr]", "els => els.map(e => [e.dataset.ptr, e.dateTime, e.textContent])"
+    )
+    assert {t[0] for t in times} >= {"/issuedAt", "/lastUpdated", "/point1/manufacturing/date"}
+    for _, iso, shown in times:
+        assert ISO_DATE.match(iso), iso
+        assert re.search(
+            r"(January|February|March|April|May|June|July|August|September|"
+            r"October|November|December)",
+            shown,
+        ), shown
+        assert iso[:4] in shown
+    assert "11 May 2026" in text or "May 11, 2026" in text  # the manufacturing date
+
+
+def test_risk_flags_read_in_plain_language(page: Any, site: Site) -> None:
+    page.goto(site.url)
+    _verdict(page)
+    flags = page.eval_on_selector_all(".flags li", "els => els.map(e => e.innerText)")
+    text = "\n".join(flags)
+    assert "Cobalt from a conflict-affected or high-risk area (EU list)" in text
+    assert "Nickel from lateritic ore" in text
+    assert "Cobalt from artisanal and small-scale mines" in text
+    for jargon in ("Co ", " Li ", "CAHRA", "the evidence lists", "HPAL"):
+        assert jargon not in text, jargon
+    meanings = page.eval_on_selector_all(".flags .meaning", "els => els.map(e => e.textContent)")
+    assert len(meanings) == len(flags) and all(len(m) > 30 for m in meanings)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        # the word shown for a coded value is not the word for the signed value
+        (
+            'data-ptr="/point1/category">Electric vehicle battery<',
+            'data-ptr="/point1/category">Industrial battery<',
+        ),
+        # the coded value kept beside the word is not the signed one
+        ('data-value="ev"', 'data-value="industrial"'),
+        # a risk flag's plain words are another flag's
+        (">from lateritic ore<", ">of unknown origin<"),
+        # a date's signed value (datetime) differs
+        ('<time datetime="', '<time datetime="2020-01-01T00:00:00Z" data-old="'),
+    ],
+    ids=["word", "data-value", "flag words", "datetime"],
+)
+def test_words_and_dates_are_checked_against_the_signed_values(
+    page: Any, site: Site, edit: tuple[str, str]
+) -> None:
+    old, new = edit
+
+    def handle(route: Any) -> None:
+        response = route.fetch()
+        html = response.text()
+        assert old in html, old
+        route.fulfill(response=response, body=html.replace(old, new, 1))
+
+    page.route(site.url, handle)
+    page.goto(site.url)
+    verdict = _verdict(page)
+    assert verdict["failed"] == ["shown data"], verdict
 
 
 def _serve_tampered(page: Any, site: Site, tamper: Any) -> None:

@@ -129,4 +129,5 @@ def test_the_carbon_class_is_marked_provisional_in_export_view_and_page(
     marked = view["annotations"]["carbonFootprintClass"]
     assert marked["class"] == declared and marked["provisional"] and "NOT LAW" in marked["note"]
     html = passport_page(view["passport"], [])
-    assert "(provisional)</span>" in html and "Provisional class: PLACEHOLDER, NOT LAW" in html
+    assert "— provisional: the EU has not yet set the class boundaries." in html
+    assert "About the class table: PLACEHOLDER, NOT LAW" in html
