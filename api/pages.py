@@ -4,8 +4,11 @@ The page shows the public partition (Annex XIII point 1) readably and verifies i
 (``/static/passport-page.js`` with ``/static/bpass-verify.js``, WebCrypto): it fetches the public
 verification bundle and checks the passport record's proof, the OEM's registered key, each
 record's inclusion under the signed checkpoint, the checkpoint's signature, the partition against
-its commitment, and that every value shown (each element marked ``data-ptr``, whose text is the
-value exactly as signed) equals the verified partition. Nothing is loaded from another origin:
+its commitment, and that every value shown (each element marked ``data-ptr``: its text is the
+value exactly as signed, or the words for it from ``passport-words.json`` with the value in
+``data-value``, or a date in words with the value in ``<time datetime>``) equals the verified
+partition. On a phone the first screen holds the verdict, what the battery is and the figures
+that matter; the details follow. Nothing is loaded from another origin:
 same-origin CSS and JS only, under a strict Content-Security-Policy.
 """
 
