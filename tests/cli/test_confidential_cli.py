@@ -6,26 +6,32 @@ record disclosures` prints them. The remote client sends the same body."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from api.client import RemoteLedger
 from passport.errors import DisclosuresNotEntitledError
+from passport.ledger.keystore import load_key, save_key
 from passport.ledger.pipeline import Ledger
 from passport.records.confidential import new_lot_id
 from passport.store.sql.repository import Repository
 from signing.disclosures import make_disclosure, parse_disclosure
 from signing.errors import DisclosureMismatchError
 from signing.keys import SigningKey
+from tests.api.test_serve import Server, server
 from tests.cli.test_cli import bpass
 from tests.conftest import Actors
 from tests.helpers.api import client
 from tests.helpers.chain import Chain
 
-__all__ = ["client"]
+__all__ = ["client", "server"]
 
 MASS = 7_654_321
 FACILITY = {"id": "site-1", "name": "Mine 1", "country": "CA"}
@@ -160,3 +166,56 @@ def test_the_remote_client_sends_the_disclosures(
     assert sorted(remote.disclosures(receipt.record_hash, miner.key)) == sorted(signed.disclosures)
     with pytest.raises(DisclosuresNotEntitledError):
         remote.disclosures(receipt.record_hash, actors.add("refiner"))
+
+
+def test_remote_cli_signs_appends_and_reads_confidential_records(
+    server: Server, tmp_path: Path
+) -> None:
+    """A supplier's machine: no database, only keys and ``--server``."""
+    here = tmp_path / "supplier"
+    here.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BPASS_")}
+    env["BPASS_HOME"] = str(here / "no-ledger-here")
+    cli = str(Path(sys.executable).parent / "bpass")
+
+    def remote_bpass(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [cli, *args, "--server", server.url], env=env, capture_output=True, text=True, cwd=here
+        )
+
+    operator = load_key(server.home / "operator.key")
+    remote = RemoteLedger(server.url)
+    keys = {name: SigningKey.generate() for name in ("miner", "buyer", "rival")}
+    for name, key in keys.items():
+        role = "miner" if name == "miner" else "refiner"
+        subject: dict[str, Any] = {"id": key.did, "name": name, "roles": [role], "country": "CA"}
+        if name == "miner":
+            subject["facilities"] = [FACILITY]
+        remote.append(remote.sign_new(operator, "ActorRegistration", subject))
+        save_key(key, here / f"{name}.key")
+    remote.close()
+
+    lot = new_lot_id()
+    (here / "e.json").write_text(json.dumps(extraction(lot)))
+    done = remote_bpass("record", "new", "Extraction", "--key", "miner.key", "--data", "e.json",
+                        "--confidential", "--append")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    h_ext = json.loads(done.stderr)["recordHash"]
+    (here / "t.json").write_text(json.dumps(
+        {"lot": lot, "record": h_ext, "massGrams": 1_000_000, "buyer": keys["buyer"].did}
+    ))  # fmt: skip
+    signed = remote_bpass("record", "new", "Transfer", "--key", "miner.key", "--data", "t.json",
+                          "--confidential", "--out", "t.signed.json")  # fmt: skip
+    assert signed.returncode == 0, signed.stderr
+    appended = remote_bpass("append", "t.signed.json")
+    assert "appended as leaf" in appended.stdout, appended.stderr
+    h_tr = appended_hash(appended.stdout)
+    assert b"1000000" not in httpx.get(f"{server.url}/records/{h_tr}").content
+
+    wrapped = json.loads((here / "t.signed.json").read_text())
+    for reader in ("miner", "buyer"):
+        shown = remote_bpass("record", "disclosures", h_tr, "--key", f"{reader}.key")
+        assert shown.returncode == 0, shown.stderr
+        assert sorted(json.loads(shown.stdout)) == sorted(wrapped["disclosures"])
+    refused = remote_bpass("record", "disclosures", h_tr, "--key", "rival.key")
+    assert refused.returncode != 0 and "[disclosures_not_entitled]" in refused.stderr
