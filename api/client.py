@@ -13,6 +13,7 @@ CLI's error handling and exit codes do not change. When the log's verifier key i
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
@@ -24,6 +25,7 @@ from api.errors import RemoteError, errors_by_code
 from passport.errors import BatchItemError, ConfigurationError, LedgerStateError, NotFoundError
 from passport.ledger import log as translog
 from passport.ledger.accept import LedgerInfo
+from passport.records.confidential import Confidential
 from passport.records.envelope import ParsedRecord, parse_record, sign_next
 from signing.errors import BpassError, SignatureError
 from signing.jcs import canonicalize
@@ -234,9 +236,24 @@ class RemoteLedger:
         return parse_record(raw, max_bytes=self.max_record_bytes)
 
     # -- appending --------------------------------------------------------------------------
-    def append(self, raw: bytes | str | dict[str, Any]) -> translog.Receipt:
-        """Append one record (its exact bytes); its receipt, verified if a log key is pinned."""
-        data = self.api.json("POST", "/records", content=_record_bytes(raw))
+    def append(
+        self,
+        raw: bytes | str | dict[str, Any] | Confidential,
+        disclosures: Sequence[str] | None = None,
+    ) -> translog.Receipt:
+        """Append one record (its exact bytes); its receipt, verified if a log key is pinned.
+
+        A confidential record goes with its Disclosures (``disclosures``, or together with it
+        as a :class:`Confidential`) in the body ``{"record": …, "disclosures": […]}``."""
+        if isinstance(raw, Confidential):
+            disclosures = [*raw.disclosures, *(disclosures or ())]
+            body = _record_bytes(raw.record)
+        else:
+            body = _record_bytes(raw)
+        if disclosures is not None:
+            listed = json.dumps(list(disclosures), separators=(",", ":")).encode("ascii")
+            body = b'{"record":' + body + b',"disclosures":' + listed + b"}"
+        data = self.api.json("POST", "/records", content=body)
         return self._checked(_receipt(data))
 
     def append_batch(self, raws: Sequence[bytes | str | dict[str, Any]]) -> list[translog.Receipt]:
@@ -254,6 +271,13 @@ class RemoteLedger:
         ]
 
     # -- queries ----------------------------------------------------------------------------
+    def disclosures(self, record_hash: str, key: SigningKey) -> list[str]:
+        """A confidential record's Disclosures, read as the actor ``key`` signs for (the node
+        serves them to the record's issuer, a Transfer's buyer and authorities only)."""
+        self.api.login(self.issuer_for_key(key), key)
+        data = self.api.json("GET", f"/records/{record_hash}/disclosures")
+        return [str(d) for d in data]
+
     def record(self, record_hash: str) -> bytes:
         """A stored record's canonical bytes, exactly as the server holds them."""
         return self.api.request("GET", f"/records/{record_hash}").content

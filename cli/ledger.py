@@ -28,6 +28,7 @@ from signing.errors import BpassError
 if TYPE_CHECKING:
     from api.client import RemoteLedger
     from passport.ledger.pipeline import Ledger
+    from passport.records.confidential import Confidential
 
 actor_app = typer.Typer(help="Registered actors, their roles and keys.", no_args_is_help=True)
 record_app = typer.Typer(help="Build and sign ledger records.", no_args_is_help=True)
@@ -177,12 +178,20 @@ def record_new(
             "were discarded).",
         ),
     ] = False,
+    confidential: Annotated[
+        bool,
+        typer.Option(
+            "--confidential",
+            help="Conceal the members KIND does not declare public; write {record, disclosures}.",
+        ),
+    ] = False,
     db: DbOption = None,
     home: HomeOption = None,
     server: ServerOption = None,
 ) -> None:
     """Sign a new record of KIND, continuing the issuer's chain from the last record this key
-    signed here (KEY.chain) or the ledger's head, whichever is ahead."""
+    signed here (KEY.chain) or the ledger's head, whichever is ahead. With --confidential the
+    record is redacted and written (or appended) with its Disclosures, as POST /records takes."""
     from passport.ledger.keystore import load_key
     from passport.records.envelope import pretty
     from passport.records.tabular import resolve_kind
@@ -195,21 +204,26 @@ def record_new(
     if not isinstance(subject, dict):
         raise ConfigurationError(f"{data} must hold a JSON object (the credentialSubject)")
     # The record passes step 1 (schemas) before KEY.chain names it or anything is written.
-    record = sign_ahead(
-        load_key(key),
-        key,
-        resolve_kind(kind),
-        subject,
-        ledger=ledger,
-        from_ledger=from_ledger,
-        # A record written out to append later is the key's new head at once; one appended
-        # here only once the ledger accepted it (a refused one must not leave a gap).
-        remember=out is not None and not append,
-    )
+    # A record written out to append later is the key's new head at once; one appended here only
+    # once the ledger accepted it (a refused one must not leave a gap).
+    remember = out is not None and not append
+    signed: dict[str, Any] | Confidential
+    if confidential:
+        signed = sign_ahead(
+            load_key(key), key, resolve_kind(kind), subject, ledger=ledger,
+            from_ledger=from_ledger, remember=remember, confidential=True,
+        )  # fmt: skip
+        record, shown = signed.record, signed._asdict()
+    else:
+        signed = record = sign_ahead(
+            load_key(key), key, resolve_kind(kind), subject, ledger=ledger,
+            from_ledger=from_ledger, remember=remember,
+        )  # fmt: skip
+        shown = record
     if out is not None or not append:
-        write_output(pretty(record), out)
+        write_output(pretty(shown), out)
     if append and ledger is not None:
-        receipt = ledger.append(record)
+        receipt = ledger.append(signed)
         note_signed(key, record)
         typer.echo(json.dumps(receipt.to_dict(), indent=2), err=out is None)
 
@@ -221,8 +235,12 @@ def append_command(
     as_json: JsonOption = False,
     server: ServerOption = None,
 ) -> None:
-    """Append signed records, each on its own; print receipts, exit 1 naming every rejected file."""
+    """Append signed records, each on its own; print receipts, exit 1 naming every rejected file.
+
+    A file holding {"record", "disclosures"} (`record new --confidential`) is appended with its
+    Disclosures."""
     from passport.errors import BatchItemError
+    from passport.records.confidential import submission
 
     @handle_errors
     def run() -> None:
@@ -231,7 +249,7 @@ def append_command(
         receipts = []
         for path in files:
             try:
-                receipt = ledger.append(read_bytes(path))
+                receipt = ledger.append(submission(read_bytes(path)))
             except BatchItemError as exc:
                 rejected += 1
                 typer.echo(f"rejected {path}: [{exc.error.code}] {exc.error.message}", err=True)
@@ -352,3 +370,39 @@ def record_template(
 
     name = resolve_kind(kind)
     typer.echo(",".join(csv_columns(name)) if csv_header else template(name), nl=csv_header)
+
+
+@record_app.command("disclosures")
+@handle_errors
+def record_disclosures(
+    record_hash: str,
+    key: Annotated[
+        Path | None,
+        typer.Option(
+            "--key", help="With --server: the reader's private key (the node logs it in)."
+        ),
+    ] = None,
+    db: DbOption = None,
+    home: HomeOption = None,
+    server: ServerOption = None,
+) -> None:
+    """Print a confidential record's Disclosures (a JSON array). With --server, as the actor
+    --key signs for: the node serves them to the record's issuer, a Transfer's buyer and
+    authorities only. Without it, read straight from the database (--db): that is the ledger
+    operator's own access, no entitlement is checked."""
+    if server:
+        from api.client import RemoteLedger
+        from passport.ledger.keystore import load_key
+
+        if key is None:
+            raise ConfigurationError("--server needs --key: the node serves entitled readers only")
+        remote = RemoteLedger(server)
+        try:
+            print_json(remote.disclosures(record_hash, load_key(key)))
+        finally:
+            remote.close()
+        return
+    from passport.service.disclosures import operator_disclosures
+
+    ledger = open_ledger(db, home, need_log_key=False)
+    print_json(operator_disclosures(ledger, record_hash))

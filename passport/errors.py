@@ -391,6 +391,15 @@ class ConcealmentError(LedgerError):
     code = "concealment_invalid"
 
 
+class DisclosuresNotEntitledError(LedgerError):
+    """The reader may not read this record's Disclosures: they go to its issuer, to the buyer a
+    Transfer names, and to authorities (a registered authority role); everyone else reads the
+    signed redacted record only."""
+
+    code = "disclosures_not_entitled"
+    category = "forbidden"
+
+
 # -- tabular import, record templates and signing ahead (passport/records/tabular.py,
 # passport/service/imports.py, passport/service/chainstate.py) ------------------------------
 class KindNameError(ConfigurationError):

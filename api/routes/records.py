@@ -13,12 +13,14 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from api import reads
-from api.deps import LedgerDep, State
+from api.deps import LedgerDep, PrincipalDep, State
 from api.errors import BatchInvalidError, BatchTooLargeError, JsonMalformedError
 from api.jsonscan import scan_batch
 from api.models import HASH_PATTERN, MAX_SEQUENCE, Did, ReceiptModel, RecordPage, RecordSummary
 from api.openapi import problems, record_body, record_schema
 from passport.errors import BatchItemError, MalformedRecordError
+from passport.records.confidential import unwrap
+from passport.service.disclosures import read_disclosures
 from signing.errors import CanonicalizationError
 from signing.jcs import parse_json
 
@@ -74,18 +76,13 @@ def _unwrap(
     item: dict[str, Any], index: int | None = None
 ) -> tuple[dict[str, Any], list[str]] | None:
     """A confidential record's wrapped form, ``{"record": …, "disclosures": [string, …]}``, as
-    (record, Disclosures); None for a plain record (which never has exactly these members)."""
-    if set(item) != {"record", "disclosures"}:
-        return None
-    record, disclosures = item["record"], item["disclosures"]
-    if not isinstance(record, dict) or not (
-        isinstance(disclosures, list) and all(isinstance(d, str) for d in disclosures)
-    ):
-        error = MalformedRecordError(
-            "a confidential record is sent as {record: object, disclosures: [string, ...]}"
-        )
-        raise error if index is None else BatchItemError(index, error)
-    return record, disclosures
+    (record, Disclosures); None for a plain record
+    (:func:`passport.records.confidential.unwrap`)."""
+    try:
+        wrapped = unwrap(item)
+    except MalformedRecordError as error:
+        raise error if index is None else BatchItemError(index, error) from None
+    return None if wrapped is None else (wrapped.record, list(wrapped.disclosures))
 
 
 def _created(response: Response, receipt: ReceiptModel) -> ReceiptModel:
@@ -193,6 +190,24 @@ async def get_record(record_hash: RecordHash, state: State) -> Response:
             "Cache-Control": "public, max-age=31536000, immutable",
         },
     )
+
+
+@router.get(
+    "/{record_hash}/disclosures",
+    summary="A confidential record's Disclosures (its entitled parties only)",
+    response_model=list[str],
+    responses=problems(401, 403, 404, 422),
+)
+async def get_disclosures(
+    record_hash: RecordHash, state: State, principal: PrincipalDep
+) -> list[str]:
+    """The RFC 9901 Disclosures of the record's concealed members (none for a plain record),
+    to its issuer, the buyer a Transfer names and authorities; 403 ``disclosures_not_entitled``
+    for anyone else, anonymous readers included. The token only authenticates: the reader's
+    roles are read from the ledger per request. ``GET /records/{hash}`` keeps serving everyone
+    the signed redacted bytes."""
+    reader = principal.did if principal is not None else None
+    return await run_in_threadpool(read_disclosures, state.ledger, record_hash, reader)
 
 
 @router.get(

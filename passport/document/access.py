@@ -17,7 +17,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from passport.errors import AccessNotEntitledError, UnknownAccessRoleError
+from passport.errors import (
+    AccessNotEntitledError,
+    DisclosuresNotEntitledError,
+    UnknownAccessRoleError,
+)
 
 
 class AccessRole(StrEnum):
@@ -142,3 +146,36 @@ def decide_access(
             role=wanted.value,
         )
     return wanted
+
+
+# -- the Disclosures of a confidential record (issue #21) -----------------------------------------
+@dataclass(frozen=True)
+class DisclosureFacts:
+    """What the ledger says about one confidential record: its hash, its issuer and the
+    counterparty its revealed subject names (a Transfer's ``buyer``; None for other kinds)."""
+
+    record_hash: str
+    issuer: str
+    counterparty: str | None = None
+
+
+def may_read_disclosures(reader: Reader, facts: DisclosureFacts) -> bool:
+    """Whether ``reader`` may read the record's Disclosures: its issuer, its counterparty (the
+    buyer of a Transfer) and authorities (an authority role held now). Anonymous: never."""
+    if reader.did is None:
+        return False
+    if reader.did in (facts.issuer, facts.counterparty):
+        return True
+    return bool(AUTHORITY_ROLES.intersection(reader.roles))
+
+
+def decide_disclosures(reader: Reader, facts: DisclosureFacts) -> None:
+    """Raise :class:`DisclosuresNotEntitledError` unless :func:`may_read_disclosures`."""
+    if not may_read_disclosures(reader, facts):
+        who = reader.did or "an anonymous reader"
+        raise DisclosuresNotEntitledError(
+            f"{who} may not read the disclosures of record {facts.record_hash}: they go to its "
+            "issuer, the buyer a Transfer names and authorities; everyone reads the signed "
+            "redacted record",
+            record=facts.record_hash,
+        )

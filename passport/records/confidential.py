@@ -22,8 +22,10 @@ from functools import cache
 from typing import Any, NamedTuple
 
 import schemas
-from passport.errors import ConcealmentError, UndisclosedMemberError
+from passport.errors import ConcealmentError, MalformedRecordError, UndisclosedMemberError
 from signing.disclosures import ARRAY_DIGEST, SD, SD_ALG, SHA_256, conceal, parse_disclosure, reveal
+from signing.errors import CanonicalizationError
+from signing.jcs import parse_json
 
 __all__ = [
     "ALL_PUBLIC",
@@ -34,6 +36,8 @@ __all__ = [
     "new_lot_id",
     "public_members",
     "reveal_subject",
+    "submission",
+    "unwrap",
 ]
 
 PUBLIC_ANNOTATION = "x-bpass-public"
@@ -151,6 +155,37 @@ def reveal_subject(
             digests=missing,
         )
     return revealed
+
+
+def unwrap(doc: Mapping[str, Any]) -> Confidential | None:
+    """A confidential record's wrapped form, ``{"record": …, "disclosures": [string, …]}`` (the
+    body ``POST /records`` and ``bpass append`` accept), as a :class:`Confidential`; None for a
+    plain record, which never has exactly these members. A malformed wrapper:
+    :class:`MalformedRecordError`."""
+    if set(doc) != {"record", "disclosures"}:
+        return None
+    record, disclosures = doc["record"], doc["disclosures"]
+    if not isinstance(record, dict) or not (
+        isinstance(disclosures, list) and all(isinstance(d, str) for d in disclosures)
+    ):
+        raise MalformedRecordError(
+            "a confidential record is sent as {record: object, disclosures: [string, ...]}"
+        )
+    return Confidential(record, tuple(disclosures))
+
+
+def submission(raw: bytes) -> bytes | Confidential:
+    """A file's bytes as an append submission: a confidential record with its Disclosures if
+    they hold the wrapped form (:func:`unwrap`), else the bytes unchanged (a plain record, or
+    something the append pipeline will name the problem of)."""
+    if b'"disclosures"' not in raw:
+        return raw
+    try:
+        doc = parse_json(raw)
+    except CanonicalizationError:
+        return raw
+    wrapped = unwrap(doc) if isinstance(doc, dict) else None
+    return raw if wrapped is None else wrapped
 
 
 def disclosure_members(disclosures: Iterable[str]) -> list[tuple[str, str]]:

@@ -22,9 +22,10 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, overload
 
 from passport.errors import ChainStateConflictError, ConfigurationError
+from passport.records.confidential import Confidential
 from passport.records.envelope import dumps, parse_record, record_hash, sign_next
 from signing.keys import SigningKey
 
@@ -110,6 +111,7 @@ def resolve_head(
     return state.head
 
 
+@overload
 def sign_ahead(
     key: SigningKey,
     key_path: Path,
@@ -119,9 +121,35 @@ def sign_ahead(
     ledger: ChainSource | None,
     from_ledger: bool = False,
     remember: bool = True,
-) -> dict[str, Any]:
+    confidential: Literal[False] = False,
+) -> dict[str, Any]: ...
+@overload
+def sign_ahead(
+    key: SigningKey,
+    key_path: Path,
+    kind: str,
+    subject: dict[str, Any],
+    *,
+    ledger: ChainSource | None,
+    from_ledger: bool = False,
+    remember: bool = True,
+    confidential: Literal[True],
+) -> Confidential: ...
+def sign_ahead(
+    key: SigningKey,
+    key_path: Path,
+    kind: str,
+    subject: dict[str, Any],
+    *,
+    ledger: ChainSource | None,
+    from_ledger: bool = False,
+    remember: bool = True,
+    confidential: bool = False,
+) -> dict[str, Any] | Confidential:
     """A record of ``kind`` continuing the key's chain from :func:`resolve_head` (``ledger`` None:
-    offline, from the local state alone); with ``remember`` the state then names it."""
+    offline, from the local state alone); with ``remember`` the state then names it. With
+    ``confidential``, the redacted record and its Disclosures: step 1 runs on the revealed
+    subject, and the state names the redacted record (the one the ledger will hold)."""
     state = load_state(key_path)
     if ledger is None:
         if state is None:
@@ -134,11 +162,17 @@ def sign_ahead(
         issuer = ledger.issuer_for_key(key)
         ledger_head = ledger.chain_head(issuer)
         head = ledger_head if from_ledger else resolve_head(state, issuer, ledger_head)
-    record = sign_next(key, kind, subject, issuer=issuer, head=head)
-    parse_record(record)  # step 1 (schemas) before the state names it
+    signed: dict[str, Any] | Confidential
+    if confidential:
+        signed = sign_next(key, kind, subject, issuer=issuer, head=head, confidential=True)
+        record = signed.record
+        parse_record(record, disclosures=signed.disclosures)  # step 1 before the state names it
+    else:
+        signed = record = sign_next(key, kind, subject, issuer=issuer, head=head)
+        parse_record(record)  # step 1 (schemas) before the state names it
     if remember:
         note_signed(key_path, record)
-    return record
+    return signed
 
 
 def note_signed(key_path: Path, record: dict[str, Any]) -> None:

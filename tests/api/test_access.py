@@ -30,6 +30,10 @@ ALL = frozenset(AccessRole)
 VISIBILITY: dict[str, frozenset[AccessRole]] = {
     "/records": ALL,
     "/records/{record_hash}": ALL,
+    # a record's Disclosures: its issuer, a Transfer's buyer and authorities
+    # (tests/api/test_disclosure_reads.py); of the readers here (none of them the issuer), the
+    # authority only
+    "/records/{record_hash}/disclosures": frozenset({AccessRole.AUTHORITY}),
     "/actors": ALL,
     "/actors/{did}": ALL,
     "/keys/{multikey}": ALL,
@@ -62,6 +66,7 @@ def _urls(ledger: Ledger, actor: SigningKey) -> dict[str, Callable[[], tuple[str
     return {
         "/records": lambda: ("/records", {"issuer": actor.did}),
         "/records/{record_hash}": lambda: (f"/records/{head}", {}),
+        "/records/{record_hash}/disclosures": lambda: (f"/records/{head}/disclosures", {}),
         "/actors": lambda: ("/actors", {}),
         "/actors/{did}": lambda: (f"/actors/{actor.did}", {}),
         "/keys/{multikey}": lambda: (f"/keys/{actor.multikey}", {}),
