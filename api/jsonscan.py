@@ -49,7 +49,8 @@ def scan_batch(body: bytes, *, max_items: int, max_depth: int, max_values: int) 
     while pos < end:
         token = match(body, pos)
         if token is None:
-            if _SPACE.match(body, pos).end() == end:  # type: ignore[union-attr]
+            space = _SPACE.match(body, pos)  # always matches: the pattern allows no spaces
+            if space is not None and space.end() == end:
                 return
             raise JsonMalformedError(f"the batch is not valid JSON (byte {pos})")
         pos = token.end()

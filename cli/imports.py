@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -15,7 +15,7 @@ from cli.serve import ServerOption
 
 
 @contextmanager
-def _progress_bar(label: str) -> Iterator[object]:
+def _progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
     """A rich progress bar on stderr; yields the callback ``(done, total)``."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
@@ -70,7 +70,7 @@ def import_command(
                     kind,
                     fmt=fmt,
                     batch_size=batch,
-                    progress=update,  # type: ignore[arg-type]
+                    progress=update,
                 )
         finally:
             ledger.close()
