@@ -31,7 +31,15 @@ from passport.store.passport_rows import PassportState
 from passport.timefmt import format_ts, now
 from samples.designs import DESIGNS, model_for
 from tests.helpers.api import BASE_URL, assert_problem, make_client, post_record
-from tests.helpers.api_passport import Sample, open_sample, signed_status, signed_update, stamp
+from tests.helpers.api_passport import (
+    Sample,
+    hand_vehicle,
+    mandate_over_http,
+    open_sample,
+    signed_status,
+    signed_update,
+    stamp,
+)
 
 FAR_FUTURE = "2999-12-31T23:59:59Z"
 LOW_HEALTH = {"stateOfHealth": {"stateOfCertifiedEnergyPercent": "9", "remainingCapacityAh": "20"}}
@@ -65,48 +73,6 @@ def _issue(s: Sample, index: int) -> str:
     response = s.client.post("/passports", json=body)
     assert response.status_code == 201, response.text
     return prepared.passport_id
-
-
-def _append(s: Sample, slug: str, kind: str, subject: dict[str, Any]) -> str:
-    response = post_record(s.client, s.ledger.sign_new(s.key(slug), kind, subject))
-    assert response.status_code == 201, response.text
-    return str(response.json()["recordHash"])
-
-
-def _mandate(s: Sample, passport_id: str, slug: str) -> None:
-    """The economic operator (elbe) mandates ``slug`` for this passport."""
-    state = load_state(s.ledger, passport_id)
-    subject = {
-        "passportId": passport_id,
-        "passport": state.record_hash,
-        "mandatary": s.ledger.issuer_for_key(s.key(slug)),
-        "action": "grant",
-    }
-    (grant,) = sign_chain(
-        s.ledger, s.key("elbe"), [("PassportMandate", subject)], valid_from=stamp()
-    )
-    response = s.client.post(f"/passports/{passport_id}/mandates", json={"record": grant})
-    assert response.status_code == 201, response.text
-
-
-def _hand_vehicle(s: Sample, index: int, buyer: str) -> None:
-    """The OEM hands the vehicle containing pack ``index`` to ``buyer``, who accepts it."""
-    vehicle = s.summary.packs[index].vehicle_lot
-    with s.ledger.repo.read() as tx:
-        lot = tx.trace().lot(vehicle)
-    assert lot is not None
-    transfer = _append(
-        s,
-        "elbe",
-        "Transfer",
-        {
-            "lot": vehicle,
-            "record": lot.record_hash,
-            "massGrams": lot.mass_grams,
-            "buyer": s.ledger.issuer_for_key(s.key(buyer)),
-        },
-    )
-    _append(s, buyer, "TransferAcceptance", {"transfer": transfer, "decision": "accepted"})
 
 
 def _status_with_point4(
@@ -155,7 +121,7 @@ def _unchanged(s: Sample, size: int, passport_id: str, state: PassportState) -> 
 def test_point4_rewritten_by_a_status_change_without_a_mandate_is_refused(world: Sample) -> None:
     pid = _issue(world, 0)
     # the recycler holds the battery (so it may mark it waste), but no mandate for point 4
-    _hand_vehicle(world, 0, "rbr")
+    hand_vehicle(world, 0, "rbr")
     health = _point4(world, pid)["stateOfHealth"]
     size, state = world.ledger.info().size, load_state(world.ledger, pid)
     for slug, to in (("rbr", "waste"), ("saale", "re-used")):
@@ -174,7 +140,7 @@ def test_point4_rewritten_by_a_status_change_without_a_mandate_is_refused(world:
 
 def test_a_mandated_repairer_records_point4_with_a_status_change(world: Sample) -> None:
     pid = _issue(world, 3)
-    _mandate(world, pid, "saale")
+    mandate_over_http(world, pid, "saale")
     body = _status_with_point4(world, "saale", pid, "re-used", LOW_HEALTH)
     response = world.client.post(f"/passports/{pid}/status", json=body)
     assert response.status_code == 201, response.text
@@ -195,7 +161,7 @@ def _redated(record: dict[str, Any], slug: str, s: Sample, *, valid_from: str, c
 
 def test_a_record_dated_in_the_future_is_refused(world: Sample) -> None:
     pid = _issue(world, 1)
-    _mandate(world, pid, "saale")
+    mandate_over_http(world, pid, "saale")
     size, state = world.ledger.info().size, load_state(world.ledger, pid)
     # validFrom far ahead, then proof created far ahead: either would freeze the passport
     for valid_from, created in ((FAR_FUTURE, FAR_FUTURE), (stamp(), FAR_FUTURE)):
@@ -289,10 +255,10 @@ def test_a_status_change_needs_a_basis_on_the_ledger(world: Sample) -> None:
     refused("saale", "waste", 403, "status_change_no_basis")
     refused("msa", "waste", 403, "role_forbidden")  # an authority only reads
     accepted("elbe", "re-used")  # the economic operator
-    _mandate(world, pid, "saale")
+    mandate_over_http(world, pid, "saale")
     accepted("saale", "waste")  # the repairer it mandated
     refused("rbr", "recycled", 403, "status_change_no_basis")
-    _hand_vehicle(world, 2, "rbr")
+    hand_vehicle(world, 2, "rbr")
     accepted("rbr", "recycled")  # the recycler the vehicle was handed to
 
 

@@ -17,9 +17,11 @@ from passport.service.lifecycle import successor_model
 from passport.service.views import full_document, load_state
 from samples.designs import DESIGNS, model_for
 from signing.jcs import canonicalize
-from tests.helpers.api import BASE_URL, assert_problem, make_client, post_record
+from tests.helpers.api import BASE_URL, assert_problem, make_client
 from tests.helpers.api_passport import (
     Sample,
+    hand_vehicle,
+    mandate_over_http,
     open_sample,
     passport_rows,
     signed_status,
@@ -237,7 +239,7 @@ def test_repurposing_then_waste_then_recycled(fresh: Sample) -> None:
     pid = _issued(fresh, 2)
     key = fresh.key("saale")
     # the repairer acts for the economic operator, which mandates it (Art. 77(6))
-    _grant(fresh, pid, "saale")
+    mandate_over_http(fresh, pid, "saale")
     state = load_state(fresh.ledger, pid)
     document = full_document(fresh.ledger, pid)
     prepared = prepare_passport(
@@ -301,7 +303,7 @@ def test_repurposing_then_waste_then_recycled(fresh: Sample) -> None:
         fresh.client.post(f"/passports/{pid}/updates", json=wrong), 422, "submission_invalid"
     )
     # the recycler records recycling once the OEM has handed it the vehicle (Art. 74, 77(8))
-    _hand_vehicle(fresh, 2, "rbr")
+    hand_vehicle(fresh, 2, "rbr")
     for slug, to in (("saale", "waste"), ("rbr", "recycled")):
         body = signed_status(fresh.ledger, fresh.key(slug), pid, to)
         response = fresh.client.post(f"/passports/{pid}/status", json=body)
@@ -314,41 +316,6 @@ def test_repurposing_then_waste_then_recycled(fresh: Sample) -> None:
     assert_problem(fresh.client.post(f"/passports/{pid}/status", json=late), 409, "passport_closed")
     view = fresh.client.get(f"/passports/{pid}").json()["passport"]
     assert view["status"] == "recycled" and view["ceasedAt"]
-
-
-def _grant(s: Sample, passport_id: str, slug: str) -> None:
-    """The economic operator (elbe) mandates ``slug`` for this passport, over HTTP."""
-    state = load_state(s.ledger, passport_id)
-    subject = {
-        "passportId": passport_id,
-        "passport": state.record_hash,
-        "mandatary": s.ledger.issuer_for_key(s.key(slug)),
-        "action": "grant",
-    }
-    (grant,) = sign_chain(
-        s.ledger, s.key("elbe"), [("PassportMandate", subject)], valid_from=stamp()
-    )
-    response = s.client.post(f"/passports/{passport_id}/mandates", json={"record": grant})
-    assert response.status_code == 201, response.text
-
-
-def _hand_vehicle(s: Sample, index: int, buyer: str) -> None:
-    """The OEM hands the vehicle containing pack ``index`` to ``buyer``, who accepts it."""
-    vehicle = s.summary.packs[index].vehicle_lot
-    with s.ledger.repo.read() as tx:
-        lot = tx.trace().lot(vehicle)
-    assert lot is not None
-    subject = {
-        "lot": vehicle,
-        "record": lot.record_hash,
-        "massGrams": lot.mass_grams,
-        "buyer": s.ledger.issuer_for_key(s.key(buyer)),
-    }
-    sent = post_record(s.client, s.ledger.sign_new(s.key("elbe"), "Transfer", subject))
-    assert sent.status_code == 201, sent.text
-    accept = {"transfer": sent.json()["recordHash"], "decision": "accepted"}
-    taken = post_record(s.client, s.ledger.sign_new(s.key(buyer), "TransferAcceptance", accept))
-    assert taken.status_code == 201, taken.text
 
 
 def test_passport_bodies_are_size_capped(tmp_path: Path, fresh: Sample) -> None:

@@ -23,7 +23,7 @@ from passport.timefmt import format_ts, now
 from samples.generate import SampleSummary, build_sample_ledger
 from signing.keys import SigningKey
 from tests.conftest import _new_db_url
-from tests.helpers.api import BASE_URL, bearer, login, make_client
+from tests.helpers.api import BASE_URL, bearer, login, make_client, post_record
 
 OPERATOR = SigningKey.from_seed(b"\x01" * 32)
 LOG = SigningKey.from_seed(b"\x02" * 32)
@@ -130,3 +130,39 @@ def signed_status(
 def passport_rows(ledger: Ledger) -> list[PassportState]:
     with ledger.repo.read() as tx:
         return tx.passports().all_passports()
+
+
+def mandate_over_http(s: Sample, passport_id: str, slug: str) -> None:
+    """The economic operator (elbe) mandates ``slug`` for this passport, over HTTP."""
+    state = load_state(s.ledger, passport_id)
+    subject = {
+        "passportId": passport_id,
+        "passport": state.record_hash,
+        "mandatary": s.ledger.issuer_for_key(s.key(slug)),
+        "action": "grant",
+    }
+    (grant,) = sign_chain(
+        s.ledger, s.key("elbe"), [("PassportMandate", subject)], valid_from=stamp()
+    )
+    response = s.client.post(f"/passports/{passport_id}/mandates", json={"record": grant})
+    assert response.status_code == 201, response.text
+
+
+def hand_vehicle(s: Sample, index: int, buyer: str) -> None:
+    """The OEM hands the vehicle containing pack ``index`` to ``buyer``, who accepts it, over
+    HTTP."""
+    vehicle = s.summary.packs[index].vehicle_lot
+    with s.ledger.repo.read() as tx:
+        lot = tx.trace().lot(vehicle)
+    assert lot is not None
+    subject = {
+        "lot": vehicle,
+        "record": lot.record_hash,
+        "massGrams": lot.mass_grams,
+        "buyer": s.ledger.issuer_for_key(s.key(buyer)),
+    }
+    sent = post_record(s.client, s.ledger.sign_new(s.key("elbe"), "Transfer", subject))
+    assert sent.status_code == 201, sent.text
+    accept = {"transfer": sent.json()["recordHash"], "decision": "accepted"}
+    taken = post_record(s.client, s.ledger.sign_new(s.key(buyer), "TransferAcceptance", accept))
+    assert taken.status_code == 201, taken.text
