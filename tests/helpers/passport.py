@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,10 @@ from jsonschema import Draft4Validator
 from passport.ledger.pipeline import Ledger
 from passport.service.issue import IssuedPassport, issue_passport
 from passport.service.lifecycle import mandate
+from passport.store.sql.repository import Repository
+from samples.generate import SampleSummary, build_sample_ledger
 from signing.keys import SigningKey
+from tests.conftest import _new_db_url
 from tests.helpers.sample_passports import (
     SampleChain,
     build_sample_chain,
@@ -161,3 +166,23 @@ def doc_leaves(value: Any, path: str = "") -> set[str]:
 def copy_doc(doc: dict[str, Any]) -> dict[str, Any]:
     """A deep copy (tests mutate documents)."""
     return copy.deepcopy(doc)
+
+
+@contextmanager
+def sample_world(folder: Path, packs: int) -> Iterator[tuple[Ledger, SampleSummary]]:
+    """The sample supply chain of ``samples/`` with ``packs`` issued passports, on a fresh
+    database of the backend under test (dropped afterwards)."""
+    url, drop = _new_db_url(folder)
+    ledger = Ledger(Repository(url), log_key=SigningKey.from_seed(b"\x02" * 32), workers=1)
+    operator = SigningKey.from_seed(b"\x01" * 32)
+    ledger.initialise(operator, "test.example/log", "Operator")
+    try:
+        yield (
+            ledger,
+            build_sample_ledger(
+                ledger, packs=packs, operator_key=operator, base_url="https://id.example"
+            ),
+        )
+    finally:
+        ledger.close()
+        drop()

@@ -27,7 +27,7 @@ from passport.verify import bundle as bundle_module
 from passport.verify import bundle_proofs as bundle_checks
 from passport.verify import proof_worker
 from passport.verify.bundle import verify_bundle
-from samples.generate import SampleSummary, build_sample_ledger
+from samples.generate import SampleSummary
 from signing import merkle
 from signing.errors import CanonicalizationError
 from signing.jcs import canonicalize, parse_json
@@ -35,20 +35,13 @@ from signing.keys import SigningKey
 from signing.note import Checkpoint, sign_checkpoint, verifier_key
 from tests.conftest import _new_db_url
 from tests.helpers.mirror import _keys, trace_state
+from tests.helpers.passport import sample_world
 
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Ledger, SampleSummary]]:
-    url, drop = _new_db_url(tmp_path_factory.mktemp("bundle"))
-    ledger = Ledger(Repository(url), log_key=SigningKey.from_seed(b"\x02" * 32), workers=1)
-    operator = SigningKey.from_seed(b"\x01" * 32)
-    ledger.initialise(operator, "test.example/log", "Operator")
-    summary = build_sample_ledger(
-        ledger, packs=2, operator_key=operator, base_url="https://id.example"
-    )
-    yield ledger, summary
-    ledger.close()
-    drop()
+    with sample_world(tmp_path_factory.mktemp("bundle"), packs=2) as world:
+        yield world
 
 
 @pytest.fixture(scope="module")

@@ -31,20 +31,13 @@ from passport.store.sql.repository import Repository
 from samples.generate import SampleSummary, build_sample_ledger
 from signing.keys import SigningKey
 from tests.conftest import _new_db_url
+from tests.helpers.passport import sample_world
 
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Ledger, SampleSummary]]:
-    url, drop = _new_db_url(tmp_path_factory.mktemp("honesty"))
-    ledger = Ledger(Repository(url), log_key=SigningKey.from_seed(b"\x02" * 32), workers=1)
-    operator = SigningKey.from_seed(b"\x01" * 32)
-    ledger.initialise(operator, "test.example/log", "Operator")
-    summary = build_sample_ledger(
-        ledger, packs=1, operator_key=operator, base_url="https://id.example"
-    )
-    yield ledger, summary
-    ledger.close()
-    drop()
+    with sample_world(tmp_path_factory.mktemp("honesty"), packs=1) as world:
+        yield world
 
 
 @pytest.fixture(scope="module")
