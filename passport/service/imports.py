@@ -227,12 +227,15 @@ def check_file(
     problem."""
     kind = resolve_kind(kind)
     table = read_table(path, detect_format(path, fmt))
-    return kind, table, check_table(ledger, table, kind, str(path))
+    return kind, table, check_table(table, kind, str(path), ledger.lot_record)
 
 
-def check_table(ledger: ImportLedger, table: Table, kind: str, source: str) -> list[ParsedRow]:
+def check_table(
+    table: Table, kind: str, source: str, lot_record: Callable[[str], str | None]
+) -> list[ParsedRow]:
     """Step 1 on rows already read: the rows ready to sign, or :class:`ImportInvalidError` with
-    every problem (``kind`` resolved by :func:`resolve_kind`)."""
+    every problem (``kind`` resolved by :func:`resolve_kind`; ``lot_record`` finds the record that
+    created a lot in the ledger)."""
     problems = _unknown_row_problems(table)
     good = [(n, cells) for n, cells in table.rows if "(row)" not in cells]
     if not table.typed:  # a header naming no member: once, at the header row
@@ -241,7 +244,7 @@ def check_table(ledger: ImportLedger, table: Table, kind: str, source: str) -> l
             {"row": 1, "column": c, "message": f"no such member of {kind}"} for c in sorted(unknown)
         ]
         good = [(n, {c: v for c, v in cells.items() if c not in unknown}) for n, cells in good]
-    parsed, more = parse_rows(kind, good, typed=table.typed, lot_record=ledger.lot_record)
+    parsed, more = parse_rows(kind, good, typed=table.typed, lot_record=lot_record)
     problems = sorted([*problems, *more], key=lambda p: p["row"])
     if problems:
         raise ImportInvalidError(source, problems)
