@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 import uvicorn
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from api.app import create_app
 from api.config import ApiConfig
@@ -29,11 +31,11 @@ from passport.service.disclosures import read_disclosures
 from passport.settings import Settings
 from passport.store.sql.repository import Repository
 from signing.disclosures import parse_disclosure
-from signing.jcs import parse_canonical
+from signing.jcs import canonicalize, parse_canonical
 from signing.keys import SigningKey
 from tests.api.test_page import _free_port
 from tests.conftest import Actors, _new_db_url
-from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS, browser_page, static_server
 
 OPERATOR = SigningKey.from_seed(b"\x01" * 32)
 LOG = SigningKey.from_seed(b"\x02" * 32)
@@ -195,6 +197,18 @@ def test_a_supplier_signs_and_appends_a_csv_in_the_browser(
     assert page.is_disabled("#append")
     assert site.ledger.info().size == size
 
+    # a rule only the ledger checks (the facility is not the miner's): the check passes, the
+    # batch is refused as a whole, and the page names the row and the problem's code
+    rows[1] = extraction_row(1, facility="mine-2")
+    verdict = check(page, "Extraction", write_csv(tmp_path / "lots-elsewhere.csv", rows))
+    assert verdict.startswith("3 rows valid"), verdict
+    page.click("#append")
+    page.wait_for_selector("#append-status.ok, #append-status.bad", timeout=60_000)
+    refused = page.text_content("#append-status")
+    assert refused.startswith("row 3: ") and "[unknown_facility]" in refused, refused
+    assert "(0 records appended before)" in refused
+    assert site.ledger.info().size == size
+
     # fixed: signed in the browser and appended, confidential members concealed
     rows[1] = extraction_row(1)
     verdict = check(page, "Extraction", write_csv(tmp_path / "lots-fixed.csv", rows))
@@ -209,10 +223,11 @@ def test_a_supplier_signs_and_appends_a_csv_in_the_browser(
     verdict = check(page, "Transfer", write_csv(tmp_path / "transfers.csv", transfers))
     assert verdict.startswith("3 rows valid"), verdict
     moves = append(page)
-    # the one 422 is the failing check's (Chromium logs every non-2xx response); no script error
-    assert page.errors == [
-        "Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)"
-    ]
+    # the failing check's and the refused batch's responses (Chromium logs every non-2xx
+    # response); no script error
+    assert len(page.errors) == 2, page.errors
+    assert all(e.startswith("Failed to load resource: the server responded with a status of 4")
+               for e in page.errors), page.errors  # fmt: skip
     _check_ledger(page, site, [r["hash"] for r in extractions + moves])
     _check_no_key_was_sent(page, key_file.read_bytes())
 
@@ -296,3 +311,43 @@ def test_the_key_is_imported_so_that_it_cannot_be_exported(page: Any, site: Site
 
 def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+STATIC = Path(__file__).resolve().parents[2] / "api" / "static"
+# What records hold: strings (any Unicode scalar value), integers a JavaScript number holds
+# exactly, booleans, null, and objects and arrays of them.
+TEXT_CHARS = st.characters(exclude_categories=["Cs"])
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1)
+    | st.text(TEXT_CHARS),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(TEXT_CHARS, max_size=6), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@pytest.fixture(scope="module")
+def static_page() -> Iterator[Any]:
+    with static_server(STATIC) as base, browser_page() as pg:
+        pg.goto(f"{base}/bpass-verify.js")
+        pg.evaluate("async () => { window.V = await import('/bpass-verify.js'); }")
+        yield pg
+        assert pg.errors == []
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(JSON_VALUES, min_size=1, max_size=10))
+def test_the_pages_jcs_writes_what_python_writes(static_page: Any, values: list[Any]) -> None:
+    """The canonical JSON the page signs (bpass-verify.js ``canonicalize``) is byte for byte
+    the node's (signing.jcs, RFC 8785) on every value a record may hold."""
+    texts = [json.dumps(v, ensure_ascii=False) for v in values]
+    written = static_page.evaluate(
+        "(texts) => texts.map((t) => V.canonicalize(JSON.parse(t)))", texts
+    )
+    assert [w.encode("utf-8") for w in written] == [canonicalize(v) for v in values]

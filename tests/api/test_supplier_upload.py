@@ -219,3 +219,33 @@ def test_the_page_is_served_under_a_strict_policy(client: TestClient) -> None:
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     assert '<script type="module" src="/static/supplier.js">' in response.text
     assert client.get("/static/supplier.js").status_code == 200
+
+
+def test_an_xlsx_upload_gets_the_drafts_of_its_rows(
+    client: TestClient, ledger: Ledger, miner: SigningKey
+) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    rows = [extraction_row(i) for i in range(2)]
+    sheet.append(list(rows[0]))
+    for row in rows:  # numbers as spreadsheet numbers, as a user's sheet holds them
+        sheet.append([int(v) if v.isdigit() else v for v in row.values()])
+    data = io.BytesIO()
+    book.save(data)
+    token = login(client, miner.did, miner)
+    media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    response = client.post(
+        "/imports/validate?kind=Extraction",
+        content=data.getvalue(),
+        headers={"Content-Type": media, **bearer(token)},
+    )
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["format"] == "xlsx"
+    subjects = [d["record"]["credentialSubject"] for d in report["drafts"]]
+    assert [s["massGrams"] for s in subjects] == [1_000_000, 1_000_001]
+    appended = client.post("/records/batch", json=sign_drafts(report, miner))
+    assert appended.status_code == 201, appended.text
