@@ -189,6 +189,22 @@ export async function addProof(record, key, verificationMethod) {
   return { ...record, proof };
 }
 
+// The drafts are the node's; the page signs none of another kind, issuer or key than the
+// supplier's, nor out of chain order (their subjects are the node's reading of the rows).
+export function checkDrafts(report, kind, did, mk) {
+  const refuse = (what) => { throw new PageError(`the node's drafts ${what}: nothing signed`); };
+  if (report.kind !== kind) refuse(`are of kind ${report.kind}, not ${kind}`);
+  if (report.issuer !== did) refuse(`are for ${report.issuer}, not ${did}`);
+  if (report.verificationMethod !== `${did}#${mk}`) refuse("name another key than the one read here");
+  if (!Array.isArray(report.drafts) || report.drafts.length === 0) refuse("are empty");
+  report.drafts.forEach((draft, i) => {
+    const r = draft.record;
+    if (r.issuer !== did || r.type[1] !== kind) refuse(`hold a record of another issuer or kind (row ${draft.row})`);
+    if (r.chain.sequence !== report.chainHead.sequence + i + 1) refuse(`are out of chain order (row ${draft.row})`);
+    if ("proof" in r) refuse(`hold a proof already (row ${draft.row})`);
+  });
+}
+
 function setAt(node, path, value) {
   for (const part of path.slice(0, -1)) node = node[part];
   node[path[path.length - 1]] = value;
@@ -268,7 +284,7 @@ function describe(e) {
 }
 
 function setup() {
-  const state = { signer: null, token: null, report: null };
+  const state = { signer: null, did: null, token: null, report: null };
   $("key-file").addEventListener("change", async () => {
     state.signer = null;
     state.token = null;
@@ -289,6 +305,7 @@ function setup() {
     try {
       const did = $("did").value.trim();
       state.token = await signIn(state.signer, did);
+      state.did = did;
       $("check").disabled = false;
       say("key-status", `Signed in as ${did}.`, "ok");
     } catch (e) {
@@ -311,9 +328,7 @@ async function check(state) {
   say("check-status", "Checking…");
   try {
     const report = await checkFile(state.token, $("kind").value, file);
-    if (report.verificationMethod !== `${report.issuer}#${state.signer.multikey}`) {
-      throw new PageError("the node names another key for this actor than the one read here");
-    }
+    checkDrafts(report, $("kind").value, state.did, state.signer.multikey);
     state.report = report;
     const n = report.drafts.length;
     say("check-status", `${n} row${n === 1 ? "" : "s"} valid: ready to sign as ${report.kind} records.`, "ok");

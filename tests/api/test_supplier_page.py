@@ -170,9 +170,8 @@ def secrets_of(key_pem: bytes) -> list[bytes]:
     ]
 
 
-def test_a_supplier_signs_and_appends_a_csv_in_the_browser(
-    page: Any, site: Site, tmp_path: Path
-) -> None:
+def sign_in(page: Any, site: Site, tmp_path: Path) -> Path:
+    """Open the page, pick the miner's key file and sign in; the key file."""
     key_file = tmp_path / "miner.key"
     key_file.write_bytes(MINER.to_pem())
     page.goto(f"{site.base}/supplier")
@@ -183,6 +182,53 @@ def test_a_supplier_signs_and_appends_a_csv_in_the_browser(
     page.click("#sign-in")
     page.wait_for_selector("#key-status.ok, #key-status.bad", timeout=60_000)
     assert page.text_content("#key-status") == f"Signed in as {MINER.did}."
+    return key_file
+
+
+def _other_issuer(report: dict[str, Any]) -> None:
+    report["issuer"] = report["drafts"][0]["record"]["issuer"] = OPERATOR.did
+
+
+def _other_key(report: dict[str, Any]) -> None:
+    report["verificationMethod"] = f"{MINER.did}#{OPERATOR.multikey}"
+
+
+def _skipped_sequence(report: dict[str, Any]) -> None:
+    report["drafts"][1]["record"]["chain"]["sequence"] += 1
+
+
+def _other_kind(report: dict[str, Any]) -> None:
+    report["kind"] = "Transfer"
+
+
+@pytest.mark.parametrize("tamper", [_other_issuer, _other_key, _skipped_sequence, _other_kind])
+def test_the_page_signs_no_draft_it_was_not_asked_for(
+    page: Any, site: Site, tmp_path: Path, tamper: Any
+) -> None:
+    """A node (or anything between) that answers the check with drafts of another issuer,
+    key, kind or chain position gets nothing signed."""
+    sign_in(page, site, tmp_path)
+
+    def handle(route: Any) -> None:
+        response = route.fetch()
+        report = response.json()
+        tamper(report)
+        route.fulfill(response=response, json=report)
+
+    page.route("**/imports/validate*", handle)
+    size = site.ledger.info().size
+    rows = [extraction_row(10), extraction_row(11)]
+    verdict = check(page, "Extraction", write_csv(tmp_path / "lots.csv", rows))
+    assert "nothing signed" in verdict, verdict
+    assert page.is_disabled("#append")
+    assert not any(url.endswith("/records/batch") for url, _ in page.bodies)
+    assert site.ledger.info().size == size
+
+
+def test_a_supplier_signs_and_appends_a_csv_in_the_browser(
+    page: Any, site: Site, tmp_path: Path
+) -> None:
+    key_file = sign_in(page, site, tmp_path)
 
     # a failing row is reported with its row and column; nothing is appended
     size = site.ledger.info().size
