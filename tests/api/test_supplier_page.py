@@ -34,6 +34,7 @@ from signing.disclosures import parse_disclosure
 from signing.jcs import canonicalize, parse_canonical
 from signing.keys import SigningKey
 from tests.api.test_page import _free_port
+from tests.api.test_supplier_upload import transformation_rows
 from tests.conftest import Actors, _new_db_url
 from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS, browser_page, static_server
 
@@ -263,6 +264,13 @@ def test_a_supplier_signs_and_appends_a_csv_in_the_browser(
     assert [r["row"] for r in extractions] == ["2", "3", "4"]
     assert [int(r["index"]) for r in extractions] == [size, size + 1, size + 2]
 
+    # Transformations: the second consumes the lot the first creates, whose record hash only
+    # the browser knows once it has signed the first
+    steps = transformation_rows("urn:lot:page:00000")
+    verdict = check(page, "Transformation", write_csv(tmp_path / "steps.csv", steps))
+    assert verdict.startswith("2 rows valid"), verdict
+    made = append(page)
+
     # Transfers of those lots continue the chain; the node fills in each lot's record
     transfers = [{"lot": f"urn:lot:page:{i:05d}", "massGrams": "1000", "buyer": site.buyer}
                  for i in range(3)]  # fmt: skip
@@ -274,19 +282,19 @@ def test_a_supplier_signs_and_appends_a_csv_in_the_browser(
     assert len(page.errors) == 2, page.errors
     assert all(e.startswith("Failed to load resource: the server responded with a status of 4")
                for e in page.errors), page.errors  # fmt: skip
-    _check_ledger(page, site, [r["hash"] for r in extractions + moves])
+    _check_ledger(page, site, [r["hash"] for r in extractions + made + moves])
     _check_no_key_was_sent(page, key_file.read_bytes())
 
 
 def _check_ledger(page: Any, site: Site, hashes: list[str]) -> None:
-    """The records are in the log, chained 1..6 under the miner, each proof verifies, the
+    """The records are in the log, chained 1..8 under the miner, each proof verifies, the
     concealed members' Disclosures are kept; the whole ledger's audit passes; and the page's
     JCS writes each stored record exactly as the Python canonicaliser stored it."""
     ledger = site.ledger
     stored = [ledger.record(h) for h in hashes]
-    assert [s.sequence for s in stored] == [1, 2, 3, 4, 5, 6]
+    assert [s.sequence for s in stored] == [1, 2, 3, 4, 5, 6, 7, 8]
     assert {s.issuer for s in stored} == {MINER.did}
-    assert ledger.chain_head(MINER.did) == (6, hashes[-1])
+    assert ledger.chain_head(MINER.did) == (8, hashes[-1])
     previous = None
     for s in stored:
         doc, canonical = parse_canonical(s.body)
@@ -298,7 +306,12 @@ def _check_ledger(page: Any, site: Site, hashes: list[str]) -> None:
     assert set(extraction) == {"lot", "material", "_sd", "_sd_alg"}  # concealed in the browser
     names = {parse_disclosure(d).name for d in read_disclosures(ledger, stored[0].hash, MINER.did)}
     assert {"massGrams", "facility", "country"} <= names
-    transfer = json.loads(stored[3].body)["credentialSubject"]
+    revealed = {
+        d.name: d.value
+        for d in map(parse_disclosure, read_disclosures(ledger, stored[4].hash, MINER.did))
+    }
+    assert revealed["inputs"][0]["record"] == hashes[3]  # the lot the first Transformation made
+    transfer = json.loads(stored[5].body)["credentialSubject"]
     assert transfer["record"] == hashes[0]  # the lot's creating record
     info = ledger.info()
     report = audit(ledger.repo, info.origin, info.log_vkey, workers=1)

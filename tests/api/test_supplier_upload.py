@@ -249,3 +249,53 @@ def test_an_xlsx_upload_gets_the_drafts_of_its_rows(
     assert [s["massGrams"] for s in subjects] == [1_000_000, 1_000_001]
     appended = client.post("/records/batch", json=sign_drafts(report, miner))
     assert appended.status_code == 201, appended.text
+
+
+def transformation_rows(source: str) -> list[dict[str, str]]:
+    """Two Transformations: the first concentrates part of ``source``, the second refines part
+    of the first's output (a lot created by an earlier row of the same file)."""
+    common = {
+        "processStep": "concentration",
+        "custody": "identity-preserved",
+        "facility": "mine-1",
+        "period.start": "2026-11-01T00:00:00Z",
+        "period.end": "2026-11-02T00:00:00Z",
+    }
+    first = {"inputs.0.lot": source, "inputs.0.massGrams": "500000",
+             "outputs.0.lot": f"{source}:c1", "outputs.0.product": "concentrate",
+             "outputs.0.massGrams": "100000", "outputs.0.elements.Li": "5000"}  # fmt: skip
+    second = {"inputs.0.lot": f"{source}:c1", "inputs.0.massGrams": "50000",
+              "outputs.0.lot": f"{source}:c2", "outputs.0.product": "carbonate",
+              "outputs.0.massGrams": "20000", "outputs.0.elements.Li": "10000"}  # fmt: skip
+    return [{**common, **first}, {**common, **second}]
+
+
+def test_a_row_consuming_a_lot_an_earlier_row_creates_gets_its_hash(
+    client: TestClient, ledger: Ledger, miner: SigningKey
+) -> None:
+    token = login(client, miner.did, miner)
+    headers = {**CSV, **bearer(token)}
+    lots = client.post(
+        "/imports/validate?kind=Extraction", content=csv_bytes([extraction_row(0)]), headers=headers
+    ).json()
+    assert client.post("/records/batch", json=sign_drafts(lots, miner)).status_code == 201
+    data = csv_bytes(transformation_rows("urn:lot:mine:00000"))
+    report = client.post("/imports/validate?kind=Transformation", content=data, headers=headers)
+    assert report.status_code == 200, report.text
+    drafts = report.json()["drafts"]
+    assert drafts[0]["pending"] == [] and drafts[0]["creates"] == ["urn:lot:mine:00000:c1"]
+    assert drafts[1]["pending"] == [
+        {"path": ["inputs", 0, "record"], "lot": "urn:lot:mine:00000:c1"}
+    ]
+    signed = sign_drafts(report.json(), miner)
+    rows = check_table(
+        parse_table(data, "csv", "t.csv"), "Transformation", "t.csv", ledger.lot_record
+    )
+    expected, hashes = sign_rows(
+        miner, "Transformation", rows, issuer=miner.did, anchor=ledger.chain_head(miner.did),
+        valid_from=report.json()["validFrom"],
+    )  # fmt: skip
+    assert [dumps(r) for r in signed] == [dumps(r) for r in expected]
+    assert signed[1]["credentialSubject"]["inputs"][0]["record"] == hashes[0]
+    appended = client.post("/records/batch", json=signed)
+    assert appended.status_code == 201, appended.text
