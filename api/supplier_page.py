@@ -74,6 +74,12 @@ SUPPLIER_PAGE = f"""<!doctype html>
     <thead><tr><th scope="col">Row</th><th scope="col">Column</th>
       <th scope="col">Problem</th></tr></thead>
     <tbody></tbody></table></div>
+  <details id="preview" hidden>
+    <summary>What will be signed</summary>
+    <p class="note">Each row's record as the node read it, before the chain link and the
+      concealment the browser adds.</p>
+    <ol id="preview-list" class="preview"></ol>
+  </details>
 </section>
 <section class="card" aria-labelledby="append-title">
   <h2 id="append-title">3. Sign and append</h2>

@@ -278,6 +278,26 @@ function fillTable(id, rows) {
   table.hidden = rows.length === 0;
 }
 
+const PREVIEW_ROWS = 50;
+
+function showPreview(report) {
+  const list = $("preview-list");
+  list.replaceChildren();
+  for (const draft of report ? report.drafts.slice(0, PREVIEW_ROWS) : []) {
+    const item = document.createElement("li");
+    const pre = document.createElement("pre");
+    pre.textContent = `row ${draft.row}: ` + JSON.stringify(draft.record.credentialSubject, null, 1);
+    item.append(pre);
+    list.append(item);
+  }
+  if (report && report.drafts.length > PREVIEW_ROWS) {
+    const more = document.createElement("li");
+    more.textContent = `and ${report.drafts.length - PREVIEW_ROWS} more rows`;
+    list.append(more);
+  }
+  $("preview").hidden = !report;
+}
+
 function describe(e) {
   if (e.problem && e.problem.code) return `${e.message} [${e.problem.code}]`;
   return e.message;
@@ -322,6 +342,7 @@ async function check(state) {
   $("append").disabled = true;
   fillTable("problems", []);
   fillTable("receipts", []);
+  showPreview(null);
   say("append-status", "");
   const file = $("data-file").files[0];
   if (!file) { say("check-status", "Choose a file first.", "bad"); return; }
@@ -330,6 +351,7 @@ async function check(state) {
     const report = await checkFile(state.token, $("kind").value, file);
     checkDrafts(report, $("kind").value, state.did, state.signer.multikey);
     state.report = report;
+    showPreview(report);
     const n = report.drafts.length;
     say("check-status", `${n} row${n === 1 ? "" : "s"} valid: ready to sign as ${report.kind} records.`, "ok");
     $("append").textContent = `Sign and append ${n} record${n === 1 ? "" : "s"}`;

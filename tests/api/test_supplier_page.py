@@ -260,6 +260,11 @@ def test_a_supplier_signs_and_appends_a_csv_in_the_browser(
     rows[1] = extraction_row(1)
     verdict = check(page, "Extraction", write_csv(tmp_path / "lots-fixed.csv", rows))
     assert verdict == "3 rows valid: ready to sign as Extraction records.", verdict
+    preview = page.evaluate(
+        "() => [...document.querySelectorAll('#preview-list pre')].map(p => p.textContent)"
+    )
+    assert len(preview) == 3 and preview[1].startswith("row 3: {")
+    assert json.loads(preview[1].removeprefix("row 3: "))["massGrams"] == 2_000_001
     extractions = append(page)
     assert [r["row"] for r in extractions] == ["2", "3", "4"]
     assert [int(r["index"]) for r in extractions] == [size, size + 1, size + 2]
