@@ -7,7 +7,6 @@ passes (signatures, chains, log), and no request the browser sent held the priva
 from __future__ import annotations
 
 import base64
-import csv
 import json
 import secrets
 import threading
@@ -34,15 +33,14 @@ from signing.disclosures import parse_disclosure
 from signing.jcs import canonicalize, parse_canonical
 from signing.keys import SigningKey
 from tests.api.test_page import _free_port
-from tests.api.test_supplier_upload import transformation_rows
 from tests.conftest import Actors, _new_db_url
 from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS, browser_page, static_server
+from tests.helpers.imports import FACILITY, csv_bytes, extraction_row, transformation_rows
 
 OPERATOR = SigningKey.from_seed(b"\x01" * 32)
 LOG = SigningKey.from_seed(b"\x02" * 32)
 SEED = secrets.token_bytes(32)
 MINER = SigningKey.from_seed(SEED)
-FACILITY = {"id": "mine-1", "name": "Salar mine", "country": "CL"}
 
 
 @dataclass
@@ -104,29 +102,8 @@ def page(site: Site) -> Iterator[Any]:
             browser.close()
 
 
-def extraction_row(i: int, **over: str) -> dict[str, str]:
-    row = {
-        "lot": f"urn:lot:page:{i:05d}",
-        "material": "lithium",
-        "depositType": "brine",
-        "miningMethod": "industrial",
-        "facility": "mine-1",
-        "country": "CL",
-        "massGrams": str(2_000_000 + i),
-        "elements.Li": "2000",
-        "period.start": "2026-10-01T00:00:00Z",
-        "period.end": "2026-10-31T00:00:00Z",
-        "emissions.raw-material-acquisition": "12.5",
-    }
-    row.update(over)
-    return row
-
-
 def write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    path.write_bytes(csv_bytes(rows))
     return path
 
 
@@ -264,20 +241,20 @@ def test_a_supplier_signs_and_appends_a_csv_in_the_browser(
         "() => [...document.querySelectorAll('#preview-list pre')].map(p => p.textContent)"
     )
     assert len(preview) == 3 and preview[1].startswith("row 3: {")
-    assert json.loads(preview[1].removeprefix("row 3: "))["massGrams"] == 2_000_001
+    assert json.loads(preview[1].removeprefix("row 3: "))["massGrams"] == 1_000_001
     extractions = append(page)
     assert [r["row"] for r in extractions] == ["2", "3", "4"]
     assert [int(r["index"]) for r in extractions] == [size, size + 1, size + 2]
 
     # Transformations: the second consumes the lot the first creates, whose record hash only
     # the browser knows once it has signed the first
-    steps = transformation_rows("urn:lot:page:00000")
+    steps = transformation_rows("urn:lot:mine:00000")
     verdict = check(page, "Transformation", write_csv(tmp_path / "steps.csv", steps))
     assert verdict.startswith("2 rows valid"), verdict
     made = append(page)
 
     # Transfers of those lots continue the chain; the node fills in each lot's record
-    transfers = [{"lot": f"urn:lot:page:{i:05d}", "massGrams": "1000", "buyer": site.buyer}
+    transfers = [{"lot": f"urn:lot:mine:{i:05d}", "massGrams": "1000", "buyer": site.buyer}
                  for i in range(3)]  # fmt: skip
     verdict = check(page, "Transfer", write_csv(tmp_path / "transfers.csv", transfers))
     assert verdict.startswith("3 rows valid"), verdict

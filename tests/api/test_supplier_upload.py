@@ -4,7 +4,6 @@ exactly the records ``bpass import`` signs. Nothing is changed by a check."""
 
 from __future__ import annotations
 
-import csv
 import io
 from typing import Any
 
@@ -18,37 +17,11 @@ from passport.service.imports import check_table, parse_table, sign_rows
 from signing.keys import SigningKey
 from tests.conftest import Actors
 from tests.helpers.api import assert_problem, bearer, client, login, make_client
+from tests.helpers.imports import FACILITY, csv_bytes, extraction_row, transformation_rows
 
 __all__ = ["client"]
 
-FACILITY = {"id": "mine-1", "name": "Salar mine", "country": "CL"}
 CSV = {"Content-Type": "text/csv"}
-
-
-def extraction_row(i: int, **over: str) -> dict[str, str]:
-    row = {
-        "lot": f"urn:lot:mine:{i:05d}",
-        "material": "lithium",
-        "depositType": "brine",
-        "miningMethod": "industrial",
-        "facility": "mine-1",
-        "country": "CL",
-        "massGrams": str(1_000_000 + i),
-        "elements.Li": "2000",
-        "period.start": "2026-10-01T00:00:00Z",
-        "period.end": "2026-10-31T00:00:00Z",
-        "emissions.raw-material-acquisition": "12.5",
-    }
-    row.update(over)
-    return row
-
-
-def csv_bytes(rows: list[dict[str, str]], columns: list[str] | None = None) -> bytes:
-    out = io.StringIO(newline="")
-    writer = csv.DictWriter(out, fieldnames=columns or list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue().encode("utf-8")
 
 
 @pytest.fixture
@@ -249,25 +222,6 @@ def test_an_xlsx_upload_gets_the_drafts_of_its_rows(
     assert [s["massGrams"] for s in subjects] == [1_000_000, 1_000_001]
     appended = client.post("/records/batch", json=sign_drafts(report, miner))
     assert appended.status_code == 201, appended.text
-
-
-def transformation_rows(source: str) -> list[dict[str, str]]:
-    """Two Transformations: the first concentrates part of ``source``, the second refines part
-    of the first's output (a lot created by an earlier row of the same file)."""
-    common = {
-        "processStep": "concentration",
-        "custody": "identity-preserved",
-        "facility": "mine-1",
-        "period.start": "2026-11-01T00:00:00Z",
-        "period.end": "2026-11-02T00:00:00Z",
-    }
-    first = {"inputs.0.lot": source, "inputs.0.massGrams": "500000",
-             "outputs.0.lot": f"{source}:c1", "outputs.0.product": "concentrate",
-             "outputs.0.massGrams": "100000", "outputs.0.elements.Li": "5000"}  # fmt: skip
-    second = {"inputs.0.lot": f"{source}:c1", "inputs.0.massGrams": "50000",
-              "outputs.0.lot": f"{source}:c2", "outputs.0.product": "carbonate",
-              "outputs.0.massGrams": "20000", "outputs.0.elements.Li": "10000"}  # fmt: skip
-    return [{**common, **first}, {**common, **second}]
 
 
 def test_a_row_consuming_a_lot_an_earlier_row_creates_gets_its_hash(
