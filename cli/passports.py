@@ -190,9 +190,11 @@ def verify_command(
     as_json: JsonOption = False,
 ) -> None:
     """Verify a passport against the ledger: signatures, log, partitions, lifecycle, schema,
-    roll-ups."""
+    roll-ups from the trace tables, and provenance: the figures recomputed from the signed
+    provenance records replayed as `bpass verify` replays a bundle (so an edit of the database's
+    trace tables fails it)."""
     from passport.document.regulation import load_class_table
-    from passport.service.views import verify_passport
+    from passport.service.verification import verify_passport
 
     report = verify_passport(
         _ledger(db, home, write=False), passport, class_table=load_class_table(class_table)
