@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TypeVar
 
@@ -112,6 +112,27 @@ def write_output(text: str, out: Path | None) -> None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     else:
         out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+
+
+def choose(what: str, name: str, known: Iterable[str]) -> str:
+    """The allowed value ``name`` spells (case-insensitively where unambiguous); otherwise a
+    typed error suggesting the closest (``bpass passport export --format batterypas``)."""
+    from passport.errors import NameUnknownError
+    from passport.records.names import closest, match_name
+
+    values = list(known)
+    found = match_name(name, values)
+    if found is None:
+        raise NameUnknownError(what, name, closest(name, values), values)
+    return found
+
+
+def spelled(name: str, known: Iterable[str]) -> str:
+    """``name`` as the known value it spells case-insensitively, else unchanged (for the domain
+    to refuse with its own error code and a suggestion)."""
+    from passport.records.names import match_name
+
+    return match_name(name, known) or name
 
 
 def ensure_config(condition: bool, message: str) -> None:

@@ -14,6 +14,7 @@ from cli.common import (
     DbOption,
     HomeOption,
     JsonOption,
+    choose,
     handle_errors,
     print_json,
     read_bytes,
@@ -111,10 +112,12 @@ def actor_add(
     """Register an actor: the operator signs an ActorRegistration record and appends it."""
     from passport.ledger.keystore import load_key
     from passport.ledger.pipeline import Ledger
+    from passport.records.kinds import ROLES
 
+    roles = [choose("actor role", r, sorted(ROLES)) for r in role]
     cfg = settings(db, home)
     ledger = Ledger.open(cfg)
-    subject: dict[str, Any] = {"id": did, "name": name, "roles": list(role)}
+    subject: dict[str, Any] = {"id": did, "name": name, "roles": roles}
     if country:
         subject["country"] = country
     if key:
@@ -124,7 +127,7 @@ def actor_add(
     record = ledger.sign_new(load_key(cfg.operator_key_path), "ActorRegistration", subject)
     receipt = ledger.append(record)
     typer.echo(
-        f"registered {did} as {', '.join(role)} "
+        f"registered {did} as {', '.join(roles)} "
         f"(record {receipt.record_hash}, leaf {receipt.leaf_index})"
     )
 

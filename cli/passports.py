@@ -15,10 +15,12 @@ from cli.common import (
     DbOption,
     HomeOption,
     JsonOption,
+    choose,
     handle_errors,
     print_json,
     read_json_file,
     settings,
+    spelled,
 )
 from passport.document.exports.batterypass import ASPECTS, PERFORMANCE_VERSIONS, export_batterypass
 from passport.document.exports.catenax import export_catenax, parse_supplement
@@ -152,6 +154,7 @@ def show_command(
     """Show what ROLE may see of a passport (with --json: plus the signed evidence to verify it)."""
     from passport.service.views import show_passport
 
+    role = spelled(role, ROLE_PARTITIONS)
     view = show_passport(_ledger(db, home, write=False), passport, role)
     if as_json:
         print_json(view.to_dict())
@@ -360,14 +363,10 @@ def export_command(
     for), or BatteryPass.json, and passport-version.json (the version and its hash)."""
     from passport.service.views import current_version, full_document, resolve
 
-    if fmt not in EXPORT_FORMATS:
-        raise ConfigurationError(
-            f"unknown export format {fmt!r}; supported: {', '.join(EXPORT_FORMATS)}"
-        )
-    if performance_version not in PERFORMANCE_VERSIONS:
-        raise ConfigurationError(
-            f"--performance-version must be one of {', '.join(PERFORMANCE_VERSIONS)}"
-        )
+    fmt = choose("export format", fmt, EXPORT_FORMATS)
+    performance_version = choose(
+        "PerformanceAndDurability version", performance_version, PERFORMANCE_VERSIONS
+    )
     if supplements and fmt != "catenax":
         raise ConfigurationError("--set applies to --format catenax only")
     ledger = _ledger(db, home, write=False)
@@ -445,10 +444,12 @@ def status_command(
     """Change the battery's status; repurposing or remanufacturing issues a linked successor
     passport."""
     from passport.document.regulation import load_class_table
+    from passport.document.rules import TRANSITIONS
     from passport.ledger.keystore import load_key
     from passport.ledger.pipeline import Ledger
     from passport.service.lifecycle import change_status
 
+    to = choose("passport status", to, sorted({t for ts in TRANSITIONS.values() for t in ts}))
     cfg = settings(db, home)
     result = change_status(
         Ledger.open(cfg),

@@ -17,6 +17,7 @@ from cli.common import (
     print_json,
     read_json_file,
     settings,
+    spelled,
 )
 
 
@@ -31,11 +32,12 @@ def bundle_command(
     home: HomeOption = None,
 ) -> None:
     """Write the offline verification bundle of a passport, as ROLE may see it."""
+    from passport.document.partitions import ROLE_PARTITIONS
     from passport.ledger.pipeline import Ledger
     from passport.service.bundle import build_bundle
 
     ledger = Ledger.open(settings(db, home), need_log_key=False)
-    bundle = build_bundle(ledger, passport, access_role=role)
+    bundle = build_bundle(ledger, passport, access_role=spelled(role, ROLE_PARTITIONS))
     out.write_text(json.dumps(bundle, ensure_ascii=False) + "\n", encoding="utf-8")
     typer.echo(
         f"wrote {out}: passport {bundle['passport']['id']}, {len(bundle['records'])} records, "
