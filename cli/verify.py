@@ -32,12 +32,14 @@ def bundle_command(
     home: HomeOption = None,
 ) -> None:
     """Write the offline verification bundle of a passport, as ROLE may see it."""
-    from passport.document.partitions import ROLE_PARTITIONS
+    from passport.document.partitions import ROLE_PARTITIONS, partitions_for
     from passport.ledger.pipeline import Ledger
     from passport.service.bundle import build_bundle
 
+    role = spelled(role, ROLE_PARTITIONS)
+    partitions_for(role)  # an unknown role is refused before the passport is looked up
     ledger = Ledger.open(settings(db, home), need_log_key=False)
-    bundle = build_bundle(ledger, passport, access_role=spelled(role, ROLE_PARTITIONS))
+    bundle = build_bundle(ledger, passport, access_role=role)
     out.write_text(json.dumps(bundle, ensure_ascii=False) + "\n", encoding="utf-8")
     typer.echo(
         f"wrote {out}: passport {bundle['passport']['id']}, {len(bundle['records'])} records, "
