@@ -429,7 +429,6 @@ def export_command(
     )
     if supplements and fmt != "catenax":
         raise ConfigurationError("--set applies to --format catenax only")
-    files: dict[str, Any]
     if server:
         signing_key = reader_key(key)
         if signing_key is None:
@@ -445,53 +444,43 @@ def export_command(
             )
         finally:
             node.close()
-        version, notes = answer["passportVersion"], answer.get("notes", [])
-        if fmt == "catenax":
-            files = {"BatteryPass": answer["aspects"]["BatteryPass"]}
-            printed: dict[str, Any] = {"passportVersion": version, **files}
-        else:
-            files = {name: answer["aspects"][name] for name in ASPECTS}
-            files["BatteryPassSupplement"] = answer["supplement"]
-            printed = {
-                "passportVersion": version,
-                "aspects": answer["aspects"],
-                "supplement": answer["supplement"],
-            }
-        _write_export(fmt, printed, files, version, notes, out)
-        return
-    ledger = _ledger(db, home, write=False)
-    passport_id = resolve(ledger, passport)
-    document = full_document(ledger, passport_id)
-    version = current_version(ledger, passport_id)
-    if fmt == "catenax":
-        given = dict(parse_supplement(s) for s in supplements or [])
-        catenax = export_catenax(document, supplements=given)
-        files, notes = {"BatteryPass": catenax.payload}, catenax.notes
-        printed = {"passportVersion": version, **files}
+        version, aspects = answer["passportVersion"], answer["aspects"]
+        supplement, notes = answer.get("supplement"), list(answer.get("notes", []))
     else:
-        exported = export_batterypass(
-            document, performance_version=performance_version, version=version
-        )
-        files = {name: exported.aspects[name] for name in ASPECTS}
-        files["BatteryPassSupplement"] = exported.supplement
-        notes = exported.notes
-        printed = {
-            "passportVersion": version,
-            "aspects": exported.aspects,
-            "supplement": exported.supplement,
-        }
-    _write_export(fmt, printed, files, version, list(notes), out)
+        ledger = _ledger(db, home, write=False)
+        passport_id = resolve(ledger, passport)
+        document = full_document(ledger, passport_id)
+        version = current_version(ledger, passport_id)
+        if fmt == "catenax":
+            given = dict(parse_supplement(s) for s in supplements or [])
+            catenax = export_catenax(document, supplements=given)
+            aspects, supplement, notes = {"BatteryPass": catenax.payload}, None, list(catenax.notes)
+        else:
+            exported = export_batterypass(
+                document, performance_version=performance_version, version=version
+            )
+            aspects, supplement = exported.aspects, exported.supplement
+            notes = list(exported.notes)
+    _write_export(fmt, version, aspects, supplement, notes, out)
 
 
 def _write_export(
     fmt: str,
-    printed: dict[str, Any],
-    files: dict[str, Any],
     version: dict[str, Any],
+    aspects: dict[str, Any],
+    supplement: dict[str, Any] | None,
     notes: list[str],
     out: Path | None,
 ) -> None:
     """Print the export, or write its files to ``out``; the version and notes on stderr."""
+    files: dict[str, Any]
+    if fmt == "catenax":
+        files = {"BatteryPass": aspects["BatteryPass"]}
+        printed: dict[str, Any] = {"passportVersion": version, **files}
+    else:
+        files = {name: aspects[name] for name in ASPECTS}
+        files["BatteryPassSupplement"] = supplement
+        printed = {"passportVersion": version, "aspects": aspects, "supplement": supplement}
     if out is None:
         print_json(printed)
     else:
