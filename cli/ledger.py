@@ -412,6 +412,34 @@ def record_template(
     typer.echo(",".join(csv_columns(name)) if csv_header else template(name), nl=csv_header)
 
 
+@record_app.command("show")
+@handle_errors
+def record_show(
+    record_hash: str,
+    db: DbOption = None,
+    home: HomeOption = None,
+    server: ServerOption = None,
+) -> None:
+    """Print a stored record (pretty JSON; its canonical bytes are what RECORD_HASH hashes)."""
+    from passport.errors import NotFoundError
+    from signing.jcs import parse_json
+
+    if server:
+        node = remote(server)
+        try:
+            body = node.record(record_hash)
+        finally:
+            node.close()
+    else:
+        ledger = open_ledger(db, home, need_log_key=False)
+        with ledger.repo.read() as tx:
+            stored = tx.record_by_hash(record_hash)
+        if stored is None:
+            raise NotFoundError(f"no record {record_hash}", record=record_hash)
+        body = stored.body
+    print_json(parse_json(body))
+
+
 @record_app.command("disclosures")
 @handle_errors
 def record_disclosures(

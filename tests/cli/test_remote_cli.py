@@ -54,6 +54,7 @@ def world(server: Server, db_url: str, tmp_path: Path) -> dict[str, Any]:
         "here": here,
         "lot": chain.pack_lot,
         "passport": issued.passport_id,
+        "record": issued.record_hash,
         "battery": issued.battery_id,
         "remote": lambda *a: run(*a, "--server", server.url, cwd=here, env=remote_env),
         "local": lambda *a: run(*a, cwd=here, env=local_env),
@@ -78,6 +79,12 @@ def test_reads_over_server_equal_the_local_answers(world: dict[str, Any]) -> Non
     figure = json.loads(rollup.stdout)["figures"][0]
     trail = json.loads(ok(remote("trace", lot, *at, "--explain", figure, "--json")).stdout)
     assert trail == json.loads(ok(local("trace", lot, *at, "--explain", figure, "--json")).stdout)
+
+    shown = json.loads(ok(remote("record", "show", world["record"])).stdout)
+    assert shown == json.loads(ok(local("record", "show", world["record"])).stdout)
+    assert shown["credentialSubject"]["passportId"] == pid
+    missing = remote("record", "show", "sha256:" + "0" * 64)
+    assert missing.returncode == 1 and "[not_found]" in missing.stderr
 
     view = json.loads(ok(remote("passport", "show", pid, "--json")).stdout)
     mine = json.loads(ok(local("passport", "show", pid, "--json")).stdout)
