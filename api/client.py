@@ -278,6 +278,83 @@ class RemoteLedger:
         data = self.api.json("GET", f"/records/{record_hash}/disclosures")
         return [str(d) for d in data]
 
+    def actors(self) -> list[dict[str, Any]]:
+        """Every registered actor: did, name, country, roles, records (``GET /actors``)."""
+        data = self.api.json("GET", "/actors")
+        return [dict(a) for a in data]
+
+    def rollup(self, lot_id: str, at: str | None = None) -> dict[str, Any]:
+        """A lot's roll-up as the node computes it, without trails (``GET /lots/{lot}/rollup``)."""
+        data: dict[str, Any] = self.api.json(
+            "GET", f"/lots/{quote(lot_id, safe=':')}/rollup", params={"at": at, "trails": "false"}
+        )
+        return data
+
+    def explain(self, lot_id: str, figure: str, at: str | None = None) -> dict[str, Any]:
+        """The trail behind one figure of a lot's roll-up (404 ``not_found`` lists the figures)."""
+        data: dict[str, Any] = self.api.json(
+            "GET",
+            f"/lots/{quote(lot_id, safe=':')}/rollup/explain/{quote(figure, safe='')}",
+            params={"at": at},
+        )
+        return data
+
+    def _as_reader(self, key: SigningKey | None) -> None:
+        if key is not None and self.api.token is None:
+            self.api.login(self.issuer_for_key(key), key)
+
+    def passport(
+        self, passport_id: str, role: str | None = None, key: SigningKey | None = None
+    ) -> dict[str, Any]:
+        """A passport as ``role`` sees it, with its evidence (``GET /passports/{id}``); read as
+        the actor ``key`` signs for, else as the public. The node decides the audience: asking
+        for one the reader is not entitled to is refused (``access_not_entitled``)."""
+        self._as_reader(key)
+        data: dict[str, Any] = self.api.json(
+            "GET", f"/passports/{quote(passport_id, safe=':')}", params={"role": role}
+        )
+        return data
+
+    def compliance(
+        self, passport_id: str, role: str | None = None, key: SigningKey | None = None
+    ) -> dict[str, Any]:
+        """The compliance report over the partitions ``role`` may see."""
+        self._as_reader(key)
+        data: dict[str, Any] = self.api.json(
+            "GET", f"/passports/{quote(passport_id, safe=':')}/compliance", params={"role": role}
+        )
+        return data
+
+    def bundle(
+        self, passport_id: str, role: str | None = None, key: SigningKey | None = None
+    ) -> dict[str, Any]:
+        """The offline verification bundle of a passport as ``role`` may see it."""
+        self._as_reader(key)
+        data: dict[str, Any] = self.api.json(
+            "GET", f"/passports/{quote(passport_id, safe=':')}/bundle", params={"role": role}
+        )
+        return data
+
+    def export(
+        self,
+        passport_id: str,
+        key: SigningKey,
+        *,
+        fmt: str = "batterypass",
+        performance_version: str = "1.2.1",
+        supplements: Sequence[str] = (),
+    ) -> dict[str, Any]:
+        """The Battery Pass or Catena-X export; the node serves it to the passport's economic
+        operator only (``key`` signs for it)."""
+        self._as_reader(key)
+        params: dict[str, Any] = {"format": fmt, "set": list(supplements) or None}
+        if fmt == "batterypass":
+            params["performanceVersion"] = performance_version
+        data: dict[str, Any] = self.api.json(
+            "GET", f"/passports/{quote(passport_id, safe=':')}/export", params=params
+        )
+        return data
+
     def record(self, record_hash: str) -> bytes:
         """A stored record's canonical bytes, exactly as the server holds them."""
         return self.api.request("GET", f"/records/{record_hash}").content

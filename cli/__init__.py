@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 
 import typer
+from typer import _click as click
 
 from cli.demo import demo_command
 from cli.imports import import_command
@@ -81,6 +82,17 @@ app.command("demo")(demo_command)
 app.command("qr")(qr_command)
 
 
+def command() -> click.Command:
+    """The ``bpass`` command tree as click runs it, with readable placeholders in its help
+    (:func:`cli.help.readable`)."""
+    from typer.main import get_command
+
+    from cli.help import readable
+
+    built: click.Command = readable(get_command(app))
+    return built
+
+
 def main() -> None:
     """The ``bpass`` console script: run the command line, then exit.
 
@@ -92,6 +104,6 @@ def main() -> None:
     before they return.
     """
     try:
-        app(prog_name="bpass")
+        command()(prog_name="bpass")
     finally:
         gc.freeze()

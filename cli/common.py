@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TypeVar
 
@@ -15,7 +15,9 @@ from passport.errors import ConfigurationError, LedgerStateError, StorageUnavail
 from signing.errors import BpassError
 
 if TYPE_CHECKING:
+    from api.client import RemoteLedger
     from passport.settings import Settings
+    from signing.keys import SigningKey
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -37,6 +39,14 @@ HomeOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+ReaderKeyOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--key",
+        help="With --server: the reader's private key; the node logs it in and serves what "
+        "the actor it signs for is entitled to (without it: the public's view).",
+    ),
+]
 
 
 def settings(db: str | None = None, home: Path | None = None, **options: Any) -> Settings:
@@ -112,6 +122,53 @@ def write_output(text: str, out: Path | None) -> None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     else:
         out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+
+
+def choose(what: str, name: str, known: Iterable[str]) -> str:
+    """The allowed value ``name`` spells (case-insensitively where unambiguous); otherwise a
+    typed error suggesting the closest (``bpass passport export --format batterypas``)."""
+    from passport.errors import NameUnknownError
+    from passport.records.names import closest, match_name
+
+    values = list(known)
+    found = match_name(name, values)
+    if found is None:
+        raise NameUnknownError(what, name, closest(name, values), values)
+    return found
+
+
+def spelled(name: str, known: Iterable[str]) -> str:
+    """``name`` as the known value it spells case-insensitively, else unchanged (for the domain
+    to refuse with its own error code and a suggestion)."""
+    from passport.records.names import match_name
+
+    return match_name(name, known) or name
+
+
+def remote(server: str) -> RemoteLedger:
+    """The node at ``server`` through its HTTP API (:class:`api.client.RemoteLedger`)."""
+    from api.client import RemoteLedger
+
+    return RemoteLedger(server)
+
+
+def reader_key(key: Path | None) -> SigningKey | None:
+    """The reader's signing key for a remote read, if one was given."""
+    if key is None:
+        return None
+    from passport.ledger.keystore import load_key
+
+    return load_key(key)
+
+
+def remote_passport_id(identifier: str) -> str:
+    """A passport id a node's API takes; a Digital Link URI is resolved only by a local ledger."""
+    ensure_config(
+        identifier.startswith("urn:bpass:"),
+        f"with --server give the passport id (urn:bpass:…), not {identifier!r}: a Digital "
+        "Link URI is resolved by the node's own resolver (open it, or drop --server)",
+    )
+    return identifier
 
 
 def ensure_config(condition: bool, message: str) -> None:

@@ -14,10 +14,12 @@ from cli.common import (
     DbOption,
     HomeOption,
     JsonOption,
+    choose,
     handle_errors,
     print_json,
     read_bytes,
     read_json_file,
+    remote,
     settings,
     write_output,
 )
@@ -61,7 +63,9 @@ def init_command(
     ] = None,
     name: Annotated[str, typer.Option(help="The operator's legal name.")] = "Ledger operator",
 ) -> None:
-    """Create (or upgrade) the ledger and its keys; print the log origin and operator DID."""
+    """Create (or upgrade) the ledger and its keys; print the log origin and operator DID.
+
+    Not over --server: it creates a node's own database and keys."""
     from passport.ledger.keystore import load_or_create
     from passport.ledger.pipeline import Ledger
     from passport.store.sql.repository import Repository
@@ -107,14 +111,17 @@ def actor_add(
     ] = None,
     db: DbOption = None,
     home: HomeOption = None,
+    server: ServerOption = None,
 ) -> None:
-    """Register an actor: the operator signs an ActorRegistration record and appends it."""
+    """Register an actor: the operator signs an ActorRegistration record and appends it (with
+    --server: signed here with the operator key of --home, appended on the node)."""
     from passport.ledger.keystore import load_key
-    from passport.ledger.pipeline import Ledger
+    from passport.records.kinds import ROLES
 
+    roles = [choose("actor role", r, sorted(ROLES)) for r in role]
     cfg = settings(db, home)
-    ledger = Ledger.open(cfg)
-    subject: dict[str, Any] = {"id": did, "name": name, "roles": list(role)}
+    ledger = open_ledger_or_remote(db, home, server)
+    subject: dict[str, Any] = {"id": did, "name": name, "roles": roles}
     if country:
         subject["country"] = country
     if key:
@@ -124,35 +131,47 @@ def actor_add(
     record = ledger.sign_new(load_key(cfg.operator_key_path), "ActorRegistration", subject)
     receipt = ledger.append(record)
     typer.echo(
-        f"registered {did} as {', '.join(role)} "
+        f"registered {did} as {', '.join(roles)} "
         f"(record {receipt.record_hash}, leaf {receipt.leaf_index})"
     )
 
 
 @actor_app.command("list")
 @handle_errors
-def actor_list(db: DbOption = None, home: HomeOption = None, as_json: JsonOption = False) -> None:
+def actor_list(
+    db: DbOption = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+    server: ServerOption = None,
+) -> None:
     """List registered actors."""
-    ledger = open_ledger(db, home, need_log_key=False)
-    with ledger.repo.read() as tx:
-        actors = tx.actors()
-    rows = [
-        {
-            "did": a.did,
-            "name": a.name,
-            "country": a.country,
-            "roles": list(a.roles),
-            "records": a.head_sequence,
-        }
-        for a in actors
-    ]
+    if server:
+        node = remote(server)
+        try:
+            rows = node.actors()
+        finally:
+            node.close()
+    else:
+        ledger = open_ledger(db, home, need_log_key=False)
+        with ledger.repo.read() as tx:
+            actors = tx.actors()
+        rows = [
+            {
+                "did": a.did,
+                "name": a.name,
+                "country": a.country,
+                "roles": list(a.roles),
+                "records": a.head_sequence,
+            }
+            for a in actors
+        ]
     if as_json:
         print_json(rows)
         return
-    for a in actors:
+    for row in rows:
         typer.echo(
-            f"{a.did}  {a.name}  [{', '.join(a.roles)}]  {a.country or '--'}  "
-            f"{a.head_sequence} records"
+            f"{row['did']}  {row['name']}  [{', '.join(row['roles'])}]  "
+            f"{row['country'] or '--'}  {row['records']} records"
         )
 
 
@@ -188,14 +207,26 @@ def record_new(
     db: DbOption = None,
     home: HomeOption = None,
     server: ServerOption = None,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print {recordHash, record, disclosures (with --confidential), receipt (with "
+            "--append)} on stdout, whatever --out says.",
+        ),
+    ] = False,
 ) -> None:
     """Sign a new record of KIND, continuing the issuer's chain from the last record this key
     signed here (KEY.chain) or the ledger's head, whichever is ahead. With --confidential the
-    record is redacted and written (or appended) with its Disclosures, as POST /records takes."""
+    record is redacted and written (or appended) with its Disclosures, as POST /records takes.
+
+    Without --json the signed record goes to --out or stdout (not printed when only appended)
+    and an append's receipt to stderr."""
     from passport.ledger.keystore import load_key
-    from passport.records.envelope import pretty
+    from passport.records.envelope import pretty, record_hash
     from passport.records.tabular import resolve_kind
     from passport.service.chainstate import note_signed, sign_ahead
+    from signing.jcs import canonicalize
 
     if offline and append:
         raise ConfigurationError("--offline cannot --append: append the file once online")
@@ -220,12 +251,19 @@ def record_new(
             from_ledger=from_ledger, remember=remember,
         )  # fmt: skip
         shown = record
-    if out is not None or not append:
+    if out is not None or (not append and not as_json):
         write_output(pretty(shown), out)
+    result: dict[str, Any] = {"recordHash": record_hash(canonicalize(record)), "record": record}
+    if confidential:
+        result["disclosures"] = shown["disclosures"]
     if append and ledger is not None:
         receipt = ledger.append(signed)
         note_signed(key, record)
-        typer.echo(json.dumps(receipt.to_dict(), indent=2), err=out is None)
+        result["receipt"] = receipt.to_dict()
+        if not as_json:
+            typer.echo(json.dumps(receipt.to_dict(), indent=2), err=True)
+    if as_json:
+        print_json(result)
 
 
 def append_command(
@@ -277,7 +315,9 @@ def audit_command(
     as_json: JsonOption = False,
     workers: Annotated[int | None, typer.Option(help="Processes verifying signatures.")] = None,
 ) -> None:
-    """Re-verify every record, chain, key, tree node and checkpoint; exit 1 naming the first."""
+    """Re-verify every record, chain, key, tree node and checkpoint; exit 1 naming the first.
+
+    Not over --server: it re-reads the node's whole database (run it on the node)."""
     from passport.ledger.audit import audit
 
     @handle_errors
@@ -370,6 +410,34 @@ def record_template(
 
     name = resolve_kind(kind)
     typer.echo(",".join(csv_columns(name)) if csv_header else template(name), nl=csv_header)
+
+
+@record_app.command("show")
+@handle_errors
+def record_show(
+    record_hash: str,
+    db: DbOption = None,
+    home: HomeOption = None,
+    server: ServerOption = None,
+) -> None:
+    """Print a stored record (pretty JSON; its canonical bytes are what RECORD_HASH hashes)."""
+    from passport.errors import NotFoundError
+    from signing.jcs import parse_json
+
+    if server:
+        node = remote(server)
+        try:
+            body = node.record(record_hash)
+        finally:
+            node.close()
+    else:
+        ledger = open_ledger(db, home, need_log_key=False)
+        with ledger.repo.read() as tx:
+            stored = tx.record_by_hash(record_hash)
+        if stored is None:
+            raise NotFoundError(f"no record {record_hash}", record=record_hash)
+        body = stored.body
+    print_json(parse_json(body))
 
 
 @record_app.command("disclosures")

@@ -15,14 +15,22 @@ from cli.common import (
     DbOption,
     HomeOption,
     JsonOption,
+    ReaderKeyOption,
+    choose,
+    ensure_config,
     handle_errors,
     print_json,
     read_json_file,
+    reader_key,
+    remote,
+    remote_passport_id,
     settings,
+    spelled,
 )
+from cli.serve import ServerOption
 from passport.document.exports.batterypass import ASPECTS, PERFORMANCE_VERSIONS, export_batterypass
 from passport.document.exports.catenax import export_catenax, parse_supplement
-from passport.document.partitions import PARTITION_TITLES, ROLE_PARTITIONS
+from passport.document.partitions import PARTITION_TITLES, ROLE_PARTITIONS, partitions_for
 from passport.errors import ConfigurationError
 from signing.errors import BpassError
 
@@ -111,7 +119,10 @@ def issue_command(
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Issue a pack's passport: roll-ups + model data, validated, signed, appended."""
+    """Issue a pack's passport: roll-ups + model data, validated, signed, appended.
+
+    Not over --server: the records are prepared from the node's database (roll-ups, current
+    partitions); the API takes them signed (POST /passports…)."""
     from passport.document.regulation import load_class_table
     from passport.ledger.keystore import load_key
     from passport.ledger.pipeline import Ledger
@@ -148,20 +159,39 @@ def show_command(
     db: DbOption = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
+    server: ServerOption = None,
+    key: ReaderKeyOption = None,
 ) -> None:
-    """Show what ROLE may see of a passport (with --json: plus the signed evidence to verify it)."""
+    """Show what ROLE may see of a passport (with --json: plus the signed evidence to verify it).
+
+    With --server the node decides what the reader (--key) is entitled to see."""
     from passport.service.views import show_passport
 
-    view = show_passport(_ledger(db, home, write=False), passport, role)
+    role = spelled(role, ROLE_PARTITIONS)
+    partitions_for(role)
+    if server:
+        node = remote(server)
+        try:
+            view = node.passport(remote_passport_id(passport), role, reader_key(key))
+        finally:
+            node.close()
+    else:
+        view = show_passport(_ledger(db, home, write=False), passport, role).to_dict()
     if as_json:
-        print_json(view.to_dict())
+        print_json(view)
         return
-    doc = dict(view.document)
-    typer.echo(f"passport {doc.pop('passportId')} as seen by: {view.role}")
-    if view.versions:
-        latest = view.versions[-1]
+    _print_view(view)
+
+
+def _print_view(view: dict[str, Any]) -> None:
+    """A view (:meth:`PassportView.to_dict`) as text: metadata, then each signed partition."""
+    doc = dict(view["passport"])
+    committed_by = view["evidence"]["committedBy"]
+    typer.echo(f"passport {doc.pop('passportId')} as seen by: {view['role']}")
+    if view.get("versions"):
+        latest = view["versions"][-1]
         typer.echo(f"version {latest['version']} ({latest['kind']}): {latest['hash']}")
-    carbon = view.annotations.get("carbonFootprintClass")
+    carbon = view.get("annotations", {}).get("carbonFootprintClass")
     if carbon and carbon["provisional"]:
         typer.echo(
             f"carbon footprint class {carbon['class']}: PROVISIONAL (table "
@@ -173,7 +203,7 @@ def show_command(
     for key, data in parts.items():
         number = int(key[5:])
         typer.echo(
-            f"\n== {PARTITION_TITLES[number]} (signed, committed by {view.committed_by[number]}) =="
+            f"\n== {PARTITION_TITLES[number]} (signed, committed by {committed_by[str(number)]}) =="
         )
         shown = {k: v for k, v in data.items() if k != "salt"}
         for line in _tree(shown):
@@ -190,9 +220,14 @@ def verify_command(
     as_json: JsonOption = False,
 ) -> None:
     """Verify a passport against the ledger: signatures, log, partitions, lifecycle, schema,
-    roll-ups."""
+    roll-ups from the trace tables, and provenance: the figures recomputed from the signed
+    provenance records replayed as `bpass verify` replays a bundle (so an edit of the database's
+    trace tables fails it).
+
+    Not over --server: it reads the node's database. For a remote passport, `bpass passport
+    bundle ID --server URL --out B.json` then `bpass verify B.json` checks it offline."""
     from passport.document.regulation import load_class_table
-    from passport.service.views import verify_passport
+    from passport.service.verification import verify_passport
 
     report = verify_passport(
         _ledger(db, home, write=False), passport, class_table=load_class_table(class_table)
@@ -221,12 +256,22 @@ def verify_view_command(
     ] = None,
     db: DbOption = None,
     home: HomeOption = None,
+    server: Annotated[
+        str | None,
+        typer.Option("--server", help="Take the log's verifier key from the node at this URL."),
+    ] = None,
 ) -> None:
     """Verify a served view offline: record signatures, each partition against its commitment,
     the shown data, and (with a log key) every record's inclusion in the log."""
     from passport.verify.view import verify_view
 
     served = _object(view_file, "a passport view")
+    if log_vkey is None and server:
+        node = remote(server)
+        try:
+            log_vkey = node.info().log_vkey
+        finally:
+            node.close()
     if log_vkey is None:
         try:
             log_vkey = _ledger(db, home, write=False).info().log_vkey
@@ -248,8 +293,12 @@ def check_command(
     db: DbOption = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
+    server: ServerOption = None,
+    key: ReaderKeyOption = None,
 ) -> None:
     """Compliance report: Annex XIII completeness, Art. 8 minimums, carbon class, due diligence.
+
+    With --server the node reports over the partitions the reader (--key) may see.
 
     Exits 0 when the report is ok, 1 when it is not. ok means no findings: every Annex XIII
     item of the battery's category is present (values a battery cannot have before it is put
@@ -262,10 +311,19 @@ def check_command(
     from passport.document.regulation import load_class_table
     from passport.service.views import full_document, resolve
 
-    ledger = _ledger(db, home, write=False)
-    report = compliance_report(
-        full_document(ledger, resolve(ledger, passport)), class_table=load_class_table(class_table)
-    )
+    if server:
+        ensure_config(class_table is None, "--class-table is for a local ledger")
+        node = remote(server)
+        try:
+            report = node.compliance(remote_passport_id(passport), None, reader_key(key))
+        finally:
+            node.close()
+    else:
+        ledger = _ledger(db, home, write=False)
+        report = compliance_report(
+            full_document(ledger, resolve(ledger, passport)),
+            class_table=load_class_table(class_table),
+        )
     if as_json:
         print_json(report)
         if not report["ok"]:
@@ -348,6 +406,13 @@ def export_command(
     ] = None,
     db: DbOption = None,
     home: HomeOption = None,
+    server: ServerOption = None,
+    key: Annotated[
+        Path | None,
+        typer.Option(
+            "--key", help="With --server: the economic operator's key (the node exports to it)."
+        ),
+    ] = None,
 ) -> None:
     """Export the passport to the Battery Pass or Catena-X data model (all partitions: for the
     operator's use), with the passport version it exports and that version's canonical hash.
@@ -358,38 +423,64 @@ def export_command(
     for), or BatteryPass.json, and passport-version.json (the version and its hash)."""
     from passport.service.views import current_version, full_document, resolve
 
-    if fmt not in EXPORT_FORMATS:
-        raise ConfigurationError(
-            f"unknown export format {fmt!r}; supported: {', '.join(EXPORT_FORMATS)}"
-        )
-    if performance_version not in PERFORMANCE_VERSIONS:
-        raise ConfigurationError(
-            f"--performance-version must be one of {', '.join(PERFORMANCE_VERSIONS)}"
-        )
+    fmt = choose("export format", fmt, EXPORT_FORMATS)
+    performance_version = choose(
+        "PerformanceAndDurability version", performance_version, PERFORMANCE_VERSIONS
+    )
     if supplements and fmt != "catenax":
         raise ConfigurationError("--set applies to --format catenax only")
-    ledger = _ledger(db, home, write=False)
-    passport_id = resolve(ledger, passport)
-    document = full_document(ledger, passport_id)
-    version = current_version(ledger, passport_id)
+    if server:
+        signing_key = reader_key(key)
+        if signing_key is None:
+            raise ConfigurationError("--server needs --key: the node exports to the operator only")
+        node = remote(server)
+        try:
+            answer = node.export(
+                remote_passport_id(passport),
+                signing_key,
+                fmt=fmt,
+                performance_version=performance_version,
+                supplements=supplements or [],
+            )
+        finally:
+            node.close()
+        version, aspects = answer["passportVersion"], answer["aspects"]
+        supplement, notes = answer.get("supplement"), list(answer.get("notes", []))
+    else:
+        ledger = _ledger(db, home, write=False)
+        passport_id = resolve(ledger, passport)
+        document = full_document(ledger, passport_id)
+        version = current_version(ledger, passport_id)
+        if fmt == "catenax":
+            given = dict(parse_supplement(s) for s in supplements or [])
+            catenax = export_catenax(document, supplements=given)
+            aspects, supplement, notes = {"BatteryPass": catenax.payload}, None, list(catenax.notes)
+        else:
+            exported = export_batterypass(
+                document, performance_version=performance_version, version=version
+            )
+            aspects, supplement = exported.aspects, exported.supplement
+            notes = list(exported.notes)
+    _write_export(fmt, version, aspects, supplement, notes, out)
+
+
+def _write_export(
+    fmt: str,
+    version: dict[str, Any],
+    aspects: dict[str, Any],
+    supplement: dict[str, Any] | None,
+    notes: list[str],
+    out: Path | None,
+) -> None:
+    """Print the export, or write its files to ``out``; the version and notes on stderr."""
     files: dict[str, Any]
     if fmt == "catenax":
-        given = dict(parse_supplement(s) for s in supplements or [])
-        catenax = export_catenax(document, supplements=given)
-        files, notes = {"BatteryPass": catenax.payload}, catenax.notes
+        files = {"BatteryPass": aspects["BatteryPass"]}
         printed: dict[str, Any] = {"passportVersion": version, **files}
     else:
-        exported = export_batterypass(
-            document, performance_version=performance_version, version=version
-        )
-        files = {name: exported.aspects[name] for name in ASPECTS}
-        files["BatteryPassSupplement"] = exported.supplement
-        notes = exported.notes
-        printed = {
-            "passportVersion": version,
-            "aspects": exported.aspects,
-            "supplement": exported.supplement,
-        }
+        files = {name: aspects[name] for name in ASPECTS}
+        files["BatteryPassSupplement"] = supplement
+        printed = {"passportVersion": version, "aspects": aspects, "supplement": supplement}
     if out is None:
         print_json(printed)
     else:
@@ -441,12 +532,17 @@ def status_command(
     as_json: JsonOption = False,
 ) -> None:
     """Change the battery's status; repurposing or remanufacturing issues a linked successor
-    passport."""
+    passport.
+
+    Not over --server: the records are prepared from the node's database (roll-ups, current
+    partitions); the API takes them signed (POST /passports…)."""
     from passport.document.regulation import load_class_table
+    from passport.document.rules import TRANSITIONS
     from passport.ledger.keystore import load_key
     from passport.ledger.pipeline import Ledger
     from passport.service.lifecycle import change_status
 
+    to = choose("passport status", to, sorted({t for ts in TRANSITIONS.values() for t in ts}))
     cfg = settings(db, home)
     result = change_status(
         Ledger.open(cfg),
@@ -506,7 +602,10 @@ def update_command(
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Update point 4 (state of health, cycles, events, temperature, state of charge)."""
+    """Update point 4 (state of health, cycles, events, temperature, state of charge).
+
+    Not over --server: the records are prepared from the node's database (roll-ups, current
+    partitions); the API takes them signed (POST /passports…)."""
     from passport.ledger.keystore import load_key
     from passport.service.lifecycle import update_passport
 
@@ -545,7 +644,10 @@ def mandate_command(
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """As the passport's economic operator, mandate an actor to update point 4 (or withdraw it)."""
+    """As the passport's economic operator, mandate an actor to update point 4 (or withdraw it).
+
+    Not over --server: the records are prepared from the node's database (roll-ups, current
+    partitions); the API takes them signed (POST /passports…)."""
     from passport.ledger.keystore import load_key
     from passport.service.lifecycle import mandate
 
@@ -585,7 +687,9 @@ def grant_command(
     as_json: JsonOption = False,
 ) -> None:
     """As the passport's economic operator, grant an actor read access to points 2 and 4 of this
-    passport (or revoke it): Art. 77(2)(b), a legitimate interest in this battery."""
+    passport (or revoke it): Art. 77(2)(b), a legitimate interest in this battery.
+
+    Not over --server: the record is prepared from the node's database."""
     from passport.ledger.keystore import load_key
     from passport.service.lifecycle import grant_access
 
@@ -616,7 +720,9 @@ def list_command(
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """List passports with their battery, status and links."""
+    """List passports with their battery, status and links.
+
+    Not over --server: the API lists no passports (read one by id with `passport show`)."""
 
     ledger = _ledger(db, home, write=False)
     with ledger.repo.read() as tx:

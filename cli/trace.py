@@ -18,8 +18,11 @@ from cli.common import (
     fail,
     handle_errors,
     print_json,
+    remote,
     settings,
 )
+from cli.serve import ServerOption
+from passport.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from passport.trace.model import Rollup, Trail
@@ -42,8 +45,11 @@ def trace_command(
     db: DbOption = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
+    server: ServerOption = None,
 ) -> None:
-    """Roll up a lot's provenance: origins, recycled content, carbon, coverage, risk flags."""
+    """Roll up a lot's provenance: origins, recycled content, carbon, coverage, risk flags.
+
+    With --server the node computes it with its own configuration (--config is refused)."""
     from passport.ledger.pipeline import Ledger
     from passport.trace.config import TraceConfig
     from passport.trace.rollup import compute_rollup
@@ -54,6 +60,13 @@ def trace_command(
             cfg = TraceConfig.from_json(config) if config else None
         except OSError as exc:  # only the config file's (a closed stdout is click's to handle)
             fail(f"cannot read {config}: {exc.strerror}", EXIT_UNUSABLE)
+        if server:
+            if cfg is not None:
+                raise ConfigurationError(
+                    "--config applies to a local ledger: the node uses its own"
+                )
+            _remote_trace(server, lot, explain, at, as_json)
+            return
         ledger = Ledger.open(settings(db, home), need_log_key=False)
         try:
             rollup = compute_rollup(ledger.repo, lot, at=at, config=cfg)
@@ -77,6 +90,30 @@ def trace_command(
             _print_rollup(rollup)
 
     run()
+
+
+def _remote_trace(
+    server: str, lot: str, explain: str | None, at: str | None, as_json: bool
+) -> None:
+    """The roll-up (or one figure's trail) as the node at ``server`` computes it."""
+    from passport.trace.model import Rollup, Trail
+
+    node = remote(server)
+    try:
+        if explain is not None:
+            trail = node.explain(lot, explain, at)
+            if as_json:
+                print_json(trail)
+            else:
+                _print_trail(Trail.model_validate(trail))
+            return
+        rollup = node.rollup(lot, at)
+        if as_json:
+            print_json(rollup)
+        else:
+            _print_rollup(Rollup.model_validate(rollup))
+    finally:
+        node.close()
 
 
 def _grams(ug: int) -> str:

@@ -13,11 +13,17 @@ from cli.common import (
     DbOption,
     HomeOption,
     JsonOption,
+    ReaderKeyOption,
     handle_errors,
     print_json,
     read_json_file,
+    reader_key,
+    remote,
+    remote_passport_id,
     settings,
+    spelled,
 )
+from cli.serve import ServerOption
 
 
 @handle_errors
@@ -29,13 +35,28 @@ def bundle_command(
     ] = "public",
     db: DbOption = None,
     home: HomeOption = None,
+    server: ServerOption = None,
+    key: ReaderKeyOption = None,
 ) -> None:
-    """Write the offline verification bundle of a passport, as ROLE may see it."""
-    from passport.ledger.pipeline import Ledger
-    from passport.service.bundle import build_bundle
+    """Write the offline verification bundle of a passport, as ROLE may see it (with --server:
+    as the node serves it to the reader --key signs for; `bpass verify` checks it all the same).
+    """
+    from passport.document.partitions import ROLE_PARTITIONS, partitions_for
 
-    ledger = Ledger.open(settings(db, home), need_log_key=False)
-    bundle = build_bundle(ledger, passport, access_role=role)
+    role = spelled(role, ROLE_PARTITIONS)
+    partitions_for(role)  # an unknown role is refused before the passport is looked up
+    if server:
+        node = remote(server)
+        try:
+            bundle = node.bundle(remote_passport_id(passport), role, reader_key(key))
+        finally:
+            node.close()
+    else:
+        from passport.ledger.pipeline import Ledger
+        from passport.service.bundle import build_bundle
+
+        ledger = Ledger.open(settings(db, home), need_log_key=False)
+        bundle = build_bundle(ledger, passport, access_role=role)
     out.write_text(json.dumps(bundle, ensure_ascii=False) + "\n", encoding="utf-8")
     typer.echo(
         f"wrote {out}: passport {bundle['passport']['id']}, {len(bundle['records'])} records, "
@@ -70,6 +91,6 @@ def verify_command(
             )
         else:
             name = failure.name if failure else "format"
-            typer.echo(f"NOT verified: the {name} check failed", err=True)
+            typer.echo(f"NOT verified: the {name} check failed")
     if not report.ok:
         raise typer.Exit(EXIT_REJECTED)

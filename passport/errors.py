@@ -429,7 +429,7 @@ class KindNameError(ConfigurationError):
     code = "kind_name_unknown"
 
     def __init__(self, name: str, suggestions: Sequence[str], known: Sequence[str]) -> None:
-        hint = f"; did you mean {' or '.join(suggestions)}?" if suggestions else ""
+        hint = f"; did you mean {' or '.join(map(repr, suggestions))}?" if suggestions else ""
         super().__init__(
             f"unknown record kind {name!r}{hint} (known kinds: {', '.join(known)})",
             kind=name,
@@ -438,6 +438,23 @@ class KindNameError(ConfigurationError):
         )
         self.suggestions = list(suggestions)
         self.known = list(known)
+
+
+class NameUnknownError(ConfigurationError):
+    """A value named on the command line (an actor role, an export format, a passport status)
+    is none of the values allowed there: the message suggests the closest and lists them all."""
+
+    code = "name_unknown"
+
+    def __init__(self, what: str, name: str, suggestions: Sequence[str], known: Sequence[str]):
+        hint = f"; did you mean {' or '.join(map(repr, suggestions))}?" if suggestions else ""
+        super().__init__(
+            f"unknown {what} {name!r}{hint} (one of: {', '.join(known)})",
+            what=what,
+            name=name,
+            suggestions=list(suggestions),
+            known=list(known),
+        )
 
 
 class ImportFileError(ConfigurationError):

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from passport.errors import UnknownAccessRoleError
+from passport.records.names import did_you_mean
 
 PUBLIC: Final = "public"
 LEGITIMATE_INTEREST: Final = "legitimate-interest"
@@ -80,7 +81,9 @@ def partitions_for(role: str) -> frozenset[int]:
         return ROLE_PARTITIONS[str(role)]
     except KeyError:
         raise UnknownAccessRoleError(
-            f"unknown reader role {role!r}; one of: {', '.join(ROLE_PARTITIONS)}", role=str(role)
+            f"unknown reader role {role!r}{did_you_mean(str(role), ROLE_PARTITIONS)} (one of: "
+            f"{', '.join(ROLE_PARTITIONS)})",
+            role=str(role),
         ) from None
 
 

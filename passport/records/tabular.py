@@ -26,7 +26,6 @@ Flattening rules (a ``credentialSubject`` as one table row):
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from typing import Any
 import schemas
 from passport.errors import KindNameError
 from passport.records.envelope import known_kinds, schema_errors
+from passport.records.names import closest, match_name
 from passport.timefmt import parse_ts
 from signing.errors import BpassError
 
@@ -52,12 +52,10 @@ def resolve_kind(name: str) -> str:
     """The record kind ``name`` stands for, case-insensitively; a typed error suggesting the
     closest kinds (``difflib``) and listing every kind otherwise."""
     kinds = sorted(known_kinds())
-    by_lower = {k.lower(): k for k in kinds}
-    found = by_lower.get(name.strip().lower())
+    found = match_name(name, kinds)
     if found is not None:
         return found
-    close = difflib.get_close_matches(name.strip().lower(), list(by_lower), n=3, cutoff=0.6)
-    raise KindNameError(name, [by_lower[c] for c in close], kinds)
+    raise KindNameError(name, closest(name, kinds), kinds)
 
 
 # -- the schema as a list of members -------------------------------------------------------------

@@ -1,55 +1,43 @@
-"""Reading passports: a role's view with the evidence to check it, and verification against the
-ledger.
+"""Reading passports: a role's view with the evidence to check it.
 
 - :func:`show_passport` serves a reader exactly the partitions its role may see (Art. 77(2),
   :mod:`passport.document.partitions`), each as the signed partition object, with the public ledger
   records that commit to them, so the reader can check each partition
   (:func:`passport.verify.view.verify_view`) without being able to see, or confirm guesses
   about, the others.
-- :func:`verify_passport` re-checks a passport end to end against the ledger: record signatures
-  and log inclusion, the committed checkpoint, every partition ever committed, the lifecycle
-  history, schema validity, and that the figures equal the roll-ups recomputed as of the
-  checkpoint. It works for ceased passports too: their history stays verifiable.
+- :func:`full_document` is the whole document (every partition), for the operator's own use.
+
+Verification against the ledger is :mod:`passport.service.verification`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from passport.document.access import AccessRole, PassportAccessFacts, Reader, decide_access
-from passport.document.body import LEDGER_FIGURES, document_from, get_at
+from passport.document.body import document_from, get_at
 from passport.document.compliance import carbon_class_status
-from passport.document.figures import figures_from_rollup
 from passport.document.ids import PASSPORT_ID
 from passport.document.partitions import partitions_for, view
-from passport.document.regulation import CarbonClassTable, load_class_table
-from passport.document.rules import TRANSITIONS, access_grantees, mandataries
+from passport.document.rules import access_grantees, mandataries
 from passport.document.signed_partitions import (
     commitments,
     parse_partition,
     partition_data,
-    verify_partition,
 )
-from passport.document.validation import validate
 from passport.document.versions import versions_from_records
 from passport.errors import PartitionUnverifiedError, PassportNotFoundError
-from passport.ledger import log as translog
-from passport.ledger.accept import verify_record_proof
 from passport.ledger.pipeline import Ledger
 from passport.records.envelope import parse_record
-from passport.store.passport_rows import PassportEventRow, PassportState, StoredPartition
-from passport.store.rows import StoredCheckpoint, StoredRecord
+from passport.store.passport_rows import PassportState
 from passport.store.sql.repository import Tx
-from passport.trace.config import TraceConfig
-from passport.trace.rollup import compute_rollup
-from signing.errors import BpassError
 from signing.jcs import parse_json
 
 
-def _record_doc(tx: Tx, record_hash: str) -> dict[str, Any]:
+def stored_doc(tx: Tx, record_hash: str) -> dict[str, Any]:
+    """A stored record's JSON document (a missing one is a typed error)."""
     stored = tx.record_by_hash(record_hash)
     if stored is None:
         raise PassportNotFoundError(f"record {record_hash} is missing from the ledger")
@@ -184,14 +172,16 @@ class PassportView:
         }
 
 
-def _assemble(
+def assemble(
     tx: Tx, state: PassportState, numbers: frozenset[int] | set[int]
 ) -> tuple[
     dict[str, Any], dict[str, Any], list[dict[str, Any]], dict[int, dict[str, Any]], dict[int, str]
 ]:
-    passport_record = _record_doc(tx, state.record_hash)
+    """(document, passport record, lifecycle records, partitions ``numbers``, committing record
+    of each) of a passport, from its stored records and partitions."""
+    passport_record = stored_doc(tx, state.record_hash)
     lifecycle = [
-        _record_doc(tx, e.record_hash)
+        stored_doc(tx, e.record_hash)
         for e in tx.passports().events(state.passport_id)
         if e.record_hash != state.record_hash
     ]
@@ -227,7 +217,7 @@ def full_document(ledger: Ledger, passport_id: str) -> dict[str, Any]:
         state = tx.passports().get(passport_id)
         if state is None:
             raise PassportNotFoundError(f"no passport {passport_id}", passport=passport_id)
-        document, *_ = _assemble(tx, state, {1, 2, 3, 4})
+        document, *_ = assemble(tx, state, {1, 2, 3, 4})
     return document
 
 
@@ -241,7 +231,7 @@ def show_passport(
         state = tx.passports().get(passport_id)
         if state is None:
             raise PassportNotFoundError(f"no passport {passport_id}", passport=passport_id)
-        document, passport_record, lifecycle, served, committed_by = _assemble(tx, state, allowed)
+        document, passport_record, lifecycle, served, committed_by = assemble(tx, state, allowed)
         versions = passport_versions(tx, passport_id)
     receipts: dict[str, dict[str, Any]] = {}
     if with_receipts:
@@ -269,224 +259,3 @@ def show_passport(
 
 def _hash_of(doc: Mapping[str, Any]) -> str:
     return parse_record(dict(doc), max_bytes=1 << 30).hash
-
-
-# -- verification against the ledger ---------------------------------------------------------------
-@dataclass
-class Check:
-    """One verification check."""
-
-    name: str
-    ok: bool
-    message: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        return {"check": self.name, "ok": self.ok, "message": self.message}
-
-
-@dataclass
-class VerificationReport:
-    """Every check of :func:`verify_passport`."""
-
-    passport_id: str
-    checks: list[Check]
-
-    @property
-    def ok(self) -> bool:
-        """All checks passed."""
-        return all(c.ok for c in self.checks)
-
-    def problems(self) -> list[dict[str, str]]:
-        """Failed checks as ``{pointer, message}`` problems (the check name as pointer)."""
-        return [{"pointer": c.name, "message": c.message} for c in self.checks if not c.ok]
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        return {
-            "passportId": self.passport_id,
-            "ok": self.ok,
-            "checks": [c.to_dict() for c in self.checks],
-        }
-
-
-def _expected_figures(
-    tx: Tx,
-    document: Mapping[str, Any],
-    lot: str,
-    at: str,
-    table: CarbonClassTable,
-    trace_config: TraceConfig | None,
-) -> dict[str, Any]:
-    energy = Decimal(str(get_at(document, "/point1/carbonFootprint/serviceLifeEnergyKWh")))
-    rollup = compute_rollup(tx, lot, at=at, config=trace_config)
-    figures = figures_from_rollup(rollup, service_life_energy_kwh=energy, table=table)
-    if get_at(document, "/point1/carbonFootprint/classTable") != table.id:
-        # Issued under another class table: the class cannot be recomputed here.
-        figures.pop("/point1/carbonFootprint/performanceClass", None)
-        figures.pop("/point1/carbonFootprint/classTable", None)
-    return {p: v for p, v in figures.items() if p in LEDGER_FIGURES}
-
-
-def verify_passport(
-    ledger: Ledger,
-    identifier: str,
-    *,
-    class_table: CarbonClassTable | None = None,
-    trace_config: TraceConfig | None = None,
-) -> VerificationReport:
-    """Verify a passport against the ledger (see the module docstring); never raises for a
-    failed check, which is reported instead."""
-    passport_id = resolve(ledger, identifier)
-    checks: list[Check] = []
-
-    def check(name: str, ok: bool, message: str) -> None:
-        checks.append(Check(name, ok, message))
-
-    info = ledger.info()
-    with ledger.repo.read() as tx:
-        state = tx.passports().get(passport_id)
-        if state is None:
-            raise PassportNotFoundError(f"no passport {passport_id}", passport=passport_id)
-        events = tx.passports().events(passport_id)
-        bodies = {e.record_hash: tx.record_by_hash(e.record_hash) for e in events}
-        partition_rows = tx.passports().partitions_of(passport_id)
-        record_doc = _record_doc(tx, state.record_hash)
-        committed_cp = record_doc["credentialSubject"]["checkpoint"]
-        cp_doc = tx.checkpoint(committed_cp["size"])
-        try:
-            document, *_ = _assemble(tx, state, {1, 2, 3, 4})
-        except BpassError as exc:
-            document = None
-            check("partitions", False, exc.message)
-        expected: dict[str, Any] | None = None
-        lot = record_doc["credentialSubject"]["pack"]["lot"]
-        if document is not None and cp_doc is not None:
-            try:
-                expected = _expected_figures(
-                    tx,
-                    document,
-                    lot,
-                    cp_doc.created_at,
-                    class_table or load_class_table(),
-                    trace_config,
-                )
-            except (BpassError, ArithmeticError) as exc:
-                why = exc.message if isinstance(exc, BpassError) else "no service-life energy"
-                check("roll-ups", False, f"cannot recompute the roll-ups of {lot}: {why}")
-    check("records", *_records_verified(ledger, info.log_vkey, bodies))
-    check("checkpoint", *_checkpoint_matches(cp_doc, committed_cp))
-    partitions_ok, partitions_message = _partitions_verified(events, bodies, partition_rows)
-    if not any(c.name == "partitions" for c in checks):
-        check("partitions", partitions_ok, partitions_message)
-    check("lifecycle", *_lifecycle_replays(record_doc, events, bodies, state))
-    if document is not None:
-        problems = validate(document)
-        check(
-            "schema",
-            not problems,
-            "; ".join(f"{p.pointer}: {p.message}" for p in problems)
-            or "valid against the passport schema and rules",
-        )
-        if expected is not None:
-            differences = [p for p in validate(document, expected) if p not in problems]
-            check(
-                "roll-ups",
-                not differences,
-                "; ".join(f"{p.pointer}: {p.message}" for p in differences)
-                or f"figures equal the roll-ups of {lot} as of checkpoint {committed_cp['size']}",
-            )
-    return VerificationReport(passport_id=passport_id, checks=checks)
-
-
-def _records_verified(
-    ledger: Ledger, log_vkey: str, bodies: Mapping[str, StoredRecord | None]
-) -> tuple[bool, str]:
-    """Records: signatures and inclusion in the log."""
-    bad = []
-    for h, stored in bodies.items():
-        if stored is None:
-            bad.append(f"{h} missing")
-            continue
-        try:
-            verify_record_proof(parse_record(stored.body, max_bytes=len(stored.body) + 1))
-            translog.verify_receipt(ledger.receipt(h).to_dict(), log_vkey)
-        except BpassError as exc:
-            bad.append(f"{h}: {exc.message}")
-    return (
-        not bad,
-        "; ".join(bad) or f"{len(bodies)} records signed by their issuers and included in the log",
-    )
-
-
-def _checkpoint_matches(
-    cp_doc: StoredCheckpoint | None, committed_cp: Mapping[str, Any]
-) -> tuple[bool, str]:
-    """The checkpoint the roll-ups were computed at."""
-    if cp_doc is None:
-        return False, f"the log has no checkpoint at size {committed_cp['size']}"
-    same = translog.b64(cp_doc.root) == committed_cp["rootHash"]
-    return (
-        same,
-        f"checkpoint {committed_cp['size']} ({committed_cp['rootHash']}) "
-        + ("is this log's" if same else "differs from this log's"),
-    )
-
-
-def _partitions_verified(
-    events: list[PassportEventRow],
-    bodies: Mapping[str, StoredRecord | None],
-    partition_rows: list[StoredPartition],
-) -> tuple[bool, str]:
-    """Partitions: every one ever committed verifies against its record."""
-    failures = []
-    committed: set[str] = set()
-    for e in events:
-        stored = bodies.get(e.record_hash)
-        if stored is not None:
-            committed.update(commitments(parse_json(stored.body)).values())
-    rows = {r.hash: r for r in partition_rows}
-    for h in sorted(committed):
-        row = rows.get(h)
-        record = bodies.get(row.record_hash) if row else None
-        if row is None or record is None:
-            failures.append(f"{h} is not stored")
-            continue
-        try:
-            verify_partition(parse_json(record.body), parse_partition(row.body))
-        except BpassError as exc:
-            failures.append(exc.message)
-    return (
-        not failures,
-        "; ".join(failures) or f"{len(committed)} partitions match their commitments",
-    )
-
-
-def _lifecycle_replays(
-    record_doc: Mapping[str, Any],
-    events: list[PassportEventRow],
-    bodies: Mapping[str, StoredRecord | None],
-    state: PassportState,
-) -> tuple[bool, str]:
-    """Lifecycle: the status history replays under the status machine."""
-    status = record_doc["credentialSubject"]["status"]
-    history_ok, message = True, f"status {status}"
-    for e in events:
-        stored = bodies.get(e.record_hash)
-        if stored is None or e.kind != "PassportStatusChange":
-            continue
-        s = parse_json(stored.body)["credentialSubject"]
-        if s["from"] != status or s["to"] not in TRANSITIONS[status]:
-            history_ok, message = (
-                False,
-                f"{s['from']} → {s['to']} breaks the status machine at {e.record_hash}",
-            )
-            break
-        status = s["to"]
-        message += f" → {status}"
-    if history_ok and status != state.status:
-        history_ok, message = (
-            False,
-            f"the records end in {status}, the passport says {state.status}",
-        )
-    return history_ok, message + (" (ceased)" if state.ceased else "")

@@ -56,6 +56,7 @@ from passport.trace.quantities import (
     covers_element,
     covers_facility,
     element_ug,
+    grams_text,
     in_force,
     valid_at,
 )
@@ -314,18 +315,23 @@ def _output_credits(
             if pair in mine:
                 raise RuleViolationError(f"outputs[{i}] claims {pair[0]} {pair[1]} twice")
             amount = claim["grams"] * PPM
-            if amount > out_ug[i].get(claim["element"], 0):
+            contained = out_ug[i].get(claim["element"], 0)
+            if amount > contained:
                 raise DoubleClaimError(
                     f"outputs[{i}] claims {claim['grams']} g {pair[0]} {pair[1]}, more than the "
-                    f"{claim['element']} it contains",
+                    f"{grams_text(contained)} of {claim['element']} it contains "
+                    f"({out['massGrams']} g at {out['elements'].get(claim['element'], 0)} ppm)",
                     lot=out["lot"],
                 )
             mine[pair] = amount
             claimed[pair] += amount
         for e, content in out_ug[i].items():
-            if mine.get((RECYCLED_PRE, e), 0) + mine.get((RECYCLED_POST, e), 0) > content:
+            recycled = mine.get((RECYCLED_PRE, e), 0) + mine.get((RECYCLED_POST, e), 0)
+            if recycled > content:
                 raise DoubleClaimError(
-                    f"outputs[{i}] claims more recycled {e} (pre + post) than it contains",
+                    f"outputs[{i}] claims {grams_text(recycled)} of recycled {e} (pre + post), "
+                    f"more than the {grams_text(content)} it contains "
+                    f"({out['massGrams']} g at {out['elements'][e]} ppm)",
                     lot=out["lot"],
                 )
         per_output.append(mine)
@@ -333,7 +339,8 @@ def _output_credits(
         available = entering.get(key, {}).get(e, 0)
         if amount > available:
             raise DoubleClaimError(
-                f"outputs claim {amount} µg of {key} {e}, only {available} µg entered this step",
+                f"outputs claim {grams_text(amount)} of {key} {e}, only {grams_text(available)} "
+                "entered this step",
                 credit=key,
                 element=e,
                 claimed_ug=amount,
@@ -440,7 +447,8 @@ def _balanced_pool(
         if value > pool.get(e, 0):
             # Issue §3: element mass is never created from nothing.
             raise ElementBalanceError(
-                f"{e}: {value} µg leave this transformation, only {pool.get(e, 0)} µg enter",
+                f"{e}: {grams_text(value)} leave this transformation, only "
+                f"{grams_text(pool.get(e, 0))} enter (element mass: massGrams × ppm / 1,000,000)",
                 element=e,
                 leaving_ug=value,
                 entering_ug=pool.get(e, 0),

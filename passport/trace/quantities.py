@@ -50,6 +50,14 @@ def element_ug(grams: int, elements: Mapping[str, int]) -> dict[str, int]:
     return {e: grams * ppm for e, ppm in elements.items() if ppm}
 
 
+def grams_text(ug: int) -> str:
+    """Micrograms as exact grams for a person (``12500000`` → ``"12.5 g"``): records state mass
+    in grams and content in ppm, so messages quote grams, never the internal µg."""
+    sign, ug = ("-", -ug) if ug < 0 else ("", ug)
+    whole, frac = divmod(ug, PPM)
+    return f"{sign}{whole}" + (f".{frac:06d}".rstrip("0") if frac else "") + " g"
+
+
 def add_into(total: dict[str, int], part: Mapping[str, int]) -> None:
     """Add ``part`` into ``total`` element-wise."""
     for key, value in part.items():

@@ -97,8 +97,17 @@ def first_difference(shown: Any, expected: Any, pointer: str = "") -> tuple[str,
     return None
 
 
+_SHOWN_CHARS = 80
+"""A value quoted in a message longer than this is cut (its length said)."""
+
+
 def _described(value: Any) -> str:
-    return "nothing" if value is None else repr(value)
+    if value is None:
+        return "nothing"
+    text = repr(value)
+    if len(text) <= _SHOWN_CHARS:
+        return text
+    return f"{text[: _SHOWN_CHARS - 20]}… ({len(text)} characters)"
 
 
 def verify_view(served: Mapping[str, Any], *, log_vkey: str | None = None) -> None:

@@ -150,7 +150,7 @@ def test_every_bad_row_is_reported_and_nothing_appended(miner: dict[str, Any]) -
     assert tree_size(miner) == before
     typo = bpass("import", "t.csv", "--kind", "Transfr", "--key", "miner.key", *db,
                  cwd=cwd, check=False)  # fmt: skip
-    assert typo.returncode == 2 and "did you mean Transfer" in typo.stderr
+    assert typo.returncode == 2 and "did you mean 'Transfer'" in typo.stderr
 
 
 def test_a_failed_import_resumes_with_the_rest(miner: dict[str, Any]) -> None:

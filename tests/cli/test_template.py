@@ -50,7 +50,7 @@ def test_kind_names_are_case_insensitive_and_typos_suggested(tmp_path: Path) -> 
     assert "Transformation" in caught.value.known
     proc = bpass("record", "template", "Trnasfer", cwd=tmp_path, check=False)
     assert proc.returncode == 2
-    assert "[kind_name_unknown]" in proc.stderr and "did you mean Transfer" in proc.stderr
+    assert "[kind_name_unknown]" in proc.stderr and "did you mean 'Transfer'" in proc.stderr
 
 
 def test_unflatten_reads_cells_as_their_schema_types() -> None:

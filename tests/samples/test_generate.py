@@ -15,7 +15,8 @@ from passport.document.compliance import compliance_report
 from passport.document.validation import validate
 from passport.ledger.audit import audit
 from passport.ledger.pipeline import Ledger
-from passport.service.views import full_document, show_passport, verify_passport
+from passport.service.verification import verify_passport
+from passport.service.views import full_document, show_passport
 from passport.store.sql.repository import Repository
 from passport.trace.rollup import compute_rollup
 from passport.verify.view import verify_view

@@ -123,6 +123,15 @@ def test_a_tampered_partition_fails_verification(ledger: Ledger, issued: Any) ->
         match="shows 7 at /point4/usage/fullCycles; the signed records give 0",
     ):
         verify_view(served)
+    # a long value is quoted cut short, both sides still named
+    served = json.loads(json.dumps(shown.to_dict()))
+    served["passport"]["point4"]["usage"]["fullCycles"] = "9" * 500
+    with pytest.raises(PartitionUnverifiedError) as long_err:
+        verify_view(served)
+    assert long_err.value.message == (
+        f"the view shows '{'9' * 59}… (502 characters) at /point4/usage/fullCycles; the signed "
+        "records give 0"
+    )
     # a partition re-signed by another key, even committed under its new hash, is not the issuer's
     other = SigningKey.generate()
     forged = sign_partition(

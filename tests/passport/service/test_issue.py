@@ -22,7 +22,8 @@ from passport.errors import (
 from passport.ledger import log as translog
 from passport.ledger.pipeline import Ledger
 from passport.service.issue import IssuedPassport, issue_passport, prepare_passport, sign_chain
-from passport.service.views import full_document, verify_passport
+from passport.service.verification import verify_passport
+from passport.service.views import full_document
 from passport.trace.rollup import compute_rollup
 from signing.jcs import parse_json
 from signing.keys import SigningKey
@@ -63,6 +64,7 @@ def test_issued_passport_validates_and_verifies_against_the_ledger(
         "lifecycle",
         "schema",
         "roll-ups",
+        "provenance",
     ]
     doc = full_document(ledger, issued.passport_id)
     assert doc == {**issued.document}

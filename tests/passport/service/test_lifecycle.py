@@ -24,11 +24,11 @@ from passport.errors import (
 from passport.ledger.pipeline import Ledger
 from passport.service.issue import sign_chain
 from passport.service.lifecycle import change_status, mandate, update_passport
+from passport.service.verification import verify_passport
 from passport.service.views import (
     full_document,
     load_state,
     show_passport,
-    verify_passport,
 )
 from passport.verify.view import verify_view
 from signing.keys import SigningKey

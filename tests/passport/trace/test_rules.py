@@ -6,9 +6,12 @@ Every rejection raises a typed error and leaves the ledger unchanged."""
 from __future__ import annotations
 
 import copy
+from decimal import Decimal, localcontext
 from typing import Any, TypeVar
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from passport.errors import (
     AttestationError,
@@ -30,6 +33,7 @@ from passport.errors import (
 )
 from passport.ledger.batchsign import BatchSigner
 from passport.ledger.pipeline import Ledger
+from passport.trace.quantities import grams_text
 from signing.keys import SigningKey
 from tests.helpers.chain import Chain, Party, external, facility_subject, holding, out, snapshot
 
@@ -233,6 +237,9 @@ def test_element_mass_from_nothing_is_rejected(chain: Chain, mine: tuple[Party, 
         [out("urn:lot:c2", 100, {"Ni": 200_001})],
     )
     assert (err.details["leaving_ug"], err.details["entering_ug"]) == (20_000_100, 20_000_000)
+    # in the units the records are written in: grams (exact), not µg
+    assert err.message.startswith("Ni: 20.0001 g leave this transformation, only 20 g enter")
+    assert "µg" not in err.message
     # an element that did not enter at all
     rejected(
         chain.ledger,
@@ -394,6 +401,9 @@ def test_double_claim_of_recycled_credits_across_two_consumers_is_rejected(chain
 
     err = rejected(chain.ledger, DoubleClaimError, claim, a, "urn:lot:a", 26)
     assert err.details["available_ug"] == 500 * 50_000  # 25 g of 1000 g × 5 %
+    assert err.message == (
+        "outputs claim 26 g of recycled-pre-consumer Ni, only 25 g entered this step"
+    )
     claim(a, "urn:lot:a", 25)
     rejected(chain.ledger, DoubleClaimError, claim, b, "urn:lot:b", 50)
     claim(b, "urn:lot:b", 25)
@@ -425,6 +435,42 @@ def test_mass_balance_claims_are_bounded_by_credits_and_content(chain: Chain) ->
             out("urn:lot:b", 1000, {"Ni": 250_000}, claims=claims(("recycled-pre-consumer", 21))),
         ],
         custody="mass-balance",
+    )
+    # more than the output contains: said in grams and ppm, as the record states them
+    err = rejected(
+        chain.ledger,
+        DoubleClaimError,
+        chain.transform,
+        refiner,
+        "refining",
+        inputs,
+        [out("urn:lot:a", 100, {"Ni": 250_005}, claims=claims(("recycled-pre-consumer", 26)))],
+        custody="mass-balance",
+    )
+    assert err.message == (
+        "outputs[0] claims 26 g recycled-pre-consumer Ni, more than the 25.0005 g of Ni it "
+        "contains (100 g at 250005 ppm)"
+    )
+    err = rejected(
+        chain.ledger,
+        DoubleClaimError,
+        chain.transform,
+        refiner,
+        "refining",
+        inputs,
+        [
+            out(
+                "urn:lot:a",
+                100,
+                {"Ni": 250_000},
+                claims=claims(("recycled-pre-consumer", 20), ("recycled-post-consumer", 10)),
+            )
+        ],
+        custody="mass-balance",
+    )
+    assert err.message == (
+        "outputs[0] claims 30 g of recycled Ni (pre + post), more than the 25 g it contains "
+        "(100 g at 250000 ppm)"
     )
     rejected(
         chain.ledger,
@@ -684,3 +730,13 @@ def test_schema_rejects_floats_and_unknown_fields_in_attestations(
     bad = copy.deepcopy(subject)
     bad["emissions"] = {"main-production": 1.5}
     rejected(chain.ledger, SchemaViolationError, chain.append, miner, "Extraction", bad)
+
+
+@given(st.integers(min_value=-(10**30), max_value=10**30))
+def test_grams_text_is_the_exact_mass(ug: int) -> None:
+    text = grams_text(ug)
+    with localcontext(prec=80):
+        assert text.endswith(" g") and Decimal(text[:-2]) * 10**6 == ug
+    number = text[:-2]
+    assert "e" not in number.lower()
+    assert "." not in number or not number.endswith(("0", "."))
