@@ -161,6 +161,7 @@ def show_command(
     if view.versions:
         latest = view.versions[-1]
         typer.echo(f"version {latest['version']} ({latest['kind']}): {latest['hash']}")
+    _echo_assurances(view.assurances, _ledger(db, home, write=False))
     carbon = view.annotations.get("carbonFootprintClass")
     if carbon and carbon["provisional"]:
         typer.echo(
@@ -178,6 +179,21 @@ def show_command(
         shown = {k: v for k, v in data.items() if k != "salt"}
         for line in _tree(shown):
             typer.echo(line)
+
+
+def _echo_assurances(assurances: list[dict[str, Any]], ledger: Ledger) -> None:
+    """One line per Assurance: who checked which figures, when, as of which checkpoint."""
+    from passport.service.assurance import named_assurances
+
+    for a in named_assurances(ledger, assurances):
+        held = ", ".join(a["holdsLabels"]) or "none"
+        line = (
+            f"checked by {a['issuerName']} on {a['issuedAt']} ({a['method']} as of checkpoint "
+            f"{a['checkpoint']['size']}): {held} hold"
+        )
+        for label, fail in zip(a["failsLabels"], a["fails"], strict=True):
+            line += f"; {label} does NOT hold: {fail['reason']}"
+        typer.echo(line + " (their replay of the confidential records, not yours)")
 
 
 @passport_app.command("verify")
@@ -646,3 +662,64 @@ def list_command(
         typer.echo(
             f"{i['passportId']}  {i['category']:<10} {i['status']:<14} {i['batteryId']}{links}"
         )
+
+
+def _listed(values: list[str] | None) -> list[str]:
+    """Repeated and comma-separated option values, in order."""
+    return [v.strip() for value in values or [] for v in value.split(",") if v.strip()]
+
+
+@passport_app.command("assure")
+@handle_errors
+def assure_command(
+    passport: IdArgument,
+    key: KeyOption,
+    holds: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--holds",
+            help="A figure found to hold (pointer such as /point1/recycledContent, or its last "
+            "segment: perKWh, recycledContent); repeat or separate with commas.",
+        ),
+    ] = None,
+    fails: Annotated[
+        list[str] | None,
+        typer.Option("--fails", help="FIGURE:REASON, a figure found not to hold; repeatable."),
+    ] = None,
+    method: Annotated[
+        str, typer.Option("--method", help="full-replay or sample-replay.")
+    ] = "full-replay",
+    statement: Annotated[
+        str | None, typer.Option("--statement", help="Free text kept in the public record.")
+    ] = None,
+    checkpoint: Annotated[
+        int | None,
+        typer.Option("--checkpoint", help="Log size replayed as of (default: the latest)."),
+    ] = None,
+    db: DbOption = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """As a certifier or notified body, state publicly which of the passport's point-1 figures
+    you replayed and found to hold (an Assurance record of its current version)."""
+    from passport.ledger.keystore import load_key
+    from passport.service.assurance import assure, parse_failure
+
+    failures = [parse_failure(f) for f in fails or []]
+    result = assure(
+        _ledger(db, home, write=True),
+        load_key(key),
+        passport,
+        holds=_listed(holds),
+        fails=failures,
+        method=method,
+        statement=statement,
+        checkpoint_size=checkpoint,
+    )
+    if as_json:
+        print_json(result)
+        return
+    typer.echo(
+        f"assured {result['passportId']} version {result['version']} as of checkpoint "
+        f"{result['checkpoint']['size']} (record {result['record']})"
+    )
