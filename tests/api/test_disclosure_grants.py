@@ -1,0 +1,126 @@
+"""``DisclosureGrant`` (issue #21), attacks first: a certifier without a grant is refused a
+confidential record's Disclosures (403 ``disclosures_not_entitled``); a live grant of the
+record's issuer opens them; a Retraction or the grant's ``validUntil`` closes them again; a grant
+by one actor opens nothing of another's; bad grants are refused and write nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from passport.document.access import DisclosureFacts, Reader, may_read_disclosures
+from passport.errors import DisclosureGrantError, DisclosuresNotEntitledError, RoleNotAllowedError
+from passport.service.disclosures import read_disclosures
+from passport.timefmt import format_ts
+from signing.keys import SigningKey
+from tests.helpers.api import assert_problem, bearer, login, make_client
+from tests.helpers.assurance import World, grant_subject, sign, world
+from tests.helpers.passport import snapshot
+
+__all__ = ["world"]
+
+
+@pytest.fixture
+def client(world: World) -> Iterator[TestClient]:
+    with make_client(world.ledger) as c:
+        yield c
+
+
+def read(client: TestClient, record_hash: str, key: SigningKey) -> int:
+    headers = bearer(login(client, key.did, key))
+    return client.get(f"/records/{record_hash}/disclosures", headers=headers).status_code
+
+
+def grant(w: World, issuer: str, **subject: object) -> str:
+    body = grant_subject(w.did("certifier"), **subject)
+    return w.ledger.append(sign(w, issuer, "DisclosureGrant", body)).record_hash
+
+
+def test_a_certifier_without_a_grant_is_refused(world: World, client: TestClient) -> None:
+    response = client.get(
+        f"/records/{world.extraction['miner']}/disclosures",
+        headers=bearer(login(client, world.did("certifier"), world.key("certifier"))),
+    )
+    assert_problem(response, 403, "disclosures_not_entitled")
+
+
+def test_a_live_grant_opens_the_issuers_records_until_retracted(
+    world: World, client: TestClient
+) -> None:
+    w = world
+    mine, rivals = w.extraction["miner"], w.extraction["rival"]
+    assert read(client, mine, w.key("certifier")) == 403
+    granted = grant(w, "miner")
+    assert read(client, mine, w.key("certifier")) == 200
+    # the grant opens nothing of another actor's records, nor for another certifier
+    assert read(client, rivals, w.key("certifier")) == 403
+    assert read(client, mine, w.key("other-certifier")) == 403
+    # only the grant's issuer ends it
+    with pytest.raises(DisclosureGrantError):
+        w.ledger.append(sign(w, "rival", "Retraction", {"record": granted, "reason": "mine"}))
+    assert read(client, mine, w.key("certifier")) == 200
+    w.ledger.append(sign(w, "miner", "Retraction", {"record": granted, "reason": "audit over"}))
+    assert read(client, mine, w.key("certifier")) == 403
+    with pytest.raises(DisclosureGrantError):  # once
+        w.ledger.append(sign(w, "miner", "Retraction", {"record": granted, "reason": "again"}))
+
+
+def test_a_grant_ends_at_its_valid_until(world: World) -> None:
+    w = world
+    until = format_ts(datetime.now(UTC) + timedelta(minutes=10), micro=False)
+    grant(w, "miner", validUntil=until)
+    record, certifier = w.extraction["miner"], w.did("certifier")
+    assert read_disclosures(w.ledger, record, certifier)
+    later = format_ts(datetime.now(UTC) + timedelta(minutes=11))
+    with pytest.raises(DisclosuresNotEntitledError):
+        read_disclosures(w.ledger, record, certifier, at=later)
+    earlier = format_ts(datetime.now(UTC) - timedelta(days=1))  # before the grant's validFrom
+    with pytest.raises(DisclosuresNotEntitledError):
+        read_disclosures(w.ledger, record, certifier, at=earlier)
+
+
+def test_the_scope_limits_a_grant(world: World) -> None:
+    w = world
+    record, certifier = w.extraction["miner"], w.did("certifier")
+    grant(w, "miner", scope={"type": "kinds", "kinds": ["Transfer"]})
+    with pytest.raises(DisclosuresNotEntitledError):
+        read_disclosures(w.ledger, record, certifier)
+    grant(w, "miner", scope={"type": "records", "records": [record]})
+    assert read_disclosures(w.ledger, record, certifier)
+
+
+def test_a_grantee_that_lost_its_assurer_role_reads_no_more() -> None:
+    facts = DisclosureFacts("sha256:" + "ab" * 32, "did:key:miner", None, frozenset({"did:key:c"}))
+    assert may_read_disclosures(Reader("did:key:c", ("certifier",)), facts)
+    assert may_read_disclosures(Reader("did:key:c", ("notified-body",)), facts)
+    assert not may_read_disclosures(Reader("did:key:c", ("refiner",)), facts)
+    assert not may_read_disclosures(Reader("did:key:d", ("certifier",)), facts)
+
+
+def test_bad_grants_are_refused_and_write_nothing(world: World) -> None:
+    w = world
+    past = format_ts(datetime.now(UTC) - timedelta(minutes=1), micro=False)
+    cases: list[tuple[str, str, dict[str, object], type[Exception]]] = [
+        ("to a recycler", "miner", grant_subject(w.did("recycler")), DisclosureGrantError),
+        ("to itself", "miner", grant_subject(w.did("miner")), DisclosureGrantError),
+        ("to nobody", "miner", grant_subject("did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"), DisclosureGrantError),
+        ("another's record", "miner",
+         grant_subject(w.did("certifier"), scope={"type": "records", "records": [w.extraction["rival"]]}),
+         DisclosureGrantError),
+        ("unknown kind", "miner",
+         grant_subject(w.did("certifier"), scope={"type": "kinds", "kinds": ["Extractionn"]}),
+         DisclosureGrantError),
+        ("already over", "miner", grant_subject(w.did("certifier"), validUntil=past), DisclosureGrantError),
+        ("by a certifier", "other-certifier", grant_subject(w.did("certifier")), RoleNotAllowedError),
+    ]  # fmt: skip
+    for name, issuer, subject, error in cases:
+        before = snapshot(w.ledger)
+        with pytest.raises(error) as caught:
+            w.ledger.append(sign(w, issuer, "DisclosureGrant", subject))
+        assert type(caught.value) is error, (name, caught.value)
+        assert snapshot(w.ledger) == before, name
+    with w.ledger.repo.read() as tx:
+        assert tx.passports().disclosure_grants(w.did("miner"), w.did("certifier")) == []
