@@ -152,7 +152,8 @@ def show_command(
     """Show what ROLE may see of a passport (with --json: plus the signed evidence to verify it)."""
     from passport.service.views import show_passport
 
-    view = show_passport(_ledger(db, home, write=False), passport, role)
+    ledger = _ledger(db, home, write=False)
+    view = show_passport(ledger, passport, role)
     if as_json:
         print_json(view.to_dict())
         return
@@ -161,7 +162,7 @@ def show_command(
     if view.versions:
         latest = view.versions[-1]
         typer.echo(f"version {latest['version']} ({latest['kind']}): {latest['hash']}")
-    _echo_assurances(view.assurances, _ledger(db, home, write=False))
+    _echo_assurances(view.assurances, ledger)
     carbon = view.annotations.get("carbonFootprintClass")
     if carbon and carbon["provisional"]:
         typer.echo(
