@@ -31,7 +31,8 @@ def client(world: World) -> Iterator[TestClient]:
 
 def read(client: TestClient, record_hash: str, key: SigningKey) -> int:
     headers = bearer(login(client, key.did, key))
-    return client.get(f"/records/{record_hash}/disclosures", headers=headers).status_code
+    status: int = client.get(f"/records/{record_hash}/disclosures", headers=headers).status_code
+    return status
 
 
 def grant(w: World, issuer: str, **subject: object) -> str:

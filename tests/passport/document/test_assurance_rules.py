@@ -47,8 +47,8 @@ def test_bad_statements_are_refused_with_their_errors(world: World) -> None:
     w = world
     good = assurance_subject(w)
     other_hash = w.extraction["miner"]
-    root = good["checkpoint"]["rootHash"]  # type: ignore[index]
-    size = good["checkpoint"]["size"]  # type: ignore[index]
+    root = good["checkpoint"]["rootHash"]
+    size = good["checkpoint"]["size"]
     wrong_root = ("A" if root[0] != "A" else "B") + root[1:]
     due = "/point1/responsibleSourcing/dueDiligence"
     cases: list[Case] = [
