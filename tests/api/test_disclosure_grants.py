@@ -125,3 +125,42 @@ def test_bad_grants_are_refused_and_write_nothing(world: World) -> None:
         assert snapshot(w.ledger) == before, name
     with w.ledger.repo.read() as tx:
         assert tx.passports().disclosure_grants(w.did("miner"), w.did("certifier")) == []
+
+
+def test_assurance_and_grants_are_written_through_post_records(
+    world: World, client: TestClient
+) -> None:
+    from tests.helpers.api import post_record
+    from tests.helpers.assurance import assurance_subject
+
+    w = world
+    by_supplier = post_record(client, sign(w, "miner", "Assurance", assurance_subject(w)))
+    assert_problem(by_supplier, 403, "role_forbidden")
+    bad_figure = assurance_subject(w, holds=["/point1/carbonFootprint/perKg"])
+    assert_problem(
+        post_record(client, sign(w, "certifier", "Assurance", bad_figure)),
+        422,
+        "assurance_figure_invalid",
+    )
+    ok = post_record(client, sign(w, "certifier", "Assurance", assurance_subject(w)))
+    assert ok.status_code == 201, ok.text
+    granted = post_record(
+        client, sign(w, "miner", "DisclosureGrant", grant_subject(w.did("certifier")))
+    )
+    assert granted.status_code == 201, granted.text
+    assert read(client, w.extraction["miner"], w.key("certifier")) == 200
+
+
+def test_migration_0009_adds_and_drops_the_grant_table(world: World) -> None:
+    from alembic import command
+    from sqlalchemy import inspect
+
+    repo = world.ledger.repo
+    assert "disclosure_grants" in inspect(repo.engine).get_table_names()
+    with repo.engine.connect() as conn, conn.begin():
+        command.downgrade(repo._alembic(conn), "0008")
+    assert "disclosure_grants" not in inspect(repo.engine).get_table_names()
+    repo.migrate()
+    repo.check_schema()
+    grant(world, "miner")
+    assert read_disclosures(world.ledger, world.extraction["miner"], world.did("certifier"))
