@@ -164,3 +164,33 @@ def test_migration_0009_adds_and_drops_the_grant_table(world: World) -> None:
     repo.check_schema()
     grant(world, "miner")
     assert read_disclosures(world.ledger, world.extraction["miner"], world.did("certifier"))
+
+
+def test_grant_covers_is_the_issuers_scope_in_its_period() -> None:
+    from passport.document.disclosure_grants import grant_covers
+    from passport.store.passport_rows import DisclosureGrantRow
+
+    h, other = "sha256:" + "ab" * 32, "sha256:" + "cd" * 32
+    base = DisclosureGrantRow(
+        record_hash="sha256:" + "ee" * 32,
+        issuer="did:key:miner",
+        grantee="did:key:c",
+        scope="all",
+        kinds=None,
+        records=None,
+        valid_from="2026-01-01T00:00:00Z",
+        valid_until="2026-02-01T00:00:00Z",
+    )
+    inside, after = "2026-01-15T00:00:00Z", "2026-02-01T00:00:00Z"
+    assert grant_covers(base, h, "Extraction", "did:key:miner", inside)
+    assert not grant_covers(base, h, "Extraction", "did:key:rival", inside)  # another's record
+    assert not grant_covers(base, h, "Extraction", "did:key:miner", after)  # validUntil exclusive
+    assert not grant_covers(base, h, "Extraction", "did:key:miner", "2025-12-31T23:59:59Z")
+    ended = DisclosureGrantRow(**{**base.__dict__, "ended_at": "2026-01-10T00:00:00Z"})
+    assert not grant_covers(ended, h, "Extraction", "did:key:miner", inside)
+    kinds = DisclosureGrantRow(**{**base.__dict__, "scope": "kinds", "kinds": ("Transfer",)})
+    assert not grant_covers(kinds, h, "Extraction", "did:key:miner", inside)
+    assert grant_covers(kinds, h, "Transfer", "did:key:miner", inside)
+    listed = DisclosureGrantRow(**{**base.__dict__, "scope": "records", "records": (h,)})
+    assert grant_covers(listed, h, "Extraction", "did:key:miner", inside)
+    assert not grant_covers(listed, other, "Extraction", "did:key:miner", inside)
