@@ -142,3 +142,35 @@ def test_the_cli_assures_and_grants(world: World, tmp_path: Path) -> None:
     )  # fmt: skip
     assert granted.exit_code == 0, granted.output
     assert read_disclosures(w.ledger, record, notified)
+
+
+def test_the_bundle_check_refuses_an_unregistered_assurer_or_another_root(world: World) -> None:
+    from passport.errors import AssuranceError
+    from passport.records.envelope import parse_record
+    from passport.verify.assurance import check_bundle_assurances
+
+    w = world
+    _assure(w)
+    bundle = _bundle(w)
+    records = [parse_record(item["record"], max_bytes=1 << 30) for item in bundle["records"]]
+    (passport,) = [r for r in records if r.kind == "BatteryPassport"]
+    (assurance,) = [r for r in records if r.kind == "Assurance"]
+    cp = assurance.subject["checkpoint"]
+    fine = check_bundle_assurances(records, passport, {cp["size"]: cp["rootHash"]})
+    assert "root checked against this bundle's log" in fine
+    unchecked = check_bundle_assurances(records, passport, {})
+    assert "not offline" in unchecked
+    other_root = ("A" if cp["rootHash"][0] != "A" else "B") + cp["rootHash"][1:]
+    with pytest.raises(AssuranceError, match="root"):
+        check_bundle_assurances(records, passport, {cp["size"]: other_root})
+    certifier = w.did("certifier")
+    unregistered = [
+        r
+        for r in records
+        if not (r.kind == "ActorRegistration" and r.subject.get("id") == certifier)
+    ]
+    with pytest.raises(AssuranceError, match="does not register"):
+        check_bundle_assurances(unregistered, passport, {})
+    without_version = [r for r in records if r.hash != assurance.subject["version"]]
+    with pytest.raises(AssuranceError, match="no version"):
+        check_bundle_assurances(without_version, passport, {})
