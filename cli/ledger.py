@@ -433,9 +433,9 @@ def record_disclosures(
     server: ServerOption = None,
 ) -> None:
     """Print a confidential record's Disclosures (a JSON array). With --server, as the actor
-    --key signs for: the node serves them to the record's issuer, a Transfer's buyer and
-    authorities only. Without it, read straight from the database (--db): that is the ledger
-    operator's own access, no entitlement is checked."""
+    --key signs for: the node serves them to the record's issuer, a Transfer's buyer,
+    authorities and the issuer's disclosure grantees only. Without it, read straight from the
+    database (--db): that is the ledger operator's own access, no entitlement is checked."""
     if server:
         from api.client import RemoteLedger
         from passport.ledger.keystore import load_key

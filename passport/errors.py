@@ -393,7 +393,8 @@ class ConcealmentError(LedgerError):
 
 class DisclosuresNotEntitledError(LedgerError):
     """The reader may not read this record's Disclosures: they go to its issuer, to the buyer a
-    Transfer names, and to authorities (a registered authority role); everyone else reads the
+    Transfer names, to authorities (a registered authority role) and to the certifiers or
+    notified bodies the issuer granted them (``DisclosureGrant``); everyone else reads the
     signed redacted record only."""
 
     code = "disclosures_not_entitled"

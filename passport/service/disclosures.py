@@ -1,8 +1,9 @@
 """Reading a confidential record's Disclosures (issue #21): to its entitled parties only.
 
 The facts come from the ledger per request: the record's issuer, the counterparty its revealed
-subject names (the node reveals it with the Disclosures it keeps) and the reader's roles now
-(an actor gone from the ledger reads as the public). The decision is
+subject names (the node reveals it with the Disclosures it keeps), whether a ``DisclosureGrant``
+of the issuer to the reader covers the record now (:func:`granted_readers`), and the reader's
+roles now (an actor gone from the ledger reads as the public). The decision is
 :func:`passport.document.access.decide_disclosures`.
 """
 
