@@ -16,8 +16,8 @@ transaction (a violation writes nothing):
 - ``version`` is a version of this passport [assurance_version_unknown];
 - the checkpoint is one this log signed (its root at that size) and includes the version
   [assurance_checkpoint_unknown];
-- every figure is one of :data:`ASSURABLE_FIGURES`, none holds and fails at once, none fails
-  twice [assurance_figure_invalid].
+- it names at least one figure, every figure is one of :data:`ASSURABLE_FIGURES`, none holds
+  and fails at once, none is named twice [assurance_figure_invalid].
 
 The record becomes one of the passport's events, so views, verification and bundles carry it.
 """
@@ -66,9 +66,11 @@ FIGURE_LABELS: Mapping[str, str] = {
 
 
 def figure_problem(holds: Sequence[str], fails: Iterable[str]) -> str | None:
-    """Why a list of holding and failing figures is not a valid statement (None if it is): an
-    unknown figure, a figure both holding and failing, a figure named twice."""
+    """Why a list of holding and failing figures is not a valid statement (None if it is): no
+    figure at all, an unknown figure, a figure both holding and failing, a figure named twice."""
     failing = list(fails)
+    if not holds and not failing:
+        return "it names no figure"
     for figure in [*holds, *failing]:
         if figure not in ASSURABLE_FIGURES:
             return f"{figure!r} is not one of the passport's point-1 figures"

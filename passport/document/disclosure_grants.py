@@ -4,7 +4,7 @@ notified body read the Disclosures of its own confidential records.
 Confidential records keep their Disclosures at the node for their entitled readers
 (:func:`passport.document.access.may_read_disclosures`). An auditor or a notified body that is to
 replay a passport's figures needs them too; the records' issuers grant it, each for its own
-records only: all of them, those of listed kinds, or listed records, from the grant's
+records only: all of them, or those of listed kinds and listed records, from the grant's
 ``validFrom`` until ``validUntil`` (exclusive) or until the issuer retracts the grant with a
 ``Retraction`` naming it. Append pipeline step 4 checks (a violation writes nothing,
 [disclosure_grant_invalid] unless said):
@@ -12,7 +12,8 @@ records only: all of them, those of listed kinds, or listed records, from the gr
 - the issuer holds a supply-chain role [role_forbidden];
 - the grantee is another registered actor holding an assurer role (``certifier``,
   ``notified-body``);
-- a listed kind is a record kind; a listed record exists and is the issuer's own;
+- a grant of ``all`` lists nothing; a listed kind is a record kind; a listed record exists and
+  is the issuer's own;
 - ``validUntil`` lies after the grant's ``validFrom`` and after its acceptance.
 
 A ``Retraction`` naming a grant ends it, by the grant's issuer only, once. Whether a grant lets
@@ -48,18 +49,16 @@ def grant_covers(
     """Whether ``grant`` lets its grantee read the Disclosures of the record ``record_hash``
     (of ``kind``, issued by ``issuer``) at time ``at``: the grant is the record issuer's, in
     force at ``at`` (from its ``validFrom``, before its ``validUntil`` and before the Retraction
-    that ended it) and its scope takes the record (all, its kind listed, or it listed)."""
+    that ended it) and its scope takes the record (all, or its kind listed, or it listed)."""
     moment = normalise_ts(at)
     if grant.issuer != issuer or moment < normalise_ts(grant.valid_from):
         return False
     for end in (grant.valid_until, grant.ended_at):
         if end is not None and moment >= normalise_ts(end):
             return False
-    if grant.scope == "kinds":
-        return grant.kinds is not None and kind in grant.kinds
-    if grant.scope == "records":
-        return grant.records is not None and record_hash in grant.records
-    return grant.scope == "all"
+    if grant.scope == "all":
+        return True
+    return kind in (grant.kinds or ()) or record_hash in (grant.records or ())
 
 
 def live_grantee(
@@ -84,11 +83,14 @@ def _known_kind(kind: str) -> bool:
     return kind != "envelope"
 
 
-def _check_scope(tx: StateTx, issuer: str, scope: Mapping[str, Any]) -> None:
-    for kind in scope.get("kinds", []):
+def _check_scope(tx: StateTx, issuer: str, subject: Mapping[str, Any]) -> None:
+    listed = "kinds" in subject or "records" in subject
+    if subject["scope"] == "all" and listed:
+        raise DisclosureGrantError("a grant of all records lists no kinds or records")
+    for kind in subject.get("kinds", []):
         if not _known_kind(kind):
             raise DisclosureGrantError(f"{kind!r} is not a record kind")
-    for h in scope.get("records", []):
+    for h in subject.get("records", []):
         row = tx.record_by_hash(h)
         if row is None or row.issuer != issuer:
             raise DisclosureGrantError(
@@ -115,15 +117,14 @@ def _on_grant(tx: StateTx, ctx: AcceptContext, record: ParsedRecord) -> None:
         or normalise_ts(until) <= normalise_ts(ctx.accepted_at)
     ):
         raise DisclosureGrantError("the grant's validUntil is not after its validFrom and now")
-    scope = s["scope"]
-    _check_scope(tx, record.issuer, scope)
-    kinds, records = scope.get("kinds"), scope.get("records")
+    _check_scope(tx, record.issuer, s)
+    kinds, records = s.get("kinds"), s.get("records")
     passports.insert_disclosure_grant(
         DisclosureGrantRow(
             record_hash=record.hash,
             issuer=record.issuer,
             grantee=grantee,
-            scope=scope["type"],
+            scope=s["scope"],
             kinds=tuple(kinds) if kinds is not None else None,
             records=tuple(records) if records is not None else None,
             valid_from=record.valid_from,

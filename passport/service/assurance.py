@@ -20,7 +20,7 @@ from typing import Any
 
 from passport.document.assurance import ASSURABLE_FIGURES, ASSURANCE_KIND, figure_problem
 from passport.document.disclosure_grants import GRANT_KIND
-from passport.errors import AssuranceCheckpointError, AssuranceFigureError, DisclosureGrantError
+from passport.errors import AssuranceCheckpointError, AssuranceFigureError
 from passport.ledger import log as translog
 from passport.ledger.pipeline import Ledger
 from passport.service.issue import sign_chain
@@ -113,16 +113,13 @@ def grant_disclosures(
     purpose: str | None = None,
 ) -> dict[str, Any]:
     """Sign and append the key's actor's ``DisclosureGrant`` to ``grantee``: the Disclosures of
-    its records of ``kinds``, or of the listed ``records``, or (neither given) of all its
+    its records of ``kinds`` and of the listed ``records``, or (neither given) of all its
     records, until ``valid_until`` (or until retracted). Returns ``{record, receipt}``."""
-    if kinds and records:
-        raise DisclosureGrantError("a grant's scope is kinds or records, not both")
-    scope: dict[str, Any] = {"type": "all"}
+    subject: dict[str, Any] = {"grantee": grantee, "scope": "listed" if kinds or records else "all"}
     if kinds:
-        scope = {"type": "kinds", "kinds": list(dict.fromkeys(kinds))}
-    elif records:
-        scope = {"type": "records", "records": list(dict.fromkeys(records))}
-    subject: dict[str, Any] = {"grantee": grantee, "scope": scope}
+        subject["kinds"] = list(dict.fromkeys(kinds))
+    if records:
+        subject["records"] = list(dict.fromkeys(records))
     if valid_until is not None:
         subject["validUntil"] = normalise_ts(valid_until)
     if purpose:

@@ -66,8 +66,9 @@ class PassportEventRow:
 @dataclass(frozen=True)
 class DisclosureGrantRow:
     """A row of ``disclosure_grants``: a ``DisclosureGrant`` record as its rule accepted it
-    (``kinds`` / ``records`` None: the scope does not restrict by them) and how it ended, if it
-    was retracted (``ended_by`` the Retraction record, ``ended_at`` its acceptance)."""
+    (``scope`` ``all``, or ``listed``: the records of ``kinds`` and the ``records``) and how it
+    ended, if it was retracted (``ended_by`` the Retraction record, ``ended_at`` its
+    acceptance)."""
 
     record_hash: str
     issuer: str

@@ -12,7 +12,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from passport.document.access import DisclosureFacts, Reader, may_read_disclosures
-from passport.errors import DisclosureGrantError, DisclosuresNotEntitledError, RoleNotAllowedError
+from passport.errors import (
+    DisclosureGrantError,
+    DisclosuresNotEntitledError,
+    RoleNotAllowedError,
+    SchemaViolationError,
+)
 from passport.service.disclosures import read_disclosures
 from passport.timefmt import format_ts
 from signing.keys import SigningKey
@@ -86,10 +91,10 @@ def test_a_grant_ends_at_its_valid_until(world: World) -> None:
 def test_the_scope_limits_a_grant(world: World) -> None:
     w = world
     record, certifier = w.extraction["miner"], w.did("certifier")
-    grant(w, "miner", scope={"type": "kinds", "kinds": ["Transfer"]})
+    grant(w, "miner", scope="listed", kinds=["Transfer"])
     with pytest.raises(DisclosuresNotEntitledError):
         read_disclosures(w.ledger, record, certifier)
-    grant(w, "miner", scope={"type": "records", "records": [record]})
+    grant(w, "miner", scope="listed", records=[record])
     assert read_disclosures(w.ledger, record, certifier)
 
 
@@ -109,12 +114,16 @@ def test_bad_grants_are_refused_and_write_nothing(world: World) -> None:
         ("to itself", "miner", grant_subject(w.did("miner")), DisclosureGrantError),
         ("to nobody", "miner", grant_subject("did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"), DisclosureGrantError),
         ("another's record", "miner",
-         grant_subject(w.did("certifier"), scope={"type": "records", "records": [w.extraction["rival"]]}),
+         grant_subject(w.did("certifier"), scope="listed", records=[w.extraction["rival"]]),
          DisclosureGrantError),
         ("unknown kind", "miner",
-         grant_subject(w.did("certifier"), scope={"type": "kinds", "kinds": ["Extractionn"]}),
+         grant_subject(w.did("certifier"), scope="listed", kinds=["Extractionn"]),
          DisclosureGrantError),
         ("already over", "miner", grant_subject(w.did("certifier"), validUntil=past), DisclosureGrantError),
+        ("all yet listing", "miner", grant_subject(w.did("certifier"), kinds=["Transfer"]),
+         DisclosureGrantError),
+        ("listing nothing", "miner", grant_subject(w.did("certifier"), scope="listed"),
+         SchemaViolationError),
         ("by a certifier", "other-certifier", grant_subject(w.did("certifier")), RoleNotAllowedError),
     ]  # fmt: skip
     for name, issuer, subject, error in cases:
@@ -188,9 +197,9 @@ def test_grant_covers_is_the_issuers_scope_in_its_period() -> None:
     assert not grant_covers(base, h, "Extraction", "did:key:miner", "2025-12-31T23:59:59Z")
     ended = DisclosureGrantRow(**{**base.__dict__, "ended_at": "2026-01-10T00:00:00Z"})
     assert not grant_covers(ended, h, "Extraction", "did:key:miner", inside)
-    kinds = DisclosureGrantRow(**{**base.__dict__, "scope": "kinds", "kinds": ("Transfer",)})
+    kinds = DisclosureGrantRow(**{**base.__dict__, "scope": "listed", "kinds": ("Transfer",)})
     assert not grant_covers(kinds, h, "Extraction", "did:key:miner", inside)
     assert grant_covers(kinds, h, "Transfer", "did:key:miner", inside)
-    listed = DisclosureGrantRow(**{**base.__dict__, "scope": "records", "records": (h,)})
+    listed = DisclosureGrantRow(**{**base.__dict__, "scope": "listed", "records": (h,)})
     assert grant_covers(listed, h, "Extraction", "did:key:miner", inside)
     assert not grant_covers(listed, other, "Extraction", "did:key:miner", inside)

@@ -121,5 +121,5 @@ def sign(w: World, who: str, kind: str, subject: dict[str, Any]) -> dict[str, An
 
 
 def grant_subject(grantee: str, **changes: Any) -> dict[str, Any]:
-    """A DisclosureGrant subject: all the issuer's records unless ``scope`` is given."""
-    return {"grantee": grantee, "scope": {"type": "all"}, **changes}
+    """A DisclosureGrant subject: all the issuer's records unless ``changes`` list some."""
+    return {"grantee": grantee, "scope": "all", **changes}

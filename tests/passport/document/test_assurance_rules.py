@@ -67,7 +67,8 @@ def test_bad_statements_are_refused_with_their_errors(world: World) -> None:
          AssuranceFigureError),
         ("fails twice", {"fails": [{"figure": due, "reason": "a"}, {"figure": due, "reason": "b"}]},
          AssuranceFigureError),
-        ("no figure at all", {"holds": [], "fails": []}, SchemaViolationError),
+        ("no figure at all", {"holds": [], "fails": []}, AssuranceFigureError),
+        ("a figure held twice", {"holds": [due, due], "fails": None}, SchemaViolationError),
     ]  # fmt: skip
     for name, changes, error in cases:
         subject = assurance_subject(w, **changes)
@@ -123,4 +124,4 @@ def test_figure_problem_is_none_exactly_for_disjoint_known_figures(
     holds: list[str], fails: list[str]
 ) -> None:
     problem = figure_problem(holds, fails)
-    assert (problem is None) == (not set(holds) & set(fails))
+    assert (problem is None) == (bool(holds or fails) and not set(holds) & set(fails))
