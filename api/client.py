@@ -273,7 +273,8 @@ class RemoteLedger:
     # -- queries ----------------------------------------------------------------------------
     def disclosures(self, record_hash: str, key: SigningKey) -> list[str]:
         """A confidential record's Disclosures, read as the actor ``key`` signs for (the node
-        serves them to the record's issuer, a Transfer's buyer and authorities only)."""
+        serves them to the record's issuer, a Transfer's buyer, authorities and the issuer's
+        disclosure grantees only)."""
         self.api.login(self.issuer_for_key(key), key)
         data = self.api.json("GET", f"/records/{record_hash}/disclosures")
         return [str(d) for d in data]

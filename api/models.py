@@ -341,6 +341,12 @@ class PassportViewModel(CamelModel):
         description="Reading aids outside the signed data: carbonFootprintClass (class, "
         "classTable, provisional, note) while the class table is not final.",
     )
+    assurances: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="What the passport's signed Assurance records state, in log order: record, "
+        "issuer, issuedAt, version, checkpoint, method, holds, fails, statement? (an independent "
+        "certifier's or notified body's replay of the figures, not the reader's).",
+    )
     evidence: Evidence
 
 

@@ -529,8 +529,41 @@ def _safety(p: _Page) -> str:
 </section>"""
 
 
-def passport_page(document: Mapping[str, Any], links: Sequence[Mapping[str, str]]) -> str:
-    """The public passport page of ``document`` (a public view), with its links."""
+def _assurance(assurances: Sequence[Mapping[str, Any]]) -> str:
+    """Who independently checked which figures (``Assurance`` records, named by
+    :func:`passport.service.assurance.named_assurances`), said plainly: these figures rest on
+    the checker's replay of confidential records, not on the reader's. Not marked ``data-ptr``:
+    they are not partition values; the node computes them from the signed records."""
+    if not assurances:
+        return ""
+    items = []
+    for a in assurances:
+        who = f"{_e(a['issuerName'])} on {date_words(str(a['issuedAt']))}"
+        held = ", ".join(_e(label) for label in a["holdsLabels"])
+        lines = [f"<li>Checked by {who}: {held} hold.</li>"] if held else []
+        for label, fail in zip(a["failsLabels"], a["fails"], strict=True):
+            lines.append(
+                f'<li class="fails">Checked by {who}: {_e(label)} does <strong>not</strong> '
+                f"hold ({_e(fail['reason'])}).</li>"
+            )
+        items.extend(lines)
+    return f"""
+<section class="card" id="assurance" aria-labelledby="assurance-title">
+  <h2 id="assurance-title">Independent checks</h2>
+  <ul class="assurances">{"".join(items)}</ul>
+  <p class="quiet">The supply-chain records behind these figures are confidential. The
+    checker named above read them and recomputed the figures; this page and you did not.
+    These lines rest on the checker's signed statement in the public log.</p>
+</section>"""
+
+
+def passport_page(
+    document: Mapping[str, Any],
+    links: Sequence[Mapping[str, str]],
+    assurances: Sequence[Mapping[str, Any]] = (),
+) -> str:
+    """The public passport page of ``document`` (a public view), with its links and the
+    independent checks of its figures (``assurances``, named)."""
     p = _Page(document)
     by_rel: dict[str, str] = {}
     for link in links:
@@ -558,6 +591,7 @@ def passport_page(document: Mapping[str, Any], links: Sequence[Mapping[str, str]
 {_header(p)}
 {_verdict()}
 {_glance(p)}
+{_assurance(assurances)}
 {_carbon(p)}
 {_sourcing(p)}
 {_materials(p)}

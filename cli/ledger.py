@@ -440,6 +440,52 @@ def record_show(
     print_json(parse_json(body))
 
 
+@record_app.command("grant-disclosures")
+@handle_errors
+def record_grant_disclosures(
+    key: Annotated[Path, typer.Option("--key", help="The granting actor's private key.")],
+    to: Annotated[
+        str, typer.Option("--to", help="DID of the certifier or notified body granted access.")
+    ],
+    kind: Annotated[
+        list[str] | None,
+        typer.Option("--kind", help="Only records of this kind (repeatable)."),
+    ] = None,
+    record: Annotated[
+        list[str] | None,
+        typer.Option("--record", help="Only this record, by hash (repeatable)."),
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="End of the grant (RFC 3339 UTC).")
+    ] = None,
+    purpose: Annotated[
+        str | None, typer.Option("--purpose", help="Why (kept in the public record).")
+    ] = None,
+    db: DbOption = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Let a certifier or notified body read the Disclosures of your own confidential records:
+    all of them, or --kind / --record ones, until --until or until you retract the grant
+    (`bpass record new Retraction` naming the grant's record)."""
+    from passport.ledger.keystore import load_key
+    from passport.service.assurance import grant_disclosures
+
+    result = grant_disclosures(
+        open_ledger(db, home),
+        load_key(key),
+        to,
+        kinds=kind or [],
+        records=record or [],
+        valid_until=until,
+        purpose=purpose,
+    )
+    if as_json:
+        print_json(result)
+        return
+    typer.echo(f"granted {to} the Disclosures (record {result['record']})")
+
+
 @record_app.command("disclosures")
 @handle_errors
 def record_disclosures(
@@ -455,9 +501,9 @@ def record_disclosures(
     server: ServerOption = None,
 ) -> None:
     """Print a confidential record's Disclosures (a JSON array). With --server, as the actor
-    --key signs for: the node serves them to the record's issuer, a Transfer's buyer and
-    authorities only. Without it, read straight from the database (--db): that is the ledger
-    operator's own access, no entitlement is checked."""
+    --key signs for: the node serves them to the record's issuer, a Transfer's buyer,
+    authorities and the issuer's disclosure grantees only. Without it, read straight from the
+    database (--db): that is the ledger operator's own access, no entitlement is checked."""
     if server:
         from api.client import RemoteLedger
         from passport.ledger.keystore import load_key

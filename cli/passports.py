@@ -169,6 +169,7 @@ def show_command(
 
     role = spelled(role, ROLE_PARTITIONS)
     partitions_for(role)
+    ledger: Ledger | None = None
     if server:
         node = remote(server)
         try:
@@ -176,14 +177,15 @@ def show_command(
         finally:
             node.close()
     else:
-        view = show_passport(_ledger(db, home, write=False), passport, role).to_dict()
+        ledger = _ledger(db, home, write=False)
+        view = show_passport(ledger, passport, role).to_dict()
     if as_json:
         print_json(view)
         return
-    _print_view(view)
+    _print_view(view, ledger)
 
 
-def _print_view(view: dict[str, Any]) -> None:
+def _print_view(view: dict[str, Any], ledger: Ledger | None) -> None:
     """A view (:meth:`PassportView.to_dict`) as text: metadata, then each signed partition."""
     doc = dict(view["passport"])
     committed_by = view["evidence"]["committedBy"]
@@ -191,6 +193,7 @@ def _print_view(view: dict[str, Any]) -> None:
     if view.get("versions"):
         latest = view["versions"][-1]
         typer.echo(f"version {latest['version']} ({latest['kind']}): {latest['hash']}")
+    _echo_assurances(view.get("assurances", []), ledger)
     carbon = view.get("annotations", {}).get("carbonFootprintClass")
     if carbon and carbon["provisional"]:
         typer.echo(
@@ -208,6 +211,23 @@ def _print_view(view: dict[str, Any]) -> None:
         shown = {k: v for k, v in data.items() if k != "salt"}
         for line in _tree(shown):
             typer.echo(line)
+
+
+def _echo_assurances(assurances: list[dict[str, Any]], ledger: Ledger | None) -> None:
+    """One line per Assurance: who checked which figures, when, as of which checkpoint (the
+    checker by its registered name when the ledger is at hand, else by its DID)."""
+    from passport.service.assurance import label_assurances, named_assurances
+
+    named = label_assurances(assurances) if ledger is None else named_assurances(ledger, assurances)
+    for a in named:
+        held = ", ".join(a["holdsLabels"]) or "none"
+        line = (
+            f"checked by {a['issuerName']} on {a['issuedAt']} ({a['method']} as of checkpoint "
+            f"{a['checkpoint']['size']}): {held} hold"
+        )
+        for label, fail in zip(a["failsLabels"], a["fails"], strict=True):
+            line += f"; {label} does NOT hold: {fail['reason']}"
+        typer.echo(line + " (their replay of the confidential records, not yours)")
 
 
 @passport_app.command("verify")
@@ -752,3 +772,64 @@ def list_command(
         typer.echo(
             f"{i['passportId']}  {i['category']:<10} {i['status']:<14} {i['batteryId']}{links}"
         )
+
+
+def _listed(values: list[str] | None) -> list[str]:
+    """Repeated and comma-separated option values, in order."""
+    return [v.strip() for value in values or [] for v in value.split(",") if v.strip()]
+
+
+@passport_app.command("assure")
+@handle_errors
+def assure_command(
+    passport: IdArgument,
+    key: KeyOption,
+    holds: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--holds",
+            help="A figure found to hold (pointer such as /point1/recycledContent, or its last "
+            "segment: perKWh, recycledContent); repeat or separate with commas.",
+        ),
+    ] = None,
+    fails: Annotated[
+        list[str] | None,
+        typer.Option("--fails", help="FIGURE:REASON, a figure found not to hold; repeatable."),
+    ] = None,
+    method: Annotated[
+        str, typer.Option("--method", help="full-replay or sample-replay.")
+    ] = "full-replay",
+    statement: Annotated[
+        str | None, typer.Option("--statement", help="Free text kept in the public record.")
+    ] = None,
+    checkpoint: Annotated[
+        int | None,
+        typer.Option("--checkpoint", help="Log size replayed as of (default: the latest)."),
+    ] = None,
+    db: DbOption = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """As a certifier or notified body, state publicly which of the passport's point-1 figures
+    you replayed and found to hold (an Assurance record of its current version)."""
+    from passport.ledger.keystore import load_key
+    from passport.service.assurance import assure, parse_failure
+
+    failures = [parse_failure(f) for f in fails or []]
+    result = assure(
+        _ledger(db, home, write=True),
+        load_key(key),
+        passport,
+        holds=_listed(holds),
+        fails=failures,
+        method=method,
+        statement=statement,
+        checkpoint_size=checkpoint,
+    )
+    if as_json:
+        print_json(result)
+        return
+    typer.echo(
+        f"assured {result['passportId']} version {result['version']} as of checkpoint "
+        f"{result['checkpoint']['size']} (record {result['record']})"
+    )

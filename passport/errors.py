@@ -413,11 +413,49 @@ class ConcealmentError(LedgerError):
 
 class DisclosuresNotEntitledError(LedgerError):
     """The reader may not read this record's Disclosures: they go to its issuer, to the buyer a
-    Transfer names, and to authorities (a registered authority role); everyone else reads the
+    Transfer names, to authorities (a registered authority role) and to the certifiers or
+    notified bodies the issuer granted them (``DisclosureGrant``); everyone else reads the
     signed redacted record only."""
 
     code = "disclosures_not_entitled"
     category = "forbidden"
+
+
+# -- assurance and disclosure grants (issue #21: passport/document/assurance.py,
+# passport/document/disclosure_grants.py) ---------------------------------------------------------
+class AssuranceError(RuleViolationError):
+    """An ``Assurance`` record is refused: base of the assurance rules' errors."""
+
+    code = "assurance_invalid"
+
+
+class AssuranceVersionError(AssuranceError):
+    """The passport record an Assurance names is not a version of the assured passport (its
+    issue, a point-4 update or a status change)."""
+
+    code = "assurance_version_unknown"
+
+
+class AssuranceCheckpointError(AssuranceError):
+    """The checkpoint an Assurance names is not one this log signed (no checkpoint of that
+    size, or another root hash)."""
+
+    code = "assurance_checkpoint_unknown"
+
+
+class AssuranceFigureError(AssuranceError):
+    """An Assurance names a figure that is not one of the passport's point-1 ledger figures, or
+    names a figure both as holding and as failing, or twice."""
+
+    code = "assurance_figure_invalid"
+
+
+class DisclosureGrantError(RuleViolationError):
+    """A ``DisclosureGrant`` (or its ending Retraction) is refused: the grantee is not a
+    registered certifier or notified body, a listed record is not the issuer's, the validity
+    period is empty or already over, or the grant was already ended."""
+
+    code = "disclosure_grant_invalid"
 
 
 # -- tabular import, record templates and signing ahead (passport/records/tabular.py,

@@ -202,8 +202,9 @@ async def get_disclosures(
     record_hash: RecordHash, state: State, principal: PrincipalDep
 ) -> list[str]:
     """The RFC 9901 Disclosures of the record's concealed members (none for a plain record),
-    to its issuer, the buyer a Transfer names and authorities; 403 ``disclosures_not_entitled``
-    for anyone else, anonymous readers included. The token only authenticates: the reader's
+    to its issuer, the buyer a Transfer names, authorities and the certifiers or notified bodies
+    the issuer granted them (``DisclosureGrant``); 403 ``disclosures_not_entitled`` for anyone
+    else, anonymous readers included. The token only authenticates: the reader's
     roles are read from the ledger per request. ``GET /records/{hash}`` keeps serving everyone
     the signed redacted bytes."""
     reader = principal.did if principal is not None else None

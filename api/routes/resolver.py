@@ -48,6 +48,7 @@ from passport.document.access import AccessRole
 from passport.document.dl_compression import battery_key
 from passport.document.ids import SERIAL, digital_link, parse_battery_key
 from passport.errors import DigitalLinkMalformedError, PassportNotFoundError
+from passport.service.assurance import named_assurances
 from passport.service.views import resolve, show_passport
 
 router = APIRouter(tags=["resolver"])
@@ -176,16 +177,13 @@ async def _page(state: State, passport_id: str, links: list[dict[str, str]]) -> 
     """The public page, rendered once per log size; its links same-origin (relative)."""
     base = state.settings.public_base_url.rstrip("/")
     links = [{**link, "href": link["href"].removeprefix(base)} for link in links]
-    return await cached(
-        state,
-        ("page", passport_id),
-        lambda: pages.passport_page(
-            show_passport(
-                state.ledger, passport_id, AccessRole.PUBLIC, with_receipts=False
-            ).document,
-            links,
-        ).encode("utf-8"),
-    )
+
+    def render() -> bytes:
+        view = show_passport(state.ledger, passport_id, AccessRole.PUBLIC, with_receipts=False)
+        named = named_assurances(state.ledger, view.assurances)
+        return pages.passport_page(view.document, links, named).encode("utf-8")
+
+    return await cached(state, ("page", passport_id), render)
 
 
 @router.get(

@@ -22,6 +22,7 @@ from passport.errors import (
     DisclosuresNotEntitledError,
     UnknownAccessRoleError,
 )
+from passport.records.kinds import ASSURER_ROLES
 
 
 class AccessRole(StrEnum):
@@ -152,21 +153,35 @@ def decide_access(
 @dataclass(frozen=True)
 class DisclosureFacts:
     """What the ledger says about one confidential record: its hash, its issuer and the
-    counterparty its revealed subject names (a Transfer's ``buyer``; None for other kinds)."""
+    counterparty its revealed subject names (a Transfer's ``buyer``; None for other kinds);
+    ``grantees``: the actors a ``DisclosureGrant`` of the issuer covering this record lets read
+    its Disclosures now (ended and out-of-scope grants already left out,
+    :func:`passport.document.disclosure_grants.grant_covers`)."""
 
     record_hash: str
     issuer: str
     counterparty: str | None = None
+    grantees: frozenset[str] = frozenset()
 
 
 def may_read_disclosures(reader: Reader, facts: DisclosureFacts) -> bool:
     """Whether ``reader`` may read the record's Disclosures: its issuer, its counterparty (the
-    buyer of a Transfer) and authorities (an authority role held now). Anonymous: never."""
+    buyer of a Transfer), a live grantee of its issuer (:func:`is_disclosure_grantee`) and
+    authorities (an authority role held now). Anonymous: never."""
     if reader.did is None:
         return False
     if reader.did in (facts.issuer, facts.counterparty):
         return True
+    if is_disclosure_grantee(reader, facts):
+        return True
     return bool(AUTHORITY_ROLES.intersection(reader.roles))
+
+
+def is_disclosure_grantee(reader: Reader, facts: DisclosureFacts) -> bool:
+    """Whether ``reader`` reads the record's Disclosures by a live grant of its issuer: it is one
+    of ``facts.grantees`` and still holds an assurer role (``certifier``, ``notified-body``) now,
+    as read from the ledger for this request."""
+    return reader.did in facts.grantees and bool(ASSURER_ROLES.intersection(reader.roles))
 
 
 def decide_disclosures(reader: Reader, facts: DisclosureFacts) -> None:
@@ -175,7 +190,8 @@ def decide_disclosures(reader: Reader, facts: DisclosureFacts) -> None:
         who = reader.did or "an anonymous reader"
         raise DisclosuresNotEntitledError(
             f"{who} may not read the disclosures of record {facts.record_hash}: they go to its "
-            "issuer, the buyer a Transfer names and authorities; everyone reads the signed "
+            "issuer, the buyer a Transfer names, authorities and the certifiers or notified "
+            "bodies the issuer granted them (DisclosureGrant); everyone reads the signed "
             "redacted record",
             record=facts.record_hash,
         )

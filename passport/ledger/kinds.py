@@ -3,6 +3,7 @@ them (append pipeline step 4). The ledger and the offline verifier look kinds up
 
 from __future__ import annotations
 
+from passport.document import assurance, disclosure_grants
 from passport.document import rules as passport_rules
 from passport.records import actors
 from passport.records.kinds import KindRule
@@ -13,6 +14,9 @@ _RULES: dict[str, KindRule] = {
     **lots.RULES,
     **attestations.RULES,
     **passport_rules.RULES,
+    **assurance.RULES,
+    # After the attestations: its Retraction rule extends theirs to end disclosure grants.
+    **disclosure_grants.RULES,
 }
 
 

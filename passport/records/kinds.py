@@ -27,6 +27,7 @@ ROLES = frozenset(
         "oem",
         "recycler",
         "certifier",
+        "notified-body",
         "repairer",
         "authority",
     }
@@ -34,6 +35,10 @@ ROLES = frozenset(
 SUPPLY_CHAIN_ROLES = frozenset(
     {"miner", "refiner", "material-maker", "cell-maker", "pack-maker", "oem", "recycler"}
 )
+ASSURER_ROLES = frozenset({"certifier", "notified-body"})
+"""Independent verifiers: a ``certifier`` (a scheme's auditor) or a ``notified-body`` (a
+conformity assessment body notified under Chapter VI of Regulation (EU) 2023/1542). They issue
+``Assurance`` records and are the grantees of ``DisclosureGrant`` records."""
 
 
 class AcceptContext(NamedTuple):

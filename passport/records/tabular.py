@@ -227,6 +227,8 @@ _EXAMPLES_BY_PATTERN: dict[str, Any] = {
     "^z6Mk[1-9A-HJ-NP-Za-km-z]{40,50}$": "z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
     "^urn:bpass:[0-9a-f]{32}$": "urn:bpass:" + "0123456789abcdef" * 2,
     "^[A-Za-z0-9+/]{43}=$": "A" * 43 + "=",
+    "^/point1/[A-Za-z/]{1,120}$": "/point1/recycledContent",
+    "^[A-Z][A-Za-z]{1,63}$": "Extraction",
 }
 
 

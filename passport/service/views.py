@@ -33,6 +33,7 @@ from passport.ledger.pipeline import Ledger
 from passport.records.envelope import parse_record
 from passport.store.passport_rows import PassportState
 from passport.store.sql.repository import Tx
+from passport.verify.assurance import assurances_in_view
 from signing.jcs import parse_json
 
 
@@ -152,16 +153,20 @@ class PassportView:
     annotations: dict[str, Any] = field(default_factory=dict)
     """What the reader must know to read the view right, not part of the signed data: the
     carbon-footprint class marked provisional while the class table is not the final one."""
+    assurances: list[dict[str, Any]] = field(default_factory=list)
+    """What the passport's ``Assurance`` records state (:mod:`passport.verify.assurance`),
+    computed from its lifecycle records."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form: ``passport`` (the role's view), its ``version`` (the current one, with its
-        canonical hash), every ``versions`` entry, and ``evidence``."""
+        canonical hash), every ``versions`` entry, ``assurances`` and ``evidence``."""
         return {
             "role": self.role,
             "passport": self.document,
             "version": self.versions[-1] if self.versions else None,
             "versions": self.versions,
             "annotations": self.annotations,
+            "assurances": self.assurances,
             "evidence": {
                 "passportRecord": self.passport_record,
                 "lifecycleRecords": self.lifecycle_records,
@@ -249,6 +254,7 @@ def show_passport(
         committed_by=committed_by,
         receipts=receipts,
         versions=versions,
+        assurances=assurances_in_view(lifecycle),
         annotations=(
             {"carbonFootprintClass": carbon_class_status(document)}
             if get_at(document, "/point1/carbonFootprint/performanceClass") is not None

@@ -61,3 +61,22 @@ class PassportEventRow:
     kind: str
     status: str
     accepted_at: str
+
+
+@dataclass(frozen=True)
+class DisclosureGrantRow:
+    """A row of ``disclosure_grants``: a ``DisclosureGrant`` record as its rule accepted it
+    (``scope`` ``all``, or ``listed``: the records of ``kinds`` and the ``records``) and how it
+    ended, if it was retracted (``ended_by`` the Retraction record, ``ended_at`` its
+    acceptance)."""
+
+    record_hash: str
+    issuer: str
+    grantee: str
+    scope: str
+    kinds: tuple[str, ...] | None
+    records: tuple[str, ...] | None
+    valid_from: str
+    valid_until: str | None
+    ended_by: str | None = None
+    ended_at: str | None = None

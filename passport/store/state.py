@@ -19,7 +19,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from passport.store.passport_rows import PassportEventRow, PassportState, StoredPartition
+from passport.store.passport_rows import (
+    DisclosureGrantRow,
+    PassportEventRow,
+    PassportState,
+    StoredPartition,
+)
 from passport.store.rows import StoredActor, StoredCheckpoint, StoredKey, StoredRecord
 from passport.store.trace_rows import AttestationRow, InputRow, LotRow, StepRow, TransferRow
 
@@ -350,3 +355,20 @@ class PassportStateTx(ABC):
     @abstractmethod
     def events(self, passport_id: str) -> list[PassportEventRow]:
         """The passport's records in log order."""
+
+    # -- disclosure grants (issue #21; passport/document/disclosure_grants.py) --------------------
+    @abstractmethod
+    def insert_disclosure_grant(self, row: DisclosureGrantRow) -> None:
+        """Store an accepted ``DisclosureGrant``."""
+
+    @abstractmethod
+    def disclosure_grant(self, record_hash: str) -> DisclosureGrantRow | None:
+        """The grant made by this record, if any."""
+
+    @abstractmethod
+    def end_disclosure_grant(self, record_hash: str, ended_by: str, ended_at: str) -> None:
+        """Mark a grant retracted by the Retraction ``ended_by`` accepted at ``ended_at``."""
+
+    @abstractmethod
+    def disclosure_grants(self, issuer: str, grantee: str) -> list[DisclosureGrantRow]:
+        """Every grant ``issuer`` made to ``grantee`` (ended ones included), by ``validFrom``."""

@@ -28,7 +28,9 @@ ledger's database; this module verifies it and imports no database library.
    first missing); the provenance records replayed in leaf order into an empty ledger state pass
    every domain rule (custody, mass balance, element balance, credits);
 9. ``roll-ups``: the figures recomputed from the replayed provenance, as of the passport's
-   checkpoint, equal the passport's figures.
+   checkpoint, equal the passport's figures;
+10. ``assurance``: what the passport's ``Assurance`` records state, each checked to be this
+   passport's and its issuer a registered assurer (``passport.verify.assurance``).
 
 What a bundle cannot show offline: consumption of a shared upstream lot by *other* packs (it is
 not in the bundle), which the ledger's own audit covers; and absence: a record left out of a bundle
@@ -66,6 +68,7 @@ from passport.records.actors import initial_key
 from passport.records.envelope import ParsedRecord, parse_record
 from passport.store.memory import MemoryTx
 from passport.trace.rollup import compute_rollup
+from passport.verify.assurance import check_bundle_assurances
 from passport.verify.bundle_proofs import ProofChecks
 from passport.verify.view import verify_view
 from signing import merkle
@@ -82,9 +85,12 @@ PASSPORT_KINDS = frozenset(
         "PassportUpdate",
         "PassportMandate",
         "PassportAccessGrant",
+        "Assurance",
+        "DisclosureGrant",
     }
 )
-"""Passport records: not replayed (the roll-ups rest on provenance only)."""
+"""Passport (and other database-only) records: not replayed (the roll-ups rest on provenance
+only); an ``Assurance`` is checked by ``assurance`` (``passport.verify.assurance``)."""
 KEY_KINDS = frozenset({"ActorRegistration", "KeyRotation", "KeyRevocation"})
 _NO_LIMIT = 1 << 30
 _GAPS_NAMED = 5
@@ -220,6 +226,7 @@ class _Verifier:
             ("passport", self.passport),
             ("provenance", self.provenance),
             ("roll-ups", self.rollups),
+            ("assurance", self.assurance),
         ]
         try:
             for name, fn in steps:
@@ -560,6 +567,14 @@ class _Verifier:
         if compared == 0:
             raise _CheckError("no passport figure could be compared with the roll-ups")
         return f"{compared} figures equal the roll-ups recomputed from the provenance"
+
+    # 10
+    def assurance(self) -> str:
+        known = {self.cp.size: translog.b64(self.cp.root_hash)}
+        committed = self.passport_record.subject["checkpoint"]
+        known[committed["size"]] = committed["rootHash"]  # check 6 tied it to this log
+        parsed = [e.parsed for e in self.entries]
+        return check_bundle_assurances(parsed, self.passport_record, known)
 
 
 def verify_bundle(

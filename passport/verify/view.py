@@ -19,6 +19,7 @@ from passport.errors import PartitionUnverifiedError
 from passport.ledger import log as translog
 from passport.ledger.accept import verify_record_proof
 from passport.records.envelope import parse_record
+from passport.verify.assurance import assurances_in_view
 
 __all__ = ["first_difference", "rebuild_view", "verify_view"]
 
@@ -173,7 +174,15 @@ def verify_view(served: Mapping[str, Any], *, log_vkey: str | None = None) -> No
         )
     # The versions and annotations are what the signed records give (if shown at all: a view
     # of an older node has neither); no other member is shown.
-    unknown = set(served) - {"role", "passport", "evidence", "version", "versions", "annotations"}
+    unknown = set(served) - {
+        "role",
+        "passport",
+        "evidence",
+        "version",
+        "versions",
+        "annotations",
+        "assurances",
+    }
     if unknown:
         raise PartitionUnverifiedError(
             f"the view shows members no signed record gives: {', '.join(sorted(unknown))}",
@@ -190,6 +199,14 @@ def verify_view(served: Mapping[str, Any], *, log_vkey: str | None = None) -> No
                 reason="view",
                 pointer="/versions",
             )
+    if "assurances" in served and served["assurances"] != assurances_in_view(
+        evidence["lifecycleRecords"]
+    ):
+        raise PartitionUnverifiedError(
+            "the view's assurances are not those its signed Assurance records state",
+            reason="view",
+            pointer="/assurances",
+        )
     if "annotations" in served:
         carbon = served["passport"].get("point1", {}).get("carbonFootprint", {})
         expected = (

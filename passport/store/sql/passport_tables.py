@@ -8,7 +8,7 @@ are kept out of the public ``records`` table because points 2 to 4 of Annex XIII
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, LargeBinary
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary
 from sqlmodel import Field, SQLModel
 
 
@@ -54,3 +54,21 @@ class PassportEvent(SQLModel, table=True):
     kind: str = Field(max_length=64)
     status: str = Field(max_length=16)
     accepted_at: str = Field(max_length=32)
+
+
+class DisclosureGrant(SQLModel, table=True):
+    """A ``DisclosureGrant`` record as accepted (issue #21): who may read the Disclosures of
+    which of the issuer's records, until when; ``ended_by`` the Retraction that ended it."""
+
+    __tablename__ = "disclosure_grants"
+    __table_args__ = (Index("ix_disclosure_grants_issuer_grantee", "issuer", "grantee"),)
+    record_hash: str = Field(primary_key=True, max_length=71)
+    issuer: str = Field(max_length=256)
+    grantee: str = Field(max_length=256)
+    scope: str = Field(max_length=16)
+    kinds: list[str] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True)))
+    records: list[str] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True)))
+    valid_from: str = Field(max_length=32)
+    valid_until: str | None = Field(default=None, max_length=32)
+    ended_by: str | None = Field(default=None, max_length=71)
+    ended_at: str | None = Field(default=None, max_length=32)

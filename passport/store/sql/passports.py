@@ -10,7 +10,12 @@ from sqlalchemy import Table, select, update
 from sqlmodel import SQLModel
 
 import passport.store.sql.passport_tables  # noqa: F401  (registers the tables on SQLModel.metadata)
-from passport.store.passport_rows import PassportEventRow, PassportState, StoredPartition
+from passport.store.passport_rows import (
+    DisclosureGrantRow,
+    PassportEventRow,
+    PassportState,
+    StoredPartition,
+)
 from passport.store.rows import StoredCheckpoint
 from passport.store.state import PassportStateTx
 
@@ -25,6 +30,7 @@ def _table(name: str) -> Table:
 PASSPORTS = _table("passports")
 PARTITIONS = _table("passport_partitions")
 EVENTS = _table("passport_events")
+GRANTS = _table("disclosure_grants")
 
 
 def _state(row: Any) -> PassportState:
@@ -130,3 +136,47 @@ class PassportTx(PassportStateTx):
             )
             for r in rows
         ]
+
+    def insert_disclosure_grant(self, row: DisclosureGrantRow) -> None:
+        """Store an accepted ``DisclosureGrant``."""
+        values = dict(row.__dict__)
+        values["kinds"] = list(row.kinds) if row.kinds is not None else None
+        values["records"] = list(row.records) if row.records is not None else None
+        self.conn.execute(GRANTS.insert().values(**values))
+
+    def disclosure_grant(self, record_hash: str) -> DisclosureGrantRow | None:
+        """The grant made by this record, if any."""
+        row = self.conn.execute(select(GRANTS).where(GRANTS.c.record_hash == record_hash)).first()
+        return _grant(row) if row else None
+
+    def end_disclosure_grant(self, record_hash: str, ended_by: str, ended_at: str) -> None:
+        """Mark a grant retracted."""
+        self.conn.execute(
+            update(GRANTS)
+            .where(GRANTS.c.record_hash == record_hash)
+            .values(ended_by=ended_by, ended_at=ended_at)
+        )
+
+    def disclosure_grants(self, issuer: str, grantee: str) -> list[DisclosureGrantRow]:
+        """Every grant ``issuer`` made to ``grantee``, by ``validFrom``."""
+        rows = self.conn.execute(
+            select(GRANTS)
+            .where(GRANTS.c.issuer == issuer, GRANTS.c.grantee == grantee)
+            .order_by(GRANTS.c.valid_from, GRANTS.c.record_hash)
+        )
+        return [_grant(r) for r in rows]
+
+
+def _grant(row: Any) -> DisclosureGrantRow:
+    return DisclosureGrantRow(
+        record_hash=row.record_hash,
+        issuer=row.issuer,
+        grantee=row.grantee,
+        scope=row.scope,
+        kinds=tuple(row.kinds) if row.kinds is not None else None,
+        records=tuple(row.records) if row.records is not None else None,
+        valid_from=row.valid_from,
+        valid_until=row.valid_until,
+        ended_by=row.ended_by,
+        ended_at=row.ended_at,
+    )

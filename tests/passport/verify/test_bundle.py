@@ -78,6 +78,7 @@ def test_bundle_verifies_offline_for_every_role(
         "passport",
         "provenance",
         "roll-ups",
+        "assurance",
     ]
     # the provenance reaches back to extraction: every material's mine is in the bundle
     assert kinds(bundle).count("Extraction") >= 6
