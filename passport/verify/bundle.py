@@ -63,10 +63,17 @@ from passport.document.regulation import load_class_table
 from passport.ledger import log as translog
 from passport.ledger.accept import LedgerInfo, accept_record
 from passport.records.actors import initial_key
+from passport.records.confidential import is_redacted
 from passport.records.envelope import ParsedRecord, parse_record
 from passport.store.memory import MemoryTx
 from passport.trace.rollup import compute_rollup
 from passport.verify.bundle_proofs import ProofChecks
+from passport.verify.provenance_set import (
+    PASSPORT_KINDS,
+    in_committed_set,
+    provenance_commitment,
+    sorted_set,
+)
 from passport.verify.view import verify_view
 from signing import merkle
 from signing.errors import BpassError
@@ -75,17 +82,8 @@ from signing.note import open_checkpoint
 
 BUNDLE_TYPE = "BatteryPassportBundle"
 BUNDLE_VERSION = 1
-PASSPORT_KINDS = frozenset(
-    {
-        "BatteryPassport",
-        "PassportStatusChange",
-        "PassportUpdate",
-        "PassportMandate",
-        "PassportAccessGrant",
-    }
-)
-"""Passport records: not replayed (the roll-ups rest on provenance only)."""
-KEY_KINDS = frozenset({"ActorRegistration", "KeyRotation", "KeyRevocation"})
+DISCLOSING_ROLES = frozenset({"authority"})
+"""Reader roles whose bundle carries the confidential records' Disclosures (``disclosures``)."""
 _NO_LIMIT = 1 << 30
 _GAPS_NAMED = 5
 """Gaps in issuers' chains the ``chains`` check names (it counts them all)."""
@@ -95,7 +93,13 @@ COMPLETENESS_LIMIT = (
     "the passport does not commit to the set of its provenance records, so such a record is "
     "found missing only when a figure rests on it"
 )
-"""What no check of a bundle can establish offline (docs/design.md, "What a bundle proves")."""
+"""What no check of a bundle of a passport without a completeness commitment (issued before it
+existed) can establish offline (docs/design.md, "What a bundle proves")."""
+NOT_REPLAYED = (
+    "not replayed: {n} records confidential; the figures rest on the passport's signature and "
+    "on assurance records, if any"
+)
+"""The provenance and roll-ups checks' detail, and a limit, when records stay redacted."""
 
 
 # -- verifying -------------------------------------------------------------------------------
@@ -121,6 +125,22 @@ class BundleReport:
     trusted_log_key: bool = False
     limits: list[str] = field(default_factory=lambda: [COMPLETENESS_LIMIT])
     """What the checks, even all passed, do not establish."""
+    tier: str = "public"
+    """``authority`` for a bundle carrying Disclosures, else ``public``."""
+    complete: bool = False
+    """The completeness check compared the bundle with the passport's commitment."""
+    replayed: bool = False
+    """The provenance was replayed and the figures recomputed (checks ``provenance`` and
+    ``roll-ups`` claim it)."""
+
+    @property
+    def summary(self) -> str:
+        """One line saying what a passing report established."""
+        done = ["integrity", "completeness" if self.complete else None]
+        checked = " and ".join(d for d in done if d)
+        if self.replayed:
+            return f"{self.tier} bundle: {checked} checked; figures replayed"
+        return f"{self.tier} bundle: {checked} checked; figures not replayed"
 
     @property
     def ok(self) -> bool:
@@ -138,6 +158,9 @@ class BundleReport:
             "ok": self.ok,
             "passportId": self.passport_id,
             "pinnedLogKey": self.trusted_log_key,
+            "tier": self.tier,
+            "complete": self.complete,
+            "replayed": self.replayed,
             "checks": [c.to_dict() for c in self.checks],
             "limits": list(self.limits),
         }
@@ -197,9 +220,9 @@ class _Verifier:
         self.by_hash: dict[str, _Entry] = {}
         self.proofs: ProofChecks | None = None  # check 3's proofs, when their verdict is pending
 
-    def step(self, name: str, fn: Callable[[], Any]) -> bool:
+    def step(self, name: str, fn: Callable[[_Verifier], str]) -> bool:
         try:
-            detail = fn()
+            detail = fn(self)
         except Exception as exc:
             check = _failed(name, exc)
             if check is None:
@@ -210,19 +233,8 @@ class _Verifier:
         return True
 
     def run(self) -> BundleReport:
-        steps = [
-            ("format", self.format),
-            ("checkpoint", self.checkpoint),
-            ("records", self.records),
-            ("chains", self.chains),
-            ("keys", self.keys),
-            ("passport-checkpoint", self.passport_checkpoint),
-            ("passport", self.passport),
-            ("provenance", self.provenance),
-            ("roll-ups", self.rollups),
-        ]
         try:
-            for name, fn in steps:
+            for name, fn in CHECKS:
                 if not self.step(name, fn):
                     break  # later checks rest on earlier ones
         except Exception:
@@ -279,6 +291,8 @@ class _Verifier:
         if not isinstance(b["records"], list) or not b["records"]:
             raise _CheckError("no records")
         self.report.passport_id = str(b["passport"]["id"])
+        if "disclosures" in b:
+            self.report.tier = "authority"
         return f"bundle of passport {self.report.passport_id} ({len(b['records'])} records)"
 
     # 2
@@ -317,7 +331,8 @@ class _Verifier:
         add = proofs.add
         for item in items:
             try:
-                record = parse_record(item["record"], max_bytes=_NO_LIMIT)
+                # A confidential record as stored: its concealment checked, not revealed.
+                record = parse_record(item["record"], max_bytes=_NO_LIMIT, redacted=True)
                 leaf = item["leafIndex"]
                 if not isinstance(leaf, int) or leaf <= previous_leaf:
                     raise _CheckError(f"record {record.hash}: leaf indices must increase")
@@ -455,6 +470,7 @@ class _Verifier:
             self.cp.root_hash,
         )
         self.as_of = str(last["acceptedAt"])
+        self.passport_size = old.size
         self.passport_record = passport_entry.parsed
         return f"figures computed at log size {old.size} ({self.as_of}), which this log extends"
 
@@ -484,16 +500,65 @@ class _Verifier:
         )
 
     # 8
+    def completeness(self) -> str:
+        """The provenance records under the passport's checkpoint are exactly the set the
+        passport commits to (:mod:`passport.verify.provenance_set`): the bundle's list of that
+        set matches the signed count and root, and names what differs."""
+        commitment = self.passport_record.subject.get("provenance")
+        if commitment is None:
+            return (
+                "not checked: the passport commits to no provenance set (issued before the "
+                "commitment existed); see limits"
+            )
+        listed = sorted_set(self.bundle["provenanceSet"])
+        if provenance_commitment(listed) != commitment:
+            raise _CheckError(
+                f"the bundle's provenanceSet ({len(listed)} records) is not the set the passport "
+                f"commits to ({commitment['count']} records, root {commitment['root']})"
+            )
+        present = {
+            e.parsed.hash: e
+            for e in self.entries
+            if in_committed_set(e.parsed.kind, e.leaf, self.passport_size)
+        }
+        members = set(listed)
+        for h in listed:
+            if h not in present:
+                raise _CheckError(
+                    f"record {h}, in the passport's provenance set, is not in this bundle"
+                )
+        for h, e in present.items():
+            if h not in members:
+                raise _CheckError(
+                    f"record {h} ({e.parsed.kind}, leaf {e.leaf}) is under the passport's "
+                    "checkpoint but not in the provenance set the passport commits to"
+                )
+        self.report.limits.remove(COMPLETENESS_LIMIT)
+        self.report.complete = True
+        return (
+            f"the {len(listed)} provenance records under the passport's checkpoint are exactly "
+            f"the set it commits to (root {commitment['root']})"
+        )
+
+    # 9
     def provenance(self) -> str:
         # The ledger's own rules (append steps 2b-4, ``accept_record``) on a ledger state in
         # memory (``passport.store.memory``); chains are check 4's, on the records present.
         # The records themselves are not stored: the rules and the roll-up read the trace
         # tables, actors and keys (test_the_replay_in_memory_holds_what_a_database_replay_holds).
-        referenced = self._references_present()
+        # A confidential record is replayed revealed by its Disclosures in the bundle.
+        revealed, redacted = self._reveal()
+        referenced = self._references_present(revealed)
+        if redacted:
+            self.report.limits.append(NOT_REPLAYED.format(n=redacted))
+            return (
+                f"{NOT_REPLAYED.format(n=redacted)}; the {referenced} records referenced by hash "
+                "in the clear are all in the bundle"
+            )
         state = MemoryTx()
         info = LedgerInfo("replay", "", self.operator or "", 0)
         replayed = 0
-        for e in self.entries:
+        for e in revealed:
             if e.parsed.kind in PASSPORT_KINDS:
                 continue
             try:
@@ -505,21 +570,67 @@ class _Verifier:
                 ) from exc
             replayed += 1
         self.replay = state
+        self.report.replayed = True
+        shown = (
+            f", {self.disclosed} of them revealed by their disclosures" if self.disclosed else ""
+        )
         return (
-            f"{replayed} provenance records replayed: every custody and balance rule holds; "
-            f"the {referenced} records referenced by hash are all in the bundle"
+            f"{replayed} provenance records replayed{shown}: every custody and balance rule "
+            f"holds; the {referenced} records referenced by hash are all in the bundle"
         )
 
-    def _references_present(self) -> int:
+    def _reveal(self) -> tuple[list[_Entry], int]:
+        """The bundle's entries, each confidential one revealed by its Disclosures
+        in the bundle (``disclosures``: record hash -> Disclosures), and how many stay
+        redacted. A Disclosure that answers no digest of its record (tampered, guessed, moved
+        from another record), one missing beside others, Disclosures for a record not in the
+        bundle or concealing nothing, and, in a bundle that carries Disclosures, a confidential
+        record without any, fail naming the record."""
+        given = self.bundle.get("disclosures", {})
+        if not isinstance(given, Mapping):
+            raise _CheckError("disclosures is not an object of record hash -> Disclosures")
+        for h in given:
+            if h not in self.by_hash:
+                raise _CheckError(f"disclosures given for record {h}, which is not in this bundle")
+        out: list[_Entry] = []
+        redacted = 0
+        self.disclosed = 0
+        for e in self.entries:
+            ds = given.get(e.parsed.hash)
+            if ds is None:
+                if is_redacted(e.parsed.subject):
+                    if "disclosures" in self.bundle:
+                        raise _CheckError(
+                            f"record {e.parsed.hash} ({e.parsed.kind}) is confidential and this "
+                            "bundle, which carries disclosures, has none for it: it stays "
+                            "unrevealed, and the figures are not replayed"
+                        )
+                    redacted += 1
+                out.append(e)
+                continue
+            if not isinstance(ds, list) or not all(isinstance(d, str) for d in ds):
+                raise _CheckError(f"the disclosures of record {e.parsed.hash} are not strings")
+            try:
+                parsed = parse_record(e.parsed.doc, max_bytes=_NO_LIMIT, disclosures=ds)
+            except BpassError as exc:
+                raise _CheckError(
+                    f"record {e.parsed.hash} ({e.parsed.kind}): its disclosures do not reveal "
+                    f"it: [{exc.code}] {exc.message}"
+                ) from exc
+            self.disclosed += 1
+            out.append(_Entry(parsed, e.leaf, e.accepted_at))
+        return out, redacted
+
+    def _references_present(self, entries: list[_Entry]) -> int:
         """Every record a present record names by hash is present: the lot's creating record
         of a transfer or an attestation (``record``), each input's (``inputs[].record``), the
         transfer an acceptance settles (``transfer``), the attestation a retraction retracts
         (``record``), the passport record a lifecycle record acts on (``passport``). These are
-        the records :func:`passport.service.bundle._provenance_closure` follows from the pack
+        the records :func:`passport.service.provenance.provenance_closure` follows from the pack
         upstream, so a bundle its builder made holds them all; a missing one is named. Returns
         how many distinct records are referenced."""
         referenced: set[str] = set()
-        for e in self.entries:
+        for e in entries:
             s = e.parsed.subject
             names = [s.get("record"), s.get("transfer")]
             if e.parsed.kind in PASSPORT_KINDS - {"BatteryPassport"}:
@@ -538,8 +649,11 @@ class _Verifier:
                     )
         return len(referenced)
 
-    # 9
+    # 10
     def rollups(self) -> str:
+        if not self.report.replayed:
+            redacted = sum(1 for e in self.entries if is_redacted(e.parsed.subject))
+            return NOT_REPLAYED.format(n=redacted)
         document = self.bundle["view"]["passport"]
         subject = self.passport_record.subject
         rollup = compute_rollup(self.replay, subject["pack"]["lot"], at=self.as_of)
@@ -560,6 +674,23 @@ class _Verifier:
         if compared == 0:
             raise _CheckError("no passport figure could be compared with the roll-ups")
         return f"{compared} figures equal the roll-ups recomputed from the provenance"
+
+
+CHECKS: list[tuple[str, Callable[[_Verifier], str]]] = [
+    ("format", _Verifier.format),
+    ("checkpoint", _Verifier.checkpoint),
+    ("records", _Verifier.records),
+    ("chains", _Verifier.chains),
+    ("keys", _Verifier.keys),
+    ("passport-checkpoint", _Verifier.passport_checkpoint),
+    ("passport", _Verifier.passport),
+    ("completeness", _Verifier.completeness),
+    ("provenance", _Verifier.provenance),
+    ("roll-ups", _Verifier.rollups),
+]
+"""The checks :func:`verify_bundle` runs, in order, each returning its detail or raising: a
+later check rests on the earlier ones' results (the verifier's attributes they set), so a new
+check goes after those it reads."""
 
 
 def verify_bundle(

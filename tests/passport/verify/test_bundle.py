@@ -76,9 +76,11 @@ def test_bundle_verifies_offline_for_every_role(
         "keys",
         "passport-checkpoint",
         "passport",
+        "completeness",
         "provenance",
         "roll-ups",
     ]
+    assert report.complete and report.replayed and report.limits == []
     # the provenance reaches back to extraction: every material's mine is in the bundle
     assert kinds(bundle).count("Extraction") >= 6
     assert {"Transformation", "Certification", "CarbonFootprint", "BatteryPassport"} <= set(
