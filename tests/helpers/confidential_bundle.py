@@ -4,8 +4,8 @@ confidential=True)``) on the backend under test, not from ``samples/``.
 
 The chain: a miner extracts nickel (confidential), sells it to a pack maker (a confidential
 Transfer, accepted), the pack maker makes the pack (a confidential Transformation) and sells it
-to the OEM (a plain Transfer, accepted); a certifier certifies the mine (plain); the OEM issues
-the passport. Also: an old-style passport (signed without the completeness commitment, as
+to the OEM (a plain Transfer, accepted); a certifier states the pack maker's due diligence
+(plain); the miner extracts a stray lot no pack uses; the OEM issues the passport. Also: an old-style passport (signed without the completeness commitment, as
 passports were before it existed) of a second pack.
 """
 
@@ -18,13 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from passport.document.signed_partitions import staged
+from passport.ledger import log as translog
 from passport.ledger.pipeline import Ledger
 from passport.service.issue import issue_passport, prepare_passport, sign_chain
 from passport.store.sql.repository import Repository
 from samples.models import sample_model
+from signing.jcs import parse_json
 from signing.keys import SigningKey
 from tests.conftest import _new_db_url
-from tests.helpers.chain import T0, Chain, Party, facility_subject, out
+from tests.helpers.chain import T0, Chain, Party, out
 
 BASE = "https://id.example"
 NI = {"Ni": 800_000}
@@ -41,8 +43,8 @@ class ConfidentialWorld:
     old_passport_id: str
     confidential: list[str]
     """Hashes of the confidential records in the first passport's provenance."""
-    secrets: list[str]
-    """Member values that only the Disclosures reveal (a facility id, a buyer's DID)."""
+    stray: str
+    """A plain record accepted before the first passport, in no pack's provenance."""
 
 
 def _confidential(chain: Chain, party: Party, kind: str, subject: dict[str, Any]) -> str:
@@ -104,7 +106,8 @@ def confidential_world(folder: Path) -> Iterator[ConfidentialWorld]:
         }
         confidential: list[str] = []
         pack = _pack(chain, p, "a", confidential)
-        chain.certify(p["certifier"], facility_subject(p["miner"]))
+        chain.due_diligence(p["certifier"], p["maker"])  # a plain attestation in the set
+        stray = chain.extract(p["miner"], "urn:lot:stray", 5_000, NI)  # in no pack's set
         issued = issue_passport(
             ledger,
             p["oem"].key,
@@ -122,8 +125,28 @@ def confidential_world(folder: Path) -> Iterator[ConfidentialWorld]:
             issued.passport_id,
             old,
             confidential,
-            [p["miner"].facility, p["maker"].did],
+            stray,
         )
     finally:
         ledger.close()
         drop()
+
+
+def bundle_entry(ledger: Ledger, record_hash: str, size: int) -> dict[str, Any]:
+    """A record as a bundle holds it, with its inclusion proof in the log of ``size``."""
+    with ledger.repo.read() as tx:
+        row = tx.record_by_hash(record_hash)
+        assert row is not None
+        proof = translog.inclusion(tx, row.leaf_index, size)
+    return {
+        "record": parse_json(row.body),
+        "leafIndex": row.leaf_index,
+        "acceptedAt": row.accepted_at,
+        "inclusionProof": [translog.b64(p) for p in proof],
+    }
+
+
+def kept_disclosures(ledger: Ledger, record_hash: str) -> list[str]:
+    """The Disclosures the node keeps for a record."""
+    with ledger.repo.read() as tx:
+        return tx.disclosures_of(record_hash)
