@@ -139,7 +139,7 @@ class BundleReport:
         done = ["integrity", "completeness" if self.complete else None]
         checked = " and ".join(d for d in done if d)
         if self.replayed:
-            return f"{self.tier} bundle: {checked} checked; figures replayed"
+            return f"{self.tier} bundle: {checked} checked; everything replayed"
         return f"{self.tier} bundle: {checked} checked; figures not replayed"
 
     @property

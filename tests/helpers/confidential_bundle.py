@@ -36,6 +36,8 @@ NI = {"Ni": 800_000}
 class ConfidentialWorld:
     """The ledger, its actors, the passports and the confidential records' hashes."""
 
+    url: str
+    """The database's URL (for ``bpass --db``)."""
     ledger: Ledger
     chain: Chain
     parties: dict[str, Party]
@@ -119,6 +121,7 @@ def confidential_world(folder: Path) -> Iterator[ConfidentialWorld]:
         old_pack = _pack(chain, p, "b", [])
         old = issue_without_commitment(ledger, p["oem"].key, old_pack, "CONF-0002")
         yield ConfidentialWorld(
+            url,
             ledger,
             chain,
             p,

@@ -27,6 +27,7 @@ from passport.verify import bundle as bundle_module
 from passport.verify import bundle_proofs as bundle_checks
 from passport.verify import proof_worker
 from passport.verify.bundle import verify_bundle
+from passport.verify.provenance_set import PASSPORT_KINDS
 from samples.generate import SampleSummary
 from signing import merkle
 from signing.errors import CanonicalizationError
@@ -387,7 +388,7 @@ def test_the_replay_in_memory_holds_what_a_database_replay_holds(
         info = LedgerInfo("replay", "", verifier.operator or "", 0)
         with repo.write() as tx:  # the rules' rows only, as the replay keeps no record rows
             for e in verifier.entries:
-                if e.parsed.kind not in bundle_module.PASSPORT_KINDS:
+                if e.parsed.kind not in PASSPORT_KINDS:
                     accept_record(tx, e.parsed, info, e.accepted_at, e.leaf, check_chain=False)
         with repo.read() as tx:
             keys = _keys(tx)

@@ -11,7 +11,6 @@ import copy
 import json
 import secrets
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -150,7 +149,8 @@ def test_an_authority_bundle_verifies_and_replays(authority: dict[str, Any]) -> 
     assert report.ok, report.to_dict()
     assert (report.tier, report.complete, report.replayed) == ("authority", True, True)
     assert (
-        report.summary == "authority bundle: integrity and completeness checked; figures replayed"
+        report.summary
+        == "authority bundle: integrity and completeness checked; everything replayed"
     )
     assert report.limits == []
     assert "3 of them revealed by their disclosures" in detail(report, "provenance")
@@ -329,8 +329,8 @@ def test_an_old_style_passport_bundle_verifies_with_the_limit(world: Confidentia
         assert detail(report, "completeness").startswith("not checked:")
         assert report.replayed == (role == "authority")
         assert report.summary == (
-            f"{role} bundle: integrity checked; figures "
-            + ("replayed" if role == "authority" else "not replayed")
+            f"{role} bundle: integrity checked; "
+            + ("everything replayed" if role == "authority" else "figures not replayed")
         )
 
 
