@@ -1,20 +1,34 @@
 """The offline verification bundle: everything a regulator needs to verify one passport without
-trusting, or even reaching, the server (design: "Verification, from the outside in").
+trusting, or even reaching, the server (design: "Verification, from the outside in", "What a
+bundle proves").
 
-A bundle holds the passport as one role may see it (the signed partitions and the records that
-commit to them), every record of the pack's provenance (the steps that made each upstream lot,
-including the recycled lots' own upstream, the custody transfers of those lots, the attestations
-about those lots and their makers, and the retractions of those attestations), the registration
-and key-history records of every issuer, one signed checkpoint, and each record's inclusion proof
-against it; plus the checkpoint the passport's figures were computed at, with a consistency proof
-to the bundle's checkpoint. :func:`passport.service.bundle.build_bundle` makes one from the
-ledger's database; this module verifies it and imports no database library.
+A bundle is a JSON object; the **public bundle** (any role but the authority's) holds:
 
-:func:`verify_bundle` checks, in order, and names the first failure:
+- ``type`` ``BatteryPassportBundle``, ``version`` 1; ``log``: ``origin`` and ``verifierKey``;
+- ``checkpoint``: one signed checkpoint note of the log;
+- ``passport``: ``id``, ``record`` (the BatteryPassport record's hash), ``role``;
+- ``passportCheckpoint``: the checkpoint the figures were computed at (``note``), a
+  ``consistencyProof`` to the bundle's checkpoint and its ``lastLeaf`` (the as-of time);
+- ``view``: the passport as the role sees it, with the signed partitions and lifecycle records;
+- ``records``: in leaf order, each ``{record, leafIndex, acceptedAt, inclusionProof}``: the
+  passport's records, every record of the pack's provenance (the steps that made each upstream
+  lot, through recycled inputs too, the custody transfers of those lots and their acceptances,
+  the attestations about those lots and their makers, and their retractions) and the
+  registration and key-history records of every actor they name; a confidential record as the
+  ledger stores it, redacted (its concealed members' digests only);
+- ``provenanceSet``: the sorted hashes of the provenance set the passport commits to
+  (:mod:`passport.verify.provenance_set`), when it commits to one.
+
+The **authority bundle** adds ``disclosures``: record hash -> the Disclosures of that
+confidential record. :func:`passport.service.bundle.build_bundle` makes either from the
+ledger's database; this module verifies them and imports no database library.
+
+:func:`verify_bundle` runs :data:`CHECKS` in order and names the first failure:
 
 1. ``format``: the bundle's structure;
 2. ``checkpoint``: the log's signature on the checkpoint (against a pinned log key when given);
-3. ``records``: each record's schema and proof, and its inclusion in the log at its leaf;
+3. ``records``: each record's schema (a redacted one: its concealment against its kind's
+   declaration) and proof, and its inclusion in the log at its leaf;
 4. ``chains``: per issuer, the records present keep their order, and consecutive ones link;
    the gaps where records outside the bundle sit are counted and named, not checked;
 5. ``keys``: each record is signed by its issuer's key current at acceptance, per the key history
@@ -24,27 +38,30 @@ ledger's database; this module verifies it and imports no database library.
 7. ``passport``: each partition shown against the record committing to it, and the whole view
    shown equal to the view rebuilt from the signed passport record, its lifecycle records and
    partitions (``passport.verify.view.rebuild_view``): no member more, none other;
-8. ``provenance``: every record a record of the bundle references by hash is in it (naming the
-   first missing); the provenance records replayed in leaf order into an empty ledger state pass
-   every domain rule (custody, mass balance, element balance, credits);
-9. ``roll-ups``: the figures recomputed from the replayed provenance, as of the passport's
-   checkpoint, equal the passport's figures.
+8. ``completeness``: the provenance records under the passport's checkpoint are exactly the set
+   it commits to (count and root), naming a record missing or added; for a passport issued
+   without the commitment, not checked, and :data:`COMPLETENESS_LIMIT` stays in ``limits``;
+9. ``provenance``: each confidential record revealed by its Disclosures in the bundle (a
+   Disclosure answering no digest of its record, one missing, or in a bundle carrying
+   Disclosures a confidential record without them, fails naming the record); every record a
+   record references by hash is in the bundle (naming the first missing); the provenance records
+   replayed in leaf order into an empty ledger state pass every domain rule (custody, mass
+   balance, element balance, credits). If a record stays redacted (a public bundle), nothing is
+   replayed and the check says so (:data:`NOT_REPLAYED`, also in ``limits``);
+10. ``roll-ups``: the figures recomputed from the replayed provenance, as of the passport's
+    checkpoint, equal the passport's figures; not claimed when nothing was replayed.
 
-What a bundle cannot show offline: consumption of a shared upstream lot by *other* packs (it is
-not in the bundle), which the ledger's own audit covers; and absence: a record left out of a bundle
-is caught when a record present references it (check 8) or when the figures rest on it (an
-omitted retraction, certificate or footprint that counts makes the roll-ups differ). A record
-that references *into* the bundle's records and that no figure rests on (the OEM's acceptance of
-the pack, say) may be missing unnoticed: the passport does not commit to the set. The report
-says so (:data:`COMPLETENESS_LIMIT`, in ``limits``), and the ``chains`` check counts the
-records of each issuer's chain it does not hold.
+Checks 1-8 hold on redacted records: a public bundle proves integrity and completeness, an
+authority bundle the figures too (:attr:`BundleReport.summary` says which). What a bundle cannot
+show offline: consumption of a shared upstream lot by *other* packs (it is not in the bundle),
+which the ledger's own audit covers.
 
 How it runs (the checks and their verdicts are as above, in that order): check 3 prepares each
 record's proof as it parses the record, and worker processes verify the signatures while this
-one parses on, checks the inclusion proofs and runs checks 4 to 9; a failing proof then
-replaces every later verdict (``passport.verify.bundle_proofs``); check 8
+one parses on, checks the inclusion proofs and runs checks 4 to 10; a failing proof then
+replaces every later verdict (``passport.verify.bundle_proofs``); check 9
 runs the ledger's own rules (``passport.ledger.accept.accept_record``) on a ledger state held in
-memory (``passport.store.memory``), which check 9 rolls up.
+memory (``passport.store.memory``), which check 10 rolls up.
 """
 
 from __future__ import annotations
@@ -249,7 +266,7 @@ class _Verifier:
 
     def _settle_proofs(self) -> bool:
         """Check 3's verdict on the records' proofs, which the workers delivered while checks
-        4-9 ran: if one failed, the report ends with check 3 failing, as if the checks had run
+        4-10 ran: if one failed, the report ends with check 3 failing, as if the checks had run
         one after the other (nothing after check 3 rests on the proofs, so nothing else differs).
         True if the proofs all verified (or were settled in check 3 itself)."""
         if self.proofs is None:

@@ -372,9 +372,9 @@ def test_a_bad_proof_is_found_in_this_process_too(bundle: dict[str, Any]) -> Non
 def test_the_replay_in_memory_holds_what_a_database_replay_holds(
     bundle: dict[str, Any], tmp_path: Path
 ) -> None:
-    """Check 8 replays into memory (``passport.store.memory``): the same replay through a
+    """Check 9 replays into memory (``passport.store.memory``): the same replay through a
     database on the backend under test ends with every traceability query answered the same,
-    and check 9's roll-up equal."""
+    and check 10's roll-up equal."""
     verifier = bundle_module._Verifier(bundle, None, 0)
     for name, check in bundle_module.CHECKS:
         assert verifier.step(name, check), verifier.report.to_dict()

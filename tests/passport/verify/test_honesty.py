@@ -3,9 +3,9 @@
 - Every value of the served view equals signed data or what the verifier computes from it: an
   edited or added member of ``view.passport`` is refused, naming the field and both values.
 - The chains line says what it checked: records present in order, and the gaps where records
-  outside the bundle sit. A record a present record references (by hash) but the bundle lacks is
-  a failure naming it; what the verifier cannot find (a record that references *into* the set,
-  such as an acceptance of a transfer) is stated as a limit, never claimed.
+  outside the bundle sit. A record of the passport's committed provenance set that the bundle
+  lacks (one a present record references, or one that references *into* the set, such as an
+  acceptance of a transfer) is a failure naming it.
 """
 
 from __future__ import annotations
