@@ -527,6 +527,10 @@ class _Verifier:
                 "not checked: the passport commits to no provenance set (issued before the "
                 "commitment existed); see limits"
             )
+        if "provenanceSet" not in self.bundle:
+            raise _CheckError(
+                "the passport commits to a provenance set and the bundle lists none (provenanceSet)"
+            )
         listed = sorted_set(self.bundle["provenanceSet"])
         if provenance_commitment(listed) != commitment:
             raise _CheckError(
