@@ -31,16 +31,20 @@ def bundle_command(
     passport: Annotated[str, typer.Argument(help="Passport id or the battery's Digital Link URI.")],
     out: Annotated[Path, typer.Option("--out", help="Where to write the bundle (JSON).")],
     role: Annotated[
-        str, typer.Option(help="Reader role: public, legitimate-interest or authority.")
+        str,
+        typer.Option(
+            help="Reader role: public, legitimate-interest or authority. The authority bundle "
+            "adds the confidential records' Disclosures, so that its figures can be replayed."
+        ),
     ] = "public",
     db: DbOption = None,
     home: HomeOption = None,
     server: ServerOption = None,
     key: ReaderKeyOption = None,
 ) -> None:
-    """Write the offline verification bundle of a passport, as ROLE may see it (with --server:
-    as the node serves it to the reader --key signs for; `bpass verify` checks it all the same).
-    """
+    """Write the offline verification bundle of a passport, as ROLE may see it (the operator's
+    own database: any role; with --server: as the node serves it to the reader --key signs for).
+    `bpass verify` checks it all the same."""
     from passport.document.partitions import ROLE_PARTITIONS, partitions_for
 
     role = spelled(role, ROLE_PARTITIONS)
@@ -58,9 +62,10 @@ def bundle_command(
         ledger = Ledger.open(settings(db, home), need_log_key=False)
         bundle = build_bundle(ledger, passport, access_role=role)
     out.write_text(json.dumps(bundle, ensure_ascii=False) + "\n", encoding="utf-8")
+    tier = "authority bundle, with Disclosures" if "disclosures" in bundle else "public bundle"
     typer.echo(
-        f"wrote {out}: passport {bundle['passport']['id']}, {len(bundle['records'])} records, "
-        f"log {bundle['log']['origin']}\nlog key: {bundle['log']['verifierKey']}"
+        f"wrote {out}: passport {bundle['passport']['id']}, {len(bundle['records'])} records "
+        f"({tier}), log {bundle['log']['origin']}\nlog key: {bundle['log']['verifierKey']}"
     )
 
 
@@ -72,7 +77,9 @@ def verify_command(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Verify a passport bundle offline: exit 0 if every check passes, 1 naming the first."""
+    """Verify a passport bundle offline: exit 0 if every check passes, 1 naming the first; the
+    last lines say what was established (a public bundle: integrity and completeness, figures
+    not replayed; an authority bundle: everything replayed)."""
     from passport.verify.bundle import verify_bundle
 
     report = verify_bundle(read_json_file(bundle), log_vkey=log_key)
@@ -85,6 +92,7 @@ def verify_command(
         if failure is None and report.ok:
             for limit in report.limits:
                 typer.echo(f"limit  {limit}")
+            typer.echo(report.summary)
             typer.echo(
                 f"verified: passport {report.passport_id}, as far as the checks above go "
                 "(and not the limits)"

@@ -427,6 +427,17 @@ _BUNDLE_SCHEMA: dict[str, Any] = {
         "checkpoint": {"type": "string", "description": "C2SP signed checkpoint note."},
         "passport": {"type": "object"},
         "records": {"type": "array", "items": {"type": "object"}},
+        "provenanceSet": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "The record hashes of the provenance set the passport commits to.",
+        },
+        "disclosures": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            "description": "Authority bundle only: record hash -> the Disclosures of that "
+            "confidential record, so that the provenance can be replayed.",
+        },
     },
 }
 
@@ -452,7 +463,8 @@ async def bundle(
 ) -> Response:
     """Built by :func:`passport.service.bundle.build_bundle`; verify it with ``bpass verify`` or
     in a browser (the passport page does). Its audience is decided as for ``GET
-    /passports/{id}``."""
+    /passports/{id}``: an authority's bundle carries the confidential records' Disclosures (its
+    figures can be replayed), every other audience's carries them redacted only."""
     _, role = await passport_audience(state, passport_id, principal, requested)
     body = await cached(
         state,

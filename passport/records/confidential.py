@@ -31,6 +31,7 @@ __all__ = [
     "ALL_PUBLIC",
     "PUBLIC_ANNOTATION",
     "Confidential",
+    "check_concealment",
     "conceal_subject",
     "is_redacted",
     "new_lot_id",
@@ -114,18 +115,9 @@ def _nested_marker(value: Any) -> bool:
     return False
 
 
-def reveal_subject(
-    kind: str, subject: Mapping[str, Any], disclosures: Sequence[str]
-) -> dict[str, Any]:
-    """The revealed subject of a redacted record of ``kind``, checked against the kind's
-    declaration: only public members in the clear, only confidential ones concealed, every
-    digest answered by exactly one Disclosure and every Disclosure answering a digest.
-
-    Raises :class:`ConcealmentError` (the redacted form breaks the declaration),
-    :class:`signing.errors.DisclosureError` (a malformed Disclosure),
-    :class:`signing.errors.DisclosureMismatchError` (one answering no digest: tampered,
-    guessed or from another record) or :class:`UndisclosedMemberError` (a digest unanswered).
-    """
+def _concealment(kind: str, subject: Mapping[str, Any]) -> tuple[frozenset[str], list[str]]:
+    """The kind's public members and the subject's digests, once the redacted form is checked
+    against the kind's declaration (:class:`ConcealmentError` if it breaks it)."""
     public = public_members(kind)
     if public is None:
         raise ConcealmentError(f"{kind} has no confidential members: nothing may be concealed")
@@ -138,6 +130,30 @@ def reveal_subject(
         )
     if _nested_marker({n: v for n, v in subject.items() if n not in (SD, SD_ALG)}):
         raise ConcealmentError("only top-level members of a subject may be concealed")
+    return public, digests
+
+
+def check_concealment(kind: str, subject: Mapping[str, Any]) -> int:
+    """Check a redacted subject of ``kind`` against the kind's declaration without its
+    Disclosures (what anyone can check of a record stored redacted): only public members in the
+    clear, a well-formed ``_sd`` and ``_sd_alg``, nothing nested. Returns how many members it
+    conceals; :class:`ConcealmentError` if it breaks the declaration."""
+    return len(_concealment(kind, subject)[1])
+
+
+def reveal_subject(
+    kind: str, subject: Mapping[str, Any], disclosures: Sequence[str]
+) -> dict[str, Any]:
+    """The revealed subject of a redacted record of ``kind``, checked against the kind's
+    declaration: only public members in the clear, only confidential ones concealed, every
+    digest answered by exactly one Disclosure and every Disclosure answering a digest.
+
+    Raises :class:`ConcealmentError` (the redacted form breaks the declaration),
+    :class:`signing.errors.DisclosureError` (a malformed Disclosure),
+    :class:`signing.errors.DisclosureMismatchError` (one answering no digest: tampered,
+    guessed or from another record) or :class:`UndisclosedMemberError` (a digest unanswered).
+    """
+    public, digests = _concealment(kind, subject)
     parsed = [parse_disclosure(d) for d in disclosures]
     revealed = reveal(subject, disclosures)  # DisclosureMismatchError for a stray disclosure
     for d in parsed:

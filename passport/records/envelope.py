@@ -27,6 +27,7 @@ from passport.errors import (
 from passport.records import schema_gate
 from passport.records.confidential import (
     Confidential,
+    check_concealment,
     conceal_subject,
     is_redacted,
     reveal_subject,
@@ -151,12 +152,17 @@ def parse_record(
     *,
     max_bytes: int = 256 * 1024,
     disclosures: Sequence[str] | None = None,
+    redacted: bool = False,
 ) -> ParsedRecord:
     """Append step 1: size limit (before parsing), strict JSON, envelope and kind schemas.
 
     A redacted (confidential) record is revealed with ``disclosures`` first
     (:func:`passport.records.confidential.reveal_subject`): the kind schema judges the revealed
-    subject, and the record's bytes and hash stay the redacted ones.
+    subject, and the record's bytes and hash stay the redacted ones. With ``redacted`` and no
+    ``disclosures``, a redacted record is taken as it is stored (an offline verifier without
+    the Disclosures): its concealment is checked against the kind's declaration
+    (:func:`passport.records.confidential.check_concealment`) and the kind schema, which judges
+    the revealed subject, is not applied; its ``subject`` is the redacted one.
     """
     if disclosures:
         size = sum(len(d) if isinstance(d, str) else max_bytes + 1 for d in disclosures)
@@ -200,7 +206,10 @@ def parse_record(
         raise UnknownKindError(f"unknown record kind {kind!r}", kind=kind)
     subject = doc["credentialSubject"]
     shown: tuple[str, ...] = ()
-    if is_redacted(subject):
+    as_stored = is_redacted(subject) and redacted and not disclosures
+    if as_stored:
+        check_concealment(kind, subject)
+    elif is_redacted(subject):
         shown = tuple(dict.fromkeys(disclosures or ()))
         subject = reveal_subject(kind, subject, shown)
     elif disclosures:
@@ -209,7 +218,7 @@ def parse_record(
             digests=[],
         )
     kind_schema = _kind_schema(kind)
-    if not schema_gate.compiled(kind_schema).is_valid(subject):
+    if not as_stored and not schema_gate.compiled(kind_schema).is_valid(subject):
         problems = schema_errors(kind_schema, subject, "/credentialSubject")
         raise SchemaViolationError(
             f"{kind} invalid at {problems[0]['pointer']}: {problems[0]['message']}",

@@ -9,8 +9,10 @@ Steps (``bpass passport issue --pack LOT --model MODEL.json --key OEM_KEY``):
    per stage and its class, recycled content, origins, certification and due-diligence coverage…);
 3. assemble the document with the model data and validate it (schema, semantic rules, figures
    equal to the roll-ups): any problem refuses the issue, listing every one;
-4. sign each partition as its own VC, sign the record committing to their hashes and to the
-   checkpoint, append it with the partitions staged for the kind's handler.
+4. sign each partition as its own VC, sign the record committing to their hashes, to the
+   checkpoint and to the set of provenance records the roll-up read as of it
+   (:mod:`passport.verify.provenance_set`), append it with the partitions staged for the
+   kind's handler.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from passport.errors import NotFoundError, PassportInvalidError, UnknownIssuerEr
 from passport.ledger import log as translog
 from passport.ledger.pipeline import Ledger
 from passport.records.envelope import dumps, record_hash, sign_next
+from passport.service.closure import committed_provenance
 from passport.store.passport_rows import PassportState
 from passport.store.rows import StoredActor, StoredCheckpoint
 from passport.store.trace_rows import LotRow
@@ -38,6 +41,7 @@ from passport.timefmt import format_ts, now
 from passport.trace.config import TraceConfig
 from passport.trace.model import Rollup
 from passport.trace.rollup import compute_rollup
+from passport.verify.provenance_set import provenance_commitment
 from signing.keys import SigningKey
 
 
@@ -196,7 +200,9 @@ def prepare_passport(
     energy = service_life_energy(model)
     table = class_table or load_class_table()
     issuer = ledger.issuer_for_key(key)
-    checkpoint, lot, actor, rollup = _rollup_at_checkpoint(ledger, issuer, pack_lot, trace_config)
+    checkpoint, lot, actor, rollup, provenance = _rollup_at_checkpoint(
+        ledger, issuer, pack_lot, trace_config
+    )
     figures = figures_from_rollup(rollup, service_life_energy_kwh=energy, table=table)
     model = dict(model)
     if battery_id is None:
@@ -243,6 +249,10 @@ def prepare_passport(
         "pack": {"lot": pack_lot, "record": lot.record_hash},
         "partitions": {str(n): partition_hash(p) for n, p in partitions.items()},
         "checkpoint": {"size": checkpoint.size, "rootHash": translog.b64(checkpoint.root)},
+        # The exact set of provenance records the figures were computed over, as of the
+        # checkpoint (passport.verify.provenance_set): a bundle leaving one out, or adding one,
+        # fails its completeness check.
+        "provenance": provenance_commitment(provenance),
     }
     if predecessor is not None:
         subject["predecessor"] = {
@@ -257,9 +267,9 @@ def prepare_passport(
 
 def _rollup_at_checkpoint(
     ledger: Ledger, issuer: str, pack_lot: str, trace_config: TraceConfig | None
-) -> tuple[StoredCheckpoint, LotRow, StoredActor, Rollup]:
-    """The log's latest checkpoint, the pack lot, the issuing actor and the pack's roll-up as of
-    that checkpoint, read in one transaction."""
+) -> tuple[StoredCheckpoint, LotRow, StoredActor, Rollup, list[str]]:
+    """The log's latest checkpoint, the pack lot, the issuing actor, the pack's roll-up as of
+    that checkpoint and the provenance set it was computed over, read in one transaction."""
     with ledger.repo.read() as tx:
         size, _ = tx.log_size()
         checkpoint = tx.checkpoint(size)
@@ -272,7 +282,8 @@ def _rollup_at_checkpoint(
         if actor is None:
             raise UnknownIssuerError(f"{issuer} is not a registered actor")
         rollup = compute_rollup(tx, pack_lot, at=checkpoint.created_at, config=trace_config)
-    return checkpoint, lot, actor, rollup
+        provenance = committed_provenance(tx, pack_lot, checkpoint.size)
+    return checkpoint, lot, actor, rollup, provenance
 
 
 def _sign_partitions(

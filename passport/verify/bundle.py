@@ -1,20 +1,34 @@
 """The offline verification bundle: everything a regulator needs to verify one passport without
-trusting, or even reaching, the server (design: "Verification, from the outside in").
+trusting, or even reaching, the server (design: "Verification, from the outside in", "What a
+bundle proves").
 
-A bundle holds the passport as one role may see it (the signed partitions and the records that
-commit to them), every record of the pack's provenance (the steps that made each upstream lot,
-including the recycled lots' own upstream, the custody transfers of those lots, the attestations
-about those lots and their makers, and the retractions of those attestations), the registration
-and key-history records of every issuer, one signed checkpoint, and each record's inclusion proof
-against it; plus the checkpoint the passport's figures were computed at, with a consistency proof
-to the bundle's checkpoint. :func:`passport.service.bundle.build_bundle` makes one from the
-ledger's database; this module verifies it and imports no database library.
+A bundle is a JSON object; the **public bundle** (any role but the authority's) holds:
 
-:func:`verify_bundle` checks, in order, and names the first failure:
+- ``type`` ``BatteryPassportBundle``, ``version`` 1; ``log``: ``origin`` and ``verifierKey``;
+- ``checkpoint``: one signed checkpoint note of the log;
+- ``passport``: ``id``, ``record`` (the BatteryPassport record's hash), ``role``;
+- ``passportCheckpoint``: the checkpoint the figures were computed at (``note``), a
+  ``consistencyProof`` to the bundle's checkpoint and its ``lastLeaf`` (the as-of time);
+- ``view``: the passport as the role sees it, with the signed partitions and lifecycle records;
+- ``records``: in leaf order, each ``{record, leafIndex, acceptedAt, inclusionProof}``: the
+  passport's records, every record of the pack's provenance (the steps that made each upstream
+  lot, through recycled inputs too, the custody transfers of those lots and their acceptances,
+  the attestations about those lots and their makers, and their retractions) and the
+  registration and key-history records of every actor they name; a confidential record as the
+  ledger stores it, redacted (its concealed members' digests only);
+- ``provenanceSet``: the sorted hashes of the provenance set the passport commits to
+  (:mod:`passport.verify.provenance_set`), when it commits to one.
+
+The **authority bundle** adds ``disclosures``: record hash -> the Disclosures of that
+confidential record. :func:`passport.service.bundle.build_bundle` makes either from the
+ledger's database; this module verifies them and imports no database library.
+
+:func:`verify_bundle` runs :data:`CHECKS` in order and names the first failure:
 
 1. ``format``: the bundle's structure;
 2. ``checkpoint``: the log's signature on the checkpoint (against a pinned log key when given);
-3. ``records``: each record's schema and proof, and its inclusion in the log at its leaf;
+3. ``records``: each record's schema (a redacted one: its concealment against its kind's
+   declaration) and proof, and its inclusion in the log at its leaf;
 4. ``chains``: per issuer, the records present keep their order, and consecutive ones link;
    the gaps where records outside the bundle sit are counted and named, not checked;
 5. ``keys``: each record is signed by its issuer's key current at acceptance, per the key history
@@ -24,29 +38,32 @@ ledger's database; this module verifies it and imports no database library.
 7. ``passport``: each partition shown against the record committing to it, and the whole view
    shown equal to the view rebuilt from the signed passport record, its lifecycle records and
    partitions (``passport.verify.view.rebuild_view``): no member more, none other;
-8. ``provenance``: every record a record of the bundle references by hash is in it (naming the
-   first missing); the provenance records replayed in leaf order into an empty ledger state pass
-   every domain rule (custody, mass balance, element balance, credits);
-9. ``roll-ups``: the figures recomputed from the replayed provenance, as of the passport's
-   checkpoint, equal the passport's figures;
-10. ``assurance``: what the passport's ``Assurance`` records state, each checked to be this
-   passport's and its issuer a registered assurer (``passport.verify.assurance``).
+8. ``completeness``: the provenance records under the passport's checkpoint are exactly the set
+   it commits to (count and root), naming a record missing or added; for a passport issued
+   without the commitment, not checked, and :data:`COMPLETENESS_LIMIT` stays in ``limits``;
+9. ``provenance``: each confidential record revealed by its Disclosures in the bundle (a
+   Disclosure answering no digest of its record, one missing, or in a bundle carrying
+   Disclosures a confidential record without them, fails naming the record); every record a
+   record references by hash is in the bundle (naming the first missing); the provenance records
+   replayed in leaf order into an empty ledger state pass every domain rule (custody, mass
+   balance, element balance, credits). If a record stays redacted (a public bundle), nothing is
+   replayed and the check says so (:data:`NOT_REPLAYED`, also in ``limits``);
+10. ``roll-ups``: the figures recomputed from the replayed provenance, as of the passport's
+    checkpoint, equal the passport's figures; not claimed when nothing was replayed.
+11. ``assurance``: what the passport's ``Assurance`` records state, each checked to be this
+    passport's and its issuer a registered assurer (``passport.verify.assurance``).
 
-What a bundle cannot show offline: consumption of a shared upstream lot by *other* packs (it is
-not in the bundle), which the ledger's own audit covers; and absence: a record left out of a bundle
-is caught when a record present references it (check 8) or when the figures rest on it (an
-omitted retraction, certificate or footprint that counts makes the roll-ups differ). A record
-that references *into* the bundle's records and that no figure rests on (the OEM's acceptance of
-the pack, say) may be missing unnoticed: the passport does not commit to the set. The report
-says so (:data:`COMPLETENESS_LIMIT`, in ``limits``), and the ``chains`` check counts the
-records of each issuer's chain it does not hold.
+Checks 1-8 hold on redacted records: a public bundle proves integrity and completeness, an
+authority bundle the figures too (:attr:`BundleReport.summary` says which). What a bundle cannot
+show offline: consumption of a shared upstream lot by *other* packs (it is not in the bundle),
+which the ledger's own audit covers.
 
 How it runs (the checks and their verdicts are as above, in that order): check 3 prepares each
 record's proof as it parses the record, and worker processes verify the signatures while this
-one parses on, checks the inclusion proofs and runs checks 4 to 9; a failing proof then
-replaces every later verdict (``passport.verify.bundle_proofs``); check 8
+one parses on, checks the inclusion proofs and runs checks 4 to 10; a failing proof then
+replaces every later verdict (``passport.verify.bundle_proofs``); check 9
 runs the ledger's own rules (``passport.ledger.accept.accept_record``) on a ledger state held in
-memory (``passport.store.memory``), which check 9 rolls up.
+memory (``passport.store.memory``), which check 10 rolls up.
 """
 
 from __future__ import annotations
@@ -65,11 +82,18 @@ from passport.document.regulation import load_class_table
 from passport.ledger import log as translog
 from passport.ledger.accept import LedgerInfo, accept_record
 from passport.records.actors import initial_key
+from passport.records.confidential import is_redacted
 from passport.records.envelope import ParsedRecord, parse_record
 from passport.store.memory import MemoryTx
 from passport.trace.rollup import compute_rollup
 from passport.verify.assurance import check_bundle_assurances
 from passport.verify.bundle_proofs import ProofChecks
+from passport.verify.provenance_set import (
+    PASSPORT_KINDS,
+    in_committed_set,
+    provenance_commitment,
+    sorted_set,
+)
 from passport.verify.view import verify_view
 from signing import merkle
 from signing.errors import BpassError
@@ -78,20 +102,8 @@ from signing.note import open_checkpoint
 
 BUNDLE_TYPE = "BatteryPassportBundle"
 BUNDLE_VERSION = 1
-PASSPORT_KINDS = frozenset(
-    {
-        "BatteryPassport",
-        "PassportStatusChange",
-        "PassportUpdate",
-        "PassportMandate",
-        "PassportAccessGrant",
-        "Assurance",
-        "DisclosureGrant",
-    }
-)
-"""Passport (and other database-only) records: not replayed (the roll-ups rest on provenance
-only); an ``Assurance`` is checked by ``assurance`` (``passport.verify.assurance``)."""
-KEY_KINDS = frozenset({"ActorRegistration", "KeyRotation", "KeyRevocation"})
+DISCLOSING_ROLES = frozenset({"authority"})
+"""Reader roles whose bundle carries the confidential records' Disclosures (``disclosures``)."""
 _NO_LIMIT = 1 << 30
 _GAPS_NAMED = 5
 """Gaps in issuers' chains the ``chains`` check names (it counts them all)."""
@@ -101,7 +113,13 @@ COMPLETENESS_LIMIT = (
     "the passport does not commit to the set of its provenance records, so such a record is "
     "found missing only when a figure rests on it"
 )
-"""What no check of a bundle can establish offline (docs/design.md, "What a bundle proves")."""
+"""What no check of a bundle of a passport without a completeness commitment (issued before it
+existed) can establish offline (docs/design.md, "What a bundle proves")."""
+NOT_REPLAYED = (
+    "not replayed: {n} records confidential; the figures rest on the passport's signature and "
+    "on assurance records, if any"
+)
+"""The provenance and roll-ups checks' detail, and a limit, when records stay redacted."""
 
 
 # -- verifying -------------------------------------------------------------------------------
@@ -127,6 +145,22 @@ class BundleReport:
     trusted_log_key: bool = False
     limits: list[str] = field(default_factory=lambda: [COMPLETENESS_LIMIT])
     """What the checks, even all passed, do not establish."""
+    tier: str = "public"
+    """``authority`` for a bundle carrying Disclosures, else ``public``."""
+    complete: bool = False
+    """The completeness check compared the bundle with the passport's commitment."""
+    replayed: bool = False
+    """The provenance was replayed and the figures recomputed (checks ``provenance`` and
+    ``roll-ups`` claim it)."""
+
+    @property
+    def summary(self) -> str:
+        """One line saying what a passing report established."""
+        done = ["integrity", "completeness" if self.complete else None]
+        checked = " and ".join(d for d in done if d)
+        if self.replayed:
+            return f"{self.tier} bundle: {checked} checked; everything replayed"
+        return f"{self.tier} bundle: {checked} checked; figures not replayed"
 
     @property
     def ok(self) -> bool:
@@ -144,6 +178,9 @@ class BundleReport:
             "ok": self.ok,
             "passportId": self.passport_id,
             "pinnedLogKey": self.trusted_log_key,
+            "tier": self.tier,
+            "complete": self.complete,
+            "replayed": self.replayed,
             "checks": [c.to_dict() for c in self.checks],
             "limits": list(self.limits),
         }
@@ -203,9 +240,9 @@ class _Verifier:
         self.by_hash: dict[str, _Entry] = {}
         self.proofs: ProofChecks | None = None  # check 3's proofs, when their verdict is pending
 
-    def step(self, name: str, fn: Callable[[], Any]) -> bool:
+    def step(self, name: str, fn: Callable[[_Verifier], str]) -> bool:
         try:
-            detail = fn()
+            detail = fn(self)
         except Exception as exc:
             check = _failed(name, exc)
             if check is None:
@@ -216,20 +253,8 @@ class _Verifier:
         return True
 
     def run(self) -> BundleReport:
-        steps = [
-            ("format", self.format),
-            ("checkpoint", self.checkpoint),
-            ("records", self.records),
-            ("chains", self.chains),
-            ("keys", self.keys),
-            ("passport-checkpoint", self.passport_checkpoint),
-            ("passport", self.passport),
-            ("provenance", self.provenance),
-            ("roll-ups", self.rollups),
-            ("assurance", self.assurance),
-        ]
         try:
-            for name, fn in steps:
+            for name, fn in CHECKS:
                 if not self.step(name, fn):
                     break  # later checks rest on earlier ones
         except Exception:
@@ -244,7 +269,7 @@ class _Verifier:
 
     def _settle_proofs(self) -> bool:
         """Check 3's verdict on the records' proofs, which the workers delivered while checks
-        4-9 ran: if one failed, the report ends with check 3 failing, as if the checks had run
+        4-10 ran: if one failed, the report ends with check 3 failing, as if the checks had run
         one after the other (nothing after check 3 rests on the proofs, so nothing else differs).
         True if the proofs all verified (or were settled in check 3 itself)."""
         if self.proofs is None:
@@ -286,6 +311,8 @@ class _Verifier:
         if not isinstance(b["records"], list) or not b["records"]:
             raise _CheckError("no records")
         self.report.passport_id = str(b["passport"]["id"])
+        if "disclosures" in b:
+            self.report.tier = "authority"
         return f"bundle of passport {self.report.passport_id} ({len(b['records'])} records)"
 
     # 2
@@ -324,7 +351,8 @@ class _Verifier:
         add = proofs.add
         for item in items:
             try:
-                record = parse_record(item["record"], max_bytes=_NO_LIMIT)
+                # A confidential record as stored: its concealment checked, not revealed.
+                record = parse_record(item["record"], max_bytes=_NO_LIMIT, redacted=True)
                 leaf = item["leafIndex"]
                 if not isinstance(leaf, int) or leaf <= previous_leaf:
                     raise _CheckError(f"record {record.hash}: leaf indices must increase")
@@ -462,6 +490,7 @@ class _Verifier:
             self.cp.root_hash,
         )
         self.as_of = str(last["acceptedAt"])
+        self.passport_size = old.size
         self.passport_record = passport_entry.parsed
         return f"figures computed at log size {old.size} ({self.as_of}), which this log extends"
 
@@ -491,16 +520,69 @@ class _Verifier:
         )
 
     # 8
+    def completeness(self) -> str:
+        """The provenance records under the passport's checkpoint are exactly the set the
+        passport commits to (:mod:`passport.verify.provenance_set`): the bundle's list of that
+        set matches the signed count and root, and names what differs."""
+        commitment = self.passport_record.subject.get("provenance")
+        if commitment is None:
+            return (
+                "not checked: the passport commits to no provenance set (issued before the "
+                "commitment existed); see limits"
+            )
+        if "provenanceSet" not in self.bundle:
+            raise _CheckError(
+                "the passport commits to a provenance set and the bundle lists none (provenanceSet)"
+            )
+        listed = sorted_set(self.bundle["provenanceSet"])
+        if provenance_commitment(listed) != commitment:
+            raise _CheckError(
+                f"the bundle's provenanceSet ({len(listed)} records) is not the set the passport "
+                f"commits to ({commitment['count']} records, root {commitment['root']})"
+            )
+        present = {
+            e.parsed.hash: e
+            for e in self.entries
+            if in_committed_set(e.parsed.kind, e.leaf, self.passport_size)
+        }
+        members = set(listed)
+        for h in listed:
+            if h not in present:
+                raise _CheckError(
+                    f"record {h}, in the passport's provenance set, is not in this bundle"
+                )
+        for h, e in present.items():
+            if h not in members:
+                raise _CheckError(
+                    f"record {h} ({e.parsed.kind}, leaf {e.leaf}) is under the passport's "
+                    "checkpoint but not in the provenance set the passport commits to"
+                )
+        self.report.limits.remove(COMPLETENESS_LIMIT)
+        self.report.complete = True
+        return (
+            f"the {len(listed)} provenance records under the passport's checkpoint are exactly "
+            f"the set it commits to (root {commitment['root']})"
+        )
+
+    # 9
     def provenance(self) -> str:
         # The ledger's own rules (append steps 2b-4, ``accept_record``) on a ledger state in
         # memory (``passport.store.memory``); chains are check 4's, on the records present.
         # The records themselves are not stored: the rules and the roll-up read the trace
         # tables, actors and keys (test_the_replay_in_memory_holds_what_a_database_replay_holds).
-        referenced = self._references_present()
+        # A confidential record is replayed revealed by its Disclosures in the bundle.
+        revealed, redacted = self._reveal()
+        referenced = self._references_present(revealed)
+        if redacted:
+            self.report.limits.append(NOT_REPLAYED.format(n=redacted))
+            return (
+                f"{NOT_REPLAYED.format(n=redacted)}; the {referenced} records referenced by hash "
+                "in the clear are all in the bundle"
+            )
         state = MemoryTx()
         info = LedgerInfo("replay", "", self.operator or "", 0)
         replayed = 0
-        for e in self.entries:
+        for e in revealed:
             if e.parsed.kind in PASSPORT_KINDS:
                 continue
             try:
@@ -512,21 +594,67 @@ class _Verifier:
                 ) from exc
             replayed += 1
         self.replay = state
+        self.report.replayed = True
+        shown = (
+            f", {self.disclosed} of them revealed by their disclosures" if self.disclosed else ""
+        )
         return (
-            f"{replayed} provenance records replayed: every custody and balance rule holds; "
-            f"the {referenced} records referenced by hash are all in the bundle"
+            f"{replayed} provenance records replayed{shown}: every custody and balance rule "
+            f"holds; the {referenced} records referenced by hash are all in the bundle"
         )
 
-    def _references_present(self) -> int:
+    def _reveal(self) -> tuple[list[_Entry], int]:
+        """The bundle's entries, each confidential one revealed by its Disclosures
+        in the bundle (``disclosures``: record hash -> Disclosures), and how many stay
+        redacted. A Disclosure that answers no digest of its record (tampered, guessed, moved
+        from another record), one missing beside others, Disclosures for a record not in the
+        bundle or concealing nothing, and, in a bundle that carries Disclosures, a confidential
+        record without any, fail naming the record."""
+        given = self.bundle.get("disclosures", {})
+        if not isinstance(given, Mapping):
+            raise _CheckError("disclosures is not an object of record hash -> Disclosures")
+        for h in given:
+            if h not in self.by_hash:
+                raise _CheckError(f"disclosures given for record {h}, which is not in this bundle")
+        out: list[_Entry] = []
+        redacted = 0
+        self.disclosed = 0
+        for e in self.entries:
+            ds = given.get(e.parsed.hash)
+            if ds is None:
+                if is_redacted(e.parsed.subject):
+                    if "disclosures" in self.bundle:
+                        raise _CheckError(
+                            f"record {e.parsed.hash} ({e.parsed.kind}) is confidential and this "
+                            "bundle, which carries disclosures, has none for it: it stays "
+                            "unrevealed, and the figures are not replayed"
+                        )
+                    redacted += 1
+                out.append(e)
+                continue
+            if not isinstance(ds, list) or not all(isinstance(d, str) for d in ds):
+                raise _CheckError(f"the disclosures of record {e.parsed.hash} are not strings")
+            try:
+                parsed = parse_record(e.parsed.doc, max_bytes=_NO_LIMIT, disclosures=ds)
+            except BpassError as exc:
+                raise _CheckError(
+                    f"record {e.parsed.hash} ({e.parsed.kind}): its disclosures do not reveal "
+                    f"it: [{exc.code}] {exc.message}"
+                ) from exc
+            self.disclosed += 1
+            out.append(_Entry(parsed, e.leaf, e.accepted_at))
+        return out, redacted
+
+    def _references_present(self, entries: list[_Entry]) -> int:
         """Every record a present record names by hash is present: the lot's creating record
         of a transfer or an attestation (``record``), each input's (``inputs[].record``), the
         transfer an acceptance settles (``transfer``), the attestation a retraction retracts
         (``record``), the passport record a lifecycle record acts on (``passport``). These are
-        the records :func:`passport.service.bundle._provenance_closure` follows from the pack
+        the records :func:`passport.service.closure.provenance_closure` follows from the pack
         upstream, so a bundle its builder made holds them all; a missing one is named. Returns
         how many distinct records are referenced."""
         referenced: set[str] = set()
-        for e in self.entries:
+        for e in entries:
             s = e.parsed.subject
             names = [s.get("record"), s.get("transfer")]
             if e.parsed.kind in PASSPORT_KINDS - {"BatteryPassport"}:
@@ -545,8 +673,11 @@ class _Verifier:
                     )
         return len(referenced)
 
-    # 9
+    # 10
     def rollups(self) -> str:
+        if not self.report.replayed:
+            redacted = sum(1 for e in self.entries if is_redacted(e.parsed.subject))
+            return NOT_REPLAYED.format(n=redacted)
         document = self.bundle["view"]["passport"]
         subject = self.passport_record.subject
         rollup = compute_rollup(self.replay, subject["pack"]["lot"], at=self.as_of)
@@ -568,13 +699,31 @@ class _Verifier:
             raise _CheckError("no passport figure could be compared with the roll-ups")
         return f"{compared} figures equal the roll-ups recomputed from the provenance"
 
-    # 10
+    # 11
     def assurance(self) -> str:
         known = {self.cp.size: translog.b64(self.cp.root_hash)}
         committed = self.passport_record.subject["checkpoint"]
         known[committed["size"]] = committed["rootHash"]  # check 6 tied it to this log
         parsed = [e.parsed for e in self.entries]
         return check_bundle_assurances(parsed, self.passport_record, known)
+
+
+CHECKS: list[tuple[str, Callable[[_Verifier], str]]] = [
+    ("format", _Verifier.format),
+    ("checkpoint", _Verifier.checkpoint),
+    ("records", _Verifier.records),
+    ("chains", _Verifier.chains),
+    ("keys", _Verifier.keys),
+    ("passport-checkpoint", _Verifier.passport_checkpoint),
+    ("passport", _Verifier.passport),
+    ("completeness", _Verifier.completeness),
+    ("provenance", _Verifier.provenance),
+    ("roll-ups", _Verifier.rollups),
+    ("assurance", _Verifier.assurance),
+]
+"""The checks :func:`verify_bundle` runs, in order, each returning its detail or raising: a
+later check rests on the earlier ones' results (the verifier's attributes they set), so a new
+check goes after those it reads."""
 
 
 def verify_bundle(

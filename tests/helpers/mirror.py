@@ -22,7 +22,7 @@ from passport.store.sql.repository import Repository, Tx
 from passport.store.state import StateTx
 from passport.timefmt import format_ts, now
 from passport.trace.rollup import compute_rollup
-from passport.verify.bundle import PASSPORT_KINDS
+from passport.verify.provenance_set import PASSPORT_KINDS
 from signing.errors import BpassError
 
 

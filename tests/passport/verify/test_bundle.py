@@ -27,6 +27,7 @@ from passport.verify import bundle as bundle_module
 from passport.verify import bundle_proofs as bundle_checks
 from passport.verify import proof_worker
 from passport.verify.bundle import verify_bundle
+from passport.verify.provenance_set import PASSPORT_KINDS
 from samples.generate import SampleSummary
 from signing import merkle
 from signing.errors import CanonicalizationError
@@ -76,10 +77,12 @@ def test_bundle_verifies_offline_for_every_role(
         "keys",
         "passport-checkpoint",
         "passport",
+        "completeness",
         "provenance",
         "roll-ups",
         "assurance",
     ]
+    assert report.complete and report.replayed and report.limits == []
     # the provenance reaches back to extraction: every material's mine is in the bundle
     assert kinds(bundle).count("Extraction") >= 6
     assert {"Transformation", "Certification", "CarbonFootprint", "BatteryPassport"} <= set(
@@ -111,14 +114,22 @@ def test_an_omitted_attestation_that_counts_changes_the_roll_ups(
         failures.append(first_failure(b))
         if failures[-1] is not None:
             break
-    assert failures[-1] in ("roll-ups", "provenance"), failures
+    assert failures[-1] == "completeness", failures
 
 
-def test_an_omitted_upstream_step_breaks_the_replay(bundle: dict[str, Any]) -> None:
+def test_an_omitted_upstream_step_is_named_by_the_completeness_check(
+    bundle: dict[str, Any],
+) -> None:
     b = copy.deepcopy(bundle)
     victim = next(i for i, k in enumerate(kinds(b)) if k == "Extraction")
+    missing = record_hash(canonicalize(b["records"][victim]["record"]))
     del b["records"][victim]
-    assert first_failure(b) == "provenance"
+    report = verify_bundle(b)
+    failure = report.first_failure
+    assert failure is not None and failure.name == "completeness"
+    assert f"record {missing}, in the passport's provenance set, is not in this bundle" == (
+        failure.detail
+    )
 
 
 def test_an_omitted_key_history_record_is_caught(bundle: dict[str, Any]) -> None:
@@ -290,7 +301,7 @@ def _mutants(bundle: dict[str, Any]) -> list[dict[str, Any]]:
         bad_inclusion(bad_proof(middle), middle - 1),  # 5: an inclusion before a later proof
         bad_proof(last, drop=extraction),  # 6: a bad proof hides the later checks' failures
         _relogged(copy.deepcopy(bundle)),  # 7: no bad proof: check 6 fails
-        dropped,  # 8: no bad proof: the replay fails
+        dropped,  # 8: no bad proof: the completeness check fails
         copy.deepcopy(bundle),  # 9: nothing wrong
     ]
 
@@ -345,7 +356,7 @@ def test_pool_workers_find_the_records_the_serial_checks_find(
     assert "inclusion" in failures[5]["detail"]
     assert failures[6]["check"] == "records"  # not a later check
     assert failures[7]["check"] == "passport-checkpoint"
-    assert failures[8]["check"] == "provenance"
+    assert failures[8]["check"] == "completeness"
     assert serial[9]["ok"]
 
 
@@ -362,13 +373,14 @@ def test_a_bad_proof_is_found_in_this_process_too(bundle: dict[str, Any]) -> Non
 def test_the_replay_in_memory_holds_what_a_database_replay_holds(
     bundle: dict[str, Any], tmp_path: Path
 ) -> None:
-    """Check 8 replays into memory (``passport.store.memory``): the same replay through a
+    """Check 9 replays into memory (``passport.store.memory``): the same replay through a
     database on the backend under test ends with every traceability query answered the same,
-    and check 9's roll-up equal."""
+    and check 10's roll-up equal."""
     verifier = bundle_module._Verifier(bundle, None, 0)
-    for name in ("format", "checkpoint", "records", "chains", "keys", "passport-checkpoint"):
-        assert verifier.step(name, getattr(verifier, name.replace("-", "_"))), name
-    assert verifier.step("provenance", verifier.provenance), verifier.report.to_dict()
+    for name, check in bundle_module.CHECKS:
+        assert verifier.step(name, check), verifier.report.to_dict()
+        if name == "provenance":
+            break
     memory = verifier.replay
     url, drop = _new_db_url(tmp_path)
     repo = Repository(url)
@@ -377,7 +389,7 @@ def test_the_replay_in_memory_holds_what_a_database_replay_holds(
         info = LedgerInfo("replay", "", verifier.operator or "", 0)
         with repo.write() as tx:  # the rules' rows only, as the replay keeps no record rows
             for e in verifier.entries:
-                if e.parsed.kind not in bundle_module.PASSPORT_KINDS:
+                if e.parsed.kind not in PASSPORT_KINDS:
                     accept_record(tx, e.parsed, info, e.accepted_at, e.leaf, check_chain=False)
         with repo.read() as tx:
             keys = _keys(tx)

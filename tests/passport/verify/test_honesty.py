@@ -3,9 +3,9 @@
 - Every value of the served view equals signed data or what the verifier computes from it: an
   edited or added member of ``view.passport`` is refused, naming the field and both values.
 - The chains line says what it checked: records present in order, and the gaps where records
-  outside the bundle sit. A record a present record references (by hash) but the bundle lacks is
-  a failure naming it; what the verifier cannot find (a record that references *into* the set,
-  such as an acceptance of a transfer) is stated as a limit, never claimed.
+  outside the bundle sit. A record of the passport's committed provenance set that the bundle
+  lacks (one a present record references, or one that references *into* the set, such as an
+  acceptance of a transfer) is a failure naming it.
 """
 
 from __future__ import annotations
@@ -253,8 +253,9 @@ def test_the_chains_line_counts_what_it_could_not_check(
     tmp_path: Path, bundle: dict[str, Any]
 ) -> None:
     """The OEM's acceptance of the pack: no figure rests on it and no record of the bundle
-    references it, so leaving it out changes no verdict. The verifier must not claim the chains
-    whole: it counts the records outside the bundle (one more now) and states the limit."""
+    references it. The verifier does not claim the chains whole: it counts the records outside
+    the bundle (one more now); and the passport commits to its provenance set, so the
+    completeness check names the acceptance left out."""
     pack_lot = bundle["view"]["evidence"]["passportRecord"]["credentialSubject"]["pack"]["lot"]
     records = [e["record"] for e in bundle["records"]]
     transfer = next(
@@ -272,13 +273,19 @@ def test_the_chains_line_counts_what_it_could_not_check(
     del b["records"][acceptance]
     dropped = bpass_verify(tmp_path, b)
     for done in (whole, dropped):
-        assert done.returncode == 0, done.stdout + done.stderr
         chains = _line(done.stdout, "chains")
         assert "chains in order" not in chains, chains
         assert "the records present are in order" in chains, chains
-        assert "not checked: that no record referencing into this bundle" in done.stdout
-        assert "an acceptance of a transfer" in done.stdout
-        assert "verified: passport" in done.stdout and "not the limits" in done.stdout
+        assert "not checked: that no record referencing into this bundle" not in done.stdout
+    assert whole.returncode == 0, whole.stdout + whole.stderr
+    assert "verified: passport" in whole.stdout and "not the limits" in whole.stdout
+    assert dropped.returncode == 1, dropped.stdout + dropped.stderr
+    failed = next(line for line in dropped.stdout.splitlines() if line.startswith("FAILED"))
+    dropped_hash = _hash(records[acceptance])
+    assert failed == (
+        f"FAILED completeness: record {dropped_hash}, in the passport's provenance set, "
+        "is not in this bundle"
+    ), failed
     before = _missing_records(_line(whole.stdout, "chains"))
     assert _missing_records(_line(dropped.stdout, "chains")) == before + 1
 
@@ -288,8 +295,9 @@ def test_a_referenced_record_left_out_is_named(
     tmp_path: Path, bundle: dict[str, Any], kind: str
 ) -> None:
     """A record that a record of the bundle references by hash (a transfer its acceptance
-    settles, the step that made an input or a transferred lot) belongs to the provenance the
-    builder includes: leaving it out fails, naming it."""
+    settles, the step that made an input or a transferred lot) belongs to the provenance set
+    the passport commits to: leaving it out fails, naming it (for a passport without the
+    commitment, the provenance check names it: tests/passport/verify/test_tiers.py)."""
     b = copy.deepcopy(bundle)
     victim = next(i for i, k in enumerate(kinds(b)) if k == kind)
     missing = _hash(b["records"][victim]["record"])
@@ -297,5 +305,7 @@ def test_a_referenced_record_left_out_is_named(
     done = bpass_verify(tmp_path, b)
     assert done.returncode == 1, done.stdout + done.stderr
     failed = next(line for line in done.stdout.splitlines() if line.startswith("FAILED"))
-    assert failed.startswith("FAILED provenance:"), failed
-    assert f"references {missing}, which is not in this bundle" in failed, failed
+    assert failed == (
+        f"FAILED completeness: record {missing}, in the passport's provenance set, "
+        "is not in this bundle"
+    ), failed
