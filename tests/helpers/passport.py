@@ -225,9 +225,11 @@ def copy_doc(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 @contextmanager
-def sample_world(folder: Path, packs: int) -> Iterator[tuple[Ledger, SampleSummary]]:
-    """The sample supply chain of ``samples/`` with ``packs`` issued passports, on a fresh
-    database of the backend under test (dropped afterwards)."""
+def sample_world(
+    folder: Path, packs: int, chemistry: str = "NMC811"
+) -> Iterator[tuple[Ledger, SampleSummary]]:
+    """The sample supply chain of ``samples/`` with ``packs`` issued passports of the
+    ``chemistry`` design, on a fresh database of the backend under test (dropped afterwards)."""
     url, drop = _new_db_url(folder)
     ledger = Ledger(Repository(url), log_key=SigningKey.from_seed(b"\x02" * 32), workers=1)
     operator = SigningKey.from_seed(b"\x01" * 32)
@@ -236,7 +238,11 @@ def sample_world(folder: Path, packs: int) -> Iterator[tuple[Ledger, SampleSumma
         yield (
             ledger,
             build_sample_ledger(
-                ledger, packs=packs, operator_key=operator, base_url="https://id.example"
+                ledger,
+                packs=packs,
+                chemistry=chemistry,
+                operator_key=operator,
+                base_url="https://id.example",
             ),
         )
     finally:
