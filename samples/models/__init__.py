@@ -1,6 +1,12 @@
 """OEM model data files (``bpass passport issue --model``) of the sample packs, and the model data
 of one sample battery per passport category (``category-<category>.json``: the tests' and
-benchmarks' models, and a template for an OEM's ``--model`` file)."""
+benchmarks' models, and a template for an OEM's ``--model`` file).
+
+Every value in these files is sample data for fictitious companies and products: realistic in
+size, measured by no one. That includes ``point1.heavyMetals`` (Hg, Cd, Pb % by weight): the
+contents stated are illustrative trace levels of a lithium-ion battery, below the Annex I mercury
+limit and the Art. 13(4) marking thresholds, consistent with each file's ``notApplicable``
+statements for the Cd and Pb symbols."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -13,6 +13,7 @@ from typing import Any
 
 from jsonschema import Draft4Validator
 
+from passport.document.body import get_at
 from passport.ledger.pipeline import Ledger
 from passport.service.issue import IssuedPassport, issue_passport
 from passport.service.lifecycle import mandate
@@ -39,22 +40,77 @@ BATTERYPASS_SCHEMAS = {
     "SupplyChainDueDiligence": "io.BatteryPass.SupplyChainDueDiligence/1.2.0/gen/SupplyChainDueDiligence-schema.json",
 }
 PERFORMANCE_120 = "io.BatteryPass.Performance/1.2.0/gen/PerformanceAndDurability-schema.json"
-ABSENT_AS_ALLOWED = frozenset(
-    {
-        "puttingIntoService",
-        "capacityThresholdForExhaustion",
-        "stateOfCertifiedEnergy",
-        "warrentyPeriod",
-    }
-)
+ABSENT_AS_ALLOWED: dict[str, tuple[str, tuple[str, ...]]] = {
+    "puttingIntoService": ("GeneralProductInformation", ()),
+    "warrentyPeriod": ("GeneralProductInformation", ()),
+    "capacityThresholdForExhaustion": ("PerformanceAndDurability", ("batteryTechicalProperties",)),
+    "stateOfCertifiedEnergy": ("PerformanceAndDurability", ("batteryCondition",)),
+}
 """Battery Pass members the upstream schemas list as required with no way to say "absent" (no
-null), though the attribute is conditional: puttingIntoService is "where appropriate" (DIN DKE
-SPEC 99100 6.1.3.3), so absent before the battery is put into service; the capacity threshold
-for exhaustion and the state of certified energy are for EV batteries only (Annex XIII 1(s),
-4(b)). warrentyPeriod is an xsd:gMonth ("--MM"), which cannot hold a warranty over 12 months:
-the export leaves it out then (period and end date in the supplement) rather than send a wrong
-month. The export leaves them out when absent as allowed; tests accept exactly these missing
-(tests/data/external-schemas/SOURCES.md)."""
+null, no empty value): member -> (aspect, the object that holds it). Each may be missing only
+when :func:`allowed_absences` says so for the exported passport, and nowhere else
+(tests/data/external-schemas/SOURCES.md, docs/interop.md "Left out")."""
+
+
+def allowed_absences(document: Mapping[str, Any]) -> dict[str, str]:
+    """The members of :data:`ABSENT_AS_ALLOWED` this passport may export without, and why: the
+    date of putting into service before it is recorded ("where appropriate", DIN DKE SPEC 99100
+    6.1.3.3); the capacity threshold for exhaustion and the state of certified energy of a
+    non-EV battery that does not state them (Annex XIII 1(s), 4(b): EV only); the warranty
+    over 12 months (``warrentyPeriod`` is an xsd:gMonth, ``--MM``, which cannot hold it)."""
+    out: dict[str, str] = {}
+    if get_at(document, "/point4/puttingIntoService") is None:
+        out["puttingIntoService"] = "not yet put into service"
+    if get_at(document, "/point1/category") != "ev":
+        if get_at(document, "/point1/performance/capacityThresholdForExhaustionPercent") is None:
+            out["capacityThresholdForExhaustion"] = "EV only"
+        if get_at(document, "/point4/stateOfHealth/stateOfCertifiedEnergyPercent") is None:
+            out["stateOfCertifiedEnergy"] = "EV only"
+    months = get_at(document, "/point1/performance/warrantyPeriodMonths")
+    if isinstance(months, int) and months > 12:
+        out["warrentyPeriod"] = "over 12 months: --MM cannot hold it"
+    return out
+
+
+def schema_errors(
+    name: str,
+    payload: Any,
+    performance_version: str = "1.2.1",
+    *,
+    document: Mapping[str, Any] | None = None,
+) -> list[str]:
+    """The upstream schema's errors for one aspect. Given the exported ``document``, a member
+    :func:`allowed_absences` allows it to lack is not an error, if missing exactly where
+    :data:`ABSENT_AS_ALLOWED` places it (the upstream schemas cannot say "absent")."""
+    path = (
+        PERFORMANCE_120
+        if name == "PerformanceAndDurability" and performance_version == "1.2.0"
+        else BATTERYPASS_SCHEMAS[name]
+    )
+    allowed = allowed_absences(document) if document is not None else {}
+    excused = {
+        (ABSENT_AS_ALLOWED[m][1], f"'{m}' is a required property")
+        for m in allowed
+        if ABSENT_AS_ALLOWED[m][0] == name
+    }
+    as_sent = json.loads(json.dumps(payload))
+    return [
+        f"{list(e.absolute_path)}: {e.message}"
+        for e in external_validator(path).iter_errors(as_sent)
+        if not (e.validator == "required" and (tuple(e.absolute_path), e.message) in excused)
+    ]
+
+
+def aspect_errors(
+    document: Mapping[str, Any], exported: Any, performance_version: str = "1.2.1"
+) -> list[str]:
+    """Every aspect's :func:`schema_errors` (aspect name first), with the document's allowed
+    absences."""
+    return [
+        f"{name} {error}"
+        for name, payload in exported.aspects.items()
+        for error in schema_errors(name, payload, performance_version, document=document)
+    ]
 
 
 @cache
@@ -169,9 +225,11 @@ def copy_doc(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 @contextmanager
-def sample_world(folder: Path, packs: int) -> Iterator[tuple[Ledger, SampleSummary]]:
-    """The sample supply chain of ``samples/`` with ``packs`` issued passports, on a fresh
-    database of the backend under test (dropped afterwards)."""
+def sample_world(
+    folder: Path, packs: int, chemistry: str = "NMC811"
+) -> Iterator[tuple[Ledger, SampleSummary]]:
+    """The sample supply chain of ``samples/`` with ``packs`` issued passports of the
+    ``chemistry`` design, on a fresh database of the backend under test (dropped afterwards)."""
     url, drop = _new_db_url(folder)
     ledger = Ledger(Repository(url), log_key=SigningKey.from_seed(b"\x02" * 32), workers=1)
     operator = SigningKey.from_seed(b"\x01" * 32)
@@ -180,7 +238,11 @@ def sample_world(folder: Path, packs: int) -> Iterator[tuple[Ledger, SampleSumma
         yield (
             ledger,
             build_sample_ledger(
-                ledger, packs=packs, operator_key=operator, base_url="https://id.example"
+                ledger,
+                packs=packs,
+                chemistry=chemistry,
+                operator_key=operator,
+                base_url="https://id.example",
             ),
         )
     finally:

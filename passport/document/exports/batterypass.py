@@ -95,8 +95,9 @@ class BatteryPassExport:
     supplement: dict[str, Any] = field(default_factory=dict)
     """Mandatory passport information the Battery Pass v1.2 model has no member for (DPP
     metadata, model identifier, serial number, facility identifier, trade names, the warranty as
-    a period and an end date, every test report, every part number, the provisional carbon
-    class, items stated not applicable): ``BatteryPassSupplement.json`` beside the aspects."""
+    a period and an end date, every test report, every part number, the critical raw materials
+    by name, the provisional carbon class, items stated not applicable):
+    ``BatteryPassSupplement.json`` beside the aspects."""
     passport_version: dict[str, Any] | None = None
     """The exported passport version with its canonical hash
     (:func:`passport.service.views.current_version`): the Battery Pass model has no member for
@@ -709,6 +710,8 @@ def _supplement(r: _Reader, table: CarbonClassTable | None) -> dict[str, Any]:
         "warranty": warranty or None,
         "testReports": copy.deepcopy(get_at(doc, "/point3/testReports")),
         "partNumbers": copy.deepcopy(get_at(doc, "/point2/partNumbers")),
+        # Annex VI Part A(10): the aspects flag critical materials per component only
+        "criticalRawMaterials": copy.deepcopy(get_at(doc, "/point1/criticalRawMaterials")),
         "carbonFootprintPerformanceClass": carbon,
         "notApplicable": copy.deepcopy(get_at(doc, "/point1/notApplicable") or []),
         "negativeEvents": {

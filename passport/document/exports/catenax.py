@@ -163,6 +163,20 @@ class _Reader:
     def opt(self, pointer: str) -> Any:
         return get_at(self.doc, pointer)
 
+    def ev_only(self, pointer: str, target: str) -> int | float:
+        """A value Annex XIII asks of EV batteries only (1(s), 4(b)) that battery_pass 6.1.0
+        requires of every category, with no way to say "not applicable": a passport of another
+        category exports only if it states the value (optional for it)."""
+        category = self.opt("/point1/category")
+        why = (
+            f"{target} (Annex XIII asks it of EV batteries only)"
+            if category == "ev"
+            else f"{target}: battery_pass 6.1.0 requires it of every category and cannot say "
+            f"'not applicable', though Annex XIII asks it of EV batteries only; state it in "
+            f"this {category} passport to export it"
+        )
+        return self.num(pointer, why)
+
     def catenax_only(self, target: str) -> Any:
         """The supplement for ``target``, or a gap if the schema requires it (None otherwise)."""
         if target in self.supplements:
@@ -486,9 +500,8 @@ def _rated(r: _Reader) -> dict[str, Any]:
         },
         "capacity": {
             "value": r.num(f"{p}/ratedCapacityAh", "rated.capacity.value"),
-            "thresholdExhaustion": r.num(
-                f"{p}/capacityThresholdForExhaustionPercent",
-                "rated.capacity.thresholdExhaustion (Annex XIII asks it of EV batteries only)",
+            "thresholdExhaustion": r.ev_only(
+                f"{p}/capacityThresholdForExhaustionPercent", "rated.capacity.thresholdExhaustion"
             ),
         },
         "temperature": {
@@ -642,11 +655,7 @@ def _dynamic(r: _Reader) -> dict[str, Any]:
         "resistance": _resistance_dynamic(r, measured),
         "energy": {
             "soce": _timed(
-                r.num(
-                    f"{soh}/stateOfCertifiedEnergyPercent",
-                    "dynamic.energy.soce (Annex XIII asks it of EV batteries only)",
-                ),
-                measured,
+                r.ev_only(f"{soh}/stateOfCertifiedEnergyPercent", "dynamic.energy.soce"), measured
             ),
             "remaining": _timed(
                 r.num(f"{soh}/remainingEnergyKWh", "dynamic.energy.remaining"), measured

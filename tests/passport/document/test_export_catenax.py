@@ -250,18 +250,34 @@ def test_supplements_parse_as_numbers_lists_or_text(text: str, expected: Any) ->
 
 
 @pytest.mark.parametrize("category", [c for c in CATEGORIES if c != "ev"])
-def test_other_categories_are_refused_listing_what_they_lack(category: str) -> None:
-    """Their sample models give no Hg/Cd/Pb content; the EV-only values (capacity threshold,
-    state of certified energy) are required by battery_pass whatever the category."""
+def test_other_categories_are_refused_naming_the_ev_only_values(category: str) -> None:
+    """battery_pass 6.1.0 admits LMT and industrial batteries (a stationary one is industrial)
+    but requires the EV-only values (capacity threshold for exhaustion, state of certified
+    energy) of every category: a passport without them is refused, exactly those named, and
+    the message says why."""
+    doc = sample_document(category)
     with pytest.raises(ExportIncompleteError) as err:
-        export_catenax(sample_document(category), supplements=SUPPLIED)
-    listed = gaps(err)
-    assert {
-        "/point1/heavyMetals/cadmiumPercent",
-        "/point1/heavyMetals/leadPercent",
-        "/point1/heavyMetals/mercuryPercent",
-    } <= set(listed)
-    assert all(p.startswith("/point") for p in listed)  # only passport data is missing
+        export_catenax(doc, supplements=SUPPLIED)
+    assert gaps(err) == [
+        "/point1/performance/capacityThresholdForExhaustionPercent",
+        "/point4/stateOfHealth/stateOfCertifiedEnergyPercent",
+    ]
+    for problem in err.value.details["problems"]:
+        assert "requires it of every category" in problem["message"]
+        assert "EV batteries only" in problem["message"]
+        assert f"state it in this {category} passport" in problem["message"]
+
+
+@pytest.mark.parametrize("category", [c for c in CATEGORIES if c != "ev"])
+def test_other_categories_export_when_they_state_the_ev_only_values(category: str) -> None:
+    doc = sample_document(category)
+    doc["point1"]["performance"]["capacityThresholdForExhaustionPercent"] = "60"
+    doc["point4"]["stateOfHealth"]["stateOfCertifiedEnergyPercent"] = "100"
+    exported = export_catenax(doc, supplements=SUPPLIED)
+    assert schema_errors(exported.payload) == []
+    expected = "LMT" if category == "lmt" else "industrial"
+    assert exported.payload["identification"]["category"] == expected
+    assert exported.payload["commercial"]["purpose"] == []
 
 
 # -- issued passports on a ledger ------------------------------------------------------------------
@@ -370,6 +386,34 @@ def test_bpass_passport_export_format_catenax(
         app, ["passport", "export", *common[:1], "--format", "batterypass", *sets[:2], *common[3:]]
     )
     assert wrong.exit_code != 0 and "catenax only" in wrong.output
+
+
+@pytest.mark.parametrize("chemistry", ["NMC811", "LFP"])
+def test_the_demo_passports_export_with_bpass_passport_export(
+    chemistry: str, tmp_path: Path
+) -> None:
+    """The demo's model files (samples/models) state Hg, Cd and Pb content, so each passport
+    the demo issues exports to battery_pass 6.1.0 with only the Catena-X-only values set."""
+    from typer.testing import CliRunner
+
+    from cli import app
+    from tests.helpers.passport import sample_world
+
+    with sample_world(tmp_path / "db", packs=1, chemistry=chemistry) as (ledger, summary):
+        (pack,) = summary.packs
+        assert pack.passport_id is not None
+        args = [pack.passport_id, "--format", "catenax", "--db", str(ledger.repo.url)]
+        args += ["--home", str(tmp_path / "home"), "--out", str(tmp_path / "cx")]
+        args += [arg for s in _sets() for arg in ("--set", s)]
+        done = CliRunner().invoke(app, ["passport", "export", *args])
+        assert done.exit_code == 0, done.output
+        payload = json.loads((tmp_path / "cx" / "BatteryPass.json").read_text(encoding="utf-8"))
+        assert schema_errors(payload) == []
+        model = json.loads((Path("samples/models") / summary.model_file.name).read_text("utf-8"))
+        held = model["point1"]["heavyMetals"]
+        assert payload["materials"]["hazardous"]["lead"]["concentration"] == float(
+            held["leadPercent"]
+        )
 
 
 def test_api_export_format_catenax(ledger: Ledger, operator_key: SigningKey) -> None:
