@@ -179,23 +179,31 @@ def record_new(
         ),
     ] = False,
     confidential: Annotated[
-        bool,
+        bool | None,
         typer.Option(
-            "--confidential",
-            help="Conceal the members KIND does not declare public; write {record, disclosures}.",
+            "--confidential/--public",
+            help="Conceal the members KIND does not declare public and write {record, "
+            "disclosures} (the default for a kind with confidential members), or sign plain.",
+            show_default=False,
         ),
-    ] = False,
+    ] = None,
     db: DbOption = None,
     home: HomeOption = None,
     server: ServerOption = None,
 ) -> None:
     """Sign a new record of KIND, continuing the issuer's chain from the last record this key
-    signed here (KEY.chain) or the ledger's head, whichever is ahead. With --confidential the
-    record is redacted and written (or appended) with its Disclosures, as POST /records takes."""
+    signed here (KEY.chain) or the ledger's head, whichever is ahead. A kind with confidential
+    members is signed confidential unless --public: the record is redacted and written (or
+    appended) with its Disclosures, as POST /records takes (docs/records.md)."""
     from passport.ledger.keystore import load_key
+    from passport.records.confidential import public_members
     from passport.records.envelope import pretty
     from passport.records.tabular import resolve_kind
     from passport.service.chainstate import note_signed, sign_ahead
+
+    kind = resolve_kind(kind)
+    if confidential is None:
+        confidential = public_members(kind) is not None
 
     if offline and append:
         raise ConfigurationError("--offline cannot --append: append the file once online")
@@ -210,13 +218,13 @@ def record_new(
     signed: dict[str, Any] | Confidential
     if confidential:
         signed = sign_ahead(
-            load_key(key), key, resolve_kind(kind), subject, ledger=ledger,
+            load_key(key), key, kind, subject, ledger=ledger,
             from_ledger=from_ledger, remember=remember, confidential=True,
         )  # fmt: skip
         record, shown = signed.record, signed._asdict()
     else:
         signed = record = sign_ahead(
-            load_key(key), key, resolve_kind(kind), subject, ledger=ledger,
+            load_key(key), key, kind, subject, ledger=ledger,
             from_ledger=from_ledger, remember=remember,
         )  # fmt: skip
         shown = record
