@@ -390,6 +390,14 @@ def record_disclosures(
             "--key", help="With --server: the reader's private key (the node logs it in)."
         ),
     ] = None,
+    reveal: Annotated[
+        bool,
+        typer.Option(
+            "--reveal",
+            help="Print the record's subject revealed with them (each checked against the "
+            "record's digests) instead.",
+        ),
+    ] = False,
     db: DbOption = None,
     home: HomeOption = None,
     server: ServerOption = None,
@@ -398,6 +406,8 @@ def record_disclosures(
     --key signs for: the node serves them to the record's issuer, a Transfer's buyer and
     authorities only. Without it, read straight from the database (--db): that is the ledger
     operator's own access, no entitlement is checked."""
+    from passport.service.disclosures import operator_disclosures, revealed_subject
+
     if server:
         from api.client import RemoteLedger
         from passport.ledger.keystore import load_key
@@ -406,11 +416,15 @@ def record_disclosures(
             raise ConfigurationError("--server needs --key: the node serves entitled readers only")
         remote = RemoteLedger(server)
         try:
-            print_json(remote.disclosures(record_hash, load_key(key)))
+            disclosures = remote.disclosures(record_hash, load_key(key))
+            body = remote.record(record_hash) if reveal else b""
         finally:
             remote.close()
-        return
-    from passport.service.disclosures import operator_disclosures
-
-    ledger = open_ledger(db, home, need_log_key=False)
-    print_json(operator_disclosures(ledger, record_hash))
+    else:
+        ledger = open_ledger(db, home, need_log_key=False)
+        try:
+            disclosures = operator_disclosures(ledger, record_hash)
+            body = ledger.record(record_hash).body if reveal else b""
+        finally:
+            ledger.close()
+    print_json(revealed_subject(body, record_hash, disclosures) if reveal else disclosures)

@@ -986,6 +986,7 @@ class _Builder:
                 day=42,
             )
             self.footprint("minjiang", product, {"raw-material-acquisition": "12.800"}, 43)
+            self.notes["lithium-hydroxide"] = product.id
         else:
             pool = sc6.ug()["Li"] * 90 // 100
             (product,) = self.transform(

@@ -4,9 +4,10 @@
    (:func:`passport.records.tabular.parse_rows`): unknown columns, cell types and units, lot
    references (resolved through the ledger, local or remote), the kind's schema. Any problem:
    :class:`ImportInvalidError` listing each with its row and column; nothing is signed.
-2. Sign every row in file order, continuing the issuer's chain (:mod:`passport.service.chainstate`):
-   confidential by default for a kind with confidential members (each record redacted, its
-   Disclosures beside it: docs/records.md "Confidential records"), plain with ``confidential=False``.
+2. Sign every row in file order, continuing the issuer's chain
+   (:mod:`passport.service.chainstate`): confidential by default for a kind with confidential
+   members (each record redacted, its Disclosures beside it: docs/records.md "Confidential
+   records"), plain with ``confidential=False``.
 3. Append in batches (``Ledger.append_batch``, atomic each, with the Disclosures), reporting
    progress.
 
@@ -14,16 +15,16 @@ Idempotence (re-running after a failure or an interruption appends only what is 
 is a pure function of its row, its ``validFrom`` and its chain position (Ed25519 signatures are
 deterministic, the proof's ``created`` is ``validFrom``, and a confidential record's Disclosure
 salts are derived from the key and the chain position:
-:func:`passport.records.confidential.derived_salts`), so the hashes compared below are those of the
-redacted records the ledger holds. The first run notes in the key's chain
-state (``KEY.chain``, ``imports``) the chain head it started from (the *anchor*) and the
-``validFrom`` it gave rows without an ``@validFrom`` cell, and whether it signs confidential. A
-later run of the same file (same kind,
-same path) that has not completed yet, or of an unchanged file, signs every row again from that
-anchor with that time, in that form, which yields the very records the first run signed: the ledger's head
-then tells how many are in (one check that the last of them is the one the ledger holds, else
-:class:`ChainStateConflictError` naming both hashes), and only the rest is appended. A completed
-import of a file whose content has changed since starts afresh from the chain's head.
+:func:`passport.records.confidential.derived_salts`), so the hashes compared below are those of
+the redacted records the ledger holds. The first run notes in the key's chain state
+(``KEY.chain``, ``imports``) the chain head it started from (the *anchor*), the ``validFrom`` it
+gave rows without an ``@validFrom`` cell, and whether it signs confidential. A later run of the
+same file (same kind, same path) that has not completed yet, or of an unchanged file, signs every
+row again from that anchor with that time, in that form, which yields the very records the first
+run signed: the ledger's head then tells how many are in (one check that the last of them is the
+one the ledger holds, else :class:`ChainStateConflictError` naming both hashes), and only the rest
+is appended. A completed import of a file whose content has changed since starts afresh from the
+chain's head.
 """
 
 from __future__ import annotations

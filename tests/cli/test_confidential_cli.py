@@ -117,6 +117,10 @@ def test_sign_confidential_append_and_audit(miner: dict[str, Any]) -> None:
         bpass("record", "disclosures", h_tr, *db, cwd=cwd).stdout
     )}  # fmt: skip
     assert names == {"massGrams", "buyer"}
+    revealed = json.loads(
+        bpass("record", "disclosures", h_tr, "--reveal", *db, cwd=cwd).stdout
+    )  # fmt: skip
+    assert revealed == {"lot": lot, "record": h_ext, "massGrams": 1_000_000, "buyer": buyer}
 
     # a plain record appends as before
     assert bpass("append", "e.signed.json", *db, cwd=cwd).stdout.count("already in the ledger")
