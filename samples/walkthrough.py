@@ -39,7 +39,8 @@ Regenerate this file with `python -m samples.walkthrough`.
 All commands run from the repository root with the virtual environment active
 (`. .venv/bin/activate`). The walkthrough keeps its own ledger in `walkthrough/` and serves it on
 port 8100, so it never rebuilds a ledger under a running `make demo` (which keeps `demo/` and
-port 8000); `BPASS_HOME=walkthrough` makes every `bpass` command use it.
+port 8000); `BPASS_HOME=walkthrough` and `BPASS_PORT=8100` make every `bpass` command use them
+(the passports' links hold the port).
 
 ## 0. The sample chain
 
@@ -53,8 +54,8 @@ Every provenance record is **confidential** (docs/records.md, "Confidential reco
 holds it redacted — lot ids (opaque: they name no company, product or count), the kind of step,
 the links between records — while masses, element contents, buyers, sites and emissions travel
 as Disclosures that the node checks and keeps for the entitled parties only.""",
-        """export BPASS_HOME=walkthrough
-bpass demo --home walkthrough --port 8100 --packs 3 --no-serve --no-passports""",
+        """export BPASS_HOME=walkthrough BPASS_PORT=8100
+bpass demo --home walkthrough --packs 3 --no-serve --no-passports""",
         14,
     ),
     (
@@ -172,7 +173,7 @@ are entitled to (docs/records.md, "Who reads the Disclosures"), read here throug
 - **an authority** (the market-surveillance authority) gets everything.
 
 Auditors with a time-limited grant are described in docs/records.md.""",
-        """bpass serve --port 8100 > serve.log 2>&1 &
+        """bpass serve > serve.log 2>&1 &
 SERVER=$!
 until curl -sf """
         + NODE
@@ -202,7 +203,7 @@ bpass record disclosures $TRANSFER --key walkthrough/keys/minjiang.key --server 
         + """
 bpass passport show """
         + B2
-        + """ --role authority --json | jq .point2.elementMassesKg""",
+        + """ --role legitimate-interest --json | jq .passport.point2.elementMassesKg""",
         12,
     ),
     (
@@ -217,7 +218,7 @@ kill $SERVER""",
         """## 5. A consumer scans the QR code
 
 The QR code on the battery holds its GS1 Digital Link URI (the demo writes the images to
-`demo/qr/`). Opening it shows the public part of the passport (Annex XIII point 1) and whether it
+`walkthrough/qr/`). Opening it shows the public part of the passport (Annex XIII point 1) and whether it
 verifies. With `bpass serve` (or `make demo`) running, the URI answers a browser with a page that
 verifies the passport itself, in the browser, with WebCrypto (see `docs/screenshots/`), and a JSON
 client with the public partition; `GET /passports/{id}/qr.png` serves the QR image and `bpass qr`
@@ -371,18 +372,19 @@ bpass passport issue --pack $PACK3 --serial E75N-42-00003 \\
     ),
     (
         """**Tampering with a signed record.** Someone edits a signed record before appending it:
-here the footprint's boundary, a public member of the redacted record. The proof no longer
+here the footprint's method, a public member of the redacted record. The proof no longer
 verifies. (A concealed member cannot be edited either: its Disclosure would no longer match the
 digest the signature covers.)""",
         """LOT_RECORD=$(bpass trace $LOT --json | jq -r .record)
 cat > footprint.json <<EOF
 {"subject": {"type": "lot", "lot": "$LOT", "record": "$LOT_RECORD"},
  "boundary": "cradle-to-gate", "perKg": {"raw-material-acquisition": "11.900"},
- "method": "ISO 14067:2018, Battery Pass carbon footprint rules"}
+ "method": "ISO 14067:2018, Battery Pass carbon footprint rules",
+ "study": "Minjiang LiOH PCF 2026-Q3, reviewed by Terra Assurance"}
 EOF
 bpass record new CarbonFootprint --key walkthrough/keys/minjiang.key --data footprint.json \\
   --out signed.json
-sed -i 's/cradle-to-gate/cradle-to-grave/' signed.json
+sed -i 's/ISO 14067:2018/ISO 14067:2006/' signed.json
 bpass append signed.json""",
         4,
     ),
@@ -404,7 +406,7 @@ bpass audit""",
         6,
     ),
     (
-        """The demo ledger is now damaged on purpose; `bpass demo --reset` builds a fresh one.""",
+        """The demo ledger is now damaged on purpose; `bpass demo --home walkthrough --reset` builds a fresh one.""",
         None,
         0,
     ),
