@@ -231,9 +231,12 @@ class RemoteLedger:
             key, kind, subject, issuer=issuer, head=self.chain_head(issuer), valid_from=valid_from
         )
 
-    def parse(self, raw: bytes | str | dict[str, Any]) -> ParsedRecord:
-        """Append step 1 locally (size, strict JSON, schemas), before anything is sent."""
-        return parse_record(raw, max_bytes=self.max_record_bytes)
+    def parse(
+        self, raw: bytes | str | dict[str, Any], disclosures: Sequence[str] | None = None
+    ) -> ParsedRecord:
+        """Append step 1 locally (size, strict JSON, schemas; on the revealed subject of a
+        confidential record), before anything is sent."""
+        return parse_record(raw, max_bytes=self.max_record_bytes, disclosures=disclosures)
 
     # -- appending --------------------------------------------------------------------------
     def append(
@@ -256,14 +259,31 @@ class RemoteLedger:
         data = self.api.json("POST", "/records", content=body)
         return self._checked(_receipt(data))
 
-    def append_batch(self, raws: Sequence[bytes | str | dict[str, Any]]) -> list[translog.Receipt]:
-        """Append records atomically; a local or remote rejection names the item by index."""
+    def append_batch(
+        self,
+        raws: Sequence[bytes | str | dict[str, Any] | Confidential],
+        disclosures: Sequence[Sequence[str] | None] | None = None,
+    ) -> list[translog.Receipt]:
+        """Append records atomically; a local or remote rejection names the item by index.
+
+        A confidential record goes with its Disclosures (``disclosures[i]``, or together with
+        it as a :class:`Confidential`) as the item ``{"record": …, "disclosures": […]}``."""
+        if disclosures is not None and len(disclosures) != len(raws):
+            raise ValueError("disclosures must list one entry per record")
         parts = []
         for index, raw in enumerate(raws):
+            shown = list(disclosures[index] or ()) if disclosures is not None else []
+            if isinstance(raw, Confidential):
+                shown, raw = [*raw.disclosures, *shown], raw.record
             try:
-                parts.append(self.parse(raw).canonical)
+                parsed = self.parse(raw, shown or None)
             except BpassError as exc:
                 raise BatchItemError(index, exc) from exc
+            if shown:
+                listed = json.dumps(shown, separators=(",", ":")).encode("ascii")
+                parts.append(b'{"record":' + parsed.canonical + b',"disclosures":' + listed + b"}")
+            else:
+                parts.append(parsed.canonical)
         body = b"[" + b",".join(parts) + b"]"
         return [
             self._checked(_receipt(d))

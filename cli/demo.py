@@ -9,6 +9,7 @@ summary (each passport's id, pack lot, URL and QR image path).
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import socket
 import sys
@@ -29,6 +30,9 @@ DEFAULT_HOME = Path("demo")
 STATE_FILE = "demo.json"
 """Written into the demo home once the sample is completely loaded: what was built, and how."""
 STATE_VERSION = 1
+SERVER_FILE = "server.pid"
+"""Written into the demo home while ``bpass demo`` serves it: the serving process's id, so a
+second ``bpass demo`` never resets the ledger under a running server."""
 RESTRICTED = {"saale": "legitimate-interest", "msa": "authority"}
 """The sample actors whose keys unlock restricted passport partitions (Art. 77(2))."""
 
@@ -455,6 +459,15 @@ def _reuse_or_reset(
     and whether reused."""
     state = _read_state(cfg.home)
     reused = False
+    rebuild = reset or not (
+        _wanted(state, url, *wanted, cfg.public_base_url) and _ledger_exists(url)
+    )
+    serving = _serving_pid(cfg.home)
+    if rebuild and serving is not None and _ledger_exists(url):
+        raise ConfigurationError(
+            f"a demo server (process {serving}) serves the ledger in {cfg.home}: stop it "
+            "(Ctrl-C) before rebuilding that ledger, or give another --home"
+        )
     if reset:
         if not own_db and _sqlite_path(url) is None:
             raise ConfigurationError(
@@ -482,20 +495,44 @@ def _reuse_or_reset(
     return state, reused
 
 
+def _serving_pid(home: Path) -> int | None:
+    """The id of a live process serving the demo in ``home`` (its :data:`SERVER_FILE`), if
+    any; a file left by a process gone is ignored."""
+    try:
+        pid = int((home / SERVER_FILE).read_text("utf-8").strip())
+    except (OSError, ValueError):
+        return None
+    if pid == os.getpid():
+        return None
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return None
+    except PermissionError:  # it exists, owned by another user
+        return pid
+    return pid
+
+
 def _serve(cfg: Settings) -> None:
-    """Run the API server over the demo ledger until interrupted."""
+    """Run the API server over the demo ledger until interrupted, its process id noted in the
+    demo home meanwhile (:data:`SERVER_FILE`)."""
     import uvicorn
 
     from api.app import create_app
     from cli.serve import log_config
 
     app = create_app(cfg)
-    uvicorn.run(
-        app,
-        host=cfg.host,
-        port=cfg.port,
-        access_log=False,
-        log_config=log_config("warning"),
-        log_level="warning",
-        server_header=False,
-    )
+    marker = cfg.home / SERVER_FILE
+    marker.write_text(f"{os.getpid()}\n", "utf-8")
+    try:
+        uvicorn.run(
+            app,
+            host=cfg.host,
+            port=cfg.port,
+            access_log=False,
+            log_config=log_config("warning"),
+            log_level="warning",
+            server_header=False,
+        )
+    finally:
+        marker.unlink(missing_ok=True)

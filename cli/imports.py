@@ -46,13 +46,22 @@ def import_command(
         str | None, typer.Option("--format", help="csv, jsonl or xlsx (default: from the name).")
     ] = None,
     batch: Annotated[int, typer.Option("--batch", min=1, help="Records per append.")] = 500,
+    public: Annotated[
+        bool,
+        typer.Option(
+            "--public",
+            help="Sign plain records (default: confidential for a kind with confidential "
+            "members, its Disclosures kept by the node; see docs/records.md).",
+        ),
+    ] = False,
     db: DbOption = None,
     home: HomeOption = None,
     server: ServerOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Check every row, then sign them in chain order and append them in batches. Re-running
-    after a failure appends only the rows the ledger does not have yet."""
+    """Check every row, then sign them in chain order and append them in batches. Records of
+    a kind with confidential members are confidential unless --public. Re-running after a
+    failure appends only the rows the ledger does not have yet."""
     from passport.ledger.keystore import load_key
     from passport.service.imports import run_import, summary_lines
 
@@ -71,6 +80,7 @@ def import_command(
                     fmt=fmt,
                     batch_size=batch,
                     progress=update,
+                    confidential=not public,
                 )
         finally:
             ledger.close()

@@ -198,12 +198,14 @@ def record_new(
         ),
     ] = False,
     confidential: Annotated[
-        bool,
+        bool | None,
         typer.Option(
-            "--confidential",
-            help="Conceal the members KIND does not declare public; write {record, disclosures}.",
+            "--confidential/--public",
+            help="Conceal the members KIND does not declare public and write {record, "
+            "disclosures} (the default for a kind with confidential members), or sign plain.",
+            show_default=False,
         ),
-    ] = False,
+    ] = None,
     db: DbOption = None,
     home: HomeOption = None,
     server: ServerOption = None,
@@ -217,16 +219,22 @@ def record_new(
     ] = False,
 ) -> None:
     """Sign a new record of KIND, continuing the issuer's chain from the last record this key
-    signed here (KEY.chain) or the ledger's head, whichever is ahead. With --confidential the
-    record is redacted and written (or appended) with its Disclosures, as POST /records takes.
+    signed here (KEY.chain) or the ledger's head, whichever is ahead. A kind with confidential
+    members is signed confidential unless --public: the record is redacted and written (or
+    appended) with its Disclosures, as POST /records takes (docs/records.md).
 
     Without --json the signed record goes to --out or stdout (not printed when only appended)
     and an append's receipt to stderr."""
     from passport.ledger.keystore import load_key
+    from passport.records.confidential import public_members
     from passport.records.envelope import pretty, record_hash
     from passport.records.tabular import resolve_kind
     from passport.service.chainstate import note_signed, sign_ahead
     from signing.jcs import canonicalize
+
+    kind = resolve_kind(kind)
+    if confidential is None:
+        confidential = public_members(kind) is not None
 
     if offline and append:
         raise ConfigurationError("--offline cannot --append: append the file once online")
@@ -241,13 +249,13 @@ def record_new(
     signed: dict[str, Any] | Confidential
     if confidential:
         signed = sign_ahead(
-            load_key(key), key, resolve_kind(kind), subject, ledger=ledger,
+            load_key(key), key, kind, subject, ledger=ledger,
             from_ledger=from_ledger, remember=remember, confidential=True,
         )  # fmt: skip
         record, shown = signed.record, signed._asdict()
     else:
         signed = record = sign_ahead(
-            load_key(key), key, resolve_kind(kind), subject, ledger=ledger,
+            load_key(key), key, kind, subject, ledger=ledger,
             from_ledger=from_ledger, remember=remember,
         )  # fmt: skip
         shown = record
@@ -496,6 +504,14 @@ def record_disclosures(
             "--key", help="With --server: the reader's private key (the node logs it in)."
         ),
     ] = None,
+    reveal: Annotated[
+        bool,
+        typer.Option(
+            "--reveal",
+            help="Print the record's subject revealed with them (each checked against the "
+            "record's digests) instead.",
+        ),
+    ] = False,
     db: DbOption = None,
     home: HomeOption = None,
     server: ServerOption = None,
@@ -504,6 +520,8 @@ def record_disclosures(
     --key signs for: the node serves them to the record's issuer, a Transfer's buyer,
     authorities and the issuer's disclosure grantees only. Without it, read straight from the
     database (--db): that is the ledger operator's own access, no entitlement is checked."""
+    from passport.service.disclosures import operator_disclosures, revealed_subject
+
     if server:
         from api.client import RemoteLedger
         from passport.ledger.keystore import load_key
@@ -512,11 +530,15 @@ def record_disclosures(
             raise ConfigurationError("--server needs --key: the node serves entitled readers only")
         remote = RemoteLedger(server)
         try:
-            print_json(remote.disclosures(record_hash, load_key(key)))
+            disclosures = remote.disclosures(record_hash, load_key(key))
+            body = remote.record(record_hash) if reveal else b""
         finally:
             remote.close()
-        return
-    from passport.service.disclosures import operator_disclosures
-
-    ledger = open_ledger(db, home, need_log_key=False)
-    print_json(operator_disclosures(ledger, record_hash))
+    else:
+        ledger = open_ledger(db, home, need_log_key=False)
+        try:
+            disclosures = operator_disclosures(ledger, record_hash)
+            body = ledger.record(record_hash).body if reveal else b""
+        finally:
+            ledger.close()
+    print_json(revealed_subject(body, record_hash, disclosures) if reveal else disclosures)

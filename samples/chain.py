@@ -19,6 +19,7 @@ from typing import Any
 from passport.errors import BatchItemError
 from passport.ledger.batchsign import BatchSigner
 from passport.ledger.pipeline import Ledger
+from passport.records.confidential import public_members
 from signing.keys import SigningKey
 
 DEFAULT_BATCH = 500
@@ -63,6 +64,8 @@ class ChainWriter(BatchSigner):
     them in batches.
 
     ``on_append(n)`` is called after every batch with the number of records it appended.
+    ``confidential`` (the default) signs every record of a kind with confidential members
+    confidential; False signs them all plain.
     """
 
     def __init__(
@@ -71,8 +74,10 @@ class ChainWriter(BatchSigner):
         *,
         batch_size: int = DEFAULT_BATCH,
         on_append: Callable[[int], None] | None = None,
+        confidential: bool = True,
     ) -> None:
         super().__init__(ledger)
+        self.confidential = confidential
         self.batch_size = batch_size
         self.on_append = on_append
         self.counts: Counter[str] = Counter()
@@ -85,10 +90,19 @@ class ChainWriter(BatchSigner):
         *,
         at: str,
         issuer: str | None = None,
+        confidential: bool | None = None,
     ) -> str:
         """Sign a record of ``kind`` by ``key`` (for ``issuer``, default the key's did:key), queue
-        it, and return its hash (its id in the ledger once appended)."""
-        _, digest = self.sign(key, kind, subject, issuer=issuer, valid_from=at)
+        it, and return its hash (its id in the ledger once appended).
+
+        The record is confidential (its kind's non-public members concealed, see
+        :mod:`passport.records.confidential`) when ``confidential`` says so, by default when
+        the writer's ``confidential`` does and the kind has confidential members."""
+        if confidential is None:
+            confidential = self.confidential and public_members(kind) is not None
+        _, digest = self.sign(
+            key, kind, subject, issuer=issuer, valid_from=at, confidential=confidential
+        )
         self.counts[kind] += 1
         if len(self.pending) >= self.batch_size:
             self.flush()
@@ -96,11 +110,11 @@ class ChainWriter(BatchSigner):
 
     def flush(self) -> int:
         """Append the queued records in one atomic batch; the number appended."""
-        batch, self.pending = self.pending, []
+        batch, disclosures = self.take_pending()
         if not batch:
             return 0
         try:
-            self.ledger.append_batch(batch)
+            self.ledger.append_batch(batch, disclosures)
         except BatchItemError as exc:
             record = batch[exc.index]
             raise SampleLoadError(

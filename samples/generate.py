@@ -26,14 +26,19 @@ recycled content: they **fail** the Art. 8 minimums of 2031), even-numbered pack
 grade (they **pass** them). Upstream bulk lots (tonnes) are shared by many packs; masses are
 integer grams and element contents integer ppm, and every step's element balance holds exactly.
 
-Keys come from the seed, lot ids from counters, ``validFrom`` stamps from a fixed base date, so
-the same seed gives the same records (the ledger's acceptance times and the passports' random
-identifiers and issue times differ between runs).
+Every provenance record of a kind with confidential members is signed confidential (see
+docs/records.md "Confidential records"): volumes, counterparties, sites and emissions are
+concealed, and lot ids are opaque. Keys come from the seed, lot ids from a keyed hash of counters
+under the seed, the Disclosures' salts from the signers' keys and the records' chain positions
+(:func:`passport.records.confidential.derived_salts`), ``validFrom`` stamps from a fixed base
+date, so the same seed gives the same records (the ledger's acceptance times and the passports'
+random identifiers and issue times differ between runs).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -46,6 +51,7 @@ from typing import Any, Final
 from passport.document.ids import digital_link
 from passport.ledger.keystore import save_key
 from passport.ledger.pipeline import Ledger
+from passport.records.confidential import new_lot_id
 from samples.catalogue import ACTORS, BY_SLUG, actor_key
 from samples.chain import ChainWriter, SampleLoadError, Timeline
 from samples.designs import (
@@ -299,6 +305,7 @@ class _Builder:
         self.t = Timeline(BASE_DATE)
         self.w = ChainWriter(ledger, batch_size=10**9)  # sign everything first, append later
         self.keys = {a.slug: actor_key(seed, a.slug) for a in ACTORS}
+        self.lot_key = hashlib.sha256(f"bpass sample lot ids, seed {seed}".encode()).digest()
         self.lots: dict[str, Lot] = {}
         self.held: dict[str, dict[str, int]] = {a.slug: {} for a in ACTORS}
         self.counters: Counter[str] = Counter()
@@ -324,9 +331,13 @@ class _Builder:
         return self.w.sign_at(self.keys[slug], kind, subject, at=self.t.at(day))
 
     def lot_id(self, slug: str, code: str) -> str:
-        """A new lot id from the counter of (actor, product code)."""
+        """A new opaque lot id (:func:`passport.records.confidential.new_lot_id`: lot ids are
+        public and must not name the actor, the product or a count), its bits a keyed hash of
+        the counter of (actor, product code) under the seed, so the same seed gives the same
+        ids."""
         self.counters[f"{slug}:{code}"] += 1
-        return f"urn:lot:s{self.seed}:{slug}:{code}:{self.counters[f'{slug}:{code}']:04d}"
+        label = f"{slug}:{code}:{self.counters[f'{slug}:{code}']}".encode()
+        return new_lot_id(hmac.new(self.lot_key, label, hashlib.sha256).digest())
 
     def hold(self, slug: str, lot: Lot, grams: int) -> None:
         """Change an actor's holding of a lot (negative: it leaves)."""
@@ -473,7 +484,7 @@ class _Builder:
         verifier: str | None = None,
     ) -> str:
         """A cradle-to-gate CarbonFootprint of a lot, by its creator."""
-        study = f"PCF-{lot.id.rsplit(':', 3)[-3]}-{lot.product} (ISO 14067, cradle-to-gate)"
+        study = f"PCF-{lot.creator}-{lot.product} (ISO 14067, cradle-to-gate)"
         subject: dict[str, Any] = {
             "subject": lot.ref(),
             "boundary": "cradle-to-gate",
@@ -975,6 +986,7 @@ class _Builder:
                 day=42,
             )
             self.footprint("minjiang", product, {"raw-material-acquisition": "12.800"}, 43)
+            self.notes["lithium-hydroxide"] = product.id
         else:
             pool = sc6.ug()["Li"] * 90 // 100
             (product,) = self.transform(
@@ -1673,6 +1685,7 @@ def build_sample_ledger(
     base_url: str = DEFAULT_BASE_URL,
     key_dir: Path | None = None,
     issue_passports: bool = True,
+    confidential: bool = True,
 ) -> SampleSummary:
     """Append the sample supply chain for ``packs`` EV packs to an initialised ledger.
 
@@ -1681,7 +1694,8 @@ def build_sample_ledger(
     base URL); ``key_dir``, if given, receives every sample actor's key file (``<slug>.key``,
     PKCS#8 PEM, mode 0600). With ``issue_passports`` the OEM issues one passport per pack from
     the model data in ``samples/models``. ``progress(done, total)`` is called as records are
-    appended and passports issued.
+    appended and passports issued. Provenance records are confidential unless ``confidential``
+    is False (then every record is plain, with the same figures: a baseline for tests).
     """
     if packs < 1:
         raise ValueError("packs must be at least 1")
@@ -1692,15 +1706,15 @@ def build_sample_ledger(
     builder = _Builder(
         ledger, operator_key, packs=packs, seed=seed, design=design, base_url=base_url
     )
+    builder.w.confidential = confidential
     builder.run()
-    records = builder.w.pending
+    records, disclosures = builder.w.pending, builder.w.pending_disclosures
     total = len(records) + (packs if issue_passports else 0)
     done = 0
     for start in range(0, len(records), 500):
-        chunk = records[start : start + 500]
-        builder.w.pending = chunk
-        builder.w.flush()
-        done += len(chunk)
+        builder.w.pending = records[start : start + 500]
+        builder.w.pending_disclosures = disclosures[start : start + 500]
+        done += builder.w.flush()
         if progress is not None:
             progress(done, total)
     counts = dict(builder.w.counts)

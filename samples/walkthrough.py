@@ -21,8 +21,9 @@ MARK = "@@walkthrough-step@@"
 Step = tuple[str, str | None, int]
 """(markdown before the command, the command block or None, most output lines shown)."""
 
-B1 = "http://127.0.0.1:8000/01/04260998750011/21/E75N-42-00001"
-B2 = "http://127.0.0.1:8000/01/04260998750011/21/E75N-42-00002"
+B1 = "http://127.0.0.1:8100/01/04260998750011/21/E75N-42-00001"
+B2 = "http://127.0.0.1:8100/01/04260998750011/21/E75N-42-00002"
+NODE = "http://127.0.0.1:8100"
 
 STEPS: list[Step] = [
     (
@@ -36,7 +37,10 @@ printed (long outputs are cut where marked; hashes, passport ids and times diffe
 Regenerate this file with `python -m samples.walkthrough`.
 
 All commands run from the repository root with the virtual environment active
-(`. .venv/bin/activate`). `BPASS_HOME=demo` makes every `bpass` command use the demo ledger.
+(`. .venv/bin/activate`). The walkthrough keeps its own ledger in `walkthrough/` and serves it on
+port 8100, so it never rebuilds a ledger under a running `make demo` (which keeps `demo/` and
+port 8000); `BPASS_HOME=walkthrough` and `BPASS_PORT=8100` make every `bpass` command use them
+(the passports' links hold the port).
 
 ## 0. The sample chain
 
@@ -44,9 +48,25 @@ Three 75 kWh NMC811 packs from the sample chain: cobalt from the DR Congo (indus
 artisanal), nickel from Indonesian laterite and a Canadian sulfide mine, lithium from Australian
 spodumene and Chilean brine, manganese from South Africa, natural graphite from Mozambique and
 synthetic graphite from China, a recycler in Germany. `--no-passports` leaves the passports to
-the OEM (step 3); plain `bpass demo` issues them, serves the API and prints the URLs.""",
-        "export BPASS_HOME=demo\nbpass demo --packs 3 --no-serve --no-passports",
+the OEM (step 3); plain `bpass demo` issues them, serves the API and prints the URLs.
+
+Every provenance record is **confidential** (docs/records.md, "Confidential records"): the log
+holds it redacted — lot ids (opaque: they name no company, product or count), the kind of step,
+the links between records — while masses, element contents, buyers, sites and emissions travel
+as Disclosures that the node checks and keeps for the entitled parties only.""",
+        """export BPASS_HOME=walkthrough BPASS_PORT=8100
+bpass demo --home walkthrough --packs 3 --no-serve --no-passports""",
         14,
+    ),
+    (
+        "The lots this walkthrough follows, read from the demo's summary:",
+        """PACK1=$(jq -r '.summary.packs[0].packLot' walkthrough/demo.json)
+PACK2=$(jq -r '.summary.packs[1].packLot' walkthrough/demo.json)
+PACK3=$(jq -r '.summary.packs[2].packLot' walkthrough/demo.json)
+VEH=$(jq -r '.summary.packs[0].vehicleLot' walkthrough/demo.json)
+LOT=$(jq -r '.summary.lots["lithium-hydroxide"]' walkthrough/demo.json)
+echo "pack 2: $PACK2"; echo "lithium hydroxide: $LOT\"""",
+        4,
     ),
     (
         "Who is on the ledger (the operator registered every actor with its roles and sites):",
@@ -54,25 +74,33 @@ the OEM (step 3); plain `bpass demo` issues them, serves the API and prints the 
         30,
     ),
     (
-        """## 1. A supplier appends an attestation
+        """## 1. A supplier imports its records
 
-The lithium converter publishes the verified cradle-to-gate carbon footprint of its lithium
-hydroxide lot. A record names a lot by its id **and** by the hash of the record that created it;
-`bpass trace --json` gives that hash. The converter signs with its own key; the ledger checks
-the role (it created the lot), the schema and the signature, and returns a receipt with an
-inclusion proof in the transparency log.""",
-        """LOT=urn:lot:s42:minjiang:lioh:0001
-LOT_RECORD=$(bpass trace $LOT --json | jq -r .record)
-cat > footprint.json <<EOF
-{"subject": {"type": "lot", "lot": "$LOT", "record": "$LOT_RECORD"},
- "boundary": "cradle-to-gate",
- "perKg": {"raw-material-acquisition": "11.900"},
- "method": "ISO 14067:2018, Battery Pass carbon footprint rules",
- "study": "Minjiang LiOH PCF 2026-Q3, reviewed by Terra Assurance"}
+The lithium converter keeps its records in a spreadsheet and imports them with `bpass import`
+(CSV, JSON Lines or XLSX; `bpass record template KIND --csv` prints the header row): every row is
+checked first (nothing is signed if one is wrong), then signed in chain order with the
+converter's own key and appended in batches; re-running after a failure appends only what is
+missing. Records are confidential by default (`--public` signs them plain). First the verified
+cradle-to-gate carbon footprint of its lithium hydroxide lot: a row names the lot by its id, and
+the import fills in the hash of the record that created it.""",
+        """cat > footprints.csv <<EOF
+subject.type,subject.lot,boundary,perKg.raw-material-acquisition,method,study
+lot,$LOT,cradle-to-gate,11.900,"ISO 14067:2018, Battery Pass carbon footprint rules","Minjiang LiOH PCF 2026-Q3, reviewed by Terra Assurance"
 EOF
-bpass record new CarbonFootprint --key demo/keys/minjiang.key --data footprint.json --append \\
-  2> receipt.json
-jq '{recordHash, leafIndex, acceptedAt, treeSize}' receipt.json""",
+bpass import footprints.csv --kind CarbonFootprint --key walkthrough/keys/minjiang.key""",
+        4,
+    ),
+    (
+        """Then a delivery of 5 kg of that lithium hydroxide to the cathode maker Aurora, as a Transfer
+(the buyer accepts it with a `TransferAcceptance`, not shown):""",
+        """AURORA=$(bpass keys did walkthrough/keys/aurora.key)
+cat > deliveries.csv <<EOF
+lot,massGrams,buyer,reference
+$LOT,5000,$AURORA,DN-2026-LI-0042
+EOF
+bpass import deliveries.csv --kind Transfer --key walkthrough/keys/minjiang.key --json > delivery.json
+TRANSFER=$(jq -r .chainHead.hash delivery.json)
+jq '{rows, appended, confidential, chainHead}' delivery.json""",
         12,
     ),
     (
@@ -81,15 +109,15 @@ jq '{recordHash, leafIndex, acceptedAt, treeSize}' receipt.json""",
 Terra Assurance certifies the Mozambican graphite mine under IRMA. The subject is a facility of
 the mine's registered actor.""",
         """cat > irma.json <<EOF
-{"subject": {"type": "facility", "actor": "$(bpass keys did demo/keys/cabo.key)",
+{"subject": {"type": "facility", "actor": "$(bpass keys did walkthrough/keys/cabo.key)",
              "facility": "cabo-mine"},
  "scheme": "IRMA", "certificateId": "IRMA-MZ-2026-003", "level": "IRMA 50",
  "scope": "IRMA Standard for Responsible Mining v1.0: open pit and flotation plant",
  "validFrom": "2026-01-01T00:00:00Z", "validUntil": "2028-12-31T23:59:59Z"}
 EOF
-bpass record new Certification --key demo/keys/terra.key --data irma.json --append 2> cert.json
+bpass record new Certification --key walkthrough/keys/terra.key --data irma.json --append 2> cert.json
 CERT=$(jq -r .recordHash cert.json); echo "certificate record: $CERT"
-bpass trace urn:lot:s42:ebs:pack:0002 | grep -A7 '^C:'""",
+bpass trace $PACK2 | grep -A7 '^C:'""",
         12,
     ),
     (
@@ -98,15 +126,15 @@ within the certificate's validity). Months later the audit finds problems and th
 withdraws the certificate. Only the certifier (or the attestation's issuer) may: the mine itself
 is refused.""",
         """echo "{\\"record\\": \\"$CERT\\", \\"reason\\": \\"surveillance audit: tailings dam findings not remediated\\"}" > retract.json
-bpass record new Retraction --key demo/keys/cabo.key --data retract.json --append""",
+bpass record new Retraction --key walkthrough/keys/cabo.key --data retract.json --append""",
         6,
     ),
     (
         "The certifier's retraction is accepted; roll-ups from now on count the certificate as revoked:",
-        """bpass record new Retraction --key demo/keys/terra.key --data retract.json --append \\
+        """bpass record new Retraction --key walkthrough/keys/terra.key --data retract.json --append \\
   2> retraction.json && jq '{recordHash, leafIndex}' retraction.json
-bpass trace urn:lot:s42:ebs:pack:0002 | grep -A7 '^C:' | grep certified
-bpass trace urn:lot:s42:ebs:pack:0002 --json | jq -r '.flags[] | select(.code=="revoked-certificate") | .message'""",
+bpass trace $PACK2 | grep -A7 '^C:' | grep certified
+bpass trace $PACK2 --json | jq -r '.flags[] | select(.code=="revoked-certificate") | .message'""",
         12,
     ),
     (
@@ -116,10 +144,10 @@ Elbe Motors issues each pack's passport from its model data file (`samples/model
 ledger's roll-ups of the pack's provenance: carbon footprint per kWh and class, recycled content,
 origins, certification and due-diligence coverage. The issue is refused if anything is invalid.
 Pack 2 has the recycled-grade cathode, pack 1 the standard grade.""",
-        """bpass passport issue --pack urn:lot:s42:ebs:pack:0002 --serial E75N-42-00002 \\
-  --model samples/models/nmc811-75kwh.json --key demo/keys/elbe.key
-bpass passport issue --pack urn:lot:s42:ebs:pack:0001 --serial E75N-42-00001 \\
-  --model samples/models/nmc811-75kwh.json --key demo/keys/elbe.key > /dev/null
+        """bpass passport issue --pack $PACK2 --serial E75N-42-00002 \\
+  --model samples/models/nmc811-75kwh.json --key walkthrough/keys/elbe.key
+bpass passport issue --pack $PACK1 --serial E75N-42-00001 \\
+  --model samples/models/nmc811-75kwh.json --key walkthrough/keys/elbe.key > /dev/null
 bpass passport check """
         + B2,
         40,
@@ -130,10 +158,67 @@ bpass passport check """
         14,
     ),
     (
-        """## 4. A consumer scans the QR code
+        """## 4. Who sees what of a confidential record
+
+The converter's delivery of step 1 is one confidential Transfer. Its parties each see what they
+are entitled to (docs/records.md, "Who reads the Disclosures"), read here through the node's API:
+
+- **the public** (no token) gets the signed redacted record: the lot and the record that created
+  it, the digests of the concealed members — no mass, no buyer, no delivery note — and is refused
+  the Disclosures (403);
+- **the buyer** (Aurora) and **the issuer** (the converter) get the Disclosures; `--reveal`
+  checks each against the record's digests and prints the subject they reveal;
+- **the OEM** (Elbe Motors) is no party to a supplier's delivery and is refused (403); it sees its
+  passports' figures, which the node computed from the revealed records (step 3);
+- **an authority** (the market-surveillance authority) gets everything.
+
+Auditors with a time-limited grant are described in docs/records.md.""",
+        """bpass serve > serve.log 2>&1 &
+SERVER=$!
+until curl -sf """
+        + NODE
+        + """/log/checkpoint > /dev/null; do sleep 0.2; done
+curl -s """
+        + NODE
+        + """/records/$TRANSFER | jq .credentialSubject
+curl -s """
+        + NODE
+        + """/records/$TRANSFER/disclosures | jq -r '"\\(.status) \\(.code)"'""",
+        16,
+    ),
+    (
+        "The buyer, then the issuer:",
+        """bpass record disclosures $TRANSFER --key walkthrough/keys/aurora.key --server """
+        + NODE
+        + """ --reveal
+bpass record disclosures $TRANSFER --key walkthrough/keys/minjiang.key --server """
+        + NODE
+        + """ | jq length""",
+        12,
+    ),
+    (
+        "The OEM is refused; it reads its own passport's figures (point 2 here):",
+        """bpass record disclosures $TRANSFER --key walkthrough/keys/elbe.key --server """
+        + NODE
+        + """
+bpass passport show """
+        + B2
+        + """ --role legitimate-interest --json | jq .passport.point2.elementMassesKg""",
+        12,
+    ),
+    (
+        "The authority reads the Disclosures of any record:",
+        """bpass record disclosures $TRANSFER --key walkthrough/keys/msa.key --server """
+        + NODE
+        + """ --reveal | jq -c .
+kill $SERVER""",
+        4,
+    ),
+    (
+        """## 5. A consumer scans the QR code
 
 The QR code on the battery holds its GS1 Digital Link URI (the demo writes the images to
-`demo/qr/`). Opening it shows the public part of the passport (Annex XIII point 1) and whether it
+`walkthrough/qr/`). Opening it shows the public part of the passport (Annex XIII point 1) and whether it
 verifies. With `bpass serve` (or `make demo`) running, the URI answers a browser with a page that
 verifies the passport itself, in the browser, with WebCrypto (see `docs/screenshots/`), and a JSON
 client with the public partition; `GET /passports/{id}/qr.png` serves the QR image and `bpass qr`
@@ -147,7 +232,7 @@ writes it. From a terminal, the same URI works as the passport's identifier:""",
         14,
     ),
     (
-        """## 5. A repairer updates the state of health
+        """## 6. A repairer updates the state of health
 
 Saale EV Service, a person with a legitimate interest, records an inspection: state of health and
 a negative event. The new point-4 data is a signed partition committed by a public
@@ -163,16 +248,16 @@ Motors, the passport's economic operator, mandates it for this battery (Art. 77)
 EOF
 bpass passport update """
         + B2
-        + """ --key demo/keys/tisza.key --data soh.json
+        + """ --key walkthrough/keys/tisza.key --data soh.json
 bpass passport update """
         + B2
-        + """ --key demo/keys/saale.key --data soh.json
+        + """ --key walkthrough/keys/saale.key --data soh.json
 bpass passport mandate """
         + B2
-        + """ --to "$(bpass keys did demo/keys/saale.key)" --key demo/keys/elbe.key
+        + """ --to "$(bpass keys did walkthrough/keys/saale.key)" --key walkthrough/keys/elbe.key
 bpass passport update """
         + B2
-        + """ --key demo/keys/saale.key --data soh.json \\
+        + """ --key walkthrough/keys/saale.key --data soh.json \\
   --event "accident@2026-10-02T08:00:00Z:rear-end collision, pack inspected, no damage" \\
   --reason "annual inspection"
 bpass passport show """
@@ -181,7 +266,7 @@ bpass passport show """
         36,
     ),
     (
-        """## 6. A regulator audits the ledger and verifies a bundle offline
+        """## 7. A regulator audits the ledger and verifies a bundle offline
 
 The market-surveillance authority re-verifies everything: every record's signature and hash
 chain, every key's validity, every tree node and signed checkpoint.""",
@@ -202,27 +287,26 @@ bpass verify bundle.json""",
     ),
     (
         """The regulator also asks how a figure arose: every figure has a trail of the records behind it.""",
-        "bpass trace urn:lot:s42:ebs:pack:0002 --explain Co.recycled.post-consumer",
+        "bpass trace $PACK2 --explain Co.recycled.post-consumer",
         16,
     ),
     (
-        """## 7. A recycler closes the loop
+        """## 8. A recycler closes the loop
 
 The vehicle with pack 1 reaches its end of life. Elbe Motors transfers the vehicle lot to the
 recycler, which accepts it, marks the battery as waste, shreds the pack to black mass (recycled
 intake, post-consumer) and declares the battery recycled: the passport ceases (Art. 77(8)); its
 history stays verifiable.""",
-        """VEH=urn:lot:s42:elbe:vehicle:0001
-VEH_RECORD=$(bpass trace $VEH --json | jq -r .record)
+        """VEH_RECORD=$(bpass trace $VEH --json | jq -r .record)
 VEH_GRAMS=$(bpass trace $VEH --json | jq -r .massGrams)
-RBR=$(bpass keys did demo/keys/rbr.key)
+RBR=$(bpass keys did walkthrough/keys/rbr.key)
 echo "{\\"lot\\": \\"$VEH\\", \\"record\\": \\"$VEH_RECORD\\", \\"massGrams\\": $VEH_GRAMS, \\"buyer\\": \\"$RBR\\"}" > transfer.json
-bpass record new Transfer --key demo/keys/elbe.key --data transfer.json --append 2> transfer-receipt.json
+bpass record new Transfer --key walkthrough/keys/elbe.key --data transfer.json --append 2> transfer-receipt.json
 echo "{\\"transfer\\": \\"$(jq -r .recordHash transfer-receipt.json)\\", \\"decision\\": \\"accepted\\"}" > accept.json
-bpass record new TransferAcceptance --key demo/keys/rbr.key --data accept.json --append 2> /dev/null
+bpass record new TransferAcceptance --key walkthrough/keys/rbr.key --data accept.json --append 2> /dev/null
 bpass passport status """
         + B1
-        + """ --to waste --key demo/keys/rbr.key --reason "end-of-life vehicle taken back"
+        + """ --to waste --key walkthrough/keys/rbr.key --reason "end-of-life vehicle taken back"
 cat > shred.json <<EOF
 {"processStep": "recycling", "custody": "controlled-blending", "facility": "rbr-dormagen",
  "inputs": [{"lot": "$VEH", "record": "$VEH_RECORD", "massGrams": $VEH_GRAMS,
@@ -232,18 +316,18 @@ cat > shred.json <<EOF
              {"lot": "urn:lot:rbr:scrap:eol-0001", "product": "steel and aluminium scrap",
               "massGrams": 1800000, "elements": {}}]}
 EOF
-bpass record new Transformation --key demo/keys/rbr.key --data shred.json --append 2> shred-receipt.json
+bpass record new Transformation --key walkthrough/keys/rbr.key --data shred.json --append 2> shred-receipt.json
 jq '{recordHash, leafIndex}' shred-receipt.json
 bpass passport status """
         + B1
-        + """ --to recycled --key demo/keys/rbr.key --reason "shredded to black mass"
+        + """ --to recycled --key walkthrough/keys/rbr.key --reason "shredded to black mass"
 bpass passport show """
         + B1
         + """ --role public | sed -n '1,8p'""",
         30,
     ),
     (
-        """## 8. When someone tampers or over-claims
+        """## 9. When someone tampers or over-claims
 
 **Creating element mass from nothing.** A recovery step that puts out more cobalt than the black
 mass holds is rejected, and nothing is written:""",
@@ -254,7 +338,7 @@ cat > recover.json <<EOF
  "outputs": [{"lot": "urn:lot:rbr:coso4:eol-0001", "product": "recovered cobalt sulfate",
               "massGrams": 30000, "elements": {"Co": 209656}}]}
 EOF
-bpass record new Transformation --key demo/keys/rbr.key --data recover.json --append""",
+bpass record new Transformation --key walkthrough/keys/rbr.key --data recover.json --append""",
         4,
     ),
     (
@@ -268,13 +352,13 @@ black mass is post-consumer; claiming pre-consumer cobalt is an over-claim:""",
               "massGrams": 25000, "elements": {"Co": 209656},
               "claims": [{"type": "recycled-pre-consumer", "element": "Co", "grams": 5000}]}]}
 EOF
-bpass record new Transformation --key demo/keys/rbr.key --data recover.json --append""",
+bpass record new Transformation --key walkthrough/keys/rbr.key --data recover.json --append""",
         4,
     ),
     (
         "**Consuming more than one holds** is a mass-balance error:",
         """sed -i 's/"massGrams": 180000/"massGrams": 250000/' recover.json
-bpass record new Transformation --key demo/keys/rbr.key --data recover.json --append""",
+bpass record new Transformation --key walkthrough/keys/rbr.key --data recover.json --append""",
         4,
     ),
     (
@@ -282,16 +366,25 @@ bpass record new Transformation --key demo/keys/rbr.key --data recover.json --ap
 than the ledger's roll-up supports cannot issue the passport; every difference is listed:""",
         """jq '.point1.carbonFootprint.performanceClass = "A"' samples/models/nmc811-75kwh.json \\
   > optimistic-model.json
-bpass passport issue --pack urn:lot:s42:ebs:pack:0003 --serial E75N-42-00003 \\
-  --model optimistic-model.json --key demo/keys/elbe.key""",
+bpass passport issue --pack $PACK3 --serial E75N-42-00003 \\
+  --model optimistic-model.json --key walkthrough/keys/elbe.key""",
         12,
     ),
     (
-        """**Tampering with a signed record.** Someone edits a signed record's figure before
-appending it: the proof no longer verifies.""",
-        """bpass record new CarbonFootprint --key demo/keys/minjiang.key --data footprint.json \\
+        """**Tampering with a signed record.** Someone edits a signed record before appending it:
+here the footprint's method, a public member of the redacted record. The proof no longer
+verifies. (A concealed member cannot be edited either: its Disclosure would no longer match the
+digest the signature covers.)""",
+        """LOT_RECORD=$(bpass trace $LOT --json | jq -r .record)
+cat > footprint.json <<EOF
+{"subject": {"type": "lot", "lot": "$LOT", "record": "$LOT_RECORD"},
+ "boundary": "cradle-to-gate", "perKg": {"raw-material-acquisition": "11.900"},
+ "method": "ISO 14067:2018, Battery Pass carbon footprint rules",
+ "study": "Minjiang LiOH PCF 2026-Q3, reviewed by Terra Assurance"}
+EOF
+bpass record new CarbonFootprint --key walkthrough/keys/minjiang.key --data footprint.json \\
   --out signed.json
-sed -i 's/"11.900"/"1.190"/' signed.json
+sed -i 's/ISO 14067:2018/ISO 14067:2006/' signed.json
 bpass append signed.json""",
         4,
     ),
@@ -301,7 +394,7 @@ stored record (here the first certificate, upgraded from IRMA 50 to IRMA 75 dire
 SQLite), the audit names it.""",
         """python - <<'EOF'
 import sqlite3
-db = sqlite3.connect("demo/ledger.sqlite")
+db = sqlite3.connect("walkthrough/ledger.sqlite")
 leaf, body = db.execute(
     "SELECT leaf_index, body FROM records WHERE kind = 'Certification' ORDER BY leaf_index"
 ).fetchone()
@@ -313,7 +406,7 @@ bpass audit""",
         6,
     ),
     (
-        """The demo ledger is now damaged on purpose; `bpass demo --reset` builds a fresh one.""",
+        """The demo ledger is now damaged on purpose; `bpass demo --home walkthrough --reset` builds a fresh one.""",
         None,
         0,
     ),

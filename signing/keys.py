@@ -9,6 +9,8 @@ Pure module: bytes in, bytes out; reading the PEM file is the caller's business.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -54,6 +56,16 @@ class SigningKey:
     def sign(self, message: bytes) -> bytes:
         """Return the deterministic 64-byte Ed25519 signature of ``message`` (RFC 8032 §5.1.6)."""
         return ed25519.sign(self._secret, message)
+
+    def derive_secret(self, label: bytes) -> bytes:
+        """A 32-byte secret derived from the private key for the purpose named by ``label``:
+        HMAC-SHA256 keyed with the private key (the HKDF-Extract step of RFC 5869 §2.2, with
+        the label as domain separation). Deterministic, and as secret as the key: what a
+        signer needs to make the same confidential record twice (salts of its Disclosures)
+        without keeping state. A different label gives an independent secret."""
+        if not label:
+            raise ValueError("a derived secret needs a non-empty label")
+        return hmac.new(self._seed, b"bpass derived secret\x00" + label, hashlib.sha256).digest()
 
     @property
     def multikey(self) -> str:

@@ -17,22 +17,34 @@ from __future__ import annotations
 
 import base64
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache
 from typing import Any, NamedTuple
 
 import schemas
 from passport.errors import ConcealmentError, MalformedRecordError, UndisclosedMemberError
-from signing.disclosures import ARRAY_DIGEST, SD, SD_ALG, SHA_256, conceal, parse_disclosure, reveal
+from signing.disclosures import (
+    ARRAY_DIGEST,
+    SALT_BYTES,
+    SD,
+    SD_ALG,
+    SHA_256,
+    conceal,
+    parse_disclosure,
+    reveal,
+)
 from signing.errors import CanonicalizationError
-from signing.jcs import parse_json
+from signing.jcs import canonicalize, parse_json
+from signing.keys import SigningKey
 
 __all__ = [
     "ALL_PUBLIC",
     "PUBLIC_ANNOTATION",
     "Confidential",
+    "SaltFor",
     "check_concealment",
     "conceal_subject",
+    "derived_salts",
     "is_redacted",
     "new_lot_id",
     "public_members",
@@ -79,13 +91,42 @@ def is_redacted(subject: Mapping[str, Any]) -> bool:
     return SD in subject or SD_ALG in subject
 
 
-def conceal_subject(kind: str, subject: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+SaltFor = Callable[[str, Any], str]
+"""The salt of the Disclosure of a member, given its name and value."""
+
+
+def derived_salts(key: SigningKey, context: Any) -> SaltFor:
+    """Salts derived from the signer's private key instead of drawn at random: the salt of a
+    member is the first 128 bits of :meth:`signing.keys.SigningKey.derive_secret` over the
+    canonical JSON of ``[context, name, value]``. As unpredictable as random salts to anyone
+    without the key (RFC 9901 §9.3 asks salts no one else can guess, unique per claim: the
+    context names the record, the value is in the label), and the same on every signing, so a
+    signer re-signing the same record — an import resumed after a failure, a sample rebuilt
+    from its seed — gets the very same redacted record and hash, as Ed25519 signatures are
+    deterministic too."""
+
+    def salt(name: str, value: Any) -> str:
+        label = b"disclosure salt\x00" + canonicalize([context, name, value])
+        raw = key.derive_secret(label)[:SALT_BYTES]
+        return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+    return salt
+
+
+def conceal_subject(
+    kind: str, subject: Mapping[str, Any], *, salt: SaltFor | None = None
+) -> tuple[dict[str, Any], list[str]]:
     """The redacted subject of ``kind`` and its Disclosures: every member the kind does not
-    declare public is concealed. A subject with nothing to conceal is returned as it is."""
+    declare public is concealed, each with a random salt or, given ``salt``, the salt it
+    gives (:func:`derived_salts`). A subject with nothing to conceal is returned as it is."""
     public = public_members(kind)
     if public is None or all(name in public for name in subject):
         return dict(subject), []
-    redacted, disclosures = conceal(subject, public)
+    if salt is None:
+        redacted, disclosures = conceal(subject, public)
+    else:
+        salts = iter([salt(n, v) for n, v in subject.items() if n not in public])
+        redacted, disclosures = conceal(subject, public, salt=lambda: next(salts))
     redacted[SD_ALG] = SHA_256
     return redacted, [d.encoded for d in disclosures]
 
@@ -213,8 +254,13 @@ def disclosure_members(disclosures: Iterable[str]) -> list[tuple[str, str]]:
     return out
 
 
-def new_lot_id() -> str:
+def new_lot_id(entropy: bytes | None = None) -> str:
     """A fresh opaque lot id: ``urn:lot:`` and 128 random bits in lower-case base32 (26
-    characters). Lot ids are public: they must not spell out a site, a customer or a volume."""
-    raw = base64.b32encode(secrets.token_bytes(16)).decode("ascii").rstrip("=").lower()
+    characters). Lot ids are public: they must not spell out a site, a customer or a volume.
+    ``entropy`` (at least 16 bytes, e.g. a keyed hash) replaces the random bits when the id
+    must be reproducible."""
+    if entropy is not None and len(entropy) < 16:
+        raise ValueError("an opaque lot id needs at least 16 bytes of entropy")
+    bits = secrets.token_bytes(16) if entropy is None else entropy[:16]
+    raw = base64.b32encode(bits).decode("ascii").rstrip("=").lower()
     return f"urn:lot:{raw}"

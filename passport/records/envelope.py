@@ -27,8 +27,10 @@ from passport.errors import (
 from passport.records import schema_gate
 from passport.records.confidential import (
     Confidential,
+    SaltFor,
     check_concealment,
     conceal_subject,
+    derived_salts,
     is_redacted,
     reveal_subject,
 )
@@ -315,6 +317,7 @@ def sign_record(
     *,
     created: str | None = None,
     confidential: Literal[True],
+    salt: SaltFor | None = None,
 ) -> Confidential: ...
 def sign_record(
     unsigned: dict[str, Any],
@@ -322,17 +325,21 @@ def sign_record(
     *,
     created: str | None = None,
     confidential: bool = False,
+    salt: SaltFor | None = None,
 ) -> dict[str, Any] | Confidential:
     """Add an eddsa-jcs-2022 proof by ``key`` for the record's issuer.
 
     With ``confidential``, the subject's members its kind does not declare public are
     concealed first (:func:`passport.records.confidential.conceal_subject`) and the proof is
-    over the redacted record: the result is that record and its Disclosures.
+    over the redacted record: the result is that record and its Disclosures. Their salts are
+    random, or given by ``salt`` (:func:`passport.records.confidential.derived_salts`).
     """
     vm = verification_method_for(unsigned["issuer"], key)
     if not confidential:
         return create_proof(unsigned, key, vm, created=created)
-    subject, disclosures = conceal_subject(unsigned["type"][1], unsigned["credentialSubject"])
+    subject, disclosures = conceal_subject(
+        unsigned["type"][1], unsigned["credentialSubject"], salt=salt
+    )
     redacted = {**unsigned, "credentialSubject": subject}
     return Confidential(create_proof(redacted, key, vm, created=created), tuple(disclosures))
 
@@ -358,6 +365,7 @@ def sign_next(
     head: tuple[int, str | None],
     valid_from: str | None = None,
     confidential: Literal[True],
+    derive_salts: bool = False,
 ) -> Confidential: ...
 def sign_next(
     key: SigningKey,
@@ -368,10 +376,14 @@ def sign_next(
     head: tuple[int, str | None],
     valid_from: str | None = None,
     confidential: bool = False,
+    derive_salts: bool = False,
 ) -> dict[str, Any] | Confidential:
     """A record of ``kind`` signed by ``key``, continuing the issuer's chain from ``head``
     ((sequence, hash) of its newest record; (0, None) before its first); with
-    ``confidential``, redacted and with its Disclosures (see :func:`sign_record`)."""
+    ``confidential``, redacted and with its Disclosures (see :func:`sign_record`); with
+    ``derive_salts`` too, their salts derived from ``key`` and the record's chain position
+    (:func:`passport.records.confidential.derived_salts`), so signing the same record again
+    gives the same bytes and hash."""
     sequence, previous = head
     stamp = valid_from or format_ts(now(), micro=False)
     unsigned = build_record(
@@ -383,7 +395,8 @@ def sign_next(
         valid_from=stamp,
     )
     if confidential:
-        return sign_record(unsigned, key, created=stamp, confidential=True)
+        salt = derived_salts(key, [issuer, sequence + 1, kind]) if derive_salts else None
+        return sign_record(unsigned, key, created=stamp, confidential=True, salt=salt)
     return sign_record(unsigned, key, created=stamp)
 
 

@@ -34,6 +34,7 @@ from typing import Any
 
 import schemas
 from passport.errors import KindNameError
+from passport.records.confidential import public_members
 from passport.records.envelope import known_kinds, schema_errors
 from passport.records.names import closest, match_name
 from passport.timefmt import parse_ts
@@ -292,11 +293,21 @@ def template(kind: str) -> str:
     lines = [f"// {kind}: {root.get('title', kind)}"]
     if root.get("description"):
         lines.append(f"// {root['description']}")
+    public = public_members(kind)
+    if public is not None:
+        lines.append(
+            "// Signed confidential by default (`bpass record new`, `bpass import`): the members "
+            "marked confidential are concealed in the logged record and go to the node as "
+            "Disclosures, read only by the issuer, a Transfer's buyer and authorities; "
+            "--public signs the record plain (docs/records.md, Confidential records)."
+        )
     lines.append(json.dumps(example(kind), indent=2, ensure_ascii=False))
     lines.append("")
     lines.append(f"Members of {kind} (flattened names; N counts array items from 0):")
     for m in members(kind):
         need = "required" if m.required else "optional"
+        if public is not None:
+            need += ", public" if m.segments[0] in public else ", confidential"
         if m.lot_record:
             need += ", filled in by `bpass import` from the lot id"
         column = ".".join("N" if seg == "#" else seg for seg in m.segments)

@@ -9,11 +9,14 @@ roles now (an actor gone from the ledger reads as the public). The decision is
 
 from __future__ import annotations
 
+from typing import Any
+
 from passport.document.access import DisclosureFacts, Reader, decide_disclosures
 from passport.document.disclosure_grants import live_grantee
 from passport.errors import NotFoundError
 from passport.ledger.pipeline import Ledger
 from passport.records.confidential import reveal_subject
+from passport.records.envelope import parse_record
 from passport.store.rows import StoredRecord
 from passport.store.sql.repository import Tx
 from passport.timefmt import format_ts, now
@@ -79,3 +82,16 @@ def operator_disclosures(ledger: Ledger, record_hash: str) -> list[str]:
         if tx.record_by_hash(record_hash) is None:
             raise NotFoundError(f"no record {record_hash}")
         return tx.disclosures_of(record_hash)
+
+
+def revealed_subject(body: bytes, record_hash: str, disclosures: list[str]) -> dict[str, Any]:
+    """The subject of the record ``record_hash`` revealed with ``disclosures`` and checked: the
+    bytes must hash to ``record_hash`` (else :class:`NotFoundError`: whoever served them did
+    not serve that record), every Disclosure must answer one of its digests and every digest
+    have its Disclosure, and the revealed subject must satisfy the kind's schema (the errors of
+    :func:`passport.records.envelope.parse_record`). A plain record's subject is returned as it
+    is."""
+    parsed = parse_record(body, max_bytes=len(body) + 1, disclosures=disclosures or None)
+    if parsed.hash != record_hash:
+        raise NotFoundError(f"the bytes served for {record_hash} hash to {parsed.hash}")
+    return dict(parsed.subject)

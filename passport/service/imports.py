@@ -4,19 +4,27 @@
    (:func:`passport.records.tabular.parse_rows`): unknown columns, cell types and units, lot
    references (resolved through the ledger, local or remote), the kind's schema. Any problem:
    :class:`ImportInvalidError` listing each with its row and column; nothing is signed.
-2. Sign every row in file order, continuing the issuer's chain (:mod:`passport.service.chainstate`).
-3. Append in batches (``Ledger.append_batch``, atomic each), reporting progress.
+2. Sign every row in file order, continuing the issuer's chain
+   (:mod:`passport.service.chainstate`): confidential by default for a kind with confidential
+   members (each record redacted, its Disclosures beside it: docs/records.md "Confidential
+   records"), plain with ``confidential=False``.
+3. Append in batches (``Ledger.append_batch``, atomic each, with the Disclosures), reporting
+   progress.
 
 Idempotence (re-running after a failure or an interruption appends only what is missing): a record
 is a pure function of its row, its ``validFrom`` and its chain position (Ed25519 signatures are
-deterministic, the proof's ``created`` is ``validFrom``). The first run notes in the key's chain
-state (``KEY.chain``, ``imports``) the chain head it started from (the *anchor*) and the
-``validFrom`` it gave rows without an ``@validFrom`` cell. A later run of the same file (same kind,
-same path) that has not completed yet, or of an unchanged file, signs every row again from that
-anchor with that time, which yields the very records the first run signed: the ledger's head
-then tells how many are in (one check that the last of them is the one the ledger holds, else
-:class:`ChainStateConflictError` naming both hashes), and only the rest is appended. A completed
-import of a file whose content has changed since starts afresh from the chain's head.
+deterministic, the proof's ``created`` is ``validFrom``, and a confidential record's Disclosure
+salts are derived from the key and the chain position:
+:func:`passport.records.confidential.derived_salts`), so the hashes compared below are those of
+the redacted records the ledger holds. The first run notes in the key's chain state
+(``KEY.chain``, ``imports``) the chain head it started from (the *anchor*), the ``validFrom`` it
+gave rows without an ``@validFrom`` cell, and whether it signs confidential. A later run of the
+same file (same kind, same path) that has not completed yet, or of an unchanged file, signs every
+row again from that anchor with that time, in that form, which yields the very records the first
+run signed: the ledger's head then tells how many are in (one check that the last of them is the
+one the ledger holds, else :class:`ChainStateConflictError` naming both hashes), and only the rest
+is appended. A completed import of a file whose content has changed since starts afresh from the
+chain's head.
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ from passport.errors import (
     ImportRowRejectedError,
 )
 from passport.ledger.log import Receipt
+from passport.records.confidential import derived_salts, public_members
 from passport.records.envelope import build_record, dumps, record_hash, sign_record
 from passport.records.tabular import ParsedRow, column_known, parse_rows, resolve_kind
 from passport.service.chainstate import ChainState, load_state, resolve_head, save_state
@@ -61,7 +70,11 @@ class ImportLedger(Protocol):
 
     def has_record(self, record_hash: str) -> bool: ...
 
-    def append_batch(self, raws: Sequence[bytes | str | dict[str, Any]]) -> list[Receipt]: ...
+    def append_batch(
+        self,
+        raws: Sequence[dict[str, Any]],
+        disclosures: Sequence[Sequence[str] | None] | None = None,
+    ) -> list[Receipt]: ...
 
 
 @dataclass(frozen=True)
@@ -86,6 +99,7 @@ class ImportResult:
     skipped: int
     resumed: bool
     head: tuple[int, str | None]
+    confidential: bool
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -97,6 +111,7 @@ class ImportResult:
             "appended": self.appended,
             "alreadyInLedger": self.skipped,
             "resumed": self.resumed,
+            "confidential": self.confidential,
             "chainHead": {"sequence": self.head[0], "hash": self.head[1]},
         }
 
@@ -286,24 +301,40 @@ def sign_rows(
     issuer: str,
     anchor: tuple[int, str | None],
     valid_from: str,
-) -> tuple[list[dict[str, Any]], list[str]]:
-    """Sign every row in order from ``anchor``: (records, their hashes). References to lots an
-    earlier row creates get that row's record hash."""
+    confidential: bool = False,
+) -> tuple[list[dict[str, Any]], list[str], list[tuple[str, ...] | None]]:
+    """Sign every row in order from ``anchor``: (records, their hashes, their Disclosures).
+    References to lots an earlier row creates get that row's record hash. With
+    ``confidential`` each record is the redacted one, its Disclosures' salts derived from the
+    key and its chain position (the same records on every run), and its hash is the redacted
+    record's."""
     records: list[dict[str, Any]] = []
     hashes: list[str] = []
+    disclosures: list[tuple[str, ...] | None] = []
     created: dict[str, str] = {}
     head = anchor
     for row in rows:
         fill_references(row, created)
         unsigned = row_record(kind, row, issuer=issuer, head=head, valid_from=valid_from)
-        signed = sign_record(unsigned, key, created=unsigned["validFrom"])
+        shown: tuple[str, ...] | None = None
+        if confidential:
+            # salts derived from the key and the chain position: a resumed import re-signs
+            # the very same redacted records (docs/records.md, "Importing rows")
+            salt = derived_salts(key, [issuer, head[0] + 1, kind])
+            sealed = sign_record(
+                unsigned, key, created=unsigned["validFrom"], confidential=True, salt=salt
+            )
+            signed, shown = sealed.record, sealed.disclosures
+        else:
+            signed = sign_record(unsigned, key, created=unsigned["validFrom"])
         digest = record_hash(dumps(signed))
         for lot in row.creates:
             created.setdefault(lot, digest)
         records.append(signed)
         hashes.append(digest)
+        disclosures.append(shown)
         head = (head[0] + 1, digest)
-    return records, hashes
+    return records, hashes, disclosures
 
 
 def row_drafts(
@@ -344,8 +375,12 @@ def run_import(
     fmt: str | None = None,
     batch_size: int = BATCH_SIZE,
     progress: Callable[[int, int], None] | None = None,
+    confidential: bool = True,
 ) -> ImportResult:
-    """Check, sign and append the file's rows (see the module's description); resumable."""
+    """Check, sign and append the file's rows (see the module's description); resumable.
+
+    The records are confidential when ``confidential`` (the default) and the kind has
+    confidential members; a resumed import keeps the form its first run chose."""
     kind, table, rows = check_file(ledger, path, kind, fmt)
     content = hashlib.sha256(path.read_bytes()).hexdigest()
     issuer = ledger.issuer_for_key(key)
@@ -356,13 +391,17 @@ def run_import(
     journal_key = f"{kind} {path.resolve()}"
     entry = state.imports.get(journal_key)
     resumed = entry is not None and (not entry["complete"] or entry["sha256"] == content)
+    confidential = confidential and public_members(kind) is not None
     if entry is not None and resumed:
         anchor: tuple[int, str | None] = (int(entry["anchor"][0]), entry["anchor"][1])
         stamp = str(entry["validFrom"])
+        confidential = bool(entry.get("confidential", False))
     else:
         anchor = resolve_head(state, issuer, ledger_head)
         stamp = format_ts(now(), micro=False)
-    records, hashes = sign_rows(key, kind, rows, issuer=issuer, anchor=anchor, valid_from=stamp)
+    records, hashes, disclosures = sign_rows(
+        key, kind, rows, issuer=issuer, anchor=anchor, valid_from=stamp, confidential=confidential
+    )
     total = len(records)
     ahead = ledger_head[0] - anchor[0]
     done = min(max(ahead, 0), total)
@@ -386,6 +425,7 @@ def run_import(
         "sha256": content,
         "rows": total,
         "complete": False,
+        "confidential": confidential,
     }
     save_state(key_path, state)
     if progress is not None:
@@ -393,8 +433,9 @@ def run_import(
     position = done
     while position < total:
         batch = records[position : position + batch_size]
+        shown = disclosures[position : position + batch_size] if confidential else None
         try:
-            ledger.append_batch(batch)
+            ledger.append_batch(batch, shown)
         except BatchItemError as exc:
             row = rows[position + exc.index]
             raise ImportRowRejectedError(
@@ -426,6 +467,7 @@ def run_import(
         skipped=done,
         resumed=resumed,
         head=(anchor[0] + total, hashes[-1]),
+        confidential=confidential,
     )
 
 
@@ -433,6 +475,7 @@ def summary_lines(result: ImportResult) -> list[str]:
     """The result for a terminal."""
     return [
         f"imported {result.file} ({result.format}) as {result.kind}: {result.rows} rows, "
-        f"{result.appended} appended, {result.skipped} already in the ledger",
+        f"{result.appended} appended, {result.skipped} already in the ledger"
+        + (", confidential (Disclosures kept by the node)" if result.confidential else ", plain"),
         f"issuer {result.issuer}, chain head {result.head[0]} {result.head[1]}",
     ]

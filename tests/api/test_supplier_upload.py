@@ -93,7 +93,7 @@ def test_drafts_signed_as_the_page_signs_are_the_records_bpass_import_signs(
     assert ledger.info().size == size  # a check appends nothing
     table = parse_table(data, "csv", "lots.csv")
     rows = check_table(table, "Extraction", "lots.csv", ledger.lot_record)
-    expected, _ = sign_rows(
+    expected, _, _ = sign_rows(
         miner,
         "Extraction",
         rows,
@@ -245,7 +245,7 @@ def test_a_row_consuming_a_lot_an_earlier_row_creates_gets_its_hash(
     rows = check_table(
         parse_table(data, "csv", "t.csv"), "Transformation", "t.csv", ledger.lot_record
     )
-    expected, hashes = sign_rows(
+    expected, hashes, _ = sign_rows(
         miner, "Transformation", rows, issuer=miner.did, anchor=ledger.chain_head(miner.did),
         valid_from=report.json()["validFrom"],
     )  # fmt: skip

@@ -95,8 +95,9 @@ def test_sign_confidential_append_and_audit(miner: dict[str, Any]) -> None:
     (cwd / "t.json").write_text(json.dumps(
         {"lot": lot, "record": h_ext, "massGrams": 1_000_000, "buyer": buyer}
     ))  # fmt: skip
+    # (confidential by default: no flag needed)
     receipt = bpass("record", "new", "Transfer", "--key", "m.key", "--data", "t.json",
-                    "--confidential", "--append", *db, cwd=cwd)  # fmt: skip
+                    "--append", *db, cwd=cwd)  # fmt: skip
     assert json.loads((cwd / "m.key.chain").read_text())["sequence"] == 2
     h_tr = json.loads(receipt.stderr)["recordHash"]
 
@@ -116,6 +117,10 @@ def test_sign_confidential_append_and_audit(miner: dict[str, Any]) -> None:
         bpass("record", "disclosures", h_tr, *db, cwd=cwd).stdout
     )}  # fmt: skip
     assert names == {"massGrams", "buyer"}
+    revealed = json.loads(
+        bpass("record", "disclosures", h_tr, "--reveal", *db, cwd=cwd).stdout
+    )  # fmt: skip
+    assert revealed == {"lot": lot, "record": h_ext, "massGrams": 1_000_000, "buyer": buyer}
 
     # a plain record appends as before
     assert bpass("append", "e.signed.json", *db, cwd=cwd).stdout.count("already in the ledger")
@@ -219,3 +224,26 @@ def test_remote_cli_signs_appends_and_reads_confidential_records(
         assert sorted(json.loads(shown.stdout)) == sorted(wrapped["disclosures"])
     refused = remote_bpass("record", "disclosures", h_tr, "--key", "rival.key")
     assert refused.returncode != 0 and "[disclosures_not_entitled]" in refused.stderr
+
+
+def test_record_new_is_confidential_by_default_and_plain_with_public(
+    miner: dict[str, Any],
+) -> None:
+    cwd, db = miner["cwd"], miner["db"]
+    (cwd / "e.json").write_text(json.dumps(extraction(new_lot_id())))
+    bpass("record", "new", "Extraction", "--key", "m.key", "--data", "e.json", "--out",
+          "default.json", *db, cwd=cwd)  # fmt: skip
+    default = json.loads((cwd / "default.json").read_text())
+    assert set(default) == {"record", "disclosures"} and len(default["disclosures"]) == 7
+    assert "massGrams" not in default["record"]["credentialSubject"]
+    bpass("record", "new", "Extraction", "--key", "m.key", "--data", "e.json", "--public",
+          "--out", "plain.json", *db, cwd=cwd)  # fmt: skip
+    plain = json.loads((cwd / "plain.json").read_text())
+    assert plain["type"][1] == "Extraction" and plain["credentialSubject"]["massGrams"] == MASS
+    assert "_sd" not in plain["credentialSubject"]
+    # a kind with nothing confidential is signed plain without asking
+    other = bpass("keys", "new", "--out", "o.key", cwd=cwd).stdout.strip()
+    (cwd / "a.json").write_text(json.dumps({"id": other, "name": "O", "roles": ["miner"]}))
+    bpass("record", "new", "ActorRegistration", "--key", "m.key", "--data", "a.json", "--out",
+          "reg.json", *db, cwd=cwd)  # fmt: skip
+    assert json.loads((cwd / "reg.json").read_text())["type"][1] == "ActorRegistration"

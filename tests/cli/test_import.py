@@ -1,10 +1,13 @@
 """`bpass import`: CSV, JSON Lines and XLSX rows checked in full, signed in chain order, appended
-in batches, resumed after a failure; and the same import through a remote node's API."""
+in batches, resumed after a failure; and the same import through a remote node's API. Records are
+confidential by default (redacted in the log, their Disclosures kept by the node), plain with
+--public."""
 
 from __future__ import annotations
 
 import csv
 import json
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +19,7 @@ from api.client import RemoteLedger
 from passport.ledger.pipeline import Ledger
 from passport.records.tabular import csv_columns
 from passport.service.imports import run_import
+from passport.store.sql.repository import Repository
 from tests.cli.test_cli import bpass
 from tests.conftest import Actors
 from tests.helpers.api import client
@@ -37,7 +41,20 @@ def miner(tmp_path: Path, db_url: str) -> dict[str, Any]:
           "--country", "CL", "--facilities", "fac.json", *db, cwd=tmp_path)  # fmt: skip
     bpass("actor", "add", "--did", buyer, "--name", "Refiner", "--role", "refiner", *db,
           cwd=tmp_path)  # fmt: skip
-    return {"db": db, "did": did, "buyer": buyer, "cwd": tmp_path}
+    return {"db": db, "did": did, "buyer": buyer, "cwd": tmp_path, "url": db_url}
+
+
+def stored(url: str) -> tuple[dict[str, int], int]:
+    """Stored records by kind and form (``Kind`` or ``Kind redacted``), and Disclosure rows."""
+    repo = Repository(url)
+    try:
+        with repo.read() as tx:
+            forms: Counter[str] = Counter()
+            for r in tx.records_range(0, tx.log_size()[0]):
+                forms[r.kind + (" redacted" if b'"_sd"' in r.body else "")] += 1
+            return dict(forms), tx.count_disclosures()
+    finally:
+        repo.dispose()
 
 
 def extraction_row(i: int, **over: str) -> dict[str, str]:
@@ -175,6 +192,22 @@ def test_a_failed_import_resumes_with_the_rest(miner: dict[str, Any]) -> None:
                   cwd=cwd)  # fmt: skip
     assert "1200 rows, 0 appended, 1200 already in the ledger" in third.stdout
     assert bpass("audit", *db, cwd=cwd).returncode == 0
+    # Confidential by default: the resumed run re-signed the same redacted records (their
+    # Disclosure salts come from the key and chain position), so the hashes matched.
+    assert result["confidential"] is True
+    forms, kept = stored(miner["url"])
+    assert forms["Extraction redacted"] == 1200 and "Extraction" not in forms
+    assert kept == 1200 * 8  # depositType … emissions: every non-public member, one row each
+
+
+def test_public_imports_plain_records(miner: dict[str, Any]) -> None:
+    cwd, db = miner["cwd"], miner["db"]
+    write_csv(cwd / "lots.csv", [extraction_row(i) for i in range(3)])
+    out = bpass("import", "lots.csv", "--kind", "Extraction", "--key", "miner.key", "--public",
+                "--json", *db, cwd=cwd)  # fmt: skip
+    assert json.loads(out.stdout)["confidential"] is False
+    forms, kept = stored(miner["url"])
+    assert forms["Extraction"] == 3 and "Extraction redacted" not in forms and kept == 0
 
 
 def test_ten_thousand_rows(miner: dict[str, Any]) -> None:
@@ -212,3 +245,8 @@ def test_import_through_a_remote_node(
     assert moved.appended == 1 and ledger.chain_head(key.did)[0] == 5
     again = run_import(remote, key, tmp_path / "miner.key", tmp_path / "lots.csv", "Extraction")
     assert (again.appended, again.skipped) == (0, 4)
+    # sent with their Disclosures through POST /records/batch: logged redacted, revealed to the node
+    body = ledger.record(ledger.lot_record("urn:lot:mine:00002") or "").body
+    assert b'"_sd"' in body and b"massGrams" not in body
+    with ledger.repo.read() as tx:
+        assert tx.count_disclosures() == 4 * 8 + 2  # the Transfer conceals massGrams and buyer

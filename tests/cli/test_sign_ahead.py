@@ -1,5 +1,6 @@
 """Signing ahead: `bpass record new --out` continues from the last record the key signed here
-(KEY.chain), so records signed offline append later in order; conflicts are refused."""
+(KEY.chain), so records signed offline append later in order; conflicts are refused. The records
+are DueDiligence reports, confidential by default: KEY.chain names the redacted record."""
 
 from __future__ import annotations
 
@@ -10,9 +11,18 @@ from typing import Any
 import pytest
 
 from passport.errors import ChainStateConflictError
+from passport.records.envelope import dumps, record_hash
 from passport.service.chainstate import ChainState, resolve_head
 from signing.keys import SigningKey
 from tests.cli.test_cli import bpass
+
+
+def signed(path: Path) -> dict[str, Any]:
+    """The signed (redacted) record of a `record new` output file: {record, disclosures}."""
+    wrapped = json.loads(path.read_text())
+    assert set(wrapped) == {"record", "disclosures"} and wrapped["disclosures"]
+    record: dict[str, Any] = wrapped["record"]
+    return record
 
 
 @pytest.fixture
@@ -39,12 +49,11 @@ def test_three_signed_ahead_then_appended_in_order(supplier: dict[str, Any]) -> 
         due_diligence(cwd / f"s{n}.json", did, n)
         bpass("record", "new", "DueDiligence", "--key", "s.key", "--data", f"s{n}.json",
               "--out", f"r{n}.json", *db, cwd=cwd)  # fmt: skip
-    sequences = [
-        json.loads((cwd / f"r{n}.json").read_text())["chain"]["sequence"] for n in (1, 2, 3)
-    ]
+    sequences = [signed(cwd / f"r{n}.json")["chain"]["sequence"] for n in (1, 2, 3)]
     assert sequences == [1, 2, 3]
     state = json.loads((cwd / "s.key.chain").read_text())
     assert state["issuer"] == did and state["sequence"] == 3
+    assert state["hash"] == record_hash(dumps(signed(cwd / "r3.json")))
     done = bpass("append", "r1.json", "r2.json", "r3.json", *db, cwd=cwd)
     assert done.stdout.count("appended as leaf") == 3
     # Back in step: the next record continues from the ledger and the state alike.
@@ -67,7 +76,7 @@ def test_offline_signing_from_local_state(supplier: dict[str, Any]) -> None:
     for n in (2, 3):
         bpass("record", "new", "DueDiligence", "--key", "s.key", "--data", "s.json", "--offline",
               "--out", f"r{n}.json", *offline, cwd=cwd)  # fmt: skip
-    assert json.loads((cwd / "r3.json").read_text())["chain"]["sequence"] == 3
+    assert signed(cwd / "r3.json")["chain"]["sequence"] == 3
     done = bpass("append", "r1.json", "r2.json", "r3.json", *db, cwd=cwd)
     assert done.stdout.count("appended as leaf") == 3
 
@@ -92,7 +101,7 @@ def test_ledger_ahead_wins_and_a_fork_is_refused(supplier: dict[str, Any]) -> No
     fresh = bpass("record", "new", "DueDiligence", "--key", "s.key", "--data", "s.json",
                   "--out", "r2.json", "--from-ledger", *db, cwd=cwd)  # fmt: skip
     assert fresh.returncode == 0
-    assert json.loads((cwd / "r2.json").read_text())["chain"]["sequence"] == 2
+    assert signed(cwd / "r2.json")["chain"]["sequence"] == 2
     bpass("append", "r2.json", *db, cwd=cwd)
 
 

@@ -27,9 +27,14 @@ def test_template_prints_an_example_and_every_member(tmp_path: Path) -> None:
     out = bpass("record", "template", "TRANSFER", cwd=tmp_path).stdout
     body = out[out.index("{") : out.index("}") + 1]
     assert set(json.loads(body)) == {"lot", "record", "massGrams", "buyer", "reference"}
-    assert "massGrams  (integer, required)" in out and "Mass in grams (integer)" in out
-    assert "reference  (string, optional)" in out
+    assert "massGrams  (integer, required, confidential)" in out
+    assert "Mass in grams (integer)" in out
+    assert "reference  (string, optional, confidential)" in out
+    assert "lot  (string, required, public)" in out
     assert "filled in by `bpass import` from the lot id" in out
+    assert "Signed confidential by default" in out and "--public signs the record plain" in out
+    registration = bpass("record", "template", "ActorRegistration", cwd=tmp_path).stdout
+    assert "confidential" not in registration and "name  (string, required)" in registration
 
 
 @pytest.mark.parametrize(

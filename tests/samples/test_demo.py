@@ -155,3 +155,38 @@ def test_a_taken_port_is_refused_before_anything_is_built(tmp_path: Path) -> Non
     assert f"port {port} on 127.0.0.1 is taken" in result.stderr
     assert f"make demo PORT={port + 1}" in result.stderr
     assert not (home / "ledger.sqlite").exists()
+
+
+def test_a_served_demo_ledger_is_never_rebuilt_under_its_server(tmp_path: Path) -> None:
+    """While a `bpass demo` process serves a home (its pid in server.pid), another `bpass demo`
+    that would reset or rebuild that ledger refuses and changes nothing; reusing it is fine, and
+    a pid file left by a process gone is ignored."""
+    import subprocess
+
+    from cli.demo import SERVER_FILE
+
+    home = tmp_path / "demo"
+    code, first, err = runner_demo(home)
+    assert code == 0 and first is not None, err
+    ledger_file = home / "ledger.sqlite"
+    before = ledger_file.read_bytes()
+    server = subprocess.Popen(["sleep", "600"])  # stands for the serving process
+    try:
+        (home / SERVER_FILE).write_text(f"{server.pid}\n")
+        refused = runner.invoke(app, ["demo", "--home", str(home), "--no-serve", "--reset"])
+        assert refused.exit_code == 2
+        assert f"process {server.pid}" in refused.stderr and "stop it" in refused.stderr
+        other = runner.invoke(
+            app, ["demo", "--home", str(home), "--no-serve", "--json", "--packs", "2"]
+        )
+        assert other.exit_code == 2 and "stop it" in other.stderr
+        assert ledger_file.read_bytes() == before
+        code, reused, err = runner_demo(home)  # the same options: reused, not rebuilt
+        assert code == 0 and reused is not None and reused["reused"] is True, err
+    finally:
+        server.kill()
+        server.wait()
+    # the server is gone (its pid file left behind): --reset works again
+    result = runner.invoke(app, ["demo", "--home", str(home), "--no-serve", "--reset", "--json",
+                                 "--packs", "1"])  # fmt: skip
+    assert result.exit_code == 0, result.stderr

@@ -137,7 +137,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     ledger = Ledger(Repository(url), log_key=SigningKey.from_seed(b"\x02" * 32), workers=1)
     operator = SigningKey.from_seed(b"\x01" * 32)
     ledger.initialise(operator, "page.test/log", "Page test operator")
-    summary = build_sample_ledger(ledger, packs=1, operator_key=operator, base_url=base)
+    # Plain records: the page verifies the passport's offline bundle, which does not carry
+    # redacted records yet (passport/service/bundle.py reads every record's subject).
+    summary = build_sample_ledger(
+        ledger, packs=1, operator_key=operator, base_url=base, confidential=False
+    )
     app = create_app(
         Settings(public_base_url=base), ledger, config=ApiConfig(checkpoint_cache_seconds=0)
     )
