@@ -94,11 +94,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     url, drop = _new_db_url(tmp_path_factory.mktemp("page"))
     ledger = Ledger(Repository(url), log_key=LOG, workers=1)
     ledger.initialise(OPERATOR, "page.test/log", "Page test operator")
-    # Plain records: the page verifies the passport's offline bundle, which does not carry
-    # redacted records yet (passport/service/bundle.py reads every record's subject).
-    summary = build_sample_ledger(
-        ledger, packs=1, operator_key=OPERATOR, base_url=base, confidential=False
-    )
+    summary = build_sample_ledger(ledger, packs=1, operator_key=OPERATOR, base_url=base)
     app = create_app(
         Settings(public_base_url=base), ledger, config=ApiConfig(checkpoint_cache_seconds=0)
     )

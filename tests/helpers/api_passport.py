@@ -69,11 +69,8 @@ def open_sample(tmp: Path, *, packs: int = 1, issue: bool = True) -> tuple[Ledge
     url, drop = _new_db_url(tmp)
     ledger = Ledger(Repository(url), log_key=LOG, workers=1)
     ledger.initialise(OPERATOR, "api.test/log", "API test operator")
-    # Plain records: the API tests build the passports' offline bundles, which do not carry
-    # redacted records yet (passport/service/bundle.py reads every record's subject).
     summary = build_sample_ledger(
         ledger, packs=packs, operator_key=OPERATOR, base_url=BASE_URL, issue_passports=issue,
-        confidential=False,
     )  # fmt: skip
     return ledger, summary, drop
 

@@ -289,12 +289,6 @@ def test_point2_masses_cannot_be_recomputed_from_confidential_records_view_and_p
     _attack_fails(worlds["confidential"], worlds["plain"], with_bundle=False)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="GET /passports/{id}/bundle answers 422 disclosure_missing on confidential records "
-    "until passport/service/bundle.py carries records redacted; remove this mark then",
-)
 def test_point2_masses_cannot_be_recomputed_with_the_public_bundle(
     worlds: dict[str, World],
 ) -> None:

@@ -137,11 +137,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     ledger = Ledger(Repository(url), log_key=SigningKey.from_seed(b"\x02" * 32), workers=1)
     operator = SigningKey.from_seed(b"\x01" * 32)
     ledger.initialise(operator, "page.test/log", "Page test operator")
-    # Plain records: the page verifies the passport's offline bundle, which does not carry
-    # redacted records yet (passport/service/bundle.py reads every record's subject).
-    summary = build_sample_ledger(
-        ledger, packs=1, operator_key=operator, base_url=base, confidential=False
-    )
+    summary = build_sample_ledger(ledger, packs=1, operator_key=operator, base_url=base)
     app = create_app(
         Settings(public_base_url=base), ledger, config=ApiConfig(checkpoint_cache_seconds=0)
     )
@@ -239,9 +235,9 @@ def test_a_page_showing_an_unverified_value_fails(browser: Any, site: Site, name
 
 # -- item 9: say exactly what was checked ------------------------------------------------------------
 def _hash(record: dict[str, Any]) -> str:
-    from passport.records.envelope import parse_record
+    from passport.records.envelope import dumps, record_hash
 
-    return parse_record(record, max_bytes=1 << 30).hash
+    return record_hash(dumps(record))  # a confidential record's hash: of its redacted bytes
 
 
 def _line(stdout: str, check: str) -> str:
