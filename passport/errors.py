@@ -400,6 +400,15 @@ class DisclosuresNotEntitledError(LedgerError):
     category = "forbidden"
 
 
+class LotNotEntitledError(LedgerError):
+    """The reader may not read this lot's roll-up or its trails: they go to the lot's creator,
+    the actors that hold or held it, the actors downstream of it (whose steps consumed it or who
+    hold a lot made from it) and authorities (``passport.document.access.may_read_lot``)."""
+
+    code = "lot_not_entitled"
+    category = "forbidden"
+
+
 # -- tabular import, record templates and signing ahead (passport/records/tabular.py,
 # passport/service/imports.py, passport/service/chainstate.py) ------------------------------
 class KindNameError(ConfigurationError):

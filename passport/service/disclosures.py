@@ -8,15 +8,17 @@ subject names (the node reveals it with the Disclosures it keeps) and the reader
 
 from __future__ import annotations
 
-from passport.document.access import DisclosureFacts, Reader, decide_disclosures
+from passport.document.access import (
+    COUNTERPARTY_MEMBER,
+    DisclosureFacts,
+    Reader,
+    decide_disclosures,
+)
 from passport.errors import NotFoundError
 from passport.ledger.pipeline import Ledger
 from passport.records.confidential import reveal_subject
 from passport.store.rows import StoredRecord
 from signing.jcs import parse_json
-
-COUNTERPARTY_MEMBER = {"Transfer": "buyer"}
-"""The subject member naming the counterparty entitled to a record's Disclosures, by kind."""
 
 
 def disclosure_facts(row: StoredRecord, disclosures: list[str]) -> DisclosureFacts:
