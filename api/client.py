@@ -185,6 +185,7 @@ class RemoteLedger:
         self.api = ApiClient(base_url, client=client, timeout=timeout)
         self.log_vkey = log_vkey
         self.max_record_bytes = max_record_bytes
+        self._reader_key: SigningKey | None = None
 
     def close(self) -> None:
         """Release the HTTP connections."""
@@ -271,6 +272,46 @@ class RemoteLedger:
         ]
 
     # -- queries ----------------------------------------------------------------------------
+    def login(self, key: SigningKey) -> None:
+        """Read hereafter as the actor ``key`` signs for (a bearer token from the node): the
+        node decides every restricted read (roll-ups, trails, facilities, Disclosures) from
+        that actor's ledger roles and relations; without it the client reads as the public."""
+        self.api.login(self.issuer_for_key(key), key)
+
+    def read_as(self, key: SigningKey) -> None:
+        """Log in as :meth:`login` does, but only before the first restricted read that needs
+        it (an import whose rows name lots): a run that reads nothing restricted, or whose key
+        the node does not know yet, never logs in."""
+        self._reader_key = key
+
+    def _restricted(self) -> None:
+        key = self._reader_key
+        if key is not None and self.api.token is None:
+            self.login(key)
+
+    def rollup(self, lot_id: str, *, at: str | None = None, trails: bool = True) -> dict[str, Any]:
+        """A lot's roll-up as the node serves it to this client's reader (JSON, camelCase;
+        ``LotNotEntitledError`` for a reader it does not entitle: anonymous, say)."""
+        self._restricted()
+        params = {"at": at, "trails": "true" if trails else "false"}
+        path = f"/lots/{quote(lot_id, safe=':')}/rollup"
+        data: dict[str, Any] = self.api.json("GET", path, params=params)
+        return data
+
+    def trail(self, lot_id: str, figure: str, *, at: str | None = None) -> dict[str, Any]:
+        """One figure's trail of a lot's roll-up, as the node serves it to this reader."""
+        self._restricted()
+        path = f"/lots/{quote(lot_id, safe=':')}/rollup/explain/{quote(figure, safe='')}"
+        data: dict[str, Any] = self.api.json("GET", path, params={"at": at})
+        return data
+
+    def actor(self, did: str) -> dict[str, Any]:
+        """A registered actor as the node serves it to this reader (``facilities`` null unless
+        the reader is the actor, the operator or an authority)."""
+        self._restricted()
+        data: dict[str, Any] = self.api.json("GET", f"/actors/{did}")
+        return data
+
     def disclosures(self, record_hash: str, key: SigningKey) -> list[str]:
         """A confidential record's Disclosures, read as the actor ``key`` signs for (the node
         serves them to the record's issuer, a Transfer's buyer and authorities only)."""
@@ -294,7 +335,10 @@ class RemoteLedger:
         """The hash of the record that created lot ``lot_id``; None if the node has no such lot.
 
         The API has no lot lookup of its own: the lot's roll-up (without trails) is the closest
-        endpoint that names the lot's creating record, at the cost of computing it."""
+        endpoint that names the lot's creating record, at the cost of computing it. Roll-ups go
+        to the lot's creator, holders, downstream actors and authorities: :meth:`login` first
+        (``LotNotEntitledError`` otherwise)."""
+        self._restricted()
         try:
             data = self.api.json(
                 "GET", f"/lots/{quote(lot_id, safe=':')}/rollup", params={"trails": "false"}

@@ -18,6 +18,7 @@ from passport.document.access import (
     LotAccessFacts,
     Reader,
     decide_lot,
+    is_authority,
     may_read_facilities,
     may_read_lot,
     may_read_trail_entry,
@@ -27,6 +28,7 @@ from passport.ledger.pipeline import Ledger
 from passport.service.disclosures import disclosure_facts
 from passport.store.rows import StoredActor, StoredKey
 from passport.store.sql.repository import Tx
+from passport.trace.config import TraceConfig
 from passport.trace.model import Rollup, Trail, TrailEntry
 from passport.trace.rollup import compute_rollup
 
@@ -58,8 +60,14 @@ def lot_access_facts(tx: Tx, lot_id: str, *, downstream: bool = True) -> LotAcce
 
 
 def decide_lot_read(tx: Tx, lot_id: str, reader: Reader) -> None:
-    """Raise ``LotNotEntitledError`` (or ``NotFoundError``) unless ``reader`` may read the lot's
-    roll-up; the downstream walk only when the cheaper facts did not already entitle it."""
+    """Raise ``LotNotEntitledError`` unless ``reader`` may read the lot's roll-up; the
+    downstream walk only when the cheaper facts did not already entitle it. An unknown lot is
+    ``NotFoundError`` for an authority only: anyone else is refused alike whether the lot
+    exists or not (a confidential output's lot id is no existence oracle)."""
+    if reader.did is None:
+        decide_lot(reader, LotAccessFacts(lot_id, creator=""))  # anonymous: no query at all
+    if tx.trace().lot(lot_id) is None and not is_authority(reader):
+        decide_lot(reader, LotAccessFacts(lot_id, creator=""))
     facts = lot_access_facts(tx, lot_id, downstream=False)
     if not may_read_lot(reader, facts):
         decide_lot(reader, lot_access_facts(tx, lot_id))
@@ -141,10 +149,12 @@ def _hidden_records(ledger: Ledger, reader: Reader, hashes: Iterable[str]) -> se
     return hidden
 
 
-def operator_rollup(ledger: Ledger, lot_id: str, *, at: str | None) -> Rollup:
+def operator_rollup(
+    ledger: Ledger, lot_id: str, *, at: str | None, config: TraceConfig | None = None
+) -> Rollup:
     """The lot's roll-up read straight from the database, trails whole: the operator's own
     access (``bpass trace … --db``), no entitlement decided."""
-    return compute_rollup(ledger.repo, lot_id, at=at)
+    return compute_rollup(ledger.repo, lot_id, at=at, config=config)
 
 
 @dataclass(frozen=True)

@@ -327,3 +327,10 @@ def test_the_registration_record_conceals_facilities(world: World) -> None:
     assert subject["id"] == world.w.did("miner")
     key = world.get("anonymous", f"/keys/{world.w.key('miner').multikey}").json()
     assert key["actorDid"] == world.w.did("miner") and key["state"] == "active"
+
+
+def test_an_unknown_lot_is_no_existence_oracle(world: World) -> None:
+    url = "/lots/urn:lot:aaaaaaaaaaaaaaaaaaaaaaaaaa/rollup"
+    assert world.get("authority", url).status_code == 404
+    for reader in ("anonymous", "oem", "supplier"):
+        assert_problem(world.get(reader, url), 403, "lot_not_entitled")
