@@ -17,7 +17,10 @@ import pytest
 from passport.ledger.keystore import load_key, save_key
 from passport.ledger.pipeline import Ledger
 from passport.settings import Settings
+from passport.store.sql.repository import Repository
+from signing.disclosures import parse_disclosure
 from tests.api.test_serve import Server, server
+from tests.cli.test_cli import bpass
 from tests.helpers.confidential_chain import ConfidentialWorld, build_confidential_world
 
 __all__ = ["server"]
@@ -86,3 +89,41 @@ def test_the_operator_reads_its_own_database_whole(
     assert done.returncode == 0, done.stderr
     entries = json.loads(done.stdout)["entries"]
     assert entries and all(isinstance(e["amount"], int) for e in entries)
+
+
+def test_actor_add_confidential_conceals_the_facilities(tmp_path: Path, db_url: str) -> None:
+    """The operator registers an actor with its facilities concealed: the signed record keeps
+    DID, name, roles and key; the Disclosure is the operator's to read from its database; the
+    actor still signs (its key is found from the redacted registration)."""
+
+    db = ["--db", db_url]
+    bpass("init", *db, cwd=tmp_path)
+    did = bpass("keys", "new", "--out", "m.key", cwd=tmp_path).stdout.strip()
+    site = {"id": "site-x", "name": "Mine X", "country": "CA", "latitude": "61.1234567"}
+    (tmp_path / "facilities.json").write_text(json.dumps([site]))
+    done = bpass("actor", "add", "--did", did, "--name", "M", "--role", "miner", "--country",
+                 "CA", "--facilities", "facilities.json", "--confidential", *db, cwd=tmp_path)  # fmt: skip
+    record_hash = done.stdout.split("(record ")[1].split(",")[0]
+    repo = Repository(db_url)
+    try:
+        with repo.read() as tx:
+            row = tx.record_by_hash(record_hash)
+            assert row is not None
+            body = json.loads(row.body)
+            actor = tx.actor(did)
+            assert actor is not None and list(actor.facilities) == [site]  # the revealed subject
+    finally:
+        repo.dispose()
+    assert set(body["credentialSubject"]) == {"id", "name", "country", "roles", "_sd", "_sd_alg"}
+    assert "61.1234567" not in row.body.decode()
+    shown = bpass("record", "disclosures", record_hash, *db, cwd=tmp_path)
+    assert [parse_disclosure(d).value for d in json.loads(shown.stdout)] == [[site]]
+    (tmp_path / "e.json").write_text(json.dumps({
+        "lot": "urn:lot:conf-reg-1", "material": "nickel", "depositType": "sulfidic",
+        "miningMethod": "industrial", "facility": "site-x", "country": "CA", "massGrams": 10,
+        "elements": {"Ni": 20_000},
+        "period": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-10T00:00:00Z"},
+    }))  # fmt: skip
+    bpass("record", "new", "Extraction", "--key", "m.key", "--data", "e.json", "--append",
+          *db, cwd=tmp_path)  # fmt: skip
+    assert "audit ok" in bpass("audit", *db, cwd=tmp_path).stdout  # the key, from the redacted one
