@@ -22,7 +22,13 @@ import httpx
 
 from api.auth import CHALLENGE_PREFIX
 from api.errors import RemoteError, errors_by_code
-from passport.errors import BatchItemError, ConfigurationError, LedgerStateError, NotFoundError
+from passport.errors import (
+    BatchItemError,
+    ConfigurationError,
+    LedgerStateError,
+    LotNotEntitledError,
+    NotFoundError,
+)
 from passport.ledger import log as translog
 from passport.ledger.accept import LedgerInfo
 from passport.records.confidential import Confidential
@@ -332,18 +338,25 @@ class RemoteLedger:
         return True
 
     def lot_record(self, lot_id: str) -> str | None:
-        """The hash of the record that created lot ``lot_id``; None if the node has no such lot.
+        """The hash of the record that created lot ``lot_id``; None if the node has no such lot
+        or, for a logged-in reader, none it may read.
 
         The API has no lot lookup of its own: the lot's roll-up (without trails) is the closest
         endpoint that names the lot's creating record, at the cost of computing it. Roll-ups go
-        to the lot's creator, holders, downstream actors and authorities: :meth:`login` first
-        (``LotNotEntitledError`` otherwise)."""
+        to the lot's creator, holders, downstream actors and authorities, and the node answers
+        alike for a lot the reader may not read and one that does not exist (no existence
+        oracle): to a logged-in reader both are None, a lot it could not sign about anyway. An
+        anonymous reader gets ``LotNotEntitledError``: :meth:`login` or :meth:`read_as` first."""
         self._restricted()
         try:
             data = self.api.json(
                 "GET", f"/lots/{quote(lot_id, safe=':')}/rollup", params={"trails": "false"}
             )
         except NotFoundError:
+            return None
+        except LotNotEntitledError:
+            if self.api.token is None:
+                raise
             return None
         return str(data["record"])
 
