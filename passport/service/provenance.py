@@ -11,7 +11,7 @@ does not (:func:`operator_rollup`).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from passport.document.access import (
@@ -47,8 +47,8 @@ def reader_of(tx: Tx, did: str | None) -> Reader:
 
 
 def lot_access_facts(tx: Tx, lot_id: str, *, downstream: bool = True) -> LotAccessFacts:
-    """The facts :func:`passport.document.access.may_read_lot` decides from: two queries (the
-    lot with its holders; with ``downstream``, one recursive query for everyone downstream).
+    """The facts :func:`passport.document.access.may_read_lot` decides from: the lot and its
+    holders (two queries) and, with ``downstream``, everyone downstream (one recursive query).
     :class:`NotFoundError` for an unknown lot."""
     tt = tx.trace()
     lot = tt.lot(lot_id)
@@ -61,16 +61,22 @@ def lot_access_facts(tx: Tx, lot_id: str, *, downstream: bool = True) -> LotAcce
 
 def decide_lot_read(tx: Tx, lot_id: str, reader: Reader) -> None:
     """Raise ``LotNotEntitledError`` unless ``reader`` may read the lot's roll-up; the
-    downstream walk only when the cheaper facts did not already entitle it. An unknown lot is
-    ``NotFoundError`` for an authority only: anyone else is refused alike whether the lot
-    exists or not (a confidential output's lot id is no existence oracle)."""
+    downstream query only when the lot's creator and holders did not already decide it. An
+    unknown lot is ``NotFoundError`` for an authority only: anyone else is refused alike
+    whether the lot exists or not (a confidential output's lot id is no existence oracle)."""
+    unknown = LotAccessFacts(lot_id, creator="")
     if reader.did is None:
-        decide_lot(reader, LotAccessFacts(lot_id, creator=""))  # anonymous: no query at all
-    if tx.trace().lot(lot_id) is None and not is_authority(reader):
-        decide_lot(reader, LotAccessFacts(lot_id, creator=""))
-    facts = lot_access_facts(tx, lot_id, downstream=False)
+        decide_lot(reader, unknown)  # anonymous: refused without a query
+    try:
+        facts = lot_access_facts(tx, lot_id, downstream=False)
+    except NotFoundError:
+        if is_authority(reader):
+            raise
+        decide_lot(reader, unknown)
+        raise  # not reached: decide_lot refused
     if not may_read_lot(reader, facts):
-        decide_lot(reader, lot_access_facts(tx, lot_id))
+        parties = frozenset(tx.trace().downstream_parties(lot_id))
+        decide_lot(reader, replace(facts, downstream=parties))
 
 
 @dataclass(frozen=True)
