@@ -4,7 +4,8 @@ Layering (design): routes parse, call ``passport`` and render; every error becom
 problem (:mod:`api.problems`); bodies are size-capped before they are read
 (:class:`api.middleware.BodyLimitMiddleware`). Each resource has its own router module under
 ``api/routes``: records, actors, log, auth, lots (roll-ups), passports (with QR images and
-bundles) and the GS1 Digital Link resolver with its HTML page; ``/static`` serves the page's
+bundles), the GS1 Digital Link resolver with its HTML page, and the supplier page with its
+upload check; ``/static`` serves the page's
 same-origin CSS and JavaScript (the in-browser verifier).
 """
 
@@ -35,7 +36,7 @@ from api.middleware import (
 )
 from api.openapi import finish as finish_openapi
 from api.problems import install as install_problem_handlers
-from api.routes import actors, auth, log, lots, passports, records, resolver
+from api.routes import actors, auth, log, lots, passports, records, resolver, supplier
 from api.writer import AppendCoalescer
 from passport.errors import RecordTooLargeError
 from passport.ledger.pipeline import Ledger
@@ -55,6 +56,11 @@ TAGS = [
         "name": "passports",
         "description": "Battery passports: issue and change by signed records; read the "
         "partitions your access role may see; compliance, export, QR codes, offline bundles.",
+    },
+    {
+        "name": "supplier",
+        "description": "The supplier page's upload check: an import file's report and the "
+        "unsigned drafts of its records, signed in the supplier's browser.",
     },
     {
         "name": "resolver",
@@ -81,6 +87,7 @@ def _limit_rule(ledger: Ledger, config: ApiConfig) -> LimitRule:
 
     other = too_large(config.max_other_bytes)
     passport_error = too_large(config.max_passport_bytes)
+    import_error = too_large(config.max_import_bytes)
 
     def rule(method: str, path: str) -> tuple[int, Callable[[int], BpassError]]:
         if method == "POST" and path == "/records":
@@ -89,6 +96,8 @@ def _limit_rule(ledger: Ledger, config: ApiConfig) -> LimitRule:
             return batch_limit, batch_error
         if method == "POST" and path.startswith("/passports"):
             return config.max_passport_bytes, passport_error
+        if method == "POST" and path == "/imports/validate":
+            return config.max_import_bytes, import_error
         return config.max_other_bytes, other
 
     return rule
@@ -150,7 +159,7 @@ def create_app(
     app.state.bpass = state
     app.state.challenge_limits = ChallengeLimits.of(config)
     install_problem_handlers(app)
-    for module in (resolver, records, actors, log, auth, lots, passports):
+    for module in (resolver, records, actors, log, auth, lots, passports, supplier):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Added last = outermost: access log, then the catch-all, then the body limit.

@@ -25,6 +25,8 @@ class ApiConfig(BaseSettings):
     """Large bodies received and handled at once (per process); beyond this, 503 at once."""
     max_passport_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     """Largest passport submission (a signed record with its signed partitions), in bytes."""
+    max_import_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    """Largest file uploaded to the supplier page's check (``POST /imports/validate``), in bytes."""
     max_other_bytes: int = Field(default=64 * 1024, ge=1024)
     """Largest body of every other endpoint (authentication requests), in bytes."""
     token_ttl_seconds: int = Field(default=900, gt=0, le=900)

@@ -64,6 +64,13 @@ class TokenInvalidError(ApiError):
     category = "forbidden"
 
 
+class AuthenticationRequiredError(ApiError):
+    """The endpoint acts for an actor: it needs a bearer token from ``POST /auth/token`` (401)."""
+
+    code = "authentication_required"
+    category = "forbidden"
+
+
 class RouteNotFoundError(ApiError):
     """No resource lives at this URL."""
 

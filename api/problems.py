@@ -48,6 +48,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "record_malformed": 400,
     "digital_link_malformed": 400,  # GS1 resolver: a syntactically invalid key is a bad request
     "token_invalid": 401,
+    "authentication_required": 401,
     "method_not_allowed": 405,
     "not_acceptable": 406,
     "server_busy": 503,
@@ -112,8 +113,10 @@ def problem_response(error: BpassError, headers: Mapping[str, str] | None = None
     """An ``application/problem+json`` response for ``error``."""
     body = problem_body(error)
     all_headers = dict(headers or {})
-    if body["status"] == 401:
-        all_headers.setdefault("WWW-Authenticate", 'Bearer error="invalid_token"')
+    if body["status"] == 401:  # RFC 6750 §3.1: no error code when no token was sent
+        anonymous = error.code == "authentication_required"
+        challenge = "Bearer" if anonymous else 'Bearer error="invalid_token"'
+        all_headers.setdefault("WWW-Authenticate", challenge)
     if body["status"] in (429, 503):
         all_headers.setdefault("Retry-After", str(body.get("retryAfter", 1)))
     return Response(

@@ -193,6 +193,26 @@ class UnknownFacilityError(RuleViolationError):
     code = "unknown_facility"
 
 
+class FacilityClosedError(RuleViolationError):
+    """The facility was closed by a FacilityUpdate: no new record may name it."""
+
+    code = "facility_closed"
+
+
+class FacilityConflictError(RuleViolationError):
+    """A FacilityUpdate adds an id the actor already had (ids are never reused), or changes or
+    closes a facility the actor does not have open."""
+
+    code = "facility_conflict"
+
+
+class FacilityUpdateForbiddenError(RuleViolationError):
+    """A FacilityUpdate issued by someone other than the actor or the operator, or moving a
+    facility to another country without the operator."""
+
+    code = "facility_update_forbidden"
+
+
 class MassBalanceError(RuleViolationError):
     """Consumption plus outgoing transfers would exceed the grams the custodian holds of a lot."""
 

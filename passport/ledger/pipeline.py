@@ -433,6 +433,24 @@ class Ledger:
         if held is not None:
             _, i, error = held
             raise BatchItemError(i, error) from error
+        return self._write_and_receipt(
+            tx, size, accepted_at, info, new_rows, disclosed, slots, existing
+        )
+
+    def _write_and_receipt(
+        self,
+        tx: Tx,
+        size: int,
+        accepted_at: str,
+        info: LedgerInfo,
+        new_rows: list[StoredRecord],
+        disclosed: list[tuple[str, str, str]],
+        slots: list[tuple[str, int | None]],
+        existing: dict[str, StoredRecord],
+    ) -> list[translog.Receipt]:
+        """Step 5 for an accepted batch: store the new records and their Disclosures, append
+        their leaves, sign the checkpoint; then one receipt per submitted record, in order (a
+        resubmitted record gets its stored one)."""
         nodes = translog.NodeCache(tx)  # one reader for the new nodes, the root and the proofs
         if new_rows:
             tx.insert_records(new_rows)
@@ -446,7 +464,6 @@ class Ledger:
             )
         else:
             cp = _latest_checkpoint(tx)
-        # One receipt per submitted record, in order; a resubmitted record gets its stored one.
         rows = [
             (record_hash, leaf, accepted_at, False)
             if leaf is not None

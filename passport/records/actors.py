@@ -7,11 +7,25 @@
 - *KeyRevocation* (by the operator, or by the actor with another key) marks a key compromised from
   a given time: records it signs later are rejected; records the ledger accepted from that time on
   are reported as suspect by the audit.
+- *FacilityUpdate* (by the actor itself, or by the operator) adds, changes or closes the actor's
+  facilities. Facility ids are never reused; a closed facility stays in the actor's facilities,
+  marked closed, and no record accepted later may name it. Moving a facility to another country
+  needs the operator: a country feeds the origin figures, and an actor relabelling its own site
+  could launder what it extracts there. Records accepted before an update keep what they said
+  (they carry their own country; the history is the chain of registration and update records,
+  which each facility names: ``history``).
 """
 
 from __future__ import annotations
 
-from passport.errors import ActorExistsError, RuleViolationError
+from typing import Any
+
+from passport.errors import (
+    ActorExistsError,
+    FacilityConflictError,
+    FacilityUpdateForbiddenError,
+    RuleViolationError,
+)
 from passport.records.envelope import ParsedRecord
 from passport.records.kinds import AcceptContext, KindRule, kind_rule
 from passport.store.rows import StoredActor, StoredKey
@@ -80,7 +94,10 @@ def _registration(tx: StateTx, ctx: AcceptContext, record: ParsedRecord) -> None
             name=subject["name"],
             country=subject.get("country"),
             roles=tuple(subject["roles"]),
-            facilities=tuple(subject.get("facilities", [])),
+            facilities=tuple(
+                _stamp(dict(f), record.hash, ctx.accepted_at, "registered")
+                for f in subject.get("facilities", [])
+            ),
             registration=record.hash,
             head_sequence=0,
             head_hash=None,
@@ -129,8 +146,67 @@ def _revocation(tx: StateTx, ctx: AcceptContext, record: ParsedRecord) -> None:
         _add_key(tx, actor_did, next_key, ctx.accepted_at, record.hash)
 
 
+def facility_history(facility: dict[str, Any]) -> list[dict[str, str]]:
+    """The records that shaped a stored facility, oldest first: each ``{"record", "at",
+    "action"}`` with action ``registered``, ``added``, ``changed`` or ``closed``."""
+    return list(facility.get("history", []))
+
+
+def _stamp(facility: dict[str, Any], record: str, at: str, action: str) -> dict[str, Any]:
+    history = [*facility_history(facility), {"record": record, "at": at, "action": action}]
+    return {**facility, "history": history}
+
+
+def _facility_update(tx: StateTx, ctx: AcceptContext, record: ParsedRecord) -> None:
+    subject = record.subject
+    did = subject["actor"]
+    if record.issuer not in (did, ctx.operator_did):
+        raise FacilityUpdateForbiddenError(
+            f"{record.issuer} may not change {did}'s facilities: the actor itself or the "
+            "ledger operator does"
+        )
+    actor = tx.actor(did)
+    if actor is None:
+        raise RuleViolationError(f"no actor {did}")
+    if not any(subject.get(action) for action in ("add", "change", "close")):
+        raise RuleViolationError("a FacilityUpdate adds, changes or closes at least one facility")
+    current = {str(f["id"]): dict(f) for f in actor.facilities}
+    seen: set[str] = set()
+    at = ctx.accepted_at
+    for action in ("add", "change", "close"):
+        for item in subject.get(action, []):
+            fid = str(item if action == "close" else item["id"])
+            if fid in seen:
+                raise FacilityConflictError(f"facility {fid!r} is named twice in one update")
+            seen.add(fid)
+            old = current.get(fid)
+            if action == "add":
+                if old is not None:
+                    raise FacilityConflictError(
+                        f"{did} already had a facility {fid!r}: facility ids are never reused"
+                    )
+                current[fid] = _stamp(dict(item), record.hash, at, "added")
+                continue
+            if old is None or "closed" in old:
+                state = "no" if old is None else "only a closed"
+                raise FacilityConflictError(f"{did} has {state} facility {fid!r} to {action}")
+            if action == "close":
+                current[fid] = {**_stamp(old, record.hash, at, "closed"), "closed": at}
+                continue
+            if item["country"] != old["country"] and record.issuer != ctx.operator_did:
+                raise FacilityUpdateForbiddenError(
+                    f"moving facility {fid!r} from {old['country']} to {item['country']} needs "
+                    "the ledger operator: a site's country feeds the origin figures"
+                )
+            current[fid] = _stamp(
+                {**item, "history": facility_history(old)}, record.hash, at, "changed"
+            )
+    tx.set_actor_facilities(did, tuple(current.values()))
+
+
 RULES: dict[str, KindRule] = {
     "ActorRegistration": kind_rule({"operator"}, _registration),
     "KeyRotation": kind_rule(set(), _rotation),
     "KeyRevocation": kind_rule(set(), _revocation),
+    "FacilityUpdate": kind_rule(set(), _facility_update),
 }

@@ -24,7 +24,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -38,7 +38,7 @@ from passport.errors import (
     ImportRowRejectedError,
 )
 from passport.ledger.log import Receipt
-from passport.records.envelope import dumps, record_hash, sign_next
+from passport.records.envelope import build_record, dumps, record_hash, sign_record
 from passport.records.tabular import ParsedRow, column_known, parse_rows, resolve_kind
 from passport.service.chainstate import ChainState, load_state, resolve_head, save_state
 from passport.timefmt import format_ts, now
@@ -120,13 +120,24 @@ def detect_format(path: Path, given: str | None = None) -> str:
 def read_table(path: Path, fmt: str) -> Table:
     """Every row of the file (blank rows left out), numbered as the user sees them."""
     try:
-        if fmt == "csv":
-            return Table(fmt, list(_csv_rows(path.read_text(encoding="utf-8-sig"))), typed=False)
-        if fmt == "jsonl":
-            return Table(fmt, list(_jsonl_rows(path, path.read_text(encoding="utf-8"))), typed=True)
-        return Table(fmt, list(_xlsx_rows(path)), typed=False)
-    except (OSError, UnicodeDecodeError) as exc:
+        data = path.read_bytes()
+    except OSError as exc:
         raise ImportFileError(f"cannot read {path}: {exc}") from None
+    return parse_table(data, fmt, str(path))
+
+
+def parse_table(data: bytes, fmt: str, source: str) -> Table:
+    """Every row of a file's bytes in format ``fmt`` (blank rows left out), numbered as the user
+    sees them; ``source`` names the file in messages. Shared by ``bpass import`` and the supplier
+    page's upload (``POST /imports/validate``)."""
+    try:
+        if fmt == "csv":
+            return Table(fmt, list(_csv_rows(data.decode("utf-8-sig"))), typed=False)
+        if fmt == "jsonl":
+            return Table(fmt, list(_jsonl_rows(data.decode("utf-8"))), typed=True)
+        return Table(fmt, list(_xlsx_rows(data, source)), typed=False)
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(f"cannot read {source}: {exc}") from None
 
 
 def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -144,7 +155,7 @@ def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
         yield i, dict(zip(columns, cells, strict=False))
 
 
-def _jsonl_rows(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
+def _jsonl_rows(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
     from signing.errors import CanonicalizationError
     from signing.jcs import parse_json
 
@@ -177,14 +188,14 @@ def _xlsx_cell(value: Any) -> str | None:
     return str(value)
 
 
-def _xlsx_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+def _xlsx_rows(data: bytes, source: str) -> Iterator[tuple[int, dict[str, Any]]]:
     # openpyxl is needed for spreadsheets only: CSV and JSON Lines imports never load it.
     from openpyxl import load_workbook
 
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds on a file that is no workbook
-        raise ImportFileError(f"{path} is not a readable XLSX workbook: {exc}") from None
+        raise ImportFileError(f"{source} is not a readable XLSX workbook: {exc}") from None
     try:
         sheet = book.worksheets[0]
         rows = sheet.iter_rows(values_only=True)
@@ -216,6 +227,15 @@ def check_file(
     problem."""
     kind = resolve_kind(kind)
     table = read_table(path, detect_format(path, fmt))
+    return kind, table, check_table(table, kind, str(path), ledger.lot_record)
+
+
+def check_table(
+    table: Table, kind: str, source: str, lot_record: Callable[[str], str | None]
+) -> list[ParsedRow]:
+    """Step 1 on rows already read: the rows ready to sign, or :class:`ImportInvalidError` with
+    every problem (``kind`` resolved by :func:`resolve_kind`; ``lot_record`` finds the record that
+    created a lot in the ledger)."""
     problems = _unknown_row_problems(table)
     good = [(n, cells) for n, cells in table.rows if "(row)" not in cells]
     if not table.typed:  # a header naming no member: once, at the header row
@@ -224,13 +244,38 @@ def check_file(
             {"row": 1, "column": c, "message": f"no such member of {kind}"} for c in sorted(unknown)
         ]
         good = [(n, {c: v for c, v in cells.items() if c not in unknown}) for n, cells in good]
-    parsed, more = parse_rows(kind, good, typed=table.typed, lot_record=ledger.lot_record)
+    parsed, more = parse_rows(kind, good, typed=table.typed, lot_record=lot_record)
     problems = sorted([*problems, *more], key=lambda p: p["row"])
     if problems:
-        raise ImportInvalidError(str(path), problems)
+        raise ImportInvalidError(source, problems)
     if not parsed:
-        raise ImportInvalidError(str(path), [{"row": 1, "column": "(file)", "message": "no rows"}])
-    return kind, table, parsed
+        raise ImportInvalidError(source, [{"row": 1, "column": "(file)", "message": "no rows"}])
+    return parsed
+
+
+def fill_references(row: ParsedRow, created: Mapping[str, str]) -> None:
+    """Put into ``row``'s subject the record hash of each lot an earlier row of the file creates
+    (``created``: lot id -> hash of its creating record)."""
+    for path, lot in row.pending:
+        node: Any = row.subject
+        for part in path[:-1]:
+            node = node[part]
+        node[path[-1]] = created[lot]
+
+
+def row_record(
+    kind: str, row: ParsedRow, *, issuer: str, head: tuple[int, str | None], valid_from: str
+) -> dict[str, Any]:
+    """The unsigned record of ``row`` continuing the chain from ``head``: what :func:`sign_rows`
+    signs, and what the supplier page's browser signs (:func:`row_drafts`)."""
+    return build_record(
+        kind,
+        issuer=issuer,
+        subject=row.subject,
+        sequence=head[0] + 1,
+        previous=head[1],
+        valid_from=row.valid_from or valid_from,
+    )
 
 
 def sign_rows(
@@ -249,19 +294,9 @@ def sign_rows(
     created: dict[str, str] = {}
     head = anchor
     for row in rows:
-        for path, lot in row.pending:
-            node: Any = row.subject
-            for part in path[:-1]:
-                node = node[part]
-            node[path[-1]] = created[lot]
-        signed = sign_next(
-            key,
-            kind,
-            row.subject,
-            issuer=issuer,
-            head=head,
-            valid_from=row.valid_from or valid_from,
-        )
+        fill_references(row, created)
+        unsigned = row_record(kind, row, issuer=issuer, head=head, valid_from=valid_from)
+        signed = sign_record(unsigned, key, created=unsigned["validFrom"])
         digest = record_hash(dumps(signed))
         for lot in row.creates:
             created.setdefault(lot, digest)
@@ -269,6 +304,34 @@ def sign_rows(
         hashes.append(digest)
         head = (head[0] + 1, digest)
     return records, hashes
+
+
+def row_drafts(
+    kind: str,
+    rows: Sequence[ParsedRow],
+    *,
+    issuer: str,
+    anchor: tuple[int, str | None],
+    valid_from: str,
+) -> list[dict[str, Any]]:
+    """What a signer outside this process (the supplier page's browser) needs to sign ``rows``
+    exactly as :func:`sign_rows` does: for each row in chain order, its number, its unsigned
+    record (:func:`row_record`; ``chain.previous`` is set for the first row only, every later
+    row's is the hash of the record signed before it), the references to fill with the hash of
+    the record that created a lot (``pending``: path in the subject and lot id), and the lots
+    its record creates."""
+    drafts = []
+    for i, row in enumerate(rows):
+        head = (anchor[0] + i, anchor[1] if i == 0 else None)
+        drafts.append(
+            {
+                "row": row.number,
+                "record": row_record(kind, row, issuer=issuer, head=head, valid_from=valid_from),
+                "pending": [{"path": list(path), "lot": lot} for path, lot in row.pending],
+                "creates": list(row.creates),
+            }
+        )
+    return drafts
 
 
 def run_import(

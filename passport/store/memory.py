@@ -75,6 +75,7 @@ class MemoryTx(StateTx):
         """Nothing to write: the caches are the state."""
         self._new_actors.clear()
         self._moved_heads.clear()
+        self._moved_facilities.clear()
         self._new_keys.clear()
         self._changed_keys.clear()
 

@@ -39,6 +39,7 @@ class StateTx(ABC):
         self._keys: dict[str, StoredKey | None] = {}
         self._new_actors: dict[str, StoredActor] = {}  # inserted, not yet written
         self._moved_heads: set[str] = set()  # stored actors whose chain head moved
+        self._moved_facilities: set[str] = set()  # stored actors whose facilities changed
         self._new_keys: dict[str, StoredKey] = {}
         self._changed_keys: set[str] = set()  # stored keys whose state changed
 
@@ -139,6 +140,18 @@ class StateTx(ABC):
             self._new_actors[did] = moved
         else:
             self._moved_heads.add(did)
+
+    def set_actor_facilities(self, did: str, facilities: tuple[dict[str, Any], ...]) -> None:
+        """Replace an actor's facilities (a FacilityUpdate; written at the next :meth:`flush`)."""
+        cached = self.actor(did)
+        if cached is None:
+            return
+        changed = cached._replace(facilities=facilities)
+        self._actors[did] = changed
+        if did in self._new_actors:
+            self._new_actors[did] = changed
+        else:
+            self._moved_facilities.add(did)
 
     def key(self, multikey: str) -> StoredKey | None:
         """The key with this multikey."""

@@ -27,6 +27,7 @@ from passport.errors import (
     CustodyError,
     DoubleClaimError,
     ElementBalanceError,
+    FacilityClosedError,
     LotExistsError,
     LotRecordMismatchError,
     MassBalanceError,
@@ -69,6 +70,12 @@ def facility_of(ctx: AcceptContext, facility_id: str) -> dict[str, Any]:
     """The issuer's registered facility ``facility_id`` (design: facilities on the actor)."""
     for facility in ctx.issuer.facilities:
         if facility.get("id") == facility_id:
+            if "closed" in facility:  # FacilityUpdate: closed to records accepted later
+                raise FacilityClosedError(
+                    f"facility {facility_id!r} of {ctx.issuer.did} was closed at "
+                    f"{facility['closed']}; name an open facility, or add one (FacilityUpdate)",
+                    facility=facility_id,
+                )
             return dict(facility)
     raise UnknownFacilityError(
         f"{facility_id!r} is not a registered facility of {ctx.issuer.did}", facility=facility_id

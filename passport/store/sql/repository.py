@@ -191,6 +191,16 @@ class Tx(StateTx):
                 [(a.head_sequence, a.head_hash, a.did) for a in moved if a is not None],
             )
             self._moved_heads.clear()
+        if self._moved_facilities:  # a FacilityUpdate: rare, one statement per actor
+            for did in sorted(self._moved_facilities):
+                actor = self._actors[did]
+                if actor is not None:
+                    self.conn.execute(
+                        ACTORS.update()
+                        .where(ACTORS.c.did == did)
+                        .values(facilities=list(actor.facilities))
+                    )
+            self._moved_facilities.clear()
         if self._new_keys:
             insert_rows(self.conn, ACTOR_KEYS, _KEY_COLUMNS, list(self._new_keys.values()))
             self._new_keys.clear()

@@ -43,7 +43,8 @@ from signing.keys import SigningKey
 from tests.helpers.chain import Chain, Party, holding, out, snapshot
 
 NI = {"Ni": 20_000}
-PROVENANCE = {
+PROVENANCE = {  # the kinds with confidential members
+    "FacilityUpdate",
     "Extraction",
     "Transformation",
     "Transfer",
