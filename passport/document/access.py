@@ -181,9 +181,10 @@ class DisclosureFacts:
     counterparty: str | None = None
 
 
-COUNTERPARTY_MEMBER = {"Transfer": "buyer", "ActorRegistration": "id"}
+COUNTERPARTY_MEMBER = {"Transfer": "buyer", "ActorRegistration": "id", "FacilityUpdate": "actor"}
 """The subject member naming the counterparty entitled to a record's Disclosures, by kind: the
-buyer a Transfer names, the actor a registration registers (it reads its own facilities)."""
+buyer a Transfer names, the actor a registration registers or a facility update is about (it
+reads its own facilities, whoever signed)."""
 
 
 def may_read_disclosures(reader: Reader, facts: DisclosureFacts) -> bool:

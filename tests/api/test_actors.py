@@ -46,7 +46,9 @@ def test_actor_detail_has_keys_and_chain_head(
     operator = bearer(login(client, operator_key.did, operator_key))
     detail = client.get(f"/actors/{quote(key.did, safe=':')}", headers=operator).json()
     assert detail["registration"] == registered["recordHash"]
+    history = detail["facilities"][0].pop("history")  # the records that shaped it (FacilityUpdate)
     assert detail["facilities"] == [facility]
+    assert [h["record"] for h in history] == [registered["recordHash"]]
     assert detail["chainHead"] == {"sequence": 1, "hash": rotated["recordHash"]}
     assert [k["state"] for k in detail["keys"]] == ["rotated", "active"]
     assert detail["keys"][0]["multikey"] == key.multikey

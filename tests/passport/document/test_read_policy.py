@@ -71,3 +71,12 @@ def test_facilities_go_to_the_actor_the_operator_and_authorities() -> None:
     assert may_read_facilities(Reader("did:key:msa", ("authority",)), actor)
     assert not may_read_facilities(Reader("did:key:oem", ("oem",)), actor)
     assert not may_read_facilities(Reader(), actor)
+
+
+def test_the_actor_reads_the_records_about_its_own_facilities() -> None:
+    from passport.document.access import COUNTERPARTY_MEMBER
+
+    assert COUNTERPARTY_MEMBER["ActorRegistration"] == "id"
+    assert COUNTERPARTY_MEMBER["FacilityUpdate"] == "actor"
+    update = DisclosureFacts("sha256:" + "cd" * 32, "did:key:operator", "did:key:miner")
+    assert may_read_trail_entry(Reader("did:key:miner"), update)
