@@ -15,14 +15,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, overload
 from urllib.parse import quote
 
 import httpx
 
 from api.auth import CHALLENGE_PREFIX
 from api.errors import RemoteError, errors_by_code
-from passport.errors import BatchItemError, ConfigurationError, LedgerStateError, NotFoundError
+from passport.errors import (
+    BatchItemError,
+    ConfigurationError,
+    LedgerStateError,
+    LotNotEntitledError,
+    NotFoundError,
+)
 from passport.ledger import log as translog
 from passport.ledger.accept import LedgerInfo
 from passport.records.confidential import Confidential
@@ -185,6 +191,7 @@ class RemoteLedger:
         self.api = ApiClient(base_url, client=client, timeout=timeout)
         self.log_vkey = log_vkey
         self.max_record_bytes = max_record_bytes
+        self._reader_key: SigningKey | None = None
 
     def close(self) -> None:
         """Release the HTTP connections."""
@@ -216,6 +223,7 @@ class RemoteLedger:
         return int(head["sequence"]), head["hash"]
 
     # -- building records -------------------------------------------------------------------
+    @overload
     def sign_new(
         self,
         key: SigningKey,
@@ -224,12 +232,39 @@ class RemoteLedger:
         *,
         issuer: str | None = None,
         valid_from: str | None = None,
-    ) -> dict[str, Any]:
-        """A record signed locally by ``key``, continuing the issuer's chain from the server."""
+        confidential: Literal[False] = False,
+    ) -> dict[str, Any]: ...
+    @overload
+    def sign_new(
+        self,
+        key: SigningKey,
+        kind: str,
+        subject: dict[str, Any],
+        *,
+        issuer: str | None = None,
+        valid_from: str | None = None,
+        confidential: Literal[True],
+    ) -> Confidential: ...
+    def sign_new(
+        self,
+        key: SigningKey,
+        kind: str,
+        subject: dict[str, Any],
+        *,
+        issuer: str | None = None,
+        valid_from: str | None = None,
+        confidential: bool = False,
+    ) -> dict[str, Any] | Confidential:
+        """A record signed locally by ``key``, continuing the issuer's chain from the server;
+        with ``confidential``, the redacted record and its Disclosures (as ``Ledger.sign_new``)."""
         issuer = issuer or self.issuer_for_key(key)
-        return sign_next(
-            key, kind, subject, issuer=issuer, head=self.chain_head(issuer), valid_from=valid_from
-        )
+        head = self.chain_head(issuer)
+        if confidential:
+            return sign_next(
+                key, kind, subject, issuer=issuer, head=head, valid_from=valid_from,
+                confidential=True,
+            )  # fmt: skip
+        return sign_next(key, kind, subject, issuer=issuer, head=head, valid_from=valid_from)
 
     def parse(
         self, raw: bytes | str | dict[str, Any], disclosures: Sequence[str] | None = None
@@ -291,6 +326,46 @@ class RemoteLedger:
         ]
 
     # -- queries ----------------------------------------------------------------------------
+    def login(self, key: SigningKey) -> None:
+        """Read hereafter as the actor ``key`` signs for (a bearer token from the node): the
+        node decides every restricted read (roll-ups, trails, facilities, Disclosures) from
+        that actor's ledger roles and relations; without it the client reads as the public."""
+        self.api.login(self.issuer_for_key(key), key)
+
+    def read_as(self, key: SigningKey) -> None:
+        """Log in as :meth:`login` does, but only before the first restricted read that needs
+        it (an import whose rows name lots): a run that reads nothing restricted, or whose key
+        the node does not know yet, never logs in."""
+        self._reader_key = key
+
+    def _restricted(self) -> None:
+        key = self._reader_key
+        if key is not None and self.api.token is None:
+            self.login(key)
+
+    def rollup(self, lot_id: str, *, at: str | None = None, trails: bool = True) -> dict[str, Any]:
+        """A lot's roll-up as the node serves it to this client's reader (JSON, camelCase;
+        ``LotNotEntitledError`` for a reader it does not entitle: anonymous, say)."""
+        self._restricted()
+        params = {"at": at, "trails": "true" if trails else "false"}
+        path = f"/lots/{quote(lot_id, safe=':')}/rollup"
+        data: dict[str, Any] = self.api.json("GET", path, params=params)
+        return data
+
+    def trail(self, lot_id: str, figure: str, *, at: str | None = None) -> dict[str, Any]:
+        """One figure's trail of a lot's roll-up, as the node serves it to this reader."""
+        self._restricted()
+        path = f"/lots/{quote(lot_id, safe=':')}/rollup/explain/{quote(figure, safe='')}"
+        data: dict[str, Any] = self.api.json("GET", path, params={"at": at})
+        return data
+
+    def actor(self, did: str) -> dict[str, Any]:
+        """A registered actor as the node serves it to this reader (``facilities`` null unless
+        the reader is the actor, the operator or an authority)."""
+        self._restricted()
+        data: dict[str, Any] = self.api.json("GET", f"/actors/{did}")
+        return data
+
     def disclosures(self, record_hash: str, key: SigningKey) -> list[str]:
         """A confidential record's Disclosures, read as the actor ``key`` signs for (the node
         serves them to the record's issuer, a Transfer's buyer, authorities and the issuer's
@@ -303,22 +378,6 @@ class RemoteLedger:
         """Every registered actor: did, name, country, roles, records (``GET /actors``)."""
         data = self.api.json("GET", "/actors")
         return [dict(a) for a in data]
-
-    def rollup(self, lot_id: str, at: str | None = None) -> dict[str, Any]:
-        """A lot's roll-up as the node computes it, without trails (``GET /lots/{lot}/rollup``)."""
-        data: dict[str, Any] = self.api.json(
-            "GET", f"/lots/{quote(lot_id, safe=':')}/rollup", params={"at": at, "trails": "false"}
-        )
-        return data
-
-    def explain(self, lot_id: str, figure: str, at: str | None = None) -> dict[str, Any]:
-        """The trail behind one figure of a lot's roll-up (404 ``not_found`` lists the figures)."""
-        data: dict[str, Any] = self.api.json(
-            "GET",
-            f"/lots/{quote(lot_id, safe=':')}/rollup/explain/{quote(figure, safe='')}",
-            params={"at": at},
-        )
-        return data
 
     def _as_reader(self, key: SigningKey | None) -> None:
         if key is not None and self.api.token is None:
@@ -389,15 +448,25 @@ class RemoteLedger:
         return True
 
     def lot_record(self, lot_id: str) -> str | None:
-        """The hash of the record that created lot ``lot_id``; None if the node has no such lot.
+        """The hash of the record that created lot ``lot_id``; None if the node has no such lot
+        or, for a logged-in reader, none it may read.
 
         The API has no lot lookup of its own: the lot's roll-up (without trails) is the closest
-        endpoint that names the lot's creating record, at the cost of computing it."""
+        endpoint that names the lot's creating record, at the cost of computing it. Roll-ups go
+        to the lot's creator, holders, downstream actors and authorities, and the node answers
+        alike for a lot the reader may not read and one that does not exist (no existence
+        oracle): to a logged-in reader both are None, a lot it could not sign about anyway. An
+        anonymous reader gets ``LotNotEntitledError``: :meth:`login` or :meth:`read_as` first."""
+        self._restricted()
         try:
             data = self.api.json(
                 "GET", f"/lots/{quote(lot_id, safe=':')}/rollup", params={"trails": "false"}
             )
         except NotFoundError:
+            return None
+        except LotNotEntitledError:
+            if self.api.token is None:
+                raise
             return None
         return str(data["record"])
 

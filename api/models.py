@@ -147,17 +147,26 @@ class ActorSummary(CamelModel):
 class ActorDetail(ActorSummary):
     """A registered actor with its facilities, keys and chain head."""
 
-    facilities: list[dict[str, Any]]
+    facilities: list[dict[str, Any]] | None = Field(
+        description="The actor's facilities (names, countries, coordinates): for the actor "
+        "itself, the ledger operator and authorities; null (withheld) for anyone else."
+    )
     registration: str = Field(description="Hash of the actor's registration record.")
     chain_head: ChainHead
     keys: list[KeyInfo]
 
     @classmethod
-    def with_keys(cls, actor: StoredActor, keys: list[StoredKey]) -> ActorDetail:
-        """From a stored actor row and its keys."""
+    def with_keys(
+        cls,
+        actor: StoredActor,
+        keys: list[StoredKey],
+        facilities: list[dict[str, Any]] | None,
+    ) -> ActorDetail:
+        """From a stored actor row, its keys and the facilities the reader may read (None:
+        withheld, :func:`passport.document.access.may_read_facilities`)."""
         return cls(
             **ActorSummary.of(actor).model_dump(),
-            facilities=[dict(f) for f in actor.facilities],
+            facilities=facilities,
             registration=actor.registration,
             chain_head=ChainHead(sequence=actor.head_sequence, hash=actor.head_hash),
             keys=[KeyInfo.of(k) for k in keys],

@@ -63,12 +63,17 @@ def import_command(
     a kind with confidential members are confidential unless --public. Re-running after a
     failure appends only the rows the ledger does not have yet."""
     from passport.ledger.keystore import load_key
+    from passport.ledger.pipeline import Ledger
     from passport.service.imports import run_import, summary_lines
 
     @handle_errors
     def run() -> None:
         signing_key = load_key(key)
         ledger = open_ledger_or_remote(db, home, server)
+        if not isinstance(ledger, Ledger):
+            # Looking up a row's lot reads its roll-up, which the node serves to the lot's
+            # creator, holders and downstream actors: read as the importing actor.
+            ledger.read_as(signing_key)
         try:
             with _progress_bar(f"importing {file.name}") as update:
                 result = run_import(

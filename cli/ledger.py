@@ -109,12 +109,21 @@ def actor_add(
     facilities: Annotated[
         Path | None, typer.Option("--facilities", help="JSON file with a list of facilities.")
     ] = None,
+    confidential: Annotated[
+        bool,
+        typer.Option(
+            "--confidential",
+            help="Conceal the facilities (names, countries, coordinates) in the signed record: "
+            "their Disclosures go to the actor, the operator's own database and authorities.",
+        ),
+    ] = False,
     db: DbOption = None,
     home: HomeOption = None,
     server: ServerOption = None,
 ) -> None:
     """Register an actor: the operator signs an ActorRegistration record and appends it (with
-    --server: signed here with the operator key of --home, appended on the node)."""
+    --server: signed here with the operator key of --home, appended on the node; with
+    --confidential, its facilities concealed: DID, name, country, roles and key stay public)."""
     from passport.ledger.keystore import load_key
     from passport.records.kinds import ROLES
 
@@ -128,8 +137,13 @@ def actor_add(
         subject["publicKeyMultibase"] = key
     if facilities:
         subject["facilities"] = read_json_file(facilities)
-    record = ledger.sign_new(load_key(cfg.operator_key_path), "ActorRegistration", subject)
-    receipt = ledger.append(record)
+    operator = load_key(cfg.operator_key_path)
+    if confidential:
+        receipt = ledger.append(
+            ledger.sign_new(operator, "ActorRegistration", subject, confidential=True)
+        )
+    else:
+        receipt = ledger.append(ledger.sign_new(operator, "ActorRegistration", subject))
     typer.echo(
         f"registered {did} as {', '.join(roles)} "
         f"(record {receipt.record_hash}, leaf {receipt.leaf_index})"

@@ -1,12 +1,17 @@
 """`bpass trace LOT`: a lot's provenance roll-ups, and with ``--explain FIGURE`` one figure's trail.
 
-Thin: it opens the ledger, calls :func:`passport.trace.rollup.compute_rollup` and prints.
+Thin. With ``--db``/``--home`` it opens the ledger's own database and calls
+:func:`passport.service.provenance.operator_rollup`: that is the operator's own access, every
+trail entry whole, no entitlement decided. With ``--server`` it reads through the node's API,
+which applies the read policy (``passport.document.access``): roll-ups go to the lot's creator,
+holders, downstream actors and authorities, so pass ``--key`` to read as the actor it signs for;
+an unentitled read prints the node's message and exits 1.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -18,13 +23,12 @@ from cli.common import (
     fail,
     handle_errors,
     print_json,
-    remote,
     settings,
 )
 from cli.serve import ServerOption
-from passport.errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from passport.trace.config import TraceConfig
     from passport.trace.model import Rollup, Trail
 
 
@@ -42,78 +46,96 @@ def trace_command(
         Path | None,
         typer.Option("--config", help="JSON file with a TraceConfig (CAHRA list, factors)."),
     ] = None,
+    key: Annotated[
+        Path | None,
+        typer.Option(
+            "--key",
+            help="With --server: the reader's private key (the node logs it in; roll-ups go "
+            "to the lot's creator, holders, downstream actors and authorities).",
+        ),
+    ] = None,
     db: DbOption = None,
     home: HomeOption = None,
-    as_json: JsonOption = False,
     server: ServerOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Roll up a lot's provenance: origins, recycled content, carbon, coverage, risk flags.
-
-    With --server the node computes it with its own configuration (--config is refused)."""
-    from passport.ledger.pipeline import Ledger
-    from passport.trace.config import TraceConfig
-    from passport.trace.rollup import compute_rollup
+    From the database (--db/--home): the operator's own read, trails whole. From a node
+    (--server, with --key): as the node's read policy serves that actor."""
 
     @handle_errors
     def run() -> None:
-        try:
-            cfg = TraceConfig.from_json(config) if config else None
-        except OSError as exc:  # only the config file's (a closed stdout is click's to handle)
-            fail(f"cannot read {config}: {exc.strerror}", EXIT_UNUSABLE)
         if server:
-            if cfg is not None:
-                raise ConfigurationError(
-                    "--config applies to a local ledger: the node uses its own"
-                )
-            _remote_trace(server, lot, explain, at, as_json)
-            return
-        ledger = Ledger.open(settings(db, home), need_log_key=False)
-        try:
-            rollup = compute_rollup(ledger.repo, lot, at=at, config=cfg)
-        finally:
-            ledger.close()
-        if explain is not None:
-            if explain not in rollup.figures:
-                typer.echo(f"error: no figure {explain!r}; figures of {lot}:", err=True)
-                for figure in rollup.figure_ids():
-                    typer.echo(f"  {figure}", err=True)
-                raise typer.Exit(1)
-            trail = rollup.explain(explain)
+            if config is not None:
+                fail("--config applies to a local roll-up; the node uses its own", EXIT_UNUSABLE)
+            rollup, trail = _remote(server, key, lot, explain, at)
+        else:
+            rollup, trail = _local(db, home, config, lot, explain, at)
+        if trail is not None:
             if as_json:
                 print_json(trail.model_dump(by_alias=True, mode="json"))
             else:
                 _print_trail(trail)
-            return
-        if as_json:
-            print_json(rollup.model_dump(by_alias=True, mode="json"))
-        else:
-            _print_rollup(rollup)
+        elif rollup is not None:
+            if as_json:
+                print_json(rollup.model_dump(by_alias=True, mode="json"))
+            else:
+                _print_rollup(rollup)
 
     run()
 
 
-def _remote_trace(
-    server: str, lot: str, explain: str | None, at: str | None, as_json: bool
-) -> None:
-    """The roll-up (or one figure's trail) as the node at ``server`` computes it."""
+def _local(
+    db: str | None,
+    home: Path | None,
+    config: Path | None,
+    lot: str,
+    explain: str | None,
+    at: str | None,
+) -> tuple[Rollup | None, Trail | None]:
+    """The operator's own read of its database (no entitlement decided)."""
+    from passport.ledger.pipeline import Ledger
+    from passport.service.provenance import operator_rollup
+    from passport.trace.config import TraceConfig
+
+    cfg: TraceConfig | None
+    try:
+        cfg = TraceConfig.from_json(config) if config else None
+    except OSError as exc:  # only the config file's (a closed stdout is click's to handle)
+        fail(f"cannot read {config}: {exc.strerror}", EXIT_UNUSABLE)
+    ledger = Ledger.open(settings(db, home), need_log_key=False)
+    try:
+        rollup = operator_rollup(ledger, lot, at=at, config=cfg)
+    finally:
+        ledger.close()
+    if explain is None:
+        return rollup, None
+    if explain not in rollup.figures:
+        typer.echo(f"error: no figure {explain!r}; figures of {lot}:", err=True)
+        for figure in rollup.figure_ids():
+            typer.echo(f"  {figure}", err=True)
+        raise typer.Exit(1)
+    return None, rollup.explain(explain)
+
+
+def _remote(
+    server: str, key: Path | None, lot: str, explain: str | None, at: str | None
+) -> tuple[Rollup | None, Trail | None]:
+    """The node's answer for the actor ``key`` signs for (anonymous without ``--key``)."""
+    from api.client import RemoteLedger
+    from passport.ledger.keystore import load_key
     from passport.trace.model import Rollup, Trail
 
-    node = remote(server)
+    remote = RemoteLedger(server)
     try:
+        if key is not None:
+            remote.login(load_key(key))
         if explain is not None:
-            trail = node.explain(lot, explain, at)
-            if as_json:
-                print_json(trail)
-            else:
-                _print_trail(Trail.model_validate(trail))
-            return
-        rollup = node.rollup(lot, at)
-        if as_json:
-            print_json(rollup)
-        else:
-            _print_rollup(Rollup.model_validate(rollup))
+            return None, Trail.model_validate(remote.trail(lot, explain, at=at))
+        body: dict[str, Any] = remote.rollup(lot, at=at, trails=False)
+        return Rollup.model_validate(body), None
     finally:
-        node.close()
+        remote.close()
 
 
 def _grams(ug: int) -> str:
@@ -130,7 +152,8 @@ def _print_trail(trail: Trail) -> None:
     typer.echo(f"value: {value} ({trail.value} {trail.unit}), {len(trail.entries)} contributions")
     for entry in trail.entries:
         lot = f" lot {entry.lot}" if entry.lot else ""
-        typer.echo(f"  {entry.amount:>20} {trail.unit}  {entry.kind} {entry.record}{lot}")
+        amount = "withheld" if entry.amount is None else entry.amount
+        typer.echo(f"  {amount:>20} {trail.unit}  {entry.kind} {entry.record}{lot}")
         typer.echo(f"  {'':>20}      {entry.note}")
 
 

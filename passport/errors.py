@@ -458,6 +458,17 @@ class DisclosureGrantError(RuleViolationError):
     code = "disclosure_grant_invalid"
 
 
+class LotNotEntitledError(LedgerError):
+    """The reader may not read this lot's roll-up or its trails.
+
+    They go to the lot's creator, the actors that hold or held it, the actors downstream of it
+    (whose steps consumed it or who hold a lot made from it) and authorities
+    (``passport.document.access.may_read_lot``)."""
+
+    code = "lot_not_entitled"
+    category = "forbidden"
+
+
 # -- tabular import, record templates and signing ahead (passport/records/tabular.py,
 # passport/service/imports.py, passport/service/chainstate.py) ------------------------------
 class KindNameError(ConfigurationError):

@@ -2,6 +2,10 @@
 
 Actors are registered by appending an operator-signed ActorRegistration record to ``/records``;
 there is no unsigned write here.
+
+An actor's legal name, country, roles and keys are public. Its facilities (names, countries,
+coordinates) go to the actor itself, the ledger operator and authorities
+(:func:`passport.document.access.may_read_facilities`); anyone else reads ``facilities: null``.
 """
 
 from __future__ import annotations
@@ -9,11 +13,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path
+from starlette.concurrency import run_in_threadpool
 
 from api import reads
-from api.deps import LedgerDep
+from api.deps import LedgerDep, PrincipalDep
 from api.models import DID_PATTERN, MULTIKEY_PATTERN, ActorDetail, ActorSummary, KeyInfo
 from api.openapi import problems
+from passport.service.provenance import read_actor
 
 router = APIRouter(tags=["actors"])
 
@@ -28,15 +34,18 @@ def list_actors(ledger: LedgerDep) -> list[ActorSummary]:
     "/actors/{did}",
     summary="One actor, its keys and chain head",
     response_model=ActorDetail,
-    responses=problems(404, 422),
+    responses=problems(401, 404, 422),
 )
-def get_actor(
+async def get_actor(
     ledger: LedgerDep,
+    principal: PrincipalDep,
     did: Annotated[str, Path(pattern=DID_PATTERN, max_length=256, description="The actor's DID.")],
 ) -> ActorDetail:
-    """A registered actor with its facilities, every key it has had, and its chain head."""
-    actor, keys = reads.actor_with_keys(ledger, did)
-    return ActorDetail.with_keys(actor, keys)
+    """A registered actor with every key it has had and its chain head; its facilities for
+    the actor itself, the ledger operator and authorities (null for anyone else)."""
+    reader = principal.did if principal is not None else None
+    read = await run_in_threadpool(read_actor, ledger, did, reader)
+    return ActorDetail.with_keys(read.actor, read.keys, read.facilities)
 
 
 @router.get(

@@ -9,6 +9,27 @@ Which partitions each audience sees is the passport's business.
 A legitimate interest is in one battery, not in every battery (Art. 77(2)(b)):
 :func:`decide_access` is the pure decision, per passport and per request, from the facts the
 ledger holds about that battery (:class:`PassportAccessFacts`) and the reader's current roles.
+
+Provenance reads (issue #21) are decided here too, for every read path (API, client, CLI with
+``--server``): a confidential record's Disclosures (:func:`may_read_disclosures`), a lot's
+roll-up and trails (:func:`may_read_lot`), each trail entry (:func:`may_read_trail_entry`) and
+an actor's facilities (:func:`may_read_facilities`). The policy, written down in docs/records.md
+("Who reads what"):
+
+- anonymous: a record's bytes as signed (redacted for a confidential record), its existence,
+  issuer, kind, sequence and time; actors' legal name, country, roles and keys. Never
+  facilities, roll-ups or trails.
+- a lot's roll-up figures (aggregates): the lot's creator, the actors that hold or held it, the
+  actors downstream of it (their steps consumed it, or they hold or held a lot made from it: the
+  OEM reads its pack's roll-up) and authorities.
+- a trail entry's record and amount: as its record's Disclosures (a plain record: whoever reads
+  the roll-up); otherwise only the record hash and kind are shown, its lot, amount and note are
+  withheld, so no supplier's grams reach another.
+- an actor's facilities (names, countries, coordinates): the actor itself, the ledger operator
+  and authorities.
+- authorities: everything.
+
+The reader's roles come from the ledger per request (:class:`Reader`), never from a token.
 """
 
 from __future__ import annotations
@@ -20,6 +41,7 @@ from enum import StrEnum
 from passport.errors import (
     AccessNotEntitledError,
     DisclosuresNotEntitledError,
+    LotNotEntitledError,
     UnknownAccessRoleError,
 )
 from passport.records.kinds import ASSURER_ROLES
@@ -164,10 +186,17 @@ class DisclosureFacts:
     grantees: frozenset[str] = frozenset()
 
 
+COUNTERPARTY_MEMBER = {"Transfer": "buyer", "ActorRegistration": "id", "FacilityUpdate": "actor"}
+"""The subject member naming the counterparty entitled to a record's Disclosures, by kind: the
+buyer a Transfer names, the actor a registration registers or a facility update is about (it
+reads its own facilities, whoever signed)."""
+
+
 def may_read_disclosures(reader: Reader, facts: DisclosureFacts) -> bool:
     """Whether ``reader`` may read the record's Disclosures: its issuer, its counterparty (the
-    buyer of a Transfer), a live grantee of its issuer (:func:`is_disclosure_grantee`) and
-    authorities (an authority role held now). Anonymous: never."""
+    buyer of a Transfer, the actor an ActorRegistration registers or a FacilityUpdate is about),
+    a live grantee of its issuer (:func:`is_disclosure_grantee`) and authorities (an authority
+    role held now). Anonymous: never."""
     if reader.did is None:
         return False
     if reader.did in (facts.issuer, facts.counterparty):
@@ -190,8 +219,85 @@ def decide_disclosures(reader: Reader, facts: DisclosureFacts) -> None:
         who = reader.did or "an anonymous reader"
         raise DisclosuresNotEntitledError(
             f"{who} may not read the disclosures of record {facts.record_hash}: they go to its "
-            "issuer, the buyer a Transfer names, authorities and the certifiers or notified "
-            "bodies the issuer granted them (DisclosureGrant); everyone reads the signed "
-            "redacted record",
+            "issuer, the buyer a Transfer names, the actor a registration registers, "
+            "authorities and the certifiers or notified bodies the issuer granted them "
+            "(DisclosureGrant); everyone reads the signed redacted record"
+            f"{_token_hint(reader)}",
             record=facts.record_hash,
         )
+
+
+def _token_hint(reader: Reader) -> str:
+    """What an anonymous reader is told: a token may be all it lacks."""
+    if reader.did is not None:
+        return ""
+    return (
+        " (this request carried no bearer token: an entitled actor logs in with POST "
+        "/auth/token, or `--key` on the command line, and sends it)"
+    )
+
+
+# -- a lot's roll-up and trails (issue #21 point 3) -----------------------------------------------
+@dataclass(frozen=True)
+class LotAccessFacts:
+    """What the ledger says about who may read one lot's roll-up
+    (:func:`passport.service.provenance.lot_access_facts`): its ``creator`` (the issuer of the
+    step that made it), its ``holders`` (present and former: holdings move only with accepted
+    Transfers) and the actors ``downstream`` of it (issuers of the steps that consumed it or a
+    lot made from it, holders of those lots). ``downstream`` None: not looked up (the reader was
+    decided without it)."""
+
+    lot: str
+    creator: str
+    holders: frozenset[str] = frozenset()
+    downstream: frozenset[str] | None = None
+
+
+def is_authority(reader: Reader) -> bool:
+    """Whether ``reader`` holds an authority role now (authorities read everything)."""
+    return reader.did is not None and bool(AUTHORITY_ROLES.intersection(reader.roles))
+
+
+def may_read_lot(reader: Reader, facts: LotAccessFacts) -> bool:
+    """Whether ``reader`` may read the lot's roll-up figures and trails: its creator, its present
+    and former holders, the actors downstream of it and authorities. Anonymous: never."""
+    did = reader.did
+    if did is None:
+        return False
+    if is_authority(reader) or did == facts.creator or did in facts.holders:
+        return True
+    return facts.downstream is not None and did in facts.downstream
+
+
+def decide_lot(reader: Reader, facts: LotAccessFacts) -> None:
+    """Raise :class:`LotNotEntitledError` unless :func:`may_read_lot`."""
+    if not may_read_lot(reader, facts):
+        who = reader.did or "an anonymous reader"
+        raise LotNotEntitledError(
+            f"{who} may not read the roll-up of lot {facts.lot}: it goes to the lot's creator, "
+            "the actors that hold or held it, the actors downstream of it and authorities"
+            f"{_token_hint(reader)}",
+            lot=facts.lot,
+        )
+
+
+def may_read_trail_entry(reader: Reader, record: DisclosureFacts | None) -> bool:
+    """Whether a reader of the roll-up sees a trail entry's lot, amount and note: always for a
+    plain record (``record`` None: its subject is public), else as its Disclosures
+    (:func:`may_read_disclosures`)."""
+    return record is None or may_read_disclosures(reader, record)
+
+
+# -- an actor's facilities (issue #21 point 3) ----------------------------------------------------
+OPERATOR_ROLES = frozenset({"operator"})
+"""Ledger roles whose holders run the ledger (they sign every registration)."""
+
+
+def may_read_facilities(reader: Reader, actor: str) -> bool:
+    """Whether ``reader`` may read the facilities (names, countries, coordinates) of ``actor``:
+    the actor itself, the ledger operator and authorities. Anonymous: never."""
+    if reader.did is None:
+        return False
+    if reader.did == actor or is_authority(reader):
+        return True
+    return bool(OPERATOR_ROLES.intersection(reader.roles))

@@ -11,7 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from passport.document.access import DisclosureFacts, Reader, decide_disclosures
+from passport.document.access import (
+    COUNTERPARTY_MEMBER,
+    DisclosureFacts,
+    Reader,
+    decide_disclosures,
+)
 from passport.document.disclosure_grants import live_grantee
 from passport.errors import NotFoundError
 from passport.ledger.pipeline import Ledger
@@ -21,9 +26,6 @@ from passport.store.rows import StoredRecord
 from passport.store.sql.repository import Tx
 from passport.timefmt import format_ts, now
 from signing.jcs import parse_json
-
-COUNTERPARTY_MEMBER = {"Transfer": "buyer"}
-"""The subject member naming the counterparty entitled to a record's Disclosures, by kind."""
 
 
 def disclosure_facts(

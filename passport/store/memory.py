@@ -256,6 +256,23 @@ class MemoryTraceTx(TraceStateTx):
         """Every holder of a lot and its grams (zero for former holders)."""
         return dict(self._holdings.get(lot_id, {}))
 
+    def downstream_parties(self, lot_id: str) -> set[str]:
+        """Every actor downstream of a lot (the SQL store's recursive query, walked here)."""
+        parties: set[str] = set()
+        seen = {lot_id}
+        frontier = [lot_id]
+        while frontier:
+            for step_hash in self._consumers.get(frontier.pop(), {}):
+                step = self._steps.get(step_hash)
+                if step is not None:
+                    parties.add(step.issuer)
+                for made in self._lots_by_record.get(step_hash, []):
+                    if made not in seen:
+                        seen.add(made)
+                        frontier.append(made)
+                        parties |= set(self._holdings.get(made, {}))
+        return parties
+
     def new_holdings(self, holdings: Sequence[tuple[str, str, int]]) -> None:
         """Holdings ``(lot, holder, grams)`` of lots created in this transaction."""
         for lot_id, holder, grams in holdings:

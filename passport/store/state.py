@@ -227,6 +227,12 @@ class TraceStateTx(ABC):
         """Every holder of a lot and its grams (zero for former holders)."""
 
     @abstractmethod
+    def downstream_parties(self, lot_id: str) -> set[str]:
+        """Every actor downstream of a lot: the issuers of the steps that consumed it or a lot
+        made from it (at any depth), and the present and former holders of the lots made from
+        it (for the read policy, ``passport.document.access.may_read_lot``)."""
+
+    @abstractmethod
     def new_holdings(self, holdings: Sequence[tuple[str, str, int]]) -> None:
         """Holdings ``(lot, holder, grams)`` of lots created in this transaction."""
 

@@ -153,12 +153,16 @@ class RiskFlag(_Model):
 
 
 class TrailEntry(_Model):
-    """One record's contribution to a figure."""
+    """One record's contribution to a figure.
+
+    A reader not entitled to a confidential record's content (``passport.document.access``)
+    gets the entry with ``lot`` and ``amount`` null and a note saying they are withheld: the
+    record hash and kind are public, the supplier's grams are not."""
 
     record: str
     kind: str
     lot: str | None
-    amount: int
+    amount: int | None
     note: str
 
 

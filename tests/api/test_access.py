@@ -47,6 +47,14 @@ VISIBILITY: dict[str, frozenset[AccessRole]] = {
 }
 """Every GET route and the audiences that may read its content."""
 
+POLICY_ROUTES = frozenset({"/lots/{lot}/rollup", "/lots/{lot}/rollup/explain/{figure}"})
+"""Routes whose content depends on the reader's relation to a lot (creator, holder, downstream,
+authority), not on its audience: enumerated per reader in tests/api/test_access_policy.py."""
+
+READER_DEPENDENT = frozenset({"/actors/{did}"})
+"""Routes whose body differs by reader within what the audience may see: an actor's facilities
+go to the actor, the operator and authorities (tests/api/test_access_policy.py)."""
+
 ROLE_OF: dict[AccessRole, tuple[str, ...]] = {
     AccessRole.PUBLIC: ("miner",),
     AccessRole.LEGITIMATE_INTEREST: ("repairer",),
@@ -57,7 +65,7 @@ ROLE_OF: dict[AccessRole, tuple[str, ...]] = {
 def test_every_get_route_is_classified(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     gets = {path for path, item in paths.items() if "get" in item}
-    assert gets == set(VISIBILITY) | set(PARTITION_VISIBILITY)
+    assert gets == set(VISIBILITY) | set(PARTITION_VISIBILITY) | POLICY_ROUTES
     assert not set(VISIBILITY) & set(PARTITION_VISIBILITY)
 
 
@@ -99,5 +107,9 @@ def test_each_role_sees_exactly_its_audiences(
         bodies[role] = response.content
     anonymous = client.get(url, params=params)
     assert anonymous.status_code == (200 if AccessRole.PUBLIC in VISIBILITY[route] else 403)
+    if route in READER_DEPENDENT:
+        assert anonymous.json()["facilities"] is None
+        assert bodies[AccessRole.AUTHORITY] != anonymous.content
+        del bodies[AccessRole.AUTHORITY]
     if VISIBILITY[route] == ALL:
         assert len({anonymous.content, *bodies.values()}) == 1  # nobody sees more or less

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from passport.ledger.pipeline import Ledger
 from signing.keys import SigningKey
 from tests.conftest import Actors
-from tests.helpers.api import assert_problem, client, post_record
+from tests.helpers.api import assert_problem, bearer, client, login, post_record
 
 __all__ = ["client"]
 
@@ -42,8 +42,13 @@ def test_actor_detail_has_keys_and_chain_head(
     rotation = ledger.sign_new(key, "KeyRotation", {"nextKey": SigningKey.generate().multikey})
     rotated = post_record(client, rotation).json()
     detail = client.get(f"/actors/{quote(key.did, safe=':')}").json()
+    assert detail["facilities"] is None  # the actor's, the operator's and authorities' only
+    operator = bearer(login(client, operator_key.did, operator_key))
+    detail = client.get(f"/actors/{quote(key.did, safe=':')}", headers=operator).json()
     assert detail["registration"] == registered["recordHash"]
+    history = detail["facilities"][0].pop("history")  # the records that shaped it (FacilityUpdate)
     assert detail["facilities"] == [facility]
+    assert [h["record"] for h in history] == [registered["recordHash"]]
     assert detail["chainHead"] == {"sequence": 1, "hash": rotated["recordHash"]}
     assert [k["state"] for k in detail["keys"]] == ["rotated", "active"]
     assert detail["keys"][0]["multikey"] == key.multikey

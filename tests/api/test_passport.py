@@ -170,8 +170,12 @@ def test_passport_errors_are_problems(sample: Sample) -> None:
 
 
 def test_rollup_and_its_trails_come_from_the_domain(sample: Sample) -> None:
+    """Read as an authority (whole trails); anonymous readers are refused (roll-ups go to the
+    lot's chain of custody and authorities: tests/api/test_access_policy.py)."""
     lot = sample.summary.packs[0].lot
-    response = sample.client.get(f"/lots/{lot}/rollup")
+    assert_problem(sample.client.get(f"/lots/{lot}/rollup"), 403, "lot_not_entitled")
+    authority = sample.headers("authority")
+    response = sample.client.get(f"/lots/{lot}/rollup", headers=authority)
     assert response.status_code == 200
     body = response.json()
     expected = compute_rollup(sample.ledger.repo, lot, at=body["at"])
@@ -180,24 +184,35 @@ def test_rollup_and_its_trails_come_from_the_domain(sample: Sample) -> None:
     )
     assert set(body["trails"]) == set(body["figures"])
     figure = body["figures"][0]
-    trail = sample.client.get(f"/lots/{lot}/rollup/explain/{figure}", params={"at": body["at"]})
+    trail = sample.client.get(
+        f"/lots/{lot}/rollup/explain/{figure}", params={"at": body["at"]}, headers=authority
+    )
     assert trail.status_code == 200
     assert trail.json() == body["trails"][figure]
-    bare = sample.client.get(f"/lots/{lot}/rollup", params={"trails": "false", "at": body["at"]})
+    bare = sample.client.get(
+        f"/lots/{lot}/rollup", params={"trails": "false", "at": body["at"]}, headers=authority
+    )
     assert "trails" not in bare.json() and bare.json()["elements"] == body["elements"]
 
 
 def test_rollup_errors_are_problems(sample: Sample) -> None:
     lot = sample.summary.packs[0].lot
+    authority = sample.headers("authority")
     missing = assert_problem(
-        sample.client.get(f"/lots/{lot}/rollup/explain/No.such.figure"), 404, "not_found"
+        sample.client.get(f"/lots/{lot}/rollup/explain/No.such.figure", headers=authority),
+        404,
+        "not_found",
     )
     assert "Ni.country.ID" in missing["figures"]
-    assert_problem(sample.client.get("/lots/urn:lot:nope/rollup"), 404, "not_found")
+    assert_problem(
+        sample.client.get("/lots/urn:lot:nope/rollup", headers=authority), 404, "not_found"
+    )
     assert_problem(sample.client.get("/lots/not-a-lot/rollup"), 422, "request_invalid")
     for at in ("yesterday", "2026-13-01T00:00:00Z"):
         assert_problem(
-            sample.client.get(f"/lots/{lot}/rollup", params={"at": at}), 422, "request_invalid"
+            sample.client.get(f"/lots/{lot}/rollup", params={"at": at}, headers=authority),
+            422,
+            "request_invalid",
         )
 
 

@@ -37,8 +37,6 @@ PARTITION_VISIBILITY: dict[str, Mapping[AccessRole, frozenset[int] | None]] = {
     "/passports/{passport_id}/export": REFUSED,  # the economic operator's own: see below
     "/passports/{passport_id}/qr.png": NONE,
     "/passports/{passport_id}/qr.svg": NONE,
-    "/lots/{lot}/rollup": NONE,
-    "/lots/{lot}/rollup/explain/{figure}": NONE,
 }
 """Every GET route whose content is about a passport or its pack: the partitions each access role
 receives through it (empty: public ledger data only, the same for every role)."""
@@ -54,7 +52,6 @@ nothing of a partition the role may not see shows, and the partitions they cover
 
 def _urls(s: Sample) -> dict[str, str]:
     pid = s.passport_id
-    lot = s.summary.packs[0].lot
     return {
         "/passports/{passport_id}": f"/passports/{pid}",
         "/passports/{passport_id}/bundle": f"/passports/{pid}/bundle",
@@ -64,8 +61,6 @@ def _urls(s: Sample) -> dict[str, str]:
         "/passports/{passport_id}/export": f"/passports/{pid}/export",
         "/passports/{passport_id}/qr.png": f"/passports/{pid}/qr.png",
         "/passports/{passport_id}/qr.svg": f"/passports/{pid}/qr.svg",
-        "/lots/{lot}/rollup": f"/lots/{lot}/rollup?at={AT}",
-        "/lots/{lot}/rollup/explain/{figure}": f"/lots/{lot}/rollup/explain/Co.country.CD?at={AT}",
     }
 
 

@@ -342,6 +342,11 @@ class Tx(StateTx):
         )
         return [r[0] for r in rows]
 
+    def confidential_among(self, hashes: Sequence[str]) -> set[str]:
+        """The records among ``hashes`` that are confidential (they have kept Disclosures)."""
+        rows = select_in(self.conn, [DISCLOSURES.c.record_hash], DISCLOSURES.c.record_hash, hashes)
+        return {r[0] for r in rows}
+
     def count_disclosures(self) -> int:
         """Number of kept Disclosure rows."""
         return int(self.conn.execute(select(func.count()).select_from(DISCLOSURES)).scalar_one())

@@ -14,7 +14,7 @@ from dataclasses import fields
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, select, text, update
 from sqlmodel import SQLModel
 
 from passport.store.sql import trace_tables  # noqa: F401  (registers the tables on SQLModel.metadata)
@@ -57,6 +57,28 @@ _HOLDINGS_OF = select(HOLDINGS.c.lot_id, HOLDINGS.c.grams).where(
 )
 _HOLDERS_OF = select(HOLDINGS.c.holder, HOLDINGS.c.grams).where(
     HOLDINGS.c.lot_id == bindparam("b_lot")
+)
+# Everyone downstream of a lot, in one statement (both backends know WITH RECURSIVE): the lots
+# made from it at any depth (a step's output lots carry the step's record hash), then the
+# issuers of the steps that consumed any of them and every holder, present or former, of the
+# lots made from it. UNION (not UNION ALL) keeps the walk finite on a shared sub-graph.
+_DOWNSTREAM_PARTIES = text(
+    """
+    WITH RECURSIVE down(lot_id) AS (
+        SELECT CAST(:b_lot AS VARCHAR)
+        UNION
+        SELECT made.lot_id FROM trace_inputs i
+        JOIN down d ON i.lot_id = d.lot_id
+        JOIN trace_lots made ON made.record_hash = i.step_hash
+    )
+    SELECT s.issuer FROM trace_inputs i
+    JOIN down d ON i.lot_id = d.lot_id
+    JOIN trace_steps s ON s.record_hash = i.step_hash
+    UNION
+    SELECT h.holder FROM trace_holdings h
+    JOIN down d ON h.lot_id = d.lot_id
+    WHERE d.lot_id <> :b_lot
+    """
 )
 _ADD_CONSUMED = (
     update(LOTS)
@@ -251,6 +273,12 @@ class TraceTx(TraceStateTx):
         """Every holder of a lot and its grams (zero for former holders)."""
         rows = self.conn.execute(_HOLDERS_OF, {"b_lot": lot_id})
         return {r.holder: int(r.grams) for r in rows}
+
+    def downstream_parties(self, lot_id: str) -> set[str]:
+        """Every actor downstream of a lot, in one query: the issuers of the steps that consumed
+        it or a lot made from it (at any depth), and the present and former holders of the lots
+        made from it. For the read policy (:func:`passport.document.access.may_read_lot`)."""
+        return {r[0] for r in self.conn.execute(_DOWNSTREAM_PARTIES, {"b_lot": lot_id})}
 
     def new_holdings(self, holdings: Sequence[tuple[str, str, int]]) -> None:
         """Holdings ``(lot, holder, grams)`` of lots created in this transaction (one insert)."""

@@ -225,3 +225,33 @@ def test_threads_asking_first_for_a_passport_kind_all_find_it() -> None:
     run = subprocess.run([sys.executable, "-c", _RACE], capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == str([True] * 8), run.stdout
+
+
+def test_downstream_parties_agree_with_the_sql_store(
+    ledger: Ledger, operator_key: SigningKey
+) -> None:
+    """The read policy's downstream query (a recursive CTE in SQL, a walk in memory) names the
+    same actors: step issuers and holders of lots made from the lot, at any depth."""
+    chain = Chain(ledger, operator_key)
+    miner, refiner, maker, buyer = (
+        chain.party(r) for r in ("miner", "refiner", "cell-maker", "oem")
+    )
+    ore = chain.extract(miner, "urn:lot:dp-ore", 1000, {"Ni": 500_000})
+    chain.give(miner, "urn:lot:dp-ore", ore, 1000, refiner)
+    refined = chain.transform(refiner, "refining", [("urn:lot:dp-ore", ore, 1000)],
+                              [out("urn:lot:dp-ref", 800, {"Ni": 600_000})])  # fmt: skip
+    chain.give(refiner, "urn:lot:dp-ref", refined, 800, maker)
+    cell = chain.transform(maker, "cell", [("urn:lot:dp-ref", refined, 800)],
+                           [out("urn:lot:dp-cell", 700, {"Ni": 600_000})])  # fmt: skip
+    chain.give(maker, "urn:lot:dp-cell", cell, 700, buyer)
+    chain.mirror.catch_up()
+    with ledger.repo.read() as tx:
+        for lot in ("urn:lot:dp-ore", "urn:lot:dp-ref", "urn:lot:dp-cell"):
+            sql = tx.trace().downstream_parties(lot)
+            assert chain.mirror.state.trace().downstream_parties(lot) == sql, lot
+        assert tx.trace().downstream_parties("urn:lot:dp-ore") == {
+            refiner.did,
+            maker.did,
+            buyer.did,
+        }
+        assert tx.trace().downstream_parties("urn:lot:dp-cell") == set()
