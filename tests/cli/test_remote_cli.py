@@ -72,12 +72,14 @@ def test_reads_over_server_equal_the_local_answers(world: dict[str, Any]) -> Non
     assert actors == json.loads(ok(local("actor", "list", "--json")).stdout) and len(actors) > 5
 
     at = ("--at", format_ts(now(), micro=False))
-    rollup = ok(remote("trace", lot, *at, "--json"))
+    rollup = ok(remote("trace", lot, *at, "--json", "--key", "oem.key"))  # the pack's holder
     assert rollup.stderr == ""
     assert json.loads(rollup.stdout) == json.loads(ok(local("trace", lot, *at, "--json")).stdout)
-    assert f"lot {lot}" in ok(remote("trace", lot)).stdout
+    assert f"lot {lot}" in ok(remote("trace", lot, "--key", "oem.key")).stdout
     figure = json.loads(rollup.stdout)["figures"][0]
-    trail = json.loads(ok(remote("trace", lot, *at, "--explain", figure, "--json")).stdout)
+    trail = json.loads(
+        ok(remote("trace", lot, *at, "--explain", figure, "--json", "--key", "oem.key")).stdout
+    )
     assert trail == json.loads(ok(local("trace", lot, *at, "--explain", figure, "--json")).stdout)
 
     shown = json.loads(ok(remote("record", "show", world["record"])).stdout)
