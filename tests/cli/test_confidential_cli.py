@@ -242,8 +242,7 @@ def test_record_new_is_confidential_by_default_and_plain_with_public(
     assert plain["type"][1] == "Extraction" and plain["credentialSubject"]["massGrams"] == MASS
     assert "_sd" not in plain["credentialSubject"]
     # a kind with nothing confidential is signed plain without asking
-    other = bpass("keys", "new", "--out", "o.key", cwd=cwd).stdout.strip()
-    (cwd / "a.json").write_text(json.dumps({"id": other, "name": "O", "roles": ["miner"]}))
-    bpass("record", "new", "ActorRegistration", "--key", "m.key", "--data", "a.json", "--out",
-          "reg.json", *db, cwd=cwd)  # fmt: skip
-    assert json.loads((cwd / "reg.json").read_text())["type"][1] == "ActorRegistration"
+    (cwd / "a.json").write_text(json.dumps({"nextKey": SigningKey.generate().multikey}))
+    bpass("record", "new", "KeyRotation", "--key", "m.key", "--data", "a.json", "--out",
+          "rot.json", *db, cwd=cwd)  # fmt: skip
+    assert json.loads((cwd / "rot.json").read_text())["type"][1] == "KeyRotation"

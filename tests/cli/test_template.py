@@ -34,7 +34,10 @@ def test_template_prints_an_example_and_every_member(tmp_path: Path) -> None:
     assert "filled in by `bpass import` from the lot id" in out
     assert "Signed confidential by default" in out and "--public signs the record plain" in out
     registration = bpass("record", "template", "ActorRegistration", cwd=tmp_path).stdout
-    assert "confidential" not in registration and "name  (string, required)" in registration
+    assert "name  (string, required, public)" in registration
+    assert "facilities.N.latitude  (string, optional, confidential)" in registration
+    rotation = bpass("record", "template", "KeyRotation", cwd=tmp_path).stdout
+    assert "confidential" not in rotation and "nextKey  (string, required)" in rotation
 
 
 @pytest.mark.parametrize(
