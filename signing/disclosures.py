@@ -163,7 +163,7 @@ def conceal(
 
 
 def reveal(
-    obj: Mapping[str, Any], disclosures: Sequence[str], *, top_level: bool = True
+    obj: Mapping[str, Any], disclosures: Sequence[str | Disclosure], *, top_level: bool = True
 ) -> dict[str, Any]:
     """Process ``obj`` with the given Disclosures as RFC 9901 §7.1 steps 3-5 do: every digest
     answered by a Disclosure is replaced by its member or element (recursively: a disclosed
@@ -180,8 +180,8 @@ def reveal(
         if alg != SHA_256:
             raise DisclosureError(f"digest algorithm {alg!r} is not supported (only sha-256)")
     parsed: dict[str, Disclosure] = {}
-    for encoded in disclosures:
-        d = parse_disclosure(encoded)
+    for given in disclosures:  # encoded, or already parsed by the caller
+        d = given if isinstance(given, Disclosure) else parse_disclosure(given)
         parsed.setdefault(d.digest, d)
     state = _Reveal(parsed)
     result = state.object(obj, top_level=top_level)

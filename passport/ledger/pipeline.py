@@ -50,16 +50,18 @@ PARALLEL_VERIFY_MIN = 256
 
 
 def _parse_and_verify(
-    max_bytes: int, raw: bytes | str | dict[str, Any]
+    max_bytes: int, item: tuple[bytes | str | dict[str, Any], tuple[str, ...]]
 ) -> tuple[bool, bytes | None, str | None]:
-    """Process-pool worker: steps 1 and 2a for one record.
+    """Process-pool worker: steps 1 and 2a for one record and its Disclosures (none for a
+    plain record; a confidential one is revealed and its revealed subject schema-checked).
 
     ``(False, None, None)`` when step 1 fails (the caller parses again to raise that exact
     error); else ``(True, canonical, problem)``: the canonical bytes (``None`` when they are
     the bytes sent, so nothing travels back twice) and the proof error message or None.
     """
+    raw, disclosures = item
     try:
-        record = parse_record(raw, max_bytes=max_bytes)
+        record = parse_record(raw, max_bytes=max_bytes, disclosures=disclosures or None)
     except BpassError:
         return False, None, None
     canonical = None if isinstance(raw, bytes) and raw == record.canonical else record.canonical
@@ -73,6 +75,26 @@ def _parse_and_verify(
 Submission = bytes | str | dict[str, Any] | Confidential
 """A record as submitted: its bytes, text or document, or a confidential record with its
 Disclosures."""
+
+_PoolItem = tuple[bytes | str | dict[str, Any], tuple[str, ...]]
+"""A record for the process pool: its bytes, text or document and its Disclosures (none for a
+plain record)."""
+
+
+def _with_disclosures(
+    raws: Sequence[Submission], disclosures: Sequence[Sequence[str] | None] | None
+) -> list[_PoolItem]:
+    """Each record of a batch with its Disclosures, given beside it or inside a
+    :class:`Confidential`, as the process pool takes them."""
+    items: list[_PoolItem] = []
+    for i, raw in enumerate(raws):
+        given = tuple(disclosures[i] or ()) if disclosures is not None else ()
+        if isinstance(raw, Confidential):
+            items.append((raw.record, (*raw.disclosures, *given)))
+        else:
+            items.append((raw, given))
+    return items
+
 
 _Checked = tuple[int, "ParsedRecord | None", "BpassError | None"]
 """A record of a batch after steps 1 and 2a: (index, record or None if step 1 failed, error)."""
@@ -293,13 +315,8 @@ class Ledger:
         disclosures: Sequence[Sequence[str] | None] | None,
     ) -> list[translog.Receipt]:
         checked: Iterator[list[_Checked]]
-        confidential = (disclosures is not None and any(disclosures)) or any(
-            isinstance(raw, Confidential) for raw in raws
-        )
-        if len(raws) >= PARALLEL_VERIFY_MIN and self.workers > 1 and not confidential:
-            # (A batch with disclosures is checked in this process: the pool's workers take
-            # the records alone.)
-            checked = self._checked_in_pool(cast("Sequence[bytes | str | dict[str, Any]]", raws))
+        if len(raws) >= PARALLEL_VERIFY_MIN and self.workers > 1:
+            checked = self._checked_in_pool(_with_disclosures(raws, disclosures))
         else:
             parsed = []
             for i, raw in enumerate(raws):
@@ -316,9 +333,7 @@ class Ledger:
         except IntegrityError as exc:  # only reachable if the append lock were bypassed
             raise ForkError(f"concurrent write conflict: {exc.orig}") from exc
 
-    def _checked_in_pool(
-        self, raws: Sequence[bytes | str | dict[str, Any]]
-    ) -> Iterator[list[_Checked]]:
+    def _checked_in_pool(self, items: Sequence[_PoolItem]) -> Iterator[list[_Checked]]:
         """Steps 1 and 2a of a large batch in the process pool, on all cores, as they finish.
 
         Step 1 (schemas above all) costs several times the signature check, so both run in the
@@ -329,29 +344,32 @@ class Ledger:
         """
         if self._pool is None:
             self._pool = ProcessPoolExecutor(self.workers)
-        chunk = max(1, len(raws) // (self.workers * 4))
+        chunk = max(1, len(items) // (self.workers * 4))
         work = partial(_parse_and_verify, self.max_record_bytes)
         out: list[_Checked] = []
-        for i, (ok, canonical, problem) in enumerate(self._pool.map(work, raws, chunksize=chunk)):
-            raw = raws[i]
+        for i, (ok, canonical, problem) in enumerate(self._pool.map(work, items, chunksize=chunk)):
+            raw, disclosures = items[i]
             if ok:
-                # The worker checked these bytes: parsing them again is all that is left.
-                record = reparse_checked(canonical or cast(bytes, raw))
+                # The worker checked these bytes (and revealed the subject with these
+                # Disclosures): parsing and revealing them again is all that is left.
+                record = reparse_checked(canonical or cast(bytes, raw), disclosures)
                 failure = None if problem is None else ProofError(problem, reason="signature")
                 out.append((i, record, failure))
             else:
-                out.append(self._check_here(i, raw))
+                out.append(self._check_here(i, raw, disclosures))
             if len(out) == chunk:
                 yield out
                 out = []
         if out:
             yield out
 
-    def _check_here(self, i: int, raw: bytes | str | dict[str, Any]) -> _Checked:
+    def _check_here(
+        self, i: int, raw: bytes | str | dict[str, Any], disclosures: tuple[str, ...]
+    ) -> _Checked:
         """Steps 1 and 2a in this process (a worker refused the record at step 1: this names
         the exact error)."""
         try:
-            record = self.parse(raw)
+            record = self.parse(raw, disclosures or None)
         except BpassError as exc:
             return i, None, exc
         try:

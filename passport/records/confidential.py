@@ -196,7 +196,7 @@ def reveal_subject(
     """
     public, digests = _concealment(kind, subject)
     parsed = [parse_disclosure(d) for d in disclosures]
-    revealed = reveal(subject, disclosures)  # DisclosureMismatchError for a stray disclosure
+    revealed = reveal(subject, parsed)  # DisclosureMismatchError for a stray disclosure
     for d in parsed:
         if d.name is not None and d.name in public:
             raise ConcealmentError(

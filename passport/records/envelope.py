@@ -258,16 +258,23 @@ def _parsed(doc: dict[str, Any], canonical: bytes, by_orjson: bool = False) -> P
     )
 
 
-def reparse_checked(canonical: bytes) -> ParsedRecord:
-    """The ParsedRecord of canonical bytes that :func:`parse_record` accepted in another process.
+def reparse_checked(canonical: bytes, disclosures: Sequence[str] = ()) -> ParsedRecord:
+    """The ParsedRecord of canonical bytes that :func:`parse_record` accepted in another process
+    (with ``disclosures``, for a confidential record: revealed by them again here).
 
     A ledger checks large batches in a process pool; shipping each parsed document back costs
     more (pickling nested dicts) than parsing its canonical bytes again with orjson, which for
-    such bytes yields the same document. Never call it on bytes that were not checked: it
-    skips every check of step 1.
+    such bytes yields the same document, and revealing a subject again (a SHA-256 per
+    Disclosure) costs less than shipping it. Never call it on bytes that were not checked: it
+    skips every check of step 1 but the revealing.
     """
     doc = orjson.loads(canonical)
-    return _parsed(doc, canonical)
+    parsed = _parsed(doc, canonical)
+    if not disclosures:
+        return parsed
+    shown = tuple(dict.fromkeys(disclosures))
+    revealed = reveal_subject(parsed.kind, parsed.subject, shown)
+    return parsed._replace(subject=revealed, disclosures=shown)
 
 
 def build_record(

@@ -21,7 +21,7 @@ from passport.errors import (
     UndisclosedMemberError,
 )
 from passport.ledger.audit import audit
-from passport.ledger.pipeline import Ledger
+from passport.ledger.pipeline import PARALLEL_VERIFY_MIN, Ledger
 from passport.records.confidential import (
     ALL_PUBLIC,
     PUBLIC_ANNOTATION,
@@ -37,6 +37,7 @@ from passport.records.envelope import (
     sign_next,
     sign_record,
 )
+from passport.store.sql.repository import Repository
 from signing.disclosures import conceal, make_disclosure, parse_disclosure
 from signing.errors import BpassError, DisclosureError, DisclosureMismatchError
 from signing.keys import SigningKey
@@ -327,3 +328,48 @@ def test_migration_0008_adds_and_drops_the_disclosure_table(chain: Chain) -> Non
     h = ledger.append(extraction(chain, miner, new_lot_id())).record_hash
     with repo.read() as tx:
         assert len(tx.disclosures_of(h)) == 7
+
+
+def test_a_large_confidential_batch_is_checked_in_the_process_pool(chain: Chain) -> None:
+    """A batch of PARALLEL_VERIFY_MIN records or more goes to the worker processes with each
+    record's Disclosures: a tampered one is refused there with its index and error, nothing
+    written; the good batch appends with every Disclosure kept and its rules run on the revealed
+    subjects (the custody each Extraction gives its miner)."""
+    ledger = chain.ledger
+    miner = chain.party("miner", country="CA")
+    pooled = Ledger(Repository(ledger.repo.url), log_key=ledger.log_key, workers=2)
+    head = ledger.chain_head(miner.did)
+    signed: list[Confidential] = []
+    lots = [new_lot_id() for _ in range(PARALLEL_VERIFY_MIN + 4)]
+    for lot in lots:
+        one = sign_next(
+            miner.key,
+            "Extraction",
+            chain.extraction_subject(miner, lot, MASS, NI),
+            issuer=miner.did,
+            head=head,
+            confidential=True,
+        )
+        head = (head[0] + 1, record_hash(dumps(one.record)))
+        signed.append(one)
+    victim = 150
+    tampered = list(signed[victim].disclosures)
+    tampered[0] = make_disclosure("massGrams", MASS + 1).encoded  # answers no digest
+    before = state(ledger)
+    try:
+        with pytest.raises(BatchItemError) as info:
+            pooled.append_batch(
+                [s.record for s in signed],
+                [tampered if i == victim else s.disclosures for i, s in enumerate(signed)],
+            )
+        assert info.value.index == victim
+        assert isinstance(info.value.error, DisclosureMismatchError)
+        assert state(ledger) == before
+        receipts = pooled.append_batch(signed)  # Confidential items carry their Disclosures
+    finally:
+        pooled.close()
+    assert len(receipts) == len(signed)
+    with ledger.repo.read() as tx:
+        kept = tx.disclosures_of(receipts[victim].record_hash)
+    assert sorted(kept) == sorted(signed[victim].disclosures)
+    assert holding(ledger, lots[victim], miner) == MASS
