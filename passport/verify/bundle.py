@@ -94,7 +94,7 @@ from passport.verify.provenance_set import (
     provenance_commitment,
     sorted_set,
 )
-from passport.verify.view import verify_view
+from passport.verify.view import described, verify_view
 from signing import merkle
 from signing.errors import BpassError
 from signing.merkle_batch import InclusionChecks
@@ -693,7 +693,11 @@ class _Verifier:
                 continue  # a partition this role does not see
             shown = get_at(document, pointer)
             if shown != figures[pointer]:
-                raise _CheckError(f"{pointer} differs from the provenance's roll-up")
+                recomputed = described(figures[pointer])
+                raise _CheckError(
+                    f"{pointer} differs from the provenance's roll-up: the passport shows "
+                    f"{described(shown)}, the replayed provenance gives {recomputed}"
+                )
             compared += 1
         if compared == 0:
             raise _CheckError("no passport figure could be compared with the roll-ups")

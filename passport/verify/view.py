@@ -102,7 +102,8 @@ _SHOWN_CHARS = 80
 """A value quoted in a message longer than this is cut (its length said)."""
 
 
-def _described(value: Any) -> str:
+def described(value: Any) -> str:
+    """A value as a verification message quotes it: its repr, cut when long."""
     if value is None:
         return "nothing"
     text = repr(value)
@@ -167,8 +168,8 @@ def verify_view(served: Mapping[str, Any], *, log_vkey: str | None = None) -> No
     if found is not None:
         pointer, shown, expected = found
         raise PartitionUnverifiedError(
-            f"the view shows {_described(shown)} at {pointer}; the signed records give "
-            f"{_described(expected)}",
+            f"the view shows {described(shown)} at {pointer}; the signed records give "
+            f"{described(expected)}",
             reason="view",
             pointer=pointer,
         )

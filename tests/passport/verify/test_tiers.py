@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import re
 import secrets
 from collections.abc import Iterator
 from typing import Any
@@ -348,3 +349,20 @@ def test_an_old_style_bundle_still_names_a_referenced_record_left_out(
     b["disclosures"].pop(missing)
     failed, text = failure(b)
     assert failed == "provenance" and f"references {missing}, which is not in this bundle" in text
+
+
+def test_a_figure_the_replay_does_not_give_is_named_with_both_values(
+    world: ConfidentialWorld,
+) -> None:
+    """Without the commitment (an old-style passport), an attestation left out of the bundle is
+    found where a figure rests on it: the roll-ups check names the figure, what the passport
+    shows and what the replayed provenance gives."""
+    b = build_bundle(world.ledger, world.old_passport_id, access_role="authority")
+    victim = next(i for i, e in enumerate(b["records"]) if e["record"]["type"][1] == "DueDiligence")
+    del b["records"][victim]
+    failed, text = failure(b)
+    assert failed == "roll-ups", text
+    assert re.search(
+        r"^/point[1-4]/\S+ differs from the provenance's roll-up: the passport shows ", text
+    )
+    assert ", the replayed provenance gives " in text
