@@ -34,6 +34,7 @@ from passport.document.regulation import PLACEHOLDER_CLASS_TABLE
 from passport.document.signed_partitions import sign_partition
 from passport.document.validation import validate
 from passport.ledger.pipeline import Ledger
+from passport.records.envelope import dumps, record_hash, sign_next
 from passport.service.issue import issue_passport, sign_chain
 from passport.store.sql.repository import Repository
 from passport.trace.rollup import compute_rollup
@@ -52,20 +53,47 @@ MATERIALS = (
 )
 
 
+_CONFIDENTIAL = [False]
+"""Whether :func:`build_pack` is signing its provenance confidential right now."""
+
+
 def _append_all(
     ledger: Ledger, key: SigningKey, items: list[tuple[str, dict[str, Any]]]
 ) -> list[str]:
     hashes: list[str] = []
     for start in range(0, len(items), 500):
-        records = sign_chain(
-            ledger, key, items[start : start + 500], valid_from="2026-06-01T00:00:00Z"
-        )
+        chunk = items[start : start + 500]
+        if _CONFIDENTIAL[0]:
+            issuer = ledger.issuer_for_key(key)
+            head = ledger.chain_head(issuer)
+            sealed = []
+            for kind, subject in chunk:
+                one = sign_next(
+                    key, kind, subject, issuer=issuer, head=head,
+                    valid_from="2026-06-01T00:00:00Z", confidential=True,
+                )  # fmt: skip
+                head = (head[0] + 1, record_hash(dumps(one.record)))
+                sealed.append(one)
+            hashes.extend(r.record_hash for r in ledger.append_batch(sealed))
+            continue
+        records = sign_chain(ledger, key, chunk, valid_from="2026-06-01T00:00:00Z")
         hashes.extend(r.record_hash for r in ledger.append_batch(records))
     return hashes
 
 
-def build_pack(ledger: Ledger, operator: SigningKey, records: int) -> tuple[str, SigningKey, int]:
-    """A pack lot with about ``records`` provenance records; (lot, OEM key, provenance records)."""
+def build_pack(
+    ledger: Ledger, operator: SigningKey, records: int, *, confidential: bool = False
+) -> tuple[str, SigningKey, int]:
+    """A pack lot with about ``records`` provenance records; (lot, OEM key, provenance records).
+    With ``confidential``, every provenance record is signed confidential."""
+    _CONFIDENTIAL[0] = confidential
+    try:
+        return _build_pack(ledger, operator, records)
+    finally:
+        _CONFIDENTIAL[0] = False
+
+
+def _build_pack(ledger: Ledger, operator: SigningKey, records: int) -> tuple[str, SigningKey, int]:
     keys = {who: SigningKey.generate() for who in ("miner", "maker", "oem")}
     facilities = [
         {"id": f"f-{cc.lower()}", "name": f"Mine {cc}", "country": cc} for *_, cc in MATERIALS

@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache
 from typing import Any, NamedTuple
 
+import orjson
+
 import schemas
 from passport.errors import ConcealmentError, MalformedRecordError, UndisclosedMemberError
 from signing.disclosures import (
@@ -49,6 +51,7 @@ __all__ = [
     "is_redacted",
     "new_lot_id",
     "public_members",
+    "reveal_checked",
     "reveal_subject",
     "submission",
     "unwrap",
@@ -213,6 +216,20 @@ def reveal_subject(
             f"{len(missing)} concealed member(s) of this {kind} came without their disclosure",
             digests=missing,
         )
+    return revealed
+
+
+def reveal_checked(subject: Mapping[str, Any], disclosures: Sequence[str]) -> dict[str, Any]:
+    """The revealed subject of a redacted record whose Disclosures :func:`reveal_subject`
+    already accepted, in a worker process of the append pipeline (same record bytes, same
+    Disclosure strings): each top-level member put back from its Disclosure, ``_sd`` and
+    ``_sd_alg`` dropped. No check is made again (the worker made them all; members come back
+    after the public ones). Never call it on Disclosures that were not checked."""
+    revealed = {k: v for k, v in subject.items() if k not in (SD, SD_ALG)}
+    for encoded in disclosures:
+        _, name, value = orjson.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
+        revealed[name] = value
+        _NAMES[encoded] = name
     return revealed
 
 

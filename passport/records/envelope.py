@@ -32,6 +32,7 @@ from passport.records.confidential import (
     conceal_subject,
     derived_salts,
     is_redacted,
+    reveal_checked,
     reveal_subject,
 )
 from passport.timefmt import format_ts, now, parse_ts
@@ -273,8 +274,7 @@ def reparse_checked(canonical: bytes, disclosures: Sequence[str] = ()) -> Parsed
     if not disclosures:
         return parsed
     shown = tuple(dict.fromkeys(disclosures))
-    revealed = reveal_subject(parsed.kind, parsed.subject, shown)
-    return parsed._replace(subject=revealed, disclosures=shown)
+    return parsed._replace(subject=reveal_checked(parsed.subject, shown), disclosures=shown)
 
 
 def build_record(

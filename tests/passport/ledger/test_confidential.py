@@ -28,6 +28,8 @@ from passport.records.confidential import (
     Confidential,
     new_lot_id,
     public_members,
+    reveal_checked,
+    reveal_subject,
 )
 from passport.records.envelope import (
     dumps,
@@ -373,3 +375,25 @@ def test_a_large_confidential_batch_is_checked_in_the_process_pool(chain: Chain)
         kept = tx.disclosures_of(receipts[victim].record_hash)
     assert sorted(kept) == sorted(signed[victim].disclosures)
     assert holding(ledger, lots[victim], miner) == MASS
+
+
+def test_the_pools_fast_reveal_gives_the_checked_reveals_subject(chain: Chain) -> None:
+    """After a worker checked a record's Disclosures, the main process reveals it again without
+    the checks (``reveal_checked``): the same subject as the checked reveal, member for member."""
+    miner = chain.party("miner", country="CA")
+    for kind, subject in (
+        ("Extraction", chain.extraction_subject(miner, new_lot_id(), MASS, NI)),
+        (
+            "Transformation",
+            chain.transformation_subject(
+                miner,
+                "concentration",
+                [(new_lot_id(), "sha256:" + "a" * 64, 5)],
+                [out(new_lot_id(), 4, NI)],
+            ),
+        ),
+    ):
+        signed = chain.ledger.sign_new(miner.key, kind, subject, confidential=True)
+        redacted = signed.record["credentialSubject"]
+        checked = reveal_subject(kind, redacted, signed.disclosures)
+        assert reveal_checked(redacted, signed.disclosures) == checked == subject
