@@ -393,7 +393,7 @@ def record_signatures(bundle: dict[str, Any]) -> list[Signature]:
 
     signatures = []
     for item in bundle["records"]:
-        record = parse_record(item["record"], max_bytes=1 << 30)
+        record = parse_record(item["record"], max_bytes=1 << 30, redacted=True)
         prepared = prepare_record_proof(record.doc, record.canonical, record.canonical_by_orjson)
         message = hash_data(prepared.canonical_config, prepared.canonical_document)
         assert isinstance(prepared.proof_value, str)
