@@ -380,8 +380,19 @@ class RemoteLedger:
         return [dict(a) for a in data]
 
     def _as_reader(self, key: SigningKey | None) -> None:
-        if key is not None and self.api.token is None:
-            self.api.login(self.issuer_for_key(key), key)
+        """Read as the actor ``key`` signs for (logged in at the first read), else as before."""
+        if key is not None:
+            self.read_as(key)
+        self._restricted()
+
+    def _passport_read(
+        self, passport_id: str, path: str, role: str | None, key: SigningKey | None
+    ) -> dict[str, Any]:
+        self._as_reader(key)
+        data: dict[str, Any] = self.api.json(
+            "GET", f"/passports/{quote(passport_id, safe=':')}{path}", params={"role": role}
+        )
+        return data
 
     def passport(
         self, passport_id: str, role: str | None = None, key: SigningKey | None = None
@@ -389,31 +400,19 @@ class RemoteLedger:
         """A passport as ``role`` sees it, with its evidence (``GET /passports/{id}``); read as
         the actor ``key`` signs for, else as the public. The node decides the audience: asking
         for one the reader is not entitled to is refused (``access_not_entitled``)."""
-        self._as_reader(key)
-        data: dict[str, Any] = self.api.json(
-            "GET", f"/passports/{quote(passport_id, safe=':')}", params={"role": role}
-        )
-        return data
+        return self._passport_read(passport_id, "", role, key)
 
     def compliance(
         self, passport_id: str, role: str | None = None, key: SigningKey | None = None
     ) -> dict[str, Any]:
         """The compliance report over the partitions ``role`` may see."""
-        self._as_reader(key)
-        data: dict[str, Any] = self.api.json(
-            "GET", f"/passports/{quote(passport_id, safe=':')}/compliance", params={"role": role}
-        )
-        return data
+        return self._passport_read(passport_id, "/compliance", role, key)
 
     def bundle(
         self, passport_id: str, role: str | None = None, key: SigningKey | None = None
     ) -> dict[str, Any]:
         """The offline verification bundle of a passport as ``role`` may see it."""
-        self._as_reader(key)
-        data: dict[str, Any] = self.api.json(
-            "GET", f"/passports/{quote(passport_id, safe=':')}/bundle", params={"role": role}
-        )
-        return data
+        return self._passport_read(passport_id, "/bundle", role, key)
 
     def export(
         self,

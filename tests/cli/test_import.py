@@ -23,6 +23,7 @@ from passport.store.sql.repository import Repository
 from tests.cli.test_cli import bpass
 from tests.conftest import Actors
 from tests.helpers.api import client
+from tests.helpers.imports import extraction_row
 
 __all__ = ["client"]
 
@@ -55,24 +56,6 @@ def stored(url: str) -> tuple[dict[str, int], int]:
             return dict(forms), tx.count_disclosures()
     finally:
         repo.dispose()
-
-
-def extraction_row(i: int, **over: str) -> dict[str, str]:
-    row = {
-        "lot": f"urn:lot:mine:{i:05d}",
-        "material": "lithium",
-        "depositType": "brine",
-        "miningMethod": "industrial",
-        "facility": "mine-1",
-        "country": "CL",
-        "massGrams": str(1_000_000 + i),
-        "elements.Li": "2000",
-        "period.start": "2026-10-01T00:00:00Z",
-        "period.end": "2026-10-31T00:00:00Z",
-        "emissions.raw-material-acquisition": "12.5",
-    }
-    row.update(over)
-    return row
 
 
 def write_csv(path: Path, rows: list[dict[str, str]], columns: list[str] | None = None) -> None:
