@@ -16,6 +16,8 @@ Pure: no I/O.
 from __future__ import annotations
 
 import base64
+import binascii
+import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache
@@ -62,8 +64,8 @@ PUBLIC_ANNOTATION = "x-bpass-public"
 ALL_PUBLIC = "all"
 """The annotation's value for a kind whose members are all public."""
 
-_DIGEST_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
-_DIGEST_LENGTH = 43  # base64url of 32 bytes, unpadded
+_FROM_URL = bytes.maketrans(b"-_", b"+/")
+_DIGEST = re.compile(r"[A-Za-z0-9_-]{43}")  # base64url of 32 bytes, unpadded
 
 
 class Confidential(NamedTuple):
@@ -142,7 +144,7 @@ def _digests(subject: Mapping[str, Any]) -> list[str]:
     if not isinstance(digests, list) or not digests:
         raise ConcealmentError(f"a redacted subject lists its digests in a non-empty {SD} array")
     for d in digests:
-        if not (isinstance(d, str) and len(d) == _DIGEST_LENGTH and set(d) <= _DIGEST_CHARS):
+        if not (isinstance(d, str) and _DIGEST.fullmatch(d)):
             raise ConcealmentError(f"{SD} holds base64url SHA-256 digests only")
     if len(set(digests)) != len(digests):
         raise ConcealmentError(f"a digest appears twice in {SD}")
@@ -227,7 +229,8 @@ def reveal_checked(subject: Mapping[str, Any], disclosures: Sequence[str]) -> di
     after the public ones). Never call it on Disclosures that were not checked."""
     revealed = {k: v for k, v in subject.items() if k not in (SD, SD_ALG)}
     for encoded in disclosures:
-        _, name, value = orjson.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
+        padded = (encoded + "=" * (-len(encoded) % 4)).encode("ascii").translate(_FROM_URL)
+        _, name, value = orjson.loads(binascii.a2b_base64(padded))
         revealed[name] = value
         _NAMES[encoded] = name
     return revealed

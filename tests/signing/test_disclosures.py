@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 
 from signing.disclosures import (
     SD,
+    _b64url_size,
+    _unb64url,
     conceal,
     digest,
     make_disclosure,
@@ -129,6 +131,32 @@ def test_duplicates_collisions_and_short_salts_are_refused() -> None:
         make_disclosure(SD, 1)
     with pytest.raises(DisclosureError, match="not supported"):
         reveal({**redacted, "_sd_alg": "md5"}, [])
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.text(
+        alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_+/=", max_size=30
+    )
+)
+def test_base64url_is_accepted_exactly_when_it_is_canonical(text: str) -> None:
+    """The decoder takes what a canonical unpadded encoder writes and nothing else, and gives
+    the stdlib's bytes: checked against decoding and encoding again with ``base64``."""
+    try:
+        expected: bytes | None = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except ValueError:
+        expected = None
+    if expected is not None and base64.urlsafe_b64encode(expected).rstrip(b"=").decode() != text:
+        expected = None  # not canonical (pad bits set, padding, or characters outside base64url)
+    if text == "":
+        expected = None  # nothing encoded is no salt and no Disclosure
+    try:
+        got: bytes | None = _unb64url(text, "x")
+    except DisclosureError:
+        got = None
+    assert got == expected
+    if got is not None:
+        assert _b64url_size(text, "x") == len(got)
 
 
 _b64 = st.binary(max_size=80).map(lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode())

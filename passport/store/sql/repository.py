@@ -22,7 +22,6 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
-    insert,
     select,
     update,
 )
@@ -70,6 +69,7 @@ META = _table("meta")
 LOG_STATE = _table("log_state")
 CHALLENGES = _table("auth_challenges")
 DISCLOSURES = _table("record_disclosures")
+_DISCLOSURE_COLUMNS = ("record_hash", "member", "disclosure")
 
 # Statements of the append path, built once: SQLAlchemy then reuses their cache keys and compiled
 # forms, which costs about a third of building a new statement for every call.
@@ -327,11 +327,7 @@ class Tx(StateTx):
     def insert_disclosures(self, rows: Sequence[tuple[str, str, str]]) -> None:
         """Keep the Disclosures of accepted confidential records: (record hash, member name,
         encoded Disclosure) rows, beside the records and outside the log (write transaction)."""
-        if rows:
-            self.conn.execute(
-                insert(DISCLOSURES),
-                [{"record_hash": h, "member": m, "disclosure": d} for h, m, d in rows],
-            )
+        insert_rows(self.conn, DISCLOSURES, _DISCLOSURE_COLUMNS, rows)  # rows in column order
 
     def disclosures_of(self, record_hash: str) -> list[str]:
         """The kept Disclosures of a confidential record (none for a plain one), by member."""
