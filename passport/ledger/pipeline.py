@@ -31,7 +31,7 @@ from passport.errors import (
 )
 from passport.ledger import log as translog
 from passport.ledger.accept import LedgerInfo, accept_record, verify_record_proof
-from passport.records.confidential import Confidential, disclosure_members
+from passport.records.confidential import Confidential, by_member
 from passport.records.envelope import ParsedRecord, parse_record, reparse_checked, sign_next
 from passport.settings import Settings
 from passport.store.rows import StoredCheckpoint, StoredRecord
@@ -402,7 +402,7 @@ class Ledger:
         existing: dict[str, StoredRecord] = {}
         seen: dict[str, int] = {}
         new_rows: list[StoredRecord] = []
-        disclosed: list[tuple[str, str, str]] = []  # (record hash, member, Disclosure)
+        disclosed: list[tuple[str, list[str]]] = []  # (record hash, Disclosures by member)
         slots: list[tuple[str, int | None]] = []  # (hash, new leaf index or None if pre-existing)
         held: tuple[int, int, BpassError] | None = None  # (rank, index, error) of a doomed batch
         for part in checked:
@@ -444,10 +444,7 @@ class Ledger:
                 tx.stage_record(row)
                 new_rows.append(row)
                 if record.disclosures:
-                    disclosed.extend(
-                        (record.hash, member, d)
-                        for member, d in disclosure_members(record.disclosures)
-                    )
+                    disclosed.append((record.hash, by_member(record.disclosures)))
         if held is not None:
             _, i, error = held
             raise BatchItemError(i, error) from error
@@ -462,7 +459,7 @@ class Ledger:
         accepted_at: str,
         info: LedgerInfo,
         new_rows: list[StoredRecord],
-        disclosed: list[tuple[str, str, str]],
+        disclosed: list[tuple[str, list[str]]],
         slots: list[tuple[str, int | None]],
         existing: dict[str, StoredRecord],
     ) -> list[translog.Receipt]:

@@ -47,6 +47,7 @@ __all__ = [
     "PUBLIC_ANNOTATION",
     "Confidential",
     "SaltFor",
+    "by_member",
     "check_concealment",
     "conceal_subject",
     "derived_salts",
@@ -282,15 +283,16 @@ def _remember_names(parsed: Iterable[Disclosure]) -> None:
         _NAMES[d.encoded] = d.name or ""
 
 
-def disclosure_members(disclosures: Iterable[str]) -> list[tuple[str, str]]:
-    """(member name, encoded Disclosure) of each Disclosure of a revealed record."""
-    out = []
+def by_member(disclosures: Iterable[str]) -> list[str]:
+    """The encoded Disclosures of a revealed record in member name order: the order the node
+    keeps and serves them in, whatever order they were sent in."""
+    named = []
     for encoded in disclosures:
         name = _NAMES.get(encoded)
         if name is None:
             name = parse_disclosure(encoded).name or ""
-        out.append((name, encoded))
-    return out
+        named.append((name, encoded))
+    return [encoded for _, encoded in sorted(named)]
 
 
 def new_lot_id(entropy: bytes | None = None) -> str:

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from sqlalchemy import (
     Connection,
     Engine,
@@ -69,7 +70,7 @@ META = _table("meta")
 LOG_STATE = _table("log_state")
 CHALLENGES = _table("auth_challenges")
 DISCLOSURES = _table("record_disclosures")
-_DISCLOSURE_COLUMNS = ("record_hash", "member", "disclosure")
+_DISCLOSURE_COLUMNS = ("record_hash", "disclosures")
 
 # Statements of the append path, built once: SQLAlchemy then reuses their cache keys and compiled
 # forms, which costs about a third of building a new statement for every call.
@@ -324,19 +325,20 @@ class Tx(StateTx):
             for r in rows:
                 staged.pop(r.hash, None)
 
-    def insert_disclosures(self, rows: Sequence[tuple[str, str, str]]) -> None:
-        """Keep the Disclosures of accepted confidential records: (record hash, member name,
-        encoded Disclosure) rows, beside the records and outside the log (write transaction)."""
-        insert_rows(self.conn, DISCLOSURES, _DISCLOSURE_COLUMNS, rows)  # rows in column order
+    def insert_disclosures(self, rows: Sequence[tuple[str, Sequence[str]]]) -> None:
+        """Keep the Disclosures of accepted confidential records: (record hash, its encoded
+        Disclosures in member name order) pairs, one row each, beside the records and outside
+        the log (write transaction)."""
+        packed = [(h, orjson.dumps(list(ds)).decode("ascii")) for h, ds in rows]
+        insert_rows(self.conn, DISCLOSURES, _DISCLOSURE_COLUMNS, packed)
 
     def disclosures_of(self, record_hash: str) -> list[str]:
-        """The kept Disclosures of a confidential record (none for a plain one), by member."""
-        rows = self.conn.execute(
-            select(DISCLOSURES.c.disclosure)
-            .where(DISCLOSURES.c.record_hash == record_hash)
-            .order_by(DISCLOSURES.c.member)
-        )
-        return [r[0] for r in rows]
+        """The kept Disclosures of a confidential record (none for a plain one), in member name
+        order."""
+        kept = self.conn.execute(
+            select(DISCLOSURES.c.disclosures).where(DISCLOSURES.c.record_hash == record_hash)
+        ).scalar_one_or_none()
+        return [] if kept is None else list(orjson.loads(kept))
 
     def confidential_among(self, hashes: Sequence[str]) -> set[str]:
         """The records among ``hashes`` that are confidential (they have kept Disclosures)."""
@@ -344,8 +346,9 @@ class Tx(StateTx):
         return {r[0] for r in rows}
 
     def count_disclosures(self) -> int:
-        """Number of kept Disclosure rows."""
-        return int(self.conn.execute(select(func.count()).select_from(DISCLOSURES)).scalar_one())
+        """Number of kept Disclosures, over all records."""
+        rows = self.conn.execute(select(DISCLOSURES.c.disclosures))
+        return sum(len(orjson.loads(r[0])) for r in rows)
 
     # -- actors and keys ------------------------------------------------------------------
     def _load_actor(self, did: str) -> StoredActor | None:

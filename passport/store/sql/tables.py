@@ -93,13 +93,14 @@ class Checkpoint(SQLModel, table=True):
 
 
 class RecordDisclosure(SQLModel, table=True):
-    """One Disclosure of a confidential record's concealed member (issue #21): kept beside the
-    record, never in ``records.body`` nor the log, and served to no one by this table alone."""
+    """The Disclosures of one confidential record (issue #21; one row per record since
+    migration 0010): a JSON array of the encoded Disclosures in member name order, kept beside
+    the record, never in ``records.body`` nor the log, and served to no one by this table
+    alone."""
 
     __tablename__ = "record_disclosures"
     record_hash: str = Field(primary_key=True, max_length=71)
-    member: str = Field(primary_key=True, max_length=200)
-    disclosure: str
+    disclosures: str
 
 
 class AuthChallenge(SQLModel, table=True):

@@ -332,6 +332,47 @@ def test_migration_0008_adds_and_drops_the_disclosure_table(chain: Chain) -> Non
         assert len(tx.disclosures_of(h)) == 7
 
 
+def test_migration_0010_keeps_every_disclosure_of_a_populated_ledger(chain: Chain) -> None:
+    """A ledger written under revision 0009 (one row per concealed member) is folded into one
+    row per record and split back, losing no Disclosure and changing no order a reader sees."""
+    from alembic import command
+    from sqlalchemy import inspect, text
+
+    ledger = chain.ledger
+    repo = ledger.repo
+    miner = chain.party("miner", country="CA")
+    hashes = [ledger.append(extraction(chain, miner, new_lot_id())).record_hash for _ in range(3)]
+    with repo.read() as tx:
+        before = {h: tx.disclosures_of(h) for h in hashes}
+        kept = tx.count_disclosures()
+    assert all(len(ds) == 7 for ds in before.values()) and kept >= 21
+    with repo.engine.connect() as conn, conn.begin():
+        command.downgrade(repo._alembic(conn), "0009")
+    columns = {c["name"] for c in inspect(repo.engine).get_columns("record_disclosures")}
+    assert columns == {"record_hash", "member", "disclosure"}
+    with repo.engine.connect() as conn:
+        rows = conn.execute(text("SELECT record_hash, member, disclosure FROM record_disclosures"))
+        per_member = [tuple(r) for r in rows]
+    assert len(per_member) == kept
+    assert all(parse_disclosure(d).name == member for _, member, d in per_member)
+    assert {d for h, _, d in per_member if h in before} == {d for ds in before.values() for d in ds}
+    repo.migrate()
+    repo.check_schema()
+    with repo.read() as tx:
+        assert {h: tx.disclosures_of(h) for h in hashes} == before
+        assert tx.count_disclosures() == kept
+    for ds in before.values():  # served in member name order
+        assert [parse_disclosure(d).name for d in ds] == sorted(
+            parse_disclosure(d).name for d in ds
+        )
+    info = ledger.info()
+    report = audit(ledger.repo, info.origin, info.log_vkey, workers=1)
+    assert report.ok, report.findings
+    h = ledger.append(extraction(chain, miner, new_lot_id())).record_hash
+    with repo.read() as tx:
+        assert len(tx.disclosures_of(h)) == 7
+
+
 def test_a_large_confidential_batch_is_checked_in_the_process_pool(chain: Chain) -> None:
     """A batch of PARALLEL_VERIFY_MIN records or more goes to the worker processes with each
     record's Disclosures: a tampered one is refused there with its index and error, nothing
