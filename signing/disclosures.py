@@ -23,8 +23,7 @@ import hashlib
 import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from signing.errors import CanonicalizationError, DisclosureError, DisclosureMismatchError
 from signing.jcs import canonicalize, parse_canonical
@@ -106,10 +105,10 @@ def digest(disclosure: str) -> str:
     return _b64url(hashlib.sha256(disclosure.encode("ascii")).digest())
 
 
-@dataclass(frozen=True, slots=True)
-class Disclosure:
+class Disclosure(NamedTuple):
     """A parsed Disclosure: its encoded form (what the digest is over), salt, member name
-    (None for an array element), value and digest."""
+    (None for an array element), value and digest. A named tuple: built for every Disclosure a
+    node or a verifier reads, and a frozen dataclass cost twice as much to build."""
 
     encoded: str
     salt: str

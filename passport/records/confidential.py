@@ -155,12 +155,15 @@ def _digests(subject: Mapping[str, Any]) -> list[str]:
 def _nested_marker(value: Any) -> bool:
     """True if ``value`` holds an ``_sd`` member or an array element digest anywhere."""
     if isinstance(value, dict):
-        return (
-            SD in value or ARRAY_DIGEST in value or any(_nested_marker(v) for v in value.values())
-        )
-    if isinstance(value, list):
-        return any(_nested_marker(v) for v in value)
-    return False
+        if SD in value or ARRAY_DIGEST in value:
+            return True
+        items: Iterable[Any] = value.values()
+    elif isinstance(value, list):
+        items = value
+    else:
+        return False
+    # Only containers are looked into: this runs on every member of every revealed record.
+    return any(isinstance(item, (dict, list)) and _nested_marker(item) for item in items)
 
 
 def _concealment(kind: str, subject: Mapping[str, Any]) -> tuple[frozenset[str], list[str]]:

@@ -220,13 +220,8 @@ def parse_record(
             f"{len(disclosures)} disclosure(s) beside a record that conceals nothing",
             digests=[],
         )
-    kind_schema = _kind_schema(kind)
-    if not as_stored and not schema_gate.compiled(kind_schema).is_valid(subject):
-        problems = schema_errors(kind_schema, subject, "/credentialSubject")
-        raise SchemaViolationError(
-            f"{kind} invalid at {problems[0]['pointer']}: {problems[0]['message']}",
-            problems=problems,
-        )
+    if not as_stored:
+        _check_subject(kind, subject)
     chain = doc["chain"]
     sequence = chain["sequence"]
     previous = chain.get("previous")
@@ -239,6 +234,37 @@ def parse_record(
     if shown:
         return _parsed(doc, canonical, by_orjson)._replace(subject=subject, disclosures=shown)
     return _parsed(doc, canonical, by_orjson)
+
+
+def _check_subject(kind: str, subject: dict[str, Any]) -> None:
+    """The kind schema on a (revealed) subject: :class:`SchemaViolationError` naming the first
+    problem. The compiled check decides valid subjects alone (one Rust call)."""
+    kind_schema = _kind_schema(kind)
+    if not schema_gate.compiled(kind_schema).is_valid(subject):
+        problems = schema_errors(kind_schema, subject, "/credentialSubject")
+        raise SchemaViolationError(
+            f"{kind} invalid at {problems[0]['pointer']}: {problems[0]['message']}",
+            problems=problems,
+        )
+
+
+def reveal_record(record: ParsedRecord, disclosures: Sequence[str]) -> ParsedRecord:
+    """A record :func:`parse_record` accepted as stored (``redacted=True``: its envelope and
+    concealment checked), revealed by ``disclosures``: what step 1 adds for a confidential
+    record, without parsing and checking its envelope again. Every Disclosure must answer a
+    digest and every digest have its Disclosure
+    (:func:`passport.records.confidential.reveal_subject`), and the revealed subject must
+    satisfy the kind schema; Disclosures beside a record that conceals nothing are refused
+    (:class:`DisclosureMismatchError`), as :func:`parse_record` refuses them."""
+    if not is_redacted(record.subject):
+        raise DisclosureMismatchError(
+            f"{len(disclosures)} disclosure(s) beside a record that conceals nothing",
+            digests=[],
+        )
+    shown = tuple(dict.fromkeys(disclosures))
+    subject = reveal_subject(record.kind, record.subject, shown)
+    _check_subject(record.kind, subject)
+    return record._replace(subject=subject, disclosures=shown)
 
 
 def _parsed(doc: dict[str, Any], canonical: bytes, by_orjson: bool = False) -> ParsedRecord:

@@ -83,7 +83,7 @@ from passport.ledger import log as translog
 from passport.ledger.accept import LedgerInfo, accept_record
 from passport.records.actors import initial_key
 from passport.records.confidential import is_redacted
-from passport.records.envelope import ParsedRecord, parse_record
+from passport.records.envelope import ParsedRecord, parse_record, reveal_record
 from passport.store.memory import MemoryTx
 from passport.trace.rollup import compute_rollup
 from passport.verify.assurance import check_bundle_assurances
@@ -635,7 +635,7 @@ class _Verifier:
             if not isinstance(ds, list) or not all(isinstance(d, str) for d in ds):
                 raise _CheckError(f"the disclosures of record {e.parsed.hash} are not strings")
             try:
-                parsed = parse_record(e.parsed.doc, max_bytes=_NO_LIMIT, disclosures=ds)
+                parsed = reveal_record(e.parsed, ds)
             except BpassError as exc:
                 raise _CheckError(
                     f"record {e.parsed.hash} ({e.parsed.kind}): its disclosures do not reveal "

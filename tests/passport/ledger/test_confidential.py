@@ -36,6 +36,7 @@ from passport.records.envelope import (
     known_kinds,
     parse_record,
     record_hash,
+    reveal_record,
     sign_next,
     sign_record,
 )
@@ -330,6 +331,32 @@ def test_migration_0008_adds_and_drops_the_disclosure_table(chain: Chain) -> Non
     h = ledger.append(extraction(chain, miner, new_lot_id())).record_hash
     with repo.read() as tx:
         assert len(tx.disclosures_of(h)) == 7
+
+
+def test_reveal_record_checks_what_parse_record_checks_with_disclosures(chain: Chain) -> None:
+    """A verifier holding a record parsed as stored reveals it with ``reveal_record``: the same
+    record as parsing it with its Disclosures, and the same refusals (tampered or guessed
+    Disclosure, one missing, Disclosures beside a plain record, a revealed subject the kind
+    schema refuses)."""
+    miner = chain.party("miner", country="CA")
+    signed = extraction(chain, miner, new_lot_id())
+    stored = parse_record(signed.record, redacted=True)
+    assert reveal_record(stored, signed.disclosures) == parse_record(
+        signed.record, disclosures=signed.disclosures
+    )
+    guessed = make_disclosure("massGrams", MASS).encoded
+    with pytest.raises(DisclosureMismatchError):
+        reveal_record(stored, [*signed.disclosures[1:], guessed])
+    with pytest.raises(UndisclosedMemberError):
+        reveal_record(stored, signed.disclosures[1:])
+    subject = chain.extraction_subject(miner, new_lot_id(), MASS, NI)
+    plain = parse_record(chain.ledger.sign_new(miner.key, "Extraction", subject))
+    with pytest.raises(DisclosureMismatchError):
+        reveal_record(plain, signed.disclosures)
+    bad = {**subject, "massGrams": -1}
+    invalid = chain.ledger.sign_new(miner.key, "Extraction", bad, confidential=True)
+    with pytest.raises(SchemaViolationError, match="massGrams"):
+        reveal_record(parse_record(invalid.record, redacted=True), invalid.disclosures)
 
 
 def test_migration_0010_keeps_every_disclosure_of_a_populated_ledger(chain: Chain) -> None:
