@@ -474,7 +474,8 @@ def run_import(
 def summary_lines(result: ImportResult) -> list[str]:
     """The result for a terminal."""
     return [
-        f"imported {result.file} ({result.format}) as {result.kind}: {result.rows} rows, "
+        f"imported {result.file} ({result.format}) as {result.kind}: "
+        f"{result.rows} row{'' if result.rows == 1 else 's'}, "
         f"{result.appended} appended, {result.skipped} already in the ledger"
         + (", confidential (Disclosures kept by the node)" if result.confidential else ", plain"),
         f"issuer {result.issuer}, chain head {result.head[0]} {result.head[1]}",

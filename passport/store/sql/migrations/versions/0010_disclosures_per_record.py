@@ -3,8 +3,9 @@
 Revision 0008 kept one row per concealed member. Nothing reads Disclosures per member: every
 reader entitled to a record's Disclosures gets all of them, and the node checks them all on
 append. One row per record, its Disclosures as a JSON array of their encoded strings in member
-name order, is what is read; it writes a third of the rows and about half the bytes of 0008's
-layout on the append path, where bench/bench_confidential measured those rows' cost.
+name order, is what is read, and it is one row where 0008 wrote one per concealed member (seven
+for an Extraction): on disk those rows and their key index were a measured share of a
+confidential append (bench/README.md, bench_confidential).
 
 Existing rows are folded into the new layout in the order 0008 served them (by member name);
 the downgrade splits them again, each under the member name its Disclosure carries
@@ -96,8 +97,10 @@ def upgrade() -> None:
 
 
 def _member(disclosure: str) -> str:
+    """The member name a Disclosure carries (``""`` for an array element's, which has none), as
+    revision 0008 filed it."""
     parts = json.loads(base64.urlsafe_b64decode(disclosure + "=" * (-len(disclosure) % 4)))
-    return str(parts[1])
+    return str(parts[1]) if len(parts) == 3 else ""
 
 
 def downgrade() -> None:
