@@ -125,6 +125,8 @@ def check_bundle_assurances(
     records: Sequence[ParsedRecord],
     passport_record: ParsedRecord,
     checkpoints: Mapping[int, str],
+    *,
+    replayed: bool,
 ) -> str:
     """The bundle's ``assurance`` check, over its verified records: each ``Assurance`` of the
     passport is this passport's, names a version of it present in the bundle, names only
@@ -132,7 +134,9 @@ def check_bundle_assurances(
     registers with an assurer role who is not the passport's economic operator, and names a
     checkpoint whose root equals the log's when the bundle holds that size (``checkpoints``:
     size -> base64 root). Returns what they state; raises :class:`AssuranceError` on the first
-    failure."""
+    failure. ``replayed`` says whether this verifier replayed the figures itself (a bundle
+    with every record readable): without an assurance, that replay is all the figures rest on
+    beside the passport's signature, and a verifier that made none must not say otherwise."""
     passport_id = passport_record.subject["passportId"]
     versions = [
         r.hash
@@ -171,9 +175,14 @@ def check_bundle_assurances(
             + (f"; fails {failed}" if failed else "")
         )
     if not lines:
+        if replayed:
+            return (
+                "no assurance of this passport: the figures rest on this verifier's own replay "
+                "(check roll-ups) only"
+            )
         return (
-            "no assurance of this passport: the figures rest on this verifier's own replay "
-            "(check roll-ups) only"
+            "no assurance of this passport, and the figures were not replayed here: they rest "
+            "on the passport's signature only"
         )
     return (
         f"{len(lines)} assurances, as their issuers state (their replay, not this verifier's): "

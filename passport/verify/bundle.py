@@ -709,7 +709,9 @@ class _Verifier:
         committed = self.passport_record.subject["checkpoint"]
         known[committed["size"]] = committed["rootHash"]  # check 6 tied it to this log
         parsed = [e.parsed for e in self.entries]
-        return check_bundle_assurances(parsed, self.passport_record, known)
+        return check_bundle_assurances(
+            parsed, self.passport_record, known, replayed=self.report.replayed
+        )
 
 
 CHECKS: list[tuple[str, Callable[[_Verifier], str]]] = [

@@ -158,13 +158,13 @@ def test_the_bundle_check_refuses_an_unregistered_assurer_or_another_root(world:
     (passport,) = [r for r in records if r.kind == "BatteryPassport"]
     (assurance,) = [r for r in records if r.kind == "Assurance"]
     cp = assurance.subject["checkpoint"]
-    fine = check_bundle_assurances(records, passport, {cp["size"]: cp["rootHash"]})
+    fine = check_bundle_assurances(records, passport, {cp["size"]: cp["rootHash"]}, replayed=True)
     assert "root checked against this bundle's log" in fine
-    unchecked = check_bundle_assurances(records, passport, {})
+    unchecked = check_bundle_assurances(records, passport, {}, replayed=True)
     assert "not offline" in unchecked
     other_root = ("A" if cp["rootHash"][0] != "A" else "B") + cp["rootHash"][1:]
     with pytest.raises(AssuranceError, match="root"):
-        check_bundle_assurances(records, passport, {cp["size"]: other_root})
+        check_bundle_assurances(records, passport, {cp["size"]: other_root}, replayed=True)
     certifier = w.did("certifier")
     unregistered = [
         r
@@ -172,7 +172,7 @@ def test_the_bundle_check_refuses_an_unregistered_assurer_or_another_root(world:
         if not (r.kind == "ActorRegistration" and r.subject.get("id") == certifier)
     ]
     with pytest.raises(AssuranceError, match="does not register"):
-        check_bundle_assurances(unregistered, passport, {})
+        check_bundle_assurances(unregistered, passport, {}, replayed=True)
     without_version = [r for r in records if r.hash != assurance.subject["version"]]
     with pytest.raises(AssuranceError, match="no version"):
-        check_bundle_assurances(without_version, passport, {})
+        check_bundle_assurances(without_version, passport, {}, replayed=True)

@@ -101,6 +101,13 @@ def test_a_public_bundle_verifies_without_claiming_the_replay(public: dict[str, 
     assert detail(report, "roll-ups") == NOT_REPLAYED_3
     assert "records replayed" not in detail(report, "provenance")
     assert "equal the roll-ups" not in json.dumps(report.to_dict())
+    # No check claims a replay this verifier did not make: "replay" appears only as "not
+    # replayed" or as an assurer's own ("their replay, not this verifier's").
+    shown = report.to_dict()
+    said = " | ".join([report.summary, *(c["detail"] for c in shown["checks"]), *report.limits])
+    for allowed in ("not replayed", "their replay, not this verifier's"):
+        said = said.replace(allowed, "")
+    assert "replay" not in said, said
 
 
 def test_the_public_bundle_holds_no_disclosure_and_no_confidential_value(
@@ -156,6 +163,7 @@ def test_an_authority_bundle_verifies_and_replays(authority: dict[str, Any]) -> 
     )
     assert report.limits == []
     assert "4 of them revealed by their disclosures" in detail(report, "provenance")
+    assert "rest on this verifier's own replay" in detail(report, "assurance")
     assert detail(report, "roll-ups").endswith(
         "figures equal the roll-ups recomputed from the provenance"
     )
