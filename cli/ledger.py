@@ -485,16 +485,18 @@ def record_grant_disclosures(
     ] = None,
     db: DbOption = None,
     home: HomeOption = None,
+    server: ServerOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Let a certifier or notified body read the Disclosures of your own confidential records:
     all of them, or --kind / --record ones, until --until or until you retract the grant
-    (`bpass record new Retraction` naming the grant's record)."""
+    (`bpass record new Retraction` naming the grant's record). With --server the grant is
+    signed here with --key and appended on the node."""
     from passport.ledger.keystore import load_key
     from passport.service.assurance import grant_disclosures
 
     result = grant_disclosures(
-        open_ledger(db, home),
+        open_ledger_or_remote(db, home, server),
         load_key(key),
         to,
         kinds=kind or [],

@@ -16,13 +16,14 @@ ledger's rules check everything again inside the append transaction.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from passport.document.assurance import ASSURABLE_FIGURES, ASSURANCE_KIND, figure_problem
 from passport.document.disclosure_grants import GRANT_KIND
 from passport.errors import AssuranceCheckpointError, AssuranceFigureError
 from passport.ledger import log as translog
 from passport.ledger.pipeline import Ledger
+from passport.service.chainstate import ChainSource
 from passport.service.issue import sign_chain
 from passport.service.views import current_version, load_state, resolve
 from passport.timefmt import format_ts, normalise_ts, now
@@ -102,8 +103,14 @@ def assure(
     }
 
 
+class GrantLedger(ChainSource, Protocol):
+    """What a grant needs of a ledger: ``Ledger`` and ``api.client.RemoteLedger`` alike."""
+
+    def append(self, raw: dict[str, Any]) -> translog.Receipt: ...
+
+
 def grant_disclosures(
-    ledger: Ledger,
+    ledger: GrantLedger,
     key: SigningKey,
     grantee: str,
     *,

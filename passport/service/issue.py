@@ -33,6 +33,7 @@ from passport.errors import NotFoundError, PassportInvalidError, UnknownIssuerEr
 from passport.ledger import log as translog
 from passport.ledger.pipeline import Ledger
 from passport.records.envelope import dumps, record_hash, sign_next
+from passport.service.chainstate import ChainSource
 from passport.service.closure import committed_provenance
 from passport.store.passport_rows import PassportState
 from passport.store.rows import StoredActor, StoredCheckpoint
@@ -89,7 +90,11 @@ class IssuedPassport:
 
 
 def sign_chain(
-    ledger: Ledger, key: SigningKey, items: Sequence[tuple[str, dict[str, Any]]], *, valid_from: str
+    ledger: ChainSource,
+    key: SigningKey,
+    items: Sequence[tuple[str, dict[str, Any]]],
+    *,
+    valid_from: str,
 ) -> list[dict[str, Any]]:
     """Records by one issuer, each continuing the chain from the previous one (for a batch)."""
     issuer = ledger.issuer_for_key(key)

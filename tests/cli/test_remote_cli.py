@@ -47,6 +47,7 @@ def world(server: Server, db_url: str, tmp_path: Path) -> dict[str, Any]:
     here = tmp_path / "reader"
     here.mkdir()
     save_key(chain.keys["oem"], here / "oem.key")
+    save_key(chain.keys["li-au"], here / "miner.key")
     env = {k: v for k, v in os.environ.items() if not k.startswith("BPASS_")}
     remote_env = {**env, "BPASS_HOME": str(here / "no-ledger-here")}
     local_env = {**env, "BPASS_HOME": str(server.home), "BPASS_DATABASE_URL": db_url}
@@ -56,6 +57,9 @@ def world(server: Server, db_url: str, tmp_path: Path) -> dict[str, Any]:
         "passport": issued.passport_id,
         "record": issued.record_hash,
         "battery": issued.battery_id,
+        "miner": chain.keys["li-au"].did,
+        "certifier": chain.keys["certifier"].did,
+        "settings": Settings(database_url=db_url, home=server.home),
         "remote": lambda *a: run(*a, "--server", server.url, cwd=here, env=remote_env),
         "local": lambda *a: run(*a, cwd=here, env=local_env),
     }
@@ -124,6 +128,35 @@ def test_the_node_decides_what_a_remote_reader_sees(world: dict[str, Any]) -> No
 
     link = remote("passport", "show", world["battery"])
     assert link.returncode == 2 and "with --server give the passport id" in link.stderr
+
+
+def test_a_supplier_grants_its_disclosures_over_server(world: dict[str, Any]) -> None:
+    """`record grant-disclosures --server`: signed on the supplier's machine, continuing its
+    chain as the node holds it, and appended on the node, which then counts the certifier
+    among the readers of the supplier's Extractions."""
+    from passport.records.envelope import parse_record
+    from passport.service.disclosures import granted_readers
+
+    remote, certifier = world["remote"], world["certifier"]
+    args = ("--key", "miner.key", "--to", certifier, "--kind", "Extraction")
+    granted = json.loads(ok(remote("record", "grant-disclosures", *args, "--json")).stdout)
+    ledger = Ledger.open(world["settings"])
+    try:
+        stored = ledger.record(granted["record"])
+        record = parse_record(stored.body)
+        assert (record.kind, record.issuer) == ("DisclosureGrant", world["miner"])
+        assert record.subject["grantee"] == certifier
+        assert record.subject["kinds"] == ["Extraction"]
+        with ledger.repo.read() as tx:
+            rows = tx.records_by_issuer(world["miner"])
+            extraction = next(row for row in rows if row.kind == "Extraction")
+            moment = format_ts(now())
+            assert granted_readers(tx, extraction, certifier, moment) == frozenset({certifier})
+            assert granted_readers(tx, extraction, world["miner"], moment) == frozenset()
+    finally:
+        ledger.close()
+    again = remote("record", "grant-disclosures", *args)  # a second grant continues the chain
+    assert again.returncode == 0 and "granted" in again.stdout, again.stderr
 
 
 @pytest.mark.parametrize(
