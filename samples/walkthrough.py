@@ -170,9 +170,10 @@ are entitled to (docs/records.md, "Who reads the Disclosures"), read here throug
   checks each against the record's digests and prints the subject they reveal;
 - **the OEM** (Elbe Motors) is no party to a supplier's delivery and is refused (403); it sees its
   passports' figures, which the node computed from the revealed records (step 3);
-- **an authority** (the market-surveillance authority) gets everything.
-
-Auditors with a time-limited grant are described in docs/records.md.""",
+- **an auditor** (Terra Assurance, a certifier) is refused until the converter grants it the
+  Disclosures of its Transfers for the length of an audit (a signed `DisclosureGrant`, ended by
+  its `validUntil` or a Retraction);
+- **an authority** (the market-surveillance authority) gets everything.""",
         """bpass serve > serve.log 2>&1 &
 SERVER=$!
 until curl -sf """
@@ -205,6 +206,22 @@ bpass passport show """
         + B2
         + """ --role legitimate-interest --json | jq .passport.point2.elementMassesKg""",
         12,
+    ),
+    (
+        """The auditor, refused; the converter grants it its Transfers' Disclosures until the end
+of January, signing on its own machine and appending on the node; the auditor reads them:""",
+        """bpass record disclosures $TRANSFER --key walkthrough/keys/terra.key --server """
+        + NODE
+        + """ 2>&1 | cut -d' ' -f1-2
+bpass record grant-disclosures --key walkthrough/keys/minjiang.key --server """
+        + NODE
+        + """ \\
+  --to "$(bpass keys did walkthrough/keys/terra.key)" --kind Transfer \\
+  --until 2027-01-31T00:00:00Z --purpose "chain-of-custody audit"
+bpass record disclosures $TRANSFER --key walkthrough/keys/terra.key --server """
+        + NODE
+        + """ --reveal | jq -c .""",
+        6,
     ),
     (
         "The authority reads the Disclosures of any record:",
