@@ -47,8 +47,10 @@ SUPPLIER_PAGE = f"""<!doctype html>
 </header>
 <section class="card" aria-labelledby="key-title">
   <h2 id="key-title">1. Your key</h2>
-  <p class="note">The key file <code>bpass keys new</code> wrote (PKCS#8 PEM, not encrypted) or
-    an Ed25519 JWK. It is imported as a WebCrypto key that cannot be exported.</p>
+  <p class="note">The key file <code>bpass keys new</code> wrote (PKCS#8 PEM, encrypted or not)
+    or an Ed25519 JWK. It is imported as a WebCrypto key that cannot be exported.</p>
+  <div class="field"><label for="passphrase">Passphrase (only for an encrypted key file)</label>
+    <input type="password" id="passphrase" autocomplete="off"></div>
   <div class="field"><label for="key-file">Key file</label>
     <input type="file" id="key-file" accept=".key,.pem,.jwk,.json"></div>
   <div class="field"><label for="did">Your DID</label>

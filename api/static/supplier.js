@@ -57,11 +57,84 @@ export function multikey(publicKey) {
   return "z" + toBase58(concat(Uint8Array.of(0xed, 0x01), publicKey));
 }
 
+// -- an encrypted key file ---------------------------------------------------------------------
+// `bpass keys` encrypts a key file with a passphrase (BPASS_KEY_PASSPHRASE) as PKCS#8
+// EncryptedPrivateKeyInfo (RFC 5958 §3) under PBES2 (RFC 8018 §6.2): PBKDF2 (§5.2) derives an
+// AES-CBC key from the passphrase, which decrypts the plain PKCS#8 key. WebCrypto does both steps;
+// only the few DER fields that name the algorithms and carry their parameters are read here.
+const OID = {
+  pbes2: "2a864886f70d01050d", // 1.2.840.113549.1.5.13
+  pbkdf2: "2a864886f70d01050c", // 1.2.840.113549.1.5.12
+  "2a864886f70d0207": "SHA-1", // hmacWithSHA1, PBKDF2's default PRF (RFC 8018 §A.2)
+  "2a864886f70d0209": "SHA-256", // hmacWithSHA256
+  "2a864886f70d020a": "SHA-384", // hmacWithSHA384
+  "2a864886f70d020b": "SHA-512", // hmacWithSHA512
+  "608648016503040102": 128, // aes128-CBC-Pad (RFC 8018 §B.2.5)
+  "60864801650304012a": 256, // aes256-CBC-Pad
+};
+
+function derNode(bytes, at, end = bytes.length) {
+  if (at + 2 > end) throw new PageError("the encrypted key file is damaged");
+  let length = bytes[at + 1];
+  let head = 2;
+  if (length & 0x80) {
+    const n = length & 0x7f;
+    if (n < 1 || n > 3) throw new PageError("the encrypted key file is damaged");
+    length = 0;
+    for (let i = 0; i < n; i++) length = length * 256 + bytes[at + 2 + i];
+    head += n;
+  }
+  const start = at + head;
+  if (start + length > end) throw new PageError("the encrypted key file is damaged");
+  return { tag: bytes[at], start, end: start + length };
+}
+
+function derChildren(bytes, node, tag = 0x30) {
+  if (node.tag !== tag) throw new PageError("the encrypted key file is not PKCS#8 EncryptedPrivateKeyInfo");
+  const out = [];
+  for (let at = node.start; at < node.end; at = out[out.length - 1].end) out.push(derNode(bytes, at, node.end));
+  return out;
+}
+
+const derHex = (bytes, node) => Array.from(bytes.subarray(node.start, node.end), (b) => b.toString(16).padStart(2, "0")).join("");
+const derInt = (bytes, node) => bytes.subarray(node.start, node.end).reduce((n, b) => n * 256 + b, 0);
+
+// The plain PKCS#8 DER inside an encrypted key file's DER, or a PageError saying what is wrong.
+export async function decryptPkcs8(der, passphrase) {
+  const unsupported = "the key file is encrypted with an algorithm this page does not read (it reads PBES2: PBKDF2 and AES-CBC, as bpass writes)";
+  const [algorithm, encrypted] = derChildren(der, derNode(der, 0));
+  const [scheme, params] = derChildren(der, algorithm);
+  if (derHex(der, scheme) !== OID.pbes2) throw new PageError(unsupported);
+  const [kdf, cipher] = derChildren(der, params);
+  const [kdfId, kdfParams] = derChildren(der, kdf);
+  const [cipherId, iv] = derChildren(der, cipher);
+  if (derHex(der, kdfId) !== OID.pbkdf2) throw new PageError(unsupported);
+  const [salt, rounds, ...rest] = derChildren(der, kdfParams);
+  const prf = rest.find((n) => n.tag === 0x30);
+  const hash = prf ? OID[derHex(der, derChildren(der, prf)[0])] : "SHA-1";
+  const bits = OID[derHex(der, cipherId)];
+  if (typeof hash !== "string" || typeof bits !== "number" || iv.tag !== 0x04 || salt.tag !== 0x04) {
+    throw new PageError(unsupported);
+  }
+  const base = await crypto.subtle.importKey("raw", enc.encode(passphrase), "PBKDF2", false, ["deriveKey"]);
+  const aes = await crypto.subtle.deriveKey(
+    { name: "PBKDF2", salt: der.slice(salt.start, salt.end), iterations: derInt(der, rounds), hash },
+    base, { name: "AES-CBC", length: bits }, false, ["decrypt"]);
+  try {
+    const plain = await crypto.subtle.decrypt(
+      { name: "AES-CBC", iv: der.slice(iv.start, iv.end) }, aes, der.slice(encrypted.start, encrypted.end));
+    return new Uint8Array(plain);
+  } catch (e) {
+    throw new PageError("the passphrase does not open this key file");
+  }
+}
+
 // -- the key -----------------------------------------------------------------------------------
 // Returns {key: non-extractable CryptoKey, publicKey, multikey, did}. A PEM is imported once as
 // extractable only to read its public half (the JWK's x; PKCS#8 v1 holds the seed alone), then
-// imported again non-extractable; the extractable handle and its JWK go out of scope at once.
-export async function importSigningKey(text) {
+// imported again non-extractable; the extractable handle and its JWK go out of scope at once. An
+// encrypted PEM is opened with `passphrase` first (decryptPkcs8).
+export async function importSigningKey(text, passphrase = "") {
   const alg = { name: "Ed25519" };
   let jwk;
   const trimmed = text.trim();
@@ -71,17 +144,20 @@ export async function importSigningKey(text) {
       throw new PageError("the JWK is not an Ed25519 private key (kty OKP, crv Ed25519, d and x)");
     }
   } else {
-    if (trimmed.includes("ENCRYPTED PRIVATE KEY")) {
-      throw new PageError("this key file is encrypted with a passphrase: the page reads unencrypted PKCS#8 PEM or a JWK");
-    }
-    const match = /-----BEGIN PRIVATE KEY-----([A-Za-z0-9+/=\s]+)-----END PRIVATE KEY-----/.exec(trimmed);
+    const match = /-----BEGIN (ENCRYPTED )?PRIVATE KEY-----([A-Za-z0-9+/=\s]+)-----END \1?PRIVATE KEY-----/.exec(trimmed);
     if (!match) throw new PageError("not a PKCS#8 PEM private key (-----BEGIN PRIVATE KEY-----) nor a JWK");
-    const der = Uint8Array.from(atob(match[1].replace(/\s+/g, "")), (c) => c.charCodeAt(0));
+    let der = Uint8Array.from(atob(match[2].replace(/\s+/g, "")), (c) => c.charCodeAt(0));
+    if (match[1]) {
+      if (!passphrase) {
+        throw new PageError("this key file is encrypted: type its passphrase (the BPASS_KEY_PASSPHRASE it was written with) in the field above");
+      }
+      der = await decryptPkcs8(der, passphrase);
+    }
     let loose;
     try {
       loose = await crypto.subtle.importKey("pkcs8", der, alg, true, ["sign"]);
     } catch (e) {
-      throw new PageError("the PEM is not an Ed25519 private key");
+      throw new PageError(match[1] ? "the passphrase does not open this key file" : "the PEM is not an Ed25519 private key");
     }
     jwk = await crypto.subtle.exportKey("jwk", loose);
   }
@@ -305,24 +381,36 @@ function describe(e) {
 
 function setup() {
   const state = { signer: null, did: null, token: null, report: null };
-  $("key-file").addEventListener("change", async () => {
+  // The key is read when a file is chosen, and again when the passphrase changes; a read of the
+  // same file with the same passphrase as the key held is skipped (leaving the passphrase field
+  // fires "change" again, which must not drop the key under a sign-in in flight).
+  let held = { file: null, passphrase: null };
+  const readKey = async () => {
+    const chosen = { file: $("key-file").files[0] ?? null, passphrase: $("passphrase").value };
+    if (state.signer && chosen.file === held.file && chosen.passphrase === held.passphrase) return;
+    held = chosen;
     state.signer = null;
     state.token = null;
     $("sign-in").disabled = true;
     $("check").disabled = true;
-    const file = $("key-file").files[0];
+    const file = chosen.file;
     if (!file) return;
     try {
-      state.signer = await importSigningKey(await file.text());
+      const signer = await importSigningKey(await file.text(), chosen.passphrase);
+      if (held !== chosen) return; // a later read took over
+      state.signer = signer;
       if (!$("did").value) $("did").value = state.signer.did;
       $("sign-in").disabled = false;
       say("key-status", `Key ${state.signer.multikey} read; it stays in this browser.`);
     } catch (e) {
-      say("key-status", describe(e), "bad");
+      if (held === chosen) say("key-status", describe(e), "bad");
     }
-  });
+  };
+  $("key-file").addEventListener("change", readKey);
+  $("passphrase").addEventListener("change", readKey);
   $("sign-in").addEventListener("click", async () => {
     try {
+      if (!state.signer) throw new PageError("choose your key file first");
       const did = $("did").value.trim();
       state.token = await signIn(state.signer, did);
       state.did = did;

@@ -350,6 +350,60 @@ def test_the_key_is_imported_so_that_it_cannot_be_exported(page: Any, site: Site
     assert page.errors == []
 
 
+def test_an_encrypted_key_file_opens_with_its_passphrase(
+    page: Any, site: Site, tmp_path: Path
+) -> None:
+    """A key file `bpass` encrypted (BPASS_KEY_PASSPHRASE: PBES2, PBKDF2, AES-256-CBC) is
+    opened in the browser with its passphrase into the same non-extractable key; without it,
+    with a wrong one, or under an algorithm the page does not read, it is refused saying so.
+    Through the page: the file refused, then read once the passphrase is typed; sign-in works."""
+    encrypted = MINER.to_pem(b"correct horse").decode()
+    # The same file naming AES-192-CBC instead of AES-256-CBC: a cipher the page does not read.
+    der = base64.b64decode("".join(encrypted.splitlines()[1:-1]))
+    aes256 = bytes.fromhex("060960864801650304012a")  # OID 2.16.840.1.101.3.4.1.42
+    assert der.count(aes256) == 1
+    other = base64.b64encode(der.replace(aes256, aes256[:-1] + b"\x16")).decode()
+    other_cipher = (
+        f"-----BEGIN ENCRYPTED PRIVATE KEY-----\n{other}\n-----END ENCRYPTED PRIVATE KEY-----\n"
+    )
+    page.goto(f"{site.base}/supplier")
+    page.wait_for_selector("body[data-ready]")
+    result = page.evaluate(
+        """async ([encrypted, otherCipher]) => {
+             const S = await import('/static/supplier.js');
+             const attempt = async (text, passphrase) => {
+               try {
+                 const k = await S.importSigningKey(text, passphrase);
+                 return [k.did, k.key.extractable, k.key.usages.join()];
+               } catch (e) { return e.message; }
+             };
+             return [await attempt(encrypted, 'correct horse'), await attempt(encrypted, ''),
+                     await attempt(encrypted, 'wrong horse'), await attempt(otherCipher, 'correct horse')];
+           }""",
+        [encrypted, other_cipher],
+    )
+    assert result[0] == [MINER.did, False, "sign"]
+    assert "encrypted: type its passphrase" in result[1]
+    assert result[2] == "the passphrase does not open this key file"
+    assert "does not read" in result[3]
+
+    key_file = tmp_path / "miner.key"
+    key_file.write_text(encrypted, encoding="utf-8")
+    page.set_input_files("#key-file", str(key_file))
+    page.wait_for_selector("#key-status.bad")
+    assert "passphrase" in (page.text_content("#key-status") or "")
+    page.fill("#passphrase", "correct horse")
+    page.dispatch_event("#passphrase", "change")
+    page.wait_for_selector("#sign-in:not([disabled])")
+    assert page.input_value("#did") == MINER.did
+    page.click("#sign-in")
+    page.wait_for_selector("#key-status.ok, #key-status.bad", timeout=60_000)
+    assert page.text_content("#key-status") == f"Signed in as {MINER.did}."
+    assert page.errors == []
+    for _, body in page.bodies:
+        assert b"correct horse" not in body
+
+
 def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
