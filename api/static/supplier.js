@@ -151,7 +151,12 @@ export async function importSigningKey(text, passphrase = "") {
       if (!passphrase) {
         throw new PageError("this key file is encrypted: type its passphrase (the BPASS_KEY_PASSPHRASE it was written with) in the field above");
       }
-      der = await decryptPkcs8(der, passphrase);
+      try {
+        der = await decryptPkcs8(der, passphrase);
+      } catch (e) {
+        if (e instanceof PageError) throw e;
+        throw new PageError("the encrypted key file is damaged: it is not PKCS#8 EncryptedPrivateKeyInfo");
+      }
     }
     let loose;
     try {

@@ -366,10 +366,12 @@ def test_an_encrypted_key_file_opens_with_its_passphrase(
     other_cipher = (
         f"-----BEGIN ENCRYPTED PRIVATE KEY-----\n{other}\n-----END ENCRYPTED PRIVATE KEY-----\n"
     )
+    lines = encrypted.splitlines()  # and the file cut short
+    cut = "\n".join([*lines[:-2], lines[-2][:12], lines[-1]])
     page.goto(f"{site.base}/supplier")
     page.wait_for_selector("body[data-ready]")
     result = page.evaluate(
-        """async ([encrypted, otherCipher]) => {
+        """async ([encrypted, otherCipher, cut]) => {
              const S = await import('/static/supplier.js');
              const attempt = async (text, passphrase) => {
                try {
@@ -378,14 +380,16 @@ def test_an_encrypted_key_file_opens_with_its_passphrase(
                } catch (e) { return e.message; }
              };
              return [await attempt(encrypted, 'correct horse'), await attempt(encrypted, ''),
-                     await attempt(encrypted, 'wrong horse'), await attempt(otherCipher, 'correct horse')];
+                     await attempt(encrypted, 'wrong horse'), await attempt(otherCipher, 'correct horse'),
+                     await attempt(cut, 'correct horse')];
            }""",
-        [encrypted, other_cipher],
+        [encrypted, other_cipher, cut],
     )
     assert result[0] == [MINER.did, False, "sign"]
     assert "encrypted: type its passphrase" in result[1]
     assert result[2] == "the passphrase does not open this key file"
     assert "does not read" in result[3]
+    assert "damaged" in result[4]  # the file cut short
 
     key_file = tmp_path / "miner.key"
     key_file.write_text(encrypted, encoding="utf-8")
