@@ -8,16 +8,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from api.app import create_app
 from api.config import ApiConfig
@@ -28,7 +24,7 @@ from passport.store.sql.repository import Repository
 from samples.generate import SampleSummary, build_sample_ledger
 from signing.keys import SigningKey
 from tests.conftest import _new_db_url
-from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.helpers.browser import chromium, free_port, served_app
 
 # Screenshots are documentation: `BPASS_SCREENSHOTS=docs/screenshots make test-sqlite` refreshes
 # the committed ones; by default they go to a temporary folder so a test run leaves the tree clean.
@@ -79,17 +75,10 @@ class Site:
         return pid
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """A sample ledger served by uvicorn on 127.0.0.1, its links under that address."""
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     url, drop = _new_db_url(tmp_path_factory.mktemp("page"))
     ledger = Ledger(Repository(url), log_key=LOG, workers=1)
@@ -98,32 +87,18 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     app = create_app(
         Settings(public_base_url=base), ledger, config=ApiConfig(checkpoint_cache_seconds=0)
     )
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
     try:
-        yield Site(base, ledger, summary)
+        with served_app(app, port):
+            yield Site(base, ledger, summary)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         ledger.close()
         drop()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

@@ -9,15 +9,12 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -32,9 +29,8 @@ from passport.store.sql.repository import Repository
 from signing.disclosures import parse_disclosure
 from signing.jcs import canonicalize, parse_canonical
 from signing.keys import SigningKey
-from tests.api.test_page import _free_port
 from tests.conftest import Actors, _new_db_url
-from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS, browser_page, static_server
+from tests.helpers.browser import browser_page, free_port, served_app, static_server
 from tests.helpers.imports import FACILITY, csv_bytes, extraction_row, transformation_rows
 
 OPERATOR = SigningKey.from_seed(b"\x01" * 32)
@@ -53,7 +49,7 @@ class Site:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """A ledger with a registered miner and refiner, served by uvicorn on 127.0.0.1."""
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     url, drop = _new_db_url(tmp_path_factory.mktemp("supplier"))
     ledger = Ledger(Repository(url), log_key=LOG, workers=1)
@@ -67,18 +63,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     app = create_app(
         Settings(public_base_url=base), ledger, config=ApiConfig(checkpoint_cache_seconds=0)
     )
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
     try:
-        yield Site(base, ledger, buyer)
+        with served_app(app, port):
+            yield Site(base, ledger, buyer)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         ledger.close()
         drop()
 
@@ -86,20 +74,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 @pytest.fixture
 def page(site: Site) -> Iterator[Any]:
     """A page that records errors and the body of every request it sends."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            pg: Any = browser.new_context().new_page()
-            pg.errors = []
-            pg.bodies = []
-            pg.on("pageerror", lambda exc: pg.errors.append(str(exc)))
-            pg.on("console", lambda m: pg.errors.append(m.text) if m.type == "error" else None)
-            pg.on("request", lambda r: pg.bodies.append((r.url, r.post_data_buffer or b"")))
-            yield pg
-        finally:
-            browser.close()
+    with browser_page() as pg:
+        pg.bodies = []
+        pg.on("console", lambda m: pg.errors.append(m.text) if m.type == "error" else None)
+        pg.on("request", lambda r: pg.bodies.append((r.url, r.post_data_buffer or b"")))
+        yield pg
 
 
 def write_csv(path: Path, rows: list[dict[str, str]]) -> Path:

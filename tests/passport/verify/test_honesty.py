@@ -13,11 +13,8 @@ from __future__ import annotations
 import copy
 import json
 import re
-import socket
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +28,7 @@ from passport.store.sql.repository import Repository
 from samples.generate import SampleSummary, build_sample_ledger
 from signing.keys import SigningKey
 from tests.conftest import _new_db_url
+from tests.helpers.browser import chromium, free_port, served_app
 from tests.helpers.passport import sample_world
 
 
@@ -123,15 +121,11 @@ class Site:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """A one-pack sample ledger served by uvicorn on loopback (as tests/test_page.py does)."""
-    import uvicorn
-
     from api.app import create_app
     from api.config import ApiConfig
     from passport.settings import Settings
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     url, drop = _new_db_url(tmp_path_factory.mktemp("honest-page"))
     ledger = Ledger(Repository(url), log_key=SigningKey.from_seed(b"\x02" * 32), workers=1)
@@ -141,34 +135,18 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     app = create_app(
         Settings(public_base_url=base), ledger, config=ApiConfig(checkpoint_cache_seconds=0)
     )
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
     try:
-        yield Site(base, summary.packs[0].battery_id)
+        with served_app(app, port):
+            yield Site(base, summary.packs[0].battery_id)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         ledger.close()
         drop()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def _page_verdict(browser: Any, site: Site, edit: Callable[[str], str]) -> dict[str, Any]:
