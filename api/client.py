@@ -259,12 +259,10 @@ class RemoteLedger:
         with ``confidential``, the redacted record and its Disclosures (as ``Ledger.sign_new``)."""
         issuer = issuer or self.issuer_for_key(key)
         head = self.chain_head(issuer)
-        if confidential:
-            return sign_next(
-                key, kind, subject, issuer=issuer, head=head, valid_from=valid_from,
-                confidential=True,
-            )  # fmt: skip
-        return sign_next(key, kind, subject, issuer=issuer, head=head, valid_from=valid_from)
+        return sign_next(
+            key, kind, subject, issuer=issuer, head=head, valid_from=valid_from,
+            confidential=confidential,
+        )  # fmt: skip
 
     def parse(
         self, raw: bytes | str | dict[str, Any], disclosures: Sequence[str] | None = None

@@ -65,7 +65,7 @@ class Signer:
             issuer=self.key.did,
             head=self.head,
             valid_from=T0,
-            confidential=self.confidential,  # type: ignore[call-overload]
+            confidential=self.confidential,
         )
         if isinstance(signed, Confidential):
             record, disclosures = signed.record, list(signed.disclosures)

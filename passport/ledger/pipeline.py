@@ -260,17 +260,10 @@ class Ledger:
         :func:`passport.records.envelope.sign_record`)."""
         issuer = issuer or self.issuer_for_key(key)
         head = self.chain_head(issuer)
-        if confidential:
-            return sign_next(
-                key,
-                kind,
-                subject,
-                issuer=issuer,
-                head=head,
-                valid_from=valid_from,
-                confidential=True,
-            )
-        return sign_next(key, kind, subject, issuer=issuer, head=head, valid_from=valid_from)
+        return sign_next(
+            key, kind, subject, issuer=issuer, head=head, valid_from=valid_from,
+            confidential=confidential,
+        )  # fmt: skip
 
     # -- appending -------------------------------------------------------------------------
     def append(self, raw: Submission, disclosures: Sequence[str] | None = None) -> translog.Receipt:

@@ -400,6 +400,18 @@ def sign_next(
     confidential: Literal[True],
     derive_salts: bool = False,
 ) -> Confidential: ...
+@overload
+def sign_next(
+    key: SigningKey,
+    kind: str,
+    subject: dict[str, Any],
+    *,
+    issuer: str,
+    head: tuple[int, str | None],
+    valid_from: str | None = None,
+    confidential: bool,
+    derive_salts: bool = False,
+) -> dict[str, Any] | Confidential: ...
 def sign_next(
     key: SigningKey,
     kind: str,
