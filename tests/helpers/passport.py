@@ -7,6 +7,7 @@ import copy
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -14,9 +15,11 @@ from typing import Any
 from jsonschema import Draft4Validator
 
 from passport.document.body import get_at
+from passport.document.exports.batterypass import BatteryPassExport, export_batterypass
 from passport.ledger.pipeline import Ledger
 from passport.service.issue import IssuedPassport, issue_passport
-from passport.service.lifecycle import mandate
+from passport.service.lifecycle import mandate, update_passport
+from passport.service.views import current_version, full_document
 from passport.store.sql.repository import Repository
 from samples.generate import SampleSummary, build_sample_ledger
 from signing.keys import SigningKey
@@ -143,6 +146,34 @@ def issue_sample(
     if mandate_repairer:
         mandate(ledger, chain.keys["oem"], issued.passport_id, chain.did("repairer"))
     return chain, issued
+
+
+@dataclass(frozen=True)
+class FreshAndInService:
+    """The sample passport's full document and Battery Pass export as issued (``fresh``), and
+    again once the OEM put the battery into service."""
+
+    chain: SampleChain
+    fresh: dict[str, Any]
+    fresh_export: BatteryPassExport
+    in_service: dict[str, Any]
+    in_service_export: BatteryPassExport
+
+
+def fresh_and_in_service(ledger: Ledger, operator_key: SigningKey) -> FreshAndInService:
+    """Issue the sample passport, export it, put it into service (a PassportUpdate of
+    ``puttingIntoService``) and export it again."""
+    chain, issued = issue_sample(ledger, operator_key)
+    fresh = full_document(ledger, issued.passport_id)
+    fresh_export = export_batterypass(fresh, version=current_version(ledger, issued.passport_id))
+    update_passport(
+        ledger,
+        chain.keys["oem"],
+        issued.passport_id,
+        {"puttingIntoService": issued.document["issuedAt"]},
+    )
+    in_service = full_document(ledger, issued.passport_id)
+    return FreshAndInService(chain, fresh, fresh_export, in_service, export_batterypass(in_service))
 
 
 def snapshot(ledger: Ledger) -> tuple[Any, ...]:

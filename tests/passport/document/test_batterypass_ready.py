@@ -17,10 +17,8 @@ from typing import Any
 from passport.document.body import get_at
 from passport.document.exports.batterypass import BatteryPassExport, export_batterypass
 from passport.ledger.pipeline import Ledger
-from passport.service.lifecycle import update_passport
-from passport.service.views import full_document
 from signing.keys import SigningKey
-from tests.helpers.passport import aspect_errors, issue_sample
+from tests.helpers.passport import aspect_errors, fresh_and_in_service
 from tests.helpers.sample_passports import sample_document
 
 DATA = Path(__file__).resolve().parents[2] / "data"
@@ -107,17 +105,9 @@ def test_the_copy_is_the_published_schema_and_the_list_is_its_79_required_attrib
 def test_every_batterypass_ready_ev_attribute_is_filled_and_exported(
     ledger: Ledger, operator_key: SigningKey
 ) -> None:
-    chain, issued = issue_sample(ledger, operator_key)
-    fresh = full_document(ledger, issued.passport_id)
-    fresh_export = export_batterypass(fresh)
-    update_passport(
-        ledger,
-        chain.keys["oem"],
-        issued.passport_id,
-        {"puttingIntoService": issued.document["issuedAt"]},
-    )
-    in_service = full_document(ledger, issued.passport_id)
-    exported = export_batterypass(in_service)
+    sample = fresh_and_in_service(ledger, operator_key)
+    fresh, fresh_export = sample.fresh, sample.fresh_export
+    in_service, exported = sample.in_service, sample.in_service_export
     unfilled, unexported, fresh_wrong = [], [], []
     for f in FIELDS:
         if not _held(f, in_service):

@@ -13,10 +13,14 @@ import pytest
 from passport.document.body import get_at
 from passport.document.exports.batterypass import BatteryPassExport, export_batterypass
 from passport.ledger.pipeline import Ledger
-from passport.service.lifecycle import update_passport
-from passport.service.views import current_version, full_document
+from passport.service.views import full_document
 from signing.keys import SigningKey
-from tests.helpers.passport import BATTERYPASS_SCHEMAS, external_validator, issue_sample
+from tests.helpers.passport import (
+    BATTERYPASS_SCHEMAS,
+    external_validator,
+    fresh_and_in_service,
+    issue_sample,
+)
 
 LIST = Path(__file__).resolve().parents[2] / "data" / "batterypass-mandatory-ev.json"
 FIELDS: list[dict[str, str]] = json.loads(LIST.read_text(encoding="utf-8"))["fields"]
@@ -62,17 +66,9 @@ def test_the_list_holds_every_required_member_of_the_battery_pass_schemas() -> N
 def test_every_mandatory_field_is_filled_and_exported(
     ledger: Ledger, operator_key: SigningKey
 ) -> None:
-    chain, issued = issue_sample(ledger, operator_key)
-    fresh = full_document(ledger, issued.passport_id)
-    fresh_export = export_batterypass(fresh, version=current_version(ledger, issued.passport_id))
-    update_passport(
-        ledger,
-        chain.keys["oem"],
-        issued.passport_id,
-        {"puttingIntoService": issued.document["issuedAt"]},
-    )
-    in_service = full_document(ledger, issued.passport_id)
-    in_service_export = export_batterypass(in_service)
+    sample = fresh_and_in_service(ledger, operator_key)
+    fresh_export = sample.fresh_export
+    in_service, in_service_export = sample.in_service, sample.in_service_export
     unfilled, unexported, fresh_wrong = [], [], []
     for f in FIELDS:
         value = _in_passport(in_service, in_service_export, f["passport"])
